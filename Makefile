@@ -1,0 +1,57 @@
+# The front door. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+JOBS ?= 2
+BUILD_DIR ?= build
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?= --output-on-failure
+
+.PHONY: all deps build test unit integration demo cluster-up cluster-down clean \
+        asan tsan sanitizers help
+
+all: build
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+deps: ## install Debian packages the build, tests and control plane need (idempotent)
+	@bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja ## build every executable into build/bin/
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+control-plane: deps ## build (once, cached) kube-apiserver, kube-controller-manager, kubectl
+	@bash scripts/build-control-plane.sh >/dev/null
+
+cluster-up: build control-plane ## start the local control plane; admin kubeconfig in .local/kubeconfig
+	@bash scripts/cluster.sh up
+
+cluster-down: ## stop exactly what cluster-up started and remove its state
+	@bash scripts/cluster.sh down
+
+unit: build ## unit tests only (no cluster)
+	cd $(BUILD_DIR) && ctest -L unit -j $(JOBS) $(CTEST_FLAGS)
+
+integration: build control-plane ## integration tests on a local control plane the run brings up
+	cd $(BUILD_DIR) && ctest -L integration $(CTEST_FLAGS)
+
+test: build control-plane ## everything: unit, integration and the sanitizer suites
+	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
+
+demo: cluster-up ## the local cluster with the operator and a live failover demo
+	@bash scripts/demo.sh
+
+asan: deps ## unit and integration suites under ASan+UBSan
+	cmake -S . -B build-asan -G Ninja -DFO_SANITIZE=address,undefined $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest $(CTEST_FLAGS)
+
+tsan: deps ## concurrency tests under ThreadSanitizer
+	cmake -S . -B build-tsan -G Ninja -DFO_SANITIZE=thread $(CMAKE_FLAGS)
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest -L concurrency $(CTEST_FLAGS)
+
+clean: ## remove build trees (the control-plane cache stays)
+	rm -rf $(BUILD_DIR) build-asan build-tsan

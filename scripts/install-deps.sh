@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every build, test and control-plane dependency from Debian's packages.
+# Idempotent: installs only what is missing; safe to run any number of times.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake make pkg-config ninja-build
+  libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
+  prometheus-cpp-dev googletest libgtest-dev libgmock-dev
+  etcd-server golang-go rsync jq openssl curl procps iproute2 psmisc
+  golang-github-modern-go-reflect2-dev
+  dpkg-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace runtime {
+
+// A parsed --*-bind-address: ":8080" (all interfaces), "127.0.0.1:9000", "0" (disabled).
+struct BindAddress {
+  bool disabled = false;
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0 = any free port
+};
+kube::Result<BindAddress> ParseBindAddress(const std::string& text);
+
+// A named check for /healthz or /readyz: returns an empty string when it passes,
+// otherwise why it fails.
+using HealthCheck = std::function<std::string()>;
+
+// Serves /metrics (the process registry), /healthz and /readyz on one address, from
+// its own threads. /readyz fails (500) until every ready check passes; ?verbose lists
+// each check. Checks may be added while serving.
+class HttpServer {
+ public:
+  HttpServer();
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void ServeMetrics();
+  void ServeHealth();
+  void AddHealthzCheck(const std::string& name, HealthCheck check);
+  void AddReadyzCheck(const std::string& name, HealthCheck check);
+
+  // Binds and starts serving; the port is known when this returns.
+  kube::Status Start(const BindAddress& address);
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  void HandleChecks(bool ready, const std::string& query_verbose, int* code, std::string* body);
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::atomic<bool> listen_done_{false};
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, HealthCheck>> healthz_;
+  std::vector<std::pair<std::string, HealthCheck>> readyz_;
+};
+
+}  // namespace runtime

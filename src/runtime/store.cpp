@@ -1,0 +1,195 @@
+#include "runtime/store.h"
+
+namespace runtime {
+
+std::string ObjectKey(const std::string& ns, const std::string& name) {
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+std::string ObjectKey(const json& obj) {
+  const json& meta = obj.contains("metadata") ? obj["metadata"] : json::object();
+  return ObjectKey(meta.value("namespace", std::string()), meta.value("name", std::string()));
+}
+
+void SplitObjectKey(const std::string& key, std::string* ns, std::string* name) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) {
+    ns->clear();
+    *name = key;
+  } else {
+    *ns = key.substr(0, slash);
+    *name = key.substr(slash + 1);
+  }
+}
+
+bool MatchLabels(const json& obj, const std::map<std::string, std::string>& selector) {
+  const json* labels = nullptr;
+  if (obj.contains("metadata") && obj["metadata"].contains("labels") &&
+      obj["metadata"]["labels"].is_object()) {
+    labels = &obj["metadata"]["labels"];
+  }
+  for (const auto& [k, v] : selector) {
+    if (!labels || !labels->contains(k) || !(*labels)[k].is_string() ||
+        (*labels)[k].get_ref<const std::string&>() != v) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Store::Store() {
+  index_funcs_[kNamespaceIndex] = [](const json& obj) -> std::vector<std::string> {
+    if (!obj.contains("metadata")) return {};
+    return {obj["metadata"].value("namespace", std::string())};
+  };
+  index_funcs_[kLabelIndex] = [](const json& obj) {
+    std::vector<std::string> out;
+    if (obj.contains("metadata") && obj["metadata"].contains("labels") &&
+        obj["metadata"]["labels"].is_object()) {
+      for (const auto& [k, v] : obj["metadata"]["labels"].items()) {
+        if (v.is_string()) out.push_back(k + "=" + v.get<std::string>());
+      }
+    }
+    return out;
+  };
+}
+
+void Store::AddIndex(const std::string& name, IndexFunc func) {
+  std::unique_lock lock(mu_);
+  index_funcs_[name] = std::move(func);
+  auto& index = indexes_[name];
+  index.clear();
+  for (const auto& [key, obj] : items_) {
+    for (const auto& v : index_funcs_[name](*obj)) index[v].insert(key);
+  }
+}
+
+void Store::IndexLocked(const std::string& key, const json& obj) {
+  for (const auto& [name, func] : index_funcs_) {
+    auto& index = indexes_[name];
+    for (const auto& v : func(obj)) index[v].insert(key);
+  }
+}
+
+void Store::UnindexLocked(const std::string& key, const json& obj) {
+  for (const auto& [name, func] : index_funcs_) {
+    auto& index = indexes_[name];
+    for (const auto& v : func(obj)) {
+      auto it = index.find(v);
+      if (it == index.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.erase(it);
+    }
+  }
+}
+
+ObjectPtr Store::Upsert(const json& obj) {
+  const std::string key = ObjectKey(obj);
+  auto stored = std::make_shared<const json>(obj);
+  std::unique_lock lock(mu_);
+  ObjectPtr old;
+  auto it = items_.find(key);
+  if (it != items_.end()) {
+    old = it->second;
+    UnindexLocked(key, *old);
+    it->second = stored;
+  } else {
+    items_.emplace(key, stored);
+  }
+  IndexLocked(key, *stored);
+  return old;
+}
+
+ObjectPtr Store::Delete(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = items_.find(key);
+  if (it == items_.end()) return nullptr;
+  ObjectPtr old = it->second;
+  UnindexLocked(key, *old);
+  items_.erase(it);
+  return old;
+}
+
+void Store::Replace(const std::vector<json>& objects) {
+  std::unique_lock lock(mu_);
+  items_.clear();
+  for (auto& [name, index] : indexes_) index.clear();
+  for (const auto& obj : objects) {
+    auto stored = std::make_shared<const json>(obj);
+    const std::string key = ObjectKey(obj);
+    auto old = items_.find(key);
+    if (old != items_.end()) UnindexLocked(key, *old->second);
+    items_[key] = stored;
+    IndexLocked(key, *stored);
+  }
+}
+
+ObjectPtr Store::Get(const std::string& key) const {
+  std::shared_lock lock(mu_);
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : it->second;
+}
+
+ObjectPtr Store::Get(const std::string& ns, const std::string& name) const {
+  return Get(ObjectKey(ns, name));
+}
+
+std::vector<ObjectPtr> Store::List() const {
+  std::shared_lock lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(items_.size());
+  for (const auto& [key, obj] : items_) out.push_back(obj);
+  return out;
+}
+
+std::vector<std::string> Store::ListKeys() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(items_.size());
+  for (const auto& [key, obj] : items_) out.push_back(key);
+  return out;
+}
+
+size_t Store::Size() const {
+  std::shared_lock lock(mu_);
+  return items_.size();
+}
+
+std::vector<ObjectPtr> Store::ByIndex(const std::string& name, const std::string& value) const {
+  std::shared_lock lock(mu_);
+  std::vector<ObjectPtr> out;
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.find(value);
+  if (keys == index->second.end()) return out;
+  for (const auto& key : keys->second) {
+    auto it = items_.find(key);
+    if (it != items_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<ObjectPtr> Store::ListNamespace(const std::string& ns) const {
+  return ByIndex(kNamespaceIndex, ns);
+}
+
+std::vector<ObjectPtr> Store::ListByLabels(
+    const std::string& ns, const std::map<std::string, std::string>& selector) const {
+  std::vector<ObjectPtr> candidates;
+  if (!selector.empty()) {
+    const auto& [k, v] = *selector.begin();
+    candidates = ByIndex(kLabelIndex, k + "=" + v);
+  } else if (!ns.empty()) {
+    candidates = ListNamespace(ns);
+  } else {
+    candidates = List();
+  }
+  std::vector<ObjectPtr> out;
+  for (auto& obj : candidates) {
+    if (!ns.empty() && (*obj)["metadata"].value("namespace", std::string()) != ns) continue;
+    if (MatchLabels(*obj, selector)) out.push_back(obj);
+  }
+  return out;
+}
+
+}  // namespace runtime

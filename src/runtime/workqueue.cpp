@@ -1,0 +1,179 @@
+#include "runtime/workqueue.h"
+
+#include "runtime/metrics.h"
+
+namespace runtime {
+
+WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter)
+    : name_(std::move(name)), limiter_(std::move(limiter)) {
+  if (!limiter_) limiter_ = DefaultControllerRateLimiter();
+  if (!name_.empty()) {
+    const prometheus::Labels labels{{"name", name_}};
+    depth_ = &metrics::WorkqueueDepth().Add(labels);
+    adds_ = &metrics::WorkqueueAdds().Add(labels);
+    retries_ = &metrics::WorkqueueRetries().Add(labels);
+    queue_duration_ = &metrics::WorkqueueQueueDuration().Add(labels, metrics::LatencyBuckets());
+    work_duration_ = &metrics::WorkqueueWorkDuration().Add(labels, metrics::LatencyBuckets());
+  }
+}
+
+WorkQueue::~WorkQueue() { ShutDown(); }
+
+void WorkQueue::UpdateDepthLocked() {
+  if (depth_) depth_->Set(static_cast<double>(queue_.size()));
+}
+
+void WorkQueue::AddLocked(const std::string& key) {
+  if (shutting_down_) return;
+  if (adds_) adds_->Increment();
+  if (dirty_.count(key)) return;
+  dirty_.insert(key);
+  added_at_.emplace(key, Clock::now());
+  if (processing_.count(key)) return;
+  queue_.push_back(key);
+  UpdateDepthLocked();
+  cv_.notify_all();
+}
+
+void WorkQueue::Add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AddLocked(key);
+}
+
+void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  if (delay <= std::chrono::nanoseconds::zero()) {
+    AddLocked(key);
+    return;
+  }
+  const auto due = Clock::now() + delay;
+  auto [it, inserted] = delayed_.emplace(key, due);
+  if (!inserted && due < it->second) it->second = due;
+  cv_.notify_all();
+}
+
+void WorkQueue::AddRateLimited(const std::string& key) {
+  const auto delay = limiter_->When(key);
+  if (retries_) retries_->Increment();
+  AddAfter(key, delay);
+}
+
+void WorkQueue::Forget(const std::string& key) { limiter_->Forget(key); }
+
+int WorkQueue::NumRequeues(const std::string& key) { return limiter_->NumRequeues(key); }
+
+std::optional<Clock::time_point> WorkQueue::PromoteLocked(Clock::time_point now) {
+  std::optional<Clock::time_point> next;
+  for (auto it = delayed_.begin(); it != delayed_.end();) {
+    if (it->second <= now) {
+      const std::string key = it->first;
+      it = delayed_.erase(it);
+      AddLocked(key);
+    } else {
+      if (!next || it->second < *next) next = it->second;
+      ++it;
+    }
+  }
+  return next;
+}
+
+bool WorkQueue::Get(std::string* key) { return GetUntil(key, Clock::time_point::max()); }
+
+bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* timed_out) {
+  if (timed_out) *timed_out = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    std::optional<Clock::time_point> next;
+    if (!shutting_down_) next = PromoteLocked(Clock::now());
+    if (!queue_.empty()) break;
+    if (shutting_down_) return false;
+    Clock::time_point wake = deadline;
+    if (next && *next < wake) wake = *next;
+    if (wake == Clock::time_point::max()) {
+      cv_.wait(lock);
+    } else {
+      cv_.wait_until(lock, wake);
+      if (Clock::now() >= deadline && queue_.empty()) {
+        if (timed_out) *timed_out = true;
+        return false;
+      }
+    }
+  }
+  *key = queue_.front();
+  queue_.pop_front();
+  UpdateDepthLocked();
+  processing_.insert(*key);
+  dirty_.erase(*key);
+  const auto now = Clock::now();
+  auto added = added_at_.find(*key);
+  if (added != added_at_.end()) {
+    if (queue_duration_) {
+      queue_duration_->Observe(std::chrono::duration<double>(now - added->second).count());
+    }
+    added_at_.erase(added);
+  }
+  started_at_[*key] = now;
+  return true;
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto started = started_at_.find(key);
+  if (started != started_at_.end()) {
+    if (work_duration_) {
+      work_duration_->Observe(
+          std::chrono::duration<double>(Clock::now() - started->second).count());
+    }
+    started_at_.erase(started);
+  }
+  processing_.erase(key);
+  if (dirty_.count(key)) {
+    queue_.push_back(key);
+    UpdateDepthLocked();
+  }
+  cv_.notify_all();
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  delayed_.clear();
+  cv_.notify_all();
+}
+
+bool WorkQueue::ShutDownWithDrain(Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  delayed_.clear();
+  cv_.notify_all();
+  const auto drained = [&] { return processing_.empty() && queue_.empty(); };
+  if (deadline == Clock::time_point::max()) {
+    cv_.wait(lock, drained);
+    return true;
+  }
+  return cv_.wait_until(lock, deadline, drained);
+}
+
+bool WorkQueue::ShuttingDown() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutting_down_;
+}
+
+size_t WorkQueue::Len() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!shutting_down_) PromoteLocked(Clock::now());
+  return queue_.size();
+}
+
+size_t WorkQueue::DelayedLen() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return delayed_.size();
+}
+
+size_t WorkQueue::Processing() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return processing_.size();
+}
+
+}  // namespace runtime

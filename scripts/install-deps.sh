@@ -3,13 +3,22 @@
 # Idempotent: installs only what is missing; safe to run any number of times.
 set -euo pipefail
 
-PACKAGES=(
+# What compiling the project needs; the Dockerfile's builder stage installs exactly this
+# set (tests/ship/check-dockerfile.sh checks it).
+BUILD_PACKAGES=(
   g++ cmake make pkg-config ninja-build
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
   prometheus-cpp-dev googletest libgtest-dev libgmock-dev
+)
+
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
   etcd-server golang-go rsync jq openssl curl procps iproute2 psmisc
   golang-github-modern-go-reflect2-dev
   dpkg-dev
+  # shipping: tools/helm-render (Go, GOPATH mode, offline) and promtool
+  golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev golang-gopkg-yaml.v2-dev
+  prometheus
 )
 
 missing=()

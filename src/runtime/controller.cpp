@@ -1,0 +1,150 @@
+#include "runtime/controller.h"
+
+#include <cstdio>
+#include <random>
+
+#include "runtime/metrics.h"
+
+namespace runtime {
+namespace {
+
+std::string NewReconcileID() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  std::string s(buf);
+  return s.substr(0, 8) + "-" + s.substr(8, 4) + "-" + s.substr(12, 4) + "-" +
+         s.substr(16, 4) + "-" + s.substr(20, 12);
+}
+
+}  // namespace
+
+Request Request::FromKey(const std::string& key) {
+  Request r;
+  SplitObjectKey(key, &r.ns, &r.name);
+  return r;
+}
+
+Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> reconciler)
+    : options_(std::move(options)),
+      reconciler_(std::move(reconciler)),
+      log_("controller", {{"controller", options_.name}}),
+      queue_(options_.name, options_.rate_limiter ? options_.rate_limiter
+                                                  : DefaultControllerRateLimiter()) {
+  const prometheus::Labels labels{{"controller", options_.name}};
+  for (const char* result : {"success", "error", "requeue", "requeue_after"}) {
+    metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}});
+  }
+  metrics::ReconcileErrors().Add(labels);
+  metrics::ReconcilePanics().Add(labels);
+  metrics::ActiveWorkers().Add(labels);
+  metrics::ReconcileTime().Add(labels, metrics::LatencyBuckets());
+}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Watch(Informer& informer, MapFunc map) {
+  auto enqueue = [this, map](const json& obj) {
+    if (map) {
+      for (const auto& key : map(obj)) queue_.Add(key);
+    } else {
+      queue_.Add(ObjectKey(obj));
+    }
+  };
+  auto h = std::make_shared<EventHandlerFuncs>();
+  h->add = enqueue;
+  h->update = [enqueue](const json& old_obj, const json& new_obj) {
+    enqueue(old_obj);
+    enqueue(new_obj);
+  };
+  h->del = enqueue;
+  informer.AddEventHandler(h);
+}
+
+void Controller::Start() {
+  if (started_.exchange(true)) return;
+  log_.Info("starting workers", {{"workers", options_.workers}});
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { Worker(); });
+  }
+}
+
+bool Controller::Stop(Clock::time_point deadline) {
+  if (!started_.load()) {
+    queue_.ShutDown();
+    return true;
+  }
+  const bool drained = queue_.ShutDownWithDrain(deadline);
+  if (!drained) {
+    log_.Warn("reconciles still running at the shutdown deadline; leaving them");
+    for (auto& t : workers_) {
+      if (t.joinable()) t.detach();
+    }
+    workers_.clear();
+    return false;
+  }
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+  return true;
+}
+
+void Controller::Worker() {
+  std::string key;
+  while (queue_.Get(&key)) {
+    ProcessOne(key);
+    queue_.Done(key);
+  }
+}
+
+void Controller::ProcessOne(const std::string& key) {
+  const prometheus::Labels labels{{"controller", options_.name}};
+  auto& active = metrics::ActiveWorkers().Add(labels);
+  active.Increment();
+  const Request req = Request::FromKey(key);
+  const Logger log = log_.WithValues(
+      {{"namespace", req.ns}, {"name", req.name}, {"reconcileID", NewReconcileID()}});
+  const auto start = Clock::now();
+  std::string result;
+  try {
+    auto r = reconciler_->Reconcile(req);
+    if (!r.ok()) {
+      result = "error";
+      metrics::ReconcileErrors().Add(labels).Increment();
+      log.Error("reconcile failed", {{"error", r.status().ToString()},
+                                     {"retries", queue_.NumRequeues(key)}});
+      queue_.AddRateLimited(key);
+    } else if (r->requeue_after.count() > 0) {
+      result = "requeue_after";
+      queue_.Forget(key);
+      queue_.AddAfter(key, r->requeue_after);
+    } else if (r->requeue) {
+      result = "requeue";
+      queue_.AddRateLimited(key);
+    } else {
+      result = "success";
+      queue_.Forget(key);
+    }
+  } catch (const std::exception& e) {
+    result = "error";
+    metrics::ReconcilePanics().Add(labels).Increment();
+    metrics::ReconcileErrors().Add(labels).Increment();
+    log.Error("exception in reconcile", {{"error", e.what()}});
+    queue_.AddRateLimited(key);
+  } catch (...) {
+    result = "error";
+    metrics::ReconcilePanics().Add(labels).Increment();
+    metrics::ReconcileErrors().Add(labels).Increment();
+    log.Error("unknown exception in reconcile");
+    queue_.AddRateLimited(key);
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  metrics::ReconcileTime().Add(labels, metrics::LatencyBuckets()).Observe(secs);
+  metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}}).Increment();
+  log.Debug("reconciled", {{"result", result}, {"seconds", secs}});
+  active.Decrement();
+}
+
+}  // namespace runtime

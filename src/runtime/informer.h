@@ -1,0 +1,106 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/client.h"
+#include "runtime/backoff.h"
+#include "runtime/event_handler.h"
+#include "runtime/logger.h"
+#include "runtime/store.h"
+
+namespace prometheus {
+class Counter;
+}
+
+namespace runtime {
+
+// What one informer watches.
+struct InformerOptions {
+  kube::Resource resource;
+  std::string ns;              // empty = all namespaces (or cluster-scoped)
+  std::string label_selector;  // server-side scoping
+  std::string field_selector;
+  int64_t page_size = 500;     // list page size (limit/continue)
+  // Every resync_period, handlers get OnUpdate(obj, obj) for every cached object.
+  std::chrono::milliseconds resync_period{0};  // 0 = off (the default)
+  BackoffOptions backoff;      // between failed lists/watches
+  int watch_timeout_seconds = 0;  // 0 = the client's default (5-10 minutes)
+};
+
+// Keeps a Store in step with the apiserver (client-go's reflector + shared informer):
+// a paginated list, then a watch from the list's resourceVersion. A dropped watch
+// resumes from the last resourceVersion seen (bookmarks included); 410 Expired causes
+// a re-list whose differences from the store are delivered as adds, updates and
+// deletes, so handlers never miss a deletion. Errors back off with jitter.
+// Handlers run on the informer's thread, one at a time.
+class Informer {
+ public:
+  Informer(std::shared_ptr<kube::Client> client, InformerOptions options);
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Before Start(): handlers added later miss the initial adds.
+  void AddEventHandler(std::shared_ptr<EventHandler> handler);
+
+  void Start();
+  // Stops promptly (cancels the running watch) and joins the thread.
+  void Stop();
+
+  // True once the first list has been stored and delivered.
+  bool HasSynced() const { return synced_.load(); }
+  // Waits until synced or the deadline; true when synced.
+  bool WaitForSync(Clock::time_point deadline) const;
+
+  Store& store() { return store_; }
+  const Store& store() const { return store_; }
+  const InformerOptions& options() const { return options_; }
+  std::string LastResourceVersion() const;
+  // Full lists done after the first one.
+  int64_t relists() const { return relists_.load(); }
+
+ private:
+  void Run();
+  void ResyncLoop();
+  // Lists and reconciles the store with the result; false on failure.
+  bool ListAndDiff();
+  // Watches from the last resourceVersion until the stream ends.
+  kube::Status WatchOnce();
+  bool SleepFor(std::chrono::milliseconds d);  // false when stopping
+  void SetResourceVersion(const std::string& rv);
+
+  void DispatchAdd(const json& obj);
+  void DispatchUpdate(const json& old_obj, const json& new_obj);
+  void DispatchDelete(const json& obj);
+
+  std::shared_ptr<kube::Client> client_;
+  InformerOptions options_;
+  Logger log_;
+  Store store_;
+  Backoff backoff_;
+
+  std::mutex handlers_mu_;
+  std::vector<std::shared_ptr<EventHandler>> handlers_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::string resource_version_;
+  std::shared_ptr<kube::WatchCancel> cancel_;
+  bool stopping_ = false;
+
+  std::atomic<bool> synced_{false};
+  std::atomic<int64_t> relists_{0};
+  int64_t lists_ = 0;
+  prometheus::Counter* relist_counter_ = nullptr;
+  std::thread thread_;
+  std::thread resync_thread_;
+};
+
+}  // namespace runtime

@@ -1,0 +1,347 @@
+#include "runtime/manager.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "runtime/metrics.h"
+#include "runtime/request_metrics.h"
+
+namespace runtime {
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void OnTerminationSignal(int sig) {
+  if (g_signal.exchange(sig) != 0) std::_Exit(1);  // second signal: exit at once
+}
+
+kube::Result<std::chrono::milliseconds> ParseDuration(const std::string& flag, const std::string& v) {
+  try {
+    size_t used = 0;
+    const double n = std::stod(v, &used);
+    const std::string unit = v.substr(used);
+    double ms;
+    if (unit == "ms") ms = n;
+    else if (unit == "s" || unit.empty()) ms = n * 1000;
+    else if (unit == "m") ms = n * 60000;
+    else throw std::invalid_argument(unit);
+    if (ms <= 0) throw std::invalid_argument(v);
+    return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  } catch (const std::exception&) {
+    return kube::Status(kube::Reason::kInvalidArgument,
+                        flag + "=" + v + ": want a positive duration like 15s or 500ms");
+  }
+}
+
+}  // namespace
+
+std::string ManagerFlagsUsage() {
+  return "  --metrics-bind-address=ADDR        /metrics address (default :8080, 0 disables)\n"
+         "  --health-probe-bind-address=ADDR   /healthz,/readyz address (default :8081, 0 disables)\n"
+         "  --leader-elect[=true|false]        leader election on a Lease (default false)\n"
+         "  --leader-election-id=NAME          Lease name (default failover-operator-leader)\n"
+         "  --leader-election-namespace=NS     Lease namespace (default $POD_NAMESPACE or the kubeconfig's)\n"
+         "  --leader-elect-lease-duration=D    default 15s\n"
+         "  --leader-elect-renew-deadline=D    default 10s\n"
+         "  --leader-elect-retry-period=D      default 2s\n"
+         "  --log-format=json|text             default json\n"
+         "  --log-level=debug|info|warn|error  default info\n";
+}
+
+kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions* o,
+                               std::vector<std::string>* rest) {
+  static const char* const kValued[] = {
+      "--metrics-bind-address", "--health-probe-bind-address", "--leader-election-id",
+      "--leader-election-namespace", "--leader-elect-lease-duration",
+      "--leader-elect-renew-deadline", "--leader-elect-retry-period", "--log-format",
+      "--log-level"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    if (name == "--leader-elect") {
+      if (!has_value || value == "true") o->leader_elect = true;
+      else if (value == "false") o->leader_elect = false;
+      else return kube::Status(kube::Reason::kInvalidArgument, "--leader-elect: want true or false");
+      continue;
+    }
+    bool known = false;
+    for (const char* k : kValued) known = known || name == k;
+    if (!known) {
+      if (rest) rest->push_back(arg);
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        return kube::Status(kube::Reason::kInvalidArgument, name + ": missing value");
+      }
+      value = argv[++i];
+    }
+    if (name == "--metrics-bind-address" || name == "--health-probe-bind-address") {
+      auto parsed = ParseBindAddress(value);
+      if (!parsed.ok()) return parsed.status();
+      (name == "--metrics-bind-address" ? o->metrics_bind_address
+                                        : o->health_probe_bind_address) = value;
+    } else if (name == "--leader-election-id") {
+      o->leader_election_id = value;
+    } else if (name == "--leader-election-namespace") {
+      o->leader_election_namespace = value;
+    } else if (name == "--log-format") {
+      if (!ParseLogFormat(value, &o->log_format)) {
+        return kube::Status(kube::Reason::kInvalidArgument, "--log-format: want json or text");
+      }
+    } else if (name == "--log-level") {
+      if (!ParseLogLevel(value, &o->log_level)) {
+        return kube::Status(kube::Reason::kInvalidArgument,
+                            "--log-level: want debug, info, warn or error");
+      }
+    } else {
+      auto d = ParseDuration(name, value);
+      if (!d.ok()) return d.status();
+      if (name == "--leader-elect-lease-duration") o->lease_duration = *d;
+      else if (name == "--leader-elect-renew-deadline") o->renew_deadline = *d;
+      else o->retry_period = *d;
+    }
+  }
+  return kube::Status::OK();
+}
+
+Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
+    : client_(std::move(client)), options_(std::move(options)), log_("manager") {
+  identity_ = options_.leader_identity.empty() ? DefaultLeaderIdentity() : options_.leader_identity;
+  client_->SetObserver(std::make_shared<RequestMetrics>());
+  EventRecorder::Options eo;
+  eo.component = options_.component;
+  events_ = std::make_unique<EventRecorder>(client_, eo);
+  if (options_.leader_elect) events_->SetWriteGuard([this] { return IsLeader(); });
+}
+
+Manager::~Manager() { RequestStop(); }
+
+Informer& Manager::GetInformer(const InformerOptions& o) {
+  const std::string key = o.resource.Name() + "|" + o.ns + "|" + o.label_selector + "|" +
+                          o.field_selector;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [k, inf] : informers_) {
+    if (k == key) return *inf;
+  }
+  informers_.emplace_back(key, std::make_unique<Informer>(client_, o));
+  return *informers_.back().second;
+}
+
+Controller& Manager::AddController(ControllerOptions o, std::shared_ptr<Reconciler> r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  controllers_.push_back(std::make_unique<Controller>(std::move(o), std::move(r)));
+  return *controllers_.back();
+}
+
+void Manager::AddHealthzCheck(const std::string& name, HealthCheck check) {
+  std::lock_guard<std::mutex> lock(mu_);
+  healthz_.emplace_back(name, check);
+  if (health_server_) health_server_->AddHealthzCheck(name, std::move(check));
+}
+
+void Manager::AddReadyzCheck(const std::string& name, HealthCheck check) {
+  std::lock_guard<std::mutex> lock(mu_);
+  readyz_.emplace_back(name, check);
+  if (health_server_) health_server_->AddReadyzCheck(name, std::move(check));
+}
+
+bool Manager::IsLeader() const {
+  if (!options_.leader_elect) return true;
+  return elector_ && elector_->IsLeader();
+}
+
+void Manager::RequestStop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+int Manager::metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+int Manager::health_port() const { return health_server_ ? health_server_->port() : 0; }
+
+void Manager::StartControllers() {
+  const auto deadline = Clock::now() + options_.cache_sync_timeout;
+  for (auto& [key, inf] : informers_) {
+    while (!inf->WaitForSync(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)))) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_requested_) return;
+      }
+      if (Clock::now() >= deadline) {
+        log_.Error("caches did not sync in time; not starting controllers",
+                   {{"informer", key}});
+        RequestStop();
+        return;
+      }
+    }
+  }
+  for (auto& c : controllers_) c->Start();
+  log_.Info("controllers started", {{"controllers", controllers_.size()}});
+}
+
+int Manager::Run() {
+  running_.store(true);
+  ConfigureLogging(options_.log_format, options_.log_level);
+  g_signal.store(0);
+  struct sigaction sa {};
+  sa.sa_handler = OnTerminationSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  auto metrics_addr = ParseBindAddress(options_.metrics_bind_address);
+  auto health_addr = ParseBindAddress(options_.health_probe_bind_address);
+  if (!metrics_addr.ok() || !health_addr.ok()) {
+    log_.Error("bad bind address", {{"error", (!metrics_addr.ok() ? metrics_addr.status()
+                                                                   : health_addr.status()).message()}});
+    running_.store(false);
+    return 1;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!metrics_addr->disabled) {
+      metrics_server_ = std::make_unique<HttpServer>();
+      metrics_server_->ServeMetrics();
+    }
+    if (!health_addr->disabled) {
+      health_server_ = std::make_unique<HttpServer>();
+      health_server_->ServeHealth();
+      health_server_->AddHealthzCheck("ping", [] { return std::string(); });
+      health_server_->AddReadyzCheck("informers-synced", [this]() -> std::string {
+        std::string missing;
+        for (auto& [key, inf] : informers_) {
+          if (!inf->HasSynced()) missing += (missing.empty() ? "" : ", ") + inf->options().resource.Name();
+        }
+        return missing.empty() ? "" : "not synced: " + missing;
+      });
+      for (auto& [n, c] : healthz_) health_server_->AddHealthzCheck(n, c);
+      for (auto& [n, c] : readyz_) health_server_->AddReadyzCheck(n, c);
+    }
+  }
+  if (metrics_server_) {
+    auto st = metrics_server_->Start(*metrics_addr);
+    if (!st.ok()) {
+      log_.Error("cannot serve metrics", {{"error", st.message()}});
+      running_.store(false);
+      return 1;
+    }
+    log_.Info("serving metrics", {{"address", options_.metrics_bind_address},
+                                  {"port", metrics_server_->port()}});
+  }
+  if (health_server_) {
+    auto st = health_server_->Start(*health_addr);
+    if (!st.ok()) {
+      log_.Error("cannot serve health probes", {{"error", st.message()}});
+      if (metrics_server_) metrics_server_->Stop();
+      running_.store(false);
+      return 1;
+    }
+    log_.Info("serving health probes", {{"address", options_.health_probe_bind_address},
+                                        {"port", health_server_->port()}});
+  }
+
+  events_->Start();
+  for (auto& [key, inf] : informers_) inf->Start();
+
+  if (options_.leader_elect) {
+    LeaderElectionOptions le;
+    le.lease_name = options_.leader_election_id;
+    le.lease_namespace = options_.leader_election_namespace;
+    if (le.lease_namespace.empty()) {
+      const char* pod_ns = std::getenv("POD_NAMESPACE");
+      le.lease_namespace = pod_ns && *pod_ns ? pod_ns : client_->config().default_namespace;
+    }
+    le.identity = identity_;
+    le.lease_duration = options_.lease_duration;
+    le.renew_deadline = options_.renew_deadline;
+    le.retry_period = options_.retry_period;
+    if (auto st = LeaderElector::Validate(le); !st.ok()) {
+      log_.Error("bad leader election settings", {{"error", st.message()}});
+      Shutdown();
+      return 1;
+    }
+    LeaderElector::Callbacks cb;
+    cb.on_started_leading = [this] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        leading_ = true;
+      }
+      cv_.notify_all();
+    };
+    cb.on_stopped_leading = [this] {
+      if (options_.on_leadership_lost) {
+        options_.on_leadership_lost();
+        return;
+      }
+      log_.Error("leader election lost; exiting");
+      std::fflush(nullptr);
+      std::_Exit(1);
+    };
+    cb.on_new_leader = [this](const std::string& id) {
+      if (id != identity_) log_.Info("new leader observed", {{"leader", id}});
+    };
+    elector_ = std::make_unique<LeaderElector>(client_, le, cb);
+    elector_->Start();
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    leading_ = true;
+  }
+
+  for (;;) {
+    bool start_controllers = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (g_signal.load() != 0) {
+        log_.Info("signal received; shutting down", {{"signal", g_signal.load()}});
+        stop_requested_ = true;
+      }
+      if (stop_requested_) break;
+      if (leading_ && !controllers_started_) {
+        controllers_started_ = true;
+        start_controllers = true;
+      }
+    }
+    if (start_controllers) StartControllers();
+  }
+  Shutdown();
+  running_.store(false);
+  return 0;
+}
+
+void Manager::Shutdown() {
+  const auto deadline = Clock::now() + options_.graceful_shutdown_timeout;
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    while (!done.load()) {
+      if (Clock::now() >= deadline + std::chrono::seconds(1)) {
+        Logger("manager").Error("graceful shutdown exceeded its bound; exiting");
+        std::fflush(nullptr);
+        std::_Exit(1);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  for (auto& c : controllers_) c->Stop(deadline);
+  if (elector_) elector_->Stop();  // releases the lease
+  for (auto& [key, inf] : informers_) inf->Stop();
+  events_->Stop(std::min(deadline, Clock::now() + std::chrono::seconds(5)));
+  if (health_server_) health_server_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
+  done.store(true);
+  watchdog.join();
+  log_.Info("shutdown complete");
+}
+
+}  // namespace runtime

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+#include "runtime/controller.h"
+#include "runtime/event_recorder.h"
+#include "runtime/http_server.h"
+#include "runtime/informer.h"
+#include "runtime/leader_election.h"
+#include "runtime/logger.h"
+
+namespace runtime {
+
+struct ManagerOptions {
+  std::string metrics_bind_address = ":8080";       // "0" disables
+  std::string health_probe_bind_address = ":8081";  // "0" disables
+  bool leader_elect = false;
+  std::string leader_election_id = "failover-operator-leader";  // the Lease name
+  std::string leader_election_namespace;  // empty = $POD_NAMESPACE, else the client's namespace
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
+  std::string leader_identity;  // empty = hostname_random
+  std::chrono::milliseconds graceful_shutdown_timeout{30000};
+  std::chrono::milliseconds cache_sync_timeout{120000};
+  std::string component = "failover-operator";  // Event source
+  LogFormat log_format = LogFormat::kJson;
+  LogLevel log_level = LogLevel::kInfo;
+  // Called when the lease is lost after having led. Default: log and exit(1) at once.
+  std::function<void()> on_leadership_lost;
+};
+
+// Consumes the manager's flags from argv (--metrics-bind-address, --health-probe-bind-address,
+// --leader-elect, --leader-election-id, --leader-election-namespace,
+// --leader-elect-lease-duration/-renew-deadline/-retry-period (e.g. 15s, 500ms),
+// --log-format=json|text, --log-level=debug|info|warn|error), as --flag=value or
+// --flag value. Other arguments are appended to `rest` (argv[0] excluded).
+kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions* options,
+                               std::vector<std::string>* rest);
+// The usage lines for those flags.
+std::string ManagerFlagsUsage();
+
+// Wires informers, controllers, leader election, events and the HTTP endpoints, and
+// runs them until SIGTERM/SIGINT or RequestStop(): informers start at once, controllers
+// only while this process leads (and once caches have synced). Shutdown is bounded by
+// graceful_shutdown_timeout; a second signal exits at once.
+class Manager {
+ public:
+  Manager(std::shared_ptr<kube::Client> client, ManagerOptions options);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  std::shared_ptr<kube::Client> client() const { return client_; }
+  const ManagerOptions& options() const { return options_; }
+
+  // One shared informer per (resource, namespace, selectors); create before Run().
+  Informer& GetInformer(const InformerOptions& options);
+  Controller& AddController(ControllerOptions options, std::shared_ptr<Reconciler> reconciler);
+  EventRecorder& events() { return *events_; }
+
+  void AddHealthzCheck(const std::string& name, HealthCheck check);
+  void AddReadyzCheck(const std::string& name, HealthCheck check);
+
+  // The write guard: true when leader election is off, otherwise only while the lease is
+  // held and renewed within renewDeadline. Call before every write.
+  bool IsLeader() const;
+  std::function<bool()> WriteGuard() const {
+    return [this] { return IsLeader(); };
+  }
+  const std::string& identity() const { return identity_; }
+
+  // Blocks until stopped; 0 after a clean shutdown, 1 on a startup failure.
+  int Run();
+  void RequestStop();
+
+  // Ports actually bound (useful with ":0"); 0 when disabled or not started.
+  int metrics_port() const;
+  int health_port() const;
+
+ private:
+  void StartControllers();
+  void Shutdown();
+
+  std::shared_ptr<kube::Client> client_;
+  ManagerOptions options_;
+  Logger log_;
+  std::string identity_;
+  std::unique_ptr<EventRecorder> events_;
+  std::vector<std::pair<std::string, std::unique_ptr<Informer>>> informers_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::unique_ptr<LeaderElector> elector_;
+  std::unique_ptr<HttpServer> metrics_server_;
+  std::unique_ptr<HttpServer> health_server_;
+  std::vector<std::pair<std::string, HealthCheck>> healthz_, readyz_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_requested_ = false;
+  bool leading_ = false;
+  bool controllers_started_ = false;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace runtime

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `kubectl apply -k manifests/` (server-side dry-run, then for real) and the sample
+# (two demo Deployments, a NodePort Service, a FailoverGroup) against the local cluster.
+source "$(dirname "$0")/lib.sh"
+use_cluster
+
+crd_existed=0
+k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
+on_exit "k delete clusterrole failover-operator --ignore-not-found; k delete clusterrolebinding failover-operator --ignore-not-found"
+
+# Namespaced objects can only be dry-run once their namespace exists.
+k apply -f "$SRC/manifests/manager/namespace.yaml"
+out="$(k apply -k "$SRC/manifests" --dry-run=server 2>&1)" || fail "server dry-run of manifests/: $out"
+echo "$out"
+k get deployment -n failover-system failover-operator >/dev/null 2>&1 && fail "a dry-run created the Deployment"
+k apply -k "$SRC/manifests"
+k wait --for condition=established --timeout=60s crd/failovergroups.failover.io
+
+d='deployment/failover-operator -n failover-system'
+jp() { k get $1 -o "jsonpath=$2"; }
+expect_eq replicas 2 "$(jp "$d" '{.spec.replicas}')"
+expect_eq serviceAccountName failover-operator "$(jp "$d" '{.spec.template.spec.serviceAccountName}')"
+expect_eq runAsNonRoot true "$(jp "$d" '{.spec.template.spec.securityContext.runAsNonRoot}')"
+expect_eq pod-seccomp RuntimeDefault "$(jp "$d" '{.spec.template.spec.securityContext.seccompProfile.type}')"
+c='{.spec.template.spec.containers[0]'
+expect_eq readOnlyRootFilesystem true "$(jp "$d" "$c.securityContext.readOnlyRootFilesystem}")"
+expect_eq allowPrivilegeEscalation false "$(jp "$d" "$c.securityContext.allowPrivilegeEscalation}")"
+expect_eq capabilities.drop ALL "$(jp "$d" "$c.securityContext.capabilities.drop[*]}")"
+expect_eq container-seccomp RuntimeDefault "$(jp "$d" "$c.securityContext.seccompProfile.type}")"
+expect_eq liveness "/healthz 8081" "$(jp "$d" "$c.livenessProbe.httpGet.path} $c.ports[?(@.name==\"health\")].containerPort}")"
+expect_eq readiness /readyz "$(jp "$d" "$c.readinessProbe.httpGet.path}")"
+expect_eq args-leader-elect --leader-elect "$(jp "$d" "$c.args[0]}")"
+[ -n "$(jp "$d" "$c.resources.limits.memory}")" ] && [ -n "$(jp "$d" "$c.resources.requests.cpu}")" ] ||
+  fail "requests/limits missing"
+expect_eq metrics-service-port 8080 "$(jp 'service/failover-operator-metrics -n failover-system' '{.spec.ports[0].port}')"
+expect_eq lease-role-verbs "get create update" "$(jp 'role/failover-operator-leader-election -n failover-system' '{.rules[0].verbs[*]}')"
+
+# Applying again changes nothing.
+again="$(k apply -k "$SRC/manifests")"
+if grep -v -E ' (unchanged|configured)$' <<<"$again" | grep -q .; then fail "second apply was not a no-op: $again"; fi
+grep -q configured <<<"$again" && fail "second apply reconfigured something: $again"
+log "ok: a second apply changes nothing"
+
+k apply -f "$SRC/manifests/samples/namespace.yaml"
+out="$(k apply -k "$SRC/manifests/samples" --dry-run=server 2>&1)" || fail "server dry-run of samples: $out"
+k apply -k "$SRC/manifests/samples"
+expect_eq sample-group-members "site-a site-b" "$(jp 'fg/demo -n failover-demo' '{.spec.members[*].name}')"
+expect_eq sample-service-type NodePort "$(jp 'service/demo -n failover-demo' '{.spec.type}')"
+expect_eq sample-readiness /ready "$(jp 'deployment/demo-site-b -n failover-demo' "$c.readinessProbe.httpGet.path}")"
+k get fg -n failover-demo
+log "PASS"

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The shipped roles give the operator's ServiceAccount what it needs and nothing else:
+# an access matrix through `kubectl auth can-i --as` (SubjectAccessReview) for the
+# kustomize manifests and for the chart in single-namespace mode.
+source "$(dirname "$0")/lib.sh"
+use_cluster
+
+on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found; k delete namespace failover-system --ignore-not-found --timeout=90s"
+# can-i resolves failovergroups through discovery: the CRD must be installed.
+crd_existed=0
+k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+k apply -k "$SRC/manifests/crd" >/dev/null
+k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
+k apply -f "$SRC/manifests/manager/namespace.yaml"
+k apply -k "$SRC/manifests/rbac"
+
+failures=0
+# can VERB RESOURCE NAMESPACE|-A [SUBRESOURCE] -> yes|no for subject $SA
+can() {
+  local ns=(-n "$3"); [ "$3" = "-A" ] && ns=(-A)
+  local sub=(); [ -n "${4:-}" ] && sub=(--subresource "$4")
+  k auth can-i "$1" "$2" "${ns[@]}" "${sub[@]}" --as "$SA" 2>/dev/null || true
+}
+expect() {  # expect yes|no VERB RESOURCE NS [SUBRESOURCE]
+  local got; got="$(can "$2" "$3" "$4" "${5:-}")"
+  local what="$2 $3${5:+/$5} in ${4/-A/all namespaces}"
+  if [ "$got" = "$1" ]; then printf '  %-3s %s\n' "$got" "$what"; else
+    printf '  %-3s %s   <-- want %s\n' "$got" "$what" "$1"; failures=$((failures + 1)); fi
+}
+
+matrix() {  # matrix WORKLOAD_NS OPERATOR_NS
+  local ns="$1" own="$2"
+  for v in get list watch patch; do expect yes "$v" failovergroups.failover.io "$ns"; done
+  for v in create delete update; do expect no "$v" failovergroups.failover.io "$ns"; done
+  expect yes update failovergroups.failover.io "$ns" status
+  expect yes patch failovergroups.failover.io "$ns" status
+  expect yes update failovergroups.failover.io "$ns" finalizers
+  for v in get list watch patch delete; do expect yes "$v" pods "$ns"; done
+  for v in create update; do expect no "$v" pods "$ns"; done
+  expect no create pods "$ns" exec
+  expect no get pods "$ns" log
+  expect no create pods "$ns" eviction
+  expect no patch pods "$ns" status
+  for v in get list watch patch; do expect yes "$v" services "$ns"; done
+  for v in create delete update; do expect no "$v" services "$ns"; done
+  expect yes create events "$ns"
+  expect yes patch events "$ns"
+  expect no delete events "$ns"
+  for v in get list watch create update patch delete; do expect no "$v" secrets "$ns"; done
+  expect no get secrets -A
+  for v in get list; do expect no "$v" configmaps "$ns"; done
+  for v in create update patch delete; do
+    expect no "$v" deployments.apps "$ns"
+    expect no "$v" endpoints "$ns"
+    expect no "$v" endpointslices.discovery.k8s.io "$ns"
+    expect no "$v" namespaces "$ns"
+    expect no "$v" nodes "$ns"
+  done
+  expect no update services "$ns" status
+  expect no create serviceaccounts "$ns" token
+  for v in create update patch delete escalate bind; do
+    expect no "$v" clusterroles.rbac.authorization.k8s.io "$ns"
+    expect no "$v" roles.rbac.authorization.k8s.io "$ns"
+  done
+  expect no create customresourcedefinitions.apiextensions.k8s.io "$ns"
+  for v in get create update; do expect yes "$v" leases.coordination.k8s.io "$own"; done
+  for v in delete list; do expect no "$v" leases.coordination.k8s.io "$own"; done
+  expect no create leases.coordination.k8s.io "$ns"
+  expect no update leases.coordination.k8s.io kube-system
+}
+
+SA=system:serviceaccount:failover-system:failover-operator
+echo "access matrix of $SA (manifests/rbac, all namespaces):"
+matrix "$(unique ship-any)" failover-system
+
+# The chart with watchNamespace: a Role in that namespace only.
+rel="$(unique shiprbac)"
+opns="$(unique ship-op)"; watched="$(unique ship-watched)"; other="$(unique ship-other)"
+on_exit "k delete namespace $opns $watched --wait=false"
+k create namespace "$opns" >/dev/null
+k create namespace "$watched" >/dev/null
+helm_render template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" >"${TMPDIR:-/tmp}/$rel.yaml"
+on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
+grep -q '^kind: ClusterRole' "${TMPDIR:-/tmp}/$rel.yaml" && fail "watchNamespace chart still renders a ClusterRole"
+k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null
+on_exit "k delete -f '${TMPDIR:-/tmp}/$rel.yaml' --ignore-not-found --wait=false"
+SA="system:serviceaccount:$opns:$rel-failover-operator"
+echo "access matrix of $SA (chart, watchNamespace=$watched):"
+matrix "$watched" "$opns"
+for v in get list watch patch delete; do expect no "$v" pods "$other"; done
+for v in get list watch patch; do expect no "$v" failovergroups.failover.io "$other"; expect no "$v" services "$other"; done
+expect no list pods -A
+
+[ "$failures" -eq 0 ] || fail "$failures access-matrix entries differ"
+log "PASS"

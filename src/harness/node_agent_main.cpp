@@ -1,0 +1,113 @@
+// failover-node-agent: the kubelet stand-in for one node of the local cluster.
+//   failover-node-agent --kubeconfig K --node-name NAME --node-ip IP --pod-cidr CIDR
+//                       [--state-dir DIR] [--demo-app PATH] [--no-register-node]
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "harness/node_agent.h"
+#include "harness/process.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+namespace harness {
+namespace {
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: failover-node-agent --kubeconfig K --node-name NAME --node-ip IP "
+               "--pod-cidr CIDR [--state-dir DIR] [--demo-app PATH] [--no-register-node]\n");
+}
+
+int Run(int argc, char** argv) {
+  std::string kubeconfig;
+  NodeAgentOptions opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const std::string& flag, std::string* dst) {
+      if (a == flag && i + 1 < argc) {
+        *dst = argv[++i];
+        return true;
+      }
+      if (a.rfind(flag + "=", 0) == 0) {
+        *dst = a.substr(flag.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    if (value("--kubeconfig", &kubeconfig) || value("--node-name", &opts.node_name) ||
+        value("--node-ip", &opts.node_ip) || value("--pod-cidr", &opts.pod_cidr) ||
+        value("--state-dir", &opts.state_dir) || value("--demo-app", &opts.demo_app_path)) {
+      continue;
+    }
+    if (a == "--no-register-node") {
+      opts.register_node = false;
+      continue;
+    }
+    if (a == "-h" || a == "--help") {
+      Usage();
+      return 0;
+    }
+    std::fprintf(stderr, "failover-node-agent: unknown argument %s\n", a.c_str());
+    Usage();
+    return 2;
+  }
+  if (opts.node_name.empty() || opts.node_ip.empty() || opts.pod_cidr.empty()) {
+    std::fprintf(stderr, "failover-node-agent: --node-name, --node-ip and --pod-cidr are required\n");
+    Usage();
+    return 2;
+  }
+  if (opts.demo_app_path.empty()) opts.demo_app_path = ExecutableDir() + "/failover-demo-app";
+  if (opts.state_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    opts.state_dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/failover-node-agent/" + opts.node_name;
+  }
+  auto allocator = PodIPAllocator::Create(opts.pod_cidr, opts.node_ip);
+  if (!allocator.ok()) {
+    std::fprintf(stderr, "failover-node-agent: %s\n", allocator.status().message().c_str());
+    return 2;
+  }
+  auto config = kube::LoadConfig(kubeconfig);
+  if (!config.ok()) {
+    std::fprintf(stderr, "failover-node-agent: %s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  config->user_agent = "failover-node-agent/" + opts.node_name;
+  auto client = kube::Client::Create(*config);
+  if (!client.ok()) {
+    std::fprintf(stderr, "failover-node-agent: %s\n", client.status().ToString().c_str());
+    return 1;
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  NodeAgent agent(*client, opts, std::move(*allocator));
+  std::fprintf(stderr, "failover-node-agent: node %s ip %s pod CIDR %s state %s demo app %s\n",
+               opts.node_name.c_str(), opts.node_ip.c_str(), opts.pod_cidr.c_str(),
+               opts.state_dir.c_str(), opts.demo_app_path.c_str());
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig != 0) std::fprintf(stderr, "failover-node-agent: signal %d, stopping\n", sig);
+    agent.Stop();
+  });
+  agent.Run();
+  // Run() also returns when the agent stops by itself; wake the signal thread.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace harness
+
+int main(int argc, char** argv) { return harness::Run(argc, argv); }

@@ -1,0 +1,127 @@
+// failover-service-proxy: the kube-proxy stand-in of the local cluster.
+//   failover-service-proxy --kubeconfig K --bind-address IP [--admin-address HOST:PORT]
+//                          [--max-connections N] [--quiet]
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <httplib.h>
+
+#include "harness/service_proxy.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+namespace harness {
+namespace {
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: failover-service-proxy --kubeconfig K --bind-address IP "
+               "[--admin-address HOST:PORT] [--max-connections N] [--quiet]\n");
+}
+
+int Run(int argc, char** argv) {
+  std::string kubeconfig;
+  ServiceProxyOptions opts;
+  std::string max_conns;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const std::string& flag, std::string* dst) {
+      if (a == flag && i + 1 < argc) {
+        *dst = argv[++i];
+        return true;
+      }
+      if (a.rfind(flag + "=", 0) == 0) {
+        *dst = a.substr(flag.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    if (value("--kubeconfig", &kubeconfig) || value("--bind-address", &opts.bind_address) ||
+        value("--admin-address", &opts.admin_address) || value("--max-connections", &max_conns)) {
+      continue;
+    }
+    if (a == "--quiet") {
+      opts.log_connections = false;
+      continue;
+    }
+    if (a == "-h" || a == "--help") {
+      Usage();
+      return 0;
+    }
+    std::fprintf(stderr, "failover-service-proxy: unknown argument %s\n", a.c_str());
+    Usage();
+    return 2;
+  }
+  if (!max_conns.empty()) opts.max_connections = std::max(1, std::atoi(max_conns.c_str()));
+  std::string admin_host;
+  int admin_port = 0;
+  if (!opts.admin_address.empty()) {
+    auto colon = opts.admin_address.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "failover-service-proxy: --admin-address wants HOST:PORT\n");
+      return 2;
+    }
+    admin_host = opts.admin_address.substr(0, colon);
+    admin_port = std::atoi(opts.admin_address.c_str() + colon + 1);
+  }
+  auto config = kube::LoadConfig(kubeconfig);
+  if (!config.ok()) {
+    std::fprintf(stderr, "failover-service-proxy: %s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  config->user_agent = "failover-service-proxy";
+  auto client = kube::Client::Create(*config);
+  if (!client.ok()) {
+    std::fprintf(stderr, "failover-service-proxy: %s\n", client.status().ToString().c_str());
+    return 1;
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ServiceProxy proxy(*client, opts);
+  httplib::Server admin;
+  std::thread admin_thread;
+  if (admin_port > 0) {
+    admin.Get("/backends", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_content(proxy.Snapshot().dump(2) + "\n", "application/json");
+    });
+    admin.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+    if (!admin.bind_to_port(admin_host.c_str(), admin_port)) {
+      std::fprintf(stderr, "failover-service-proxy: cannot listen on --admin-address %s\n",
+                   opts.admin_address.c_str());
+      return 1;
+    }
+    admin_thread = std::thread([&] { admin.listen_after_bind(); });
+  }
+  std::fprintf(stderr, "failover-service-proxy: node ports on %s, admin %s\n",
+               opts.bind_address.c_str(), opts.admin_address.empty() ? "off" : opts.admin_address.c_str());
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig != 0) std::fprintf(stderr, "failover-service-proxy: signal %d, stopping\n", sig);
+    proxy.Stop();
+  });
+  proxy.Run();
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  if (admin_thread.joinable()) {
+    admin.stop();
+    admin_thread.join();
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace harness
+
+int main(int argc, char** argv) { return harness::Run(argc, argv); }

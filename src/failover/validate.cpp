@@ -1,0 +1,196 @@
+#include "failover/validate.h"
+
+#include <set>
+
+namespace failover {
+namespace {
+
+constexpr size_t kMaxMembers = 16;
+constexpr size_t kMaxServices = 32;
+const Duration kMaxDuration = std::chrono::hours(24 * 7);
+
+std::string Index(const char* list, size_t i) {
+  return std::string(list) + "[" + std::to_string(i) + "]";
+}
+
+void CheckDuration(std::vector<FieldError>& errors, const std::string& path, Duration d,
+                   Duration min) {
+  if (d < min) {
+    errors.push_back({path, "must be at least " + FormatDuration(min)});
+  } else if (d > kMaxDuration) {
+    errors.push_back({path, "must be at most " + FormatDuration(kMaxDuration)});
+  }
+}
+
+bool IsLabelKey(const std::string& key) {
+  if (key.empty() || key.size() > 316) return false;
+  auto slash = key.find('/');
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  if (name.empty() || name.size() > 63) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+void CheckHook(std::vector<FieldError>& errors, const std::string& path, const Hook& hook) {
+  if (hook.url.rfind("http://", 0) != 0 && hook.url.rfind("https://", 0) != 0) {
+    errors.push_back({path + ".url", "must be an http:// or https:// URL, not \"" + hook.url + "\""});
+  }
+  CheckDuration(errors, path + ".timeout", hook.timeout, std::chrono::milliseconds(1));
+  if (hook.retries < 0 || hook.retries > 10) {
+    errors.push_back({path + ".retries", "must be between 0 and 10"});
+  }
+}
+
+}  // namespace
+
+bool IsDnsLabel(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '-') return false;
+  }
+  return true;
+}
+
+std::vector<FieldError> Validate(const Spec& spec) {
+  std::vector<FieldError> errors;
+  if (spec.members.empty()) {
+    errors.push_back({"spec.members", "must list at least one member"});
+  } else if (spec.mode == Mode::kActivePassive && spec.members.size() < 2) {
+    errors.push_back({"spec.members",
+                      "ActivePassive needs at least 2 members (an active one and a standby), got 1"});
+  }
+  if (spec.members.size() > kMaxMembers) {
+    errors.push_back({"spec.members", "must list at most " + std::to_string(kMaxMembers) +
+                                          " members, got " + std::to_string(spec.members.size())});
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < spec.members.size(); ++i) {
+    const Member& m = spec.members[i];
+    std::string p = "spec." + Index("members", i);
+    if (!IsDnsLabel(m.name)) {
+      errors.push_back({p + ".name", "\"" + m.name +
+                                         "\" is not a DNS label: lower-case letters, digits and '-', "
+                                         "starting and ending with a letter or digit, at most 63 characters"});
+    } else if (!names.insert(m.name).second) {
+      errors.push_back({p + ".name", "duplicate member name \"" + m.name + "\": names must be unique"});
+    }
+    if (m.selector.Empty()) {
+      errors.push_back({p + ".selector",
+                        "must not be empty (it would select every pod in the namespace): "
+                        "give matchLabels or matchExpressions"});
+    }
+    for (const auto& [key, value] : m.selector.match_labels) {
+      if (!IsLabelKey(key)) {
+        errors.push_back({p + ".selector.matchLabels", "\"" + key + "\" is not a valid label key"});
+      }
+      (void)value;
+    }
+    for (size_t j = 0; j < m.selector.match_expressions.size(); ++j) {
+      const auto& e = m.selector.match_expressions[j];
+      std::string ep = p + ".selector." + Index("matchExpressions", j);
+      if (!IsLabelKey(e.key)) {
+        errors.push_back({ep + ".key", "\"" + e.key + "\" is not a valid label key"});
+      }
+      bool set_op = e.op == SelectorOperator::kIn || e.op == SelectorOperator::kNotIn;
+      if (set_op && e.values.empty()) {
+        errors.push_back({ep + ".values", std::string("must be non-empty when operator is ") +
+                                              OperatorName(e.op)});
+      } else if (!set_op && !e.values.empty()) {
+        errors.push_back({ep + ".values", std::string("must be empty when operator is ") +
+                                              OperatorName(e.op)});
+      }
+    }
+    if (m.min_ready < 1 || m.min_ready > 10000) {
+      errors.push_back({p + ".minReady", "must be between 1 and 10000, got " + std::to_string(m.min_ready)});
+    }
+    if (m.priority && (*m.priority < -1000 || *m.priority > 1000)) {
+      errors.push_back({p + ".priority", "must be between -1000 and 1000, got " + std::to_string(*m.priority)});
+    }
+  }
+  for (size_t i = 0; i < spec.members.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const auto& a = spec.members[j].selector;
+      const auto& b = spec.members[i].selector;
+      if (!b.Empty() && a.match_labels == b.match_labels && a.match_expressions.empty() &&
+          b.match_expressions.empty()) {
+        errors.push_back({"spec." + Index("members", i) + ".selector",
+                          "selects the same pods as spec." + Index("members", j) +
+                              ".selector: each member needs its own pods"});
+      }
+    }
+  }
+
+  if (spec.services.size() > kMaxServices) {
+    errors.push_back({"spec.services", "must list at most " + std::to_string(kMaxServices) + " Services"});
+  }
+  std::set<std::string> services;
+  for (size_t i = 0; i < spec.services.size(); ++i) {
+    const std::string& n = spec.services[i].name;
+    std::string p = "spec." + Index("services", i) + ".name";
+    if (!IsDnsLabel(n) || (n.front() >= '0' && n.front() <= '9')) {
+      errors.push_back({p, "\"" + n + "\" is not a valid Service name (a DNS label starting with a letter)"});
+    } else if (!services.insert(n).second) {
+      errors.push_back({p, "duplicate Service \"" + n + "\": each Service may be listed once"});
+    }
+  }
+
+  CheckDuration(errors, "spec.detection.unhealthyFor", spec.detection.unhealthy_for, Duration{0});
+  HealthSource source = spec.detection.EffectiveSource();
+  if (spec.detection.probe) {
+    const Probe& pr = *spec.detection.probe;
+    if (pr.http.has_value() == pr.tcp.has_value()) {
+      errors.push_back({"spec.detection.probe", "must set exactly one of http, tcp"});
+    }
+    if (pr.http && (pr.http->port < 1 || pr.http->port > 65535)) {
+      errors.push_back({"spec.detection.probe.http.port", "must be between 1 and 65535"});
+    }
+    if (pr.http && (pr.http->path.empty() || pr.http->path.front() != '/')) {
+      errors.push_back({"spec.detection.probe.http.path", "must start with '/'"});
+    }
+    if (pr.tcp && (pr.tcp->port < 1 || pr.tcp->port > 65535)) {
+      errors.push_back({"spec.detection.probe.tcp.port", "must be between 1 and 65535"});
+    }
+    CheckDuration(errors, "spec.detection.probe.period", pr.period, std::chrono::milliseconds(100));
+    CheckDuration(errors, "spec.detection.probe.timeout", pr.timeout, std::chrono::milliseconds(10));
+    if (pr.timeout > pr.period) {
+      errors.push_back({"spec.detection.probe.timeout", "must not be longer than period (" +
+                                                            FormatDuration(pr.period) + ")"});
+    }
+    if (pr.failure_threshold < 1 || pr.failure_threshold > 100) {
+      errors.push_back({"spec.detection.probe.failureThreshold", "must be between 1 and 100"});
+    }
+  } else if (source != HealthSource::kReadiness) {
+    errors.push_back({"spec.detection.source", std::string("\"") + HealthSourceName(source) +
+                                                   "\" needs spec.detection.probe; without a probe "
+                                                   "only \"Readiness\" is allowed"});
+  }
+  CheckDuration(errors, "spec.failback.stabilizationWindow", spec.failback.stabilization_window, Duration{0});
+  if (spec.anti_flap.max_failovers < 1 || spec.anti_flap.max_failovers > 1000) {
+    errors.push_back({"spec.antiFlap.maxFailovers", "must be between 1 and 1000"});
+  }
+  CheckDuration(errors, "spec.antiFlap.window", spec.anti_flap.window, std::chrono::seconds(1));
+  if (spec.max_lag) {
+    if (!spec.max_lag->seconds && !spec.max_lag->bytes) {
+      errors.push_back({"spec.promotion.maxLag", "must set seconds, bytes or both"});
+    }
+    if (spec.max_lag->seconds && *spec.max_lag->seconds < 0) {
+      errors.push_back({"spec.promotion.maxLag.seconds", "must not be negative"});
+    }
+    if (spec.max_lag->bytes && *spec.max_lag->bytes < 0) {
+      errors.push_back({"spec.promotion.maxLag.bytes", "must not be negative"});
+    }
+  }
+  if (spec.pre_promote) CheckHook(errors, "spec.hooks.prePromote", *spec.pre_promote);
+  if (spec.post_promote) CheckHook(errors, "spec.hooks.postPromote", *spec.post_promote);
+  return errors;
+}
+
+}  // namespace failover

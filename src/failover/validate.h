@@ -1,0 +1,18 @@
+#pragma once
+
+#include <vector>
+
+#include "failover/parse.h"
+#include "failover/types.h"
+
+namespace failover {
+
+// Rules the CRD schema cannot express (or that a schema-less apply would bypass):
+// member and Service names, uniqueness, at least two members in ActivePassive, bounds,
+// non-empty selectors, a probe with exactly one of http/tcp. Empty = valid.
+std::vector<FieldError> Validate(const Spec& spec);
+
+// True for a DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
+bool IsDnsLabel(const std::string& name);
+
+}  // namespace failover

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -105,7 +107,10 @@ class EventSplitter {
   size_t pending() const { return buf_.size(); }
 
  private:
+  bool FeedFresh(std::string_view chunk, const std::function<bool(std::string_view)>& on_line);
+
   std::string buf_;
+  bool held_lines_ = false;
 };
 
 // Decodes one watch line ({"type":..., "object":...}); a line that is not a valid event

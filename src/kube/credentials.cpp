@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -87,6 +88,9 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::str
   if (i != text.size()) return std::nullopt;
   time_t t = timegm(&tm);
   if (t == -1) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: far-future times are clamped (year 2255).
+  constexpr time_t kLatest = 9'000'000'000;
+  t = std::min(t, kLatest + offset);
   return std::chrono::system_clock::from_time_t(t - offset);
 }
 

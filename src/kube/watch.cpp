@@ -33,6 +33,19 @@ void WatchCancel::ClearCloser() {
 
 bool EventSplitter::Feed(std::string_view chunk,
                          const std::function<bool(std::string_view)>& on_line) {
+  if (held_lines_) {
+    // An earlier Feed stopped early: what it kept may hold whole lines.
+    held_lines_ = false;
+    std::string data = std::move(buf_);
+    buf_.clear();
+    data.append(chunk);
+    return FeedFresh(data, on_line);
+  }
+  return FeedFresh(chunk, on_line);
+}
+
+bool EventSplitter::FeedFresh(std::string_view chunk,
+                              const std::function<bool(std::string_view)>& on_line) {
   auto emit = [&](std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) return true;
@@ -59,6 +72,7 @@ bool EventSplitter::Feed(std::string_view chunk,
     if (!keep_going) {
       // Keep what is left so a later Feed can continue where this one stopped.
       buf_.append(chunk.substr(start));
+      held_lines_ = buf_.find('\n') != std::string::npos;
       return false;
     }
   }

@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all deps build test unit integration demo cluster-up cluster-down clean \
+.PHONY: all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
         asan tsan sanitizers help
 
 all: build
@@ -52,6 +52,9 @@ tsan: deps ## concurrency tests under ThreadSanitizer
 	cmake -S . -B build-tsan -G Ninja -DFO_SANITIZE=thread $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest -L concurrency $(CTEST_FLAGS)
+
+sync-manifests: ## copy crds/ and the alerts/dashboard into manifests/ and the chart
+	@bash scripts/sync-manifests.sh
 
 clean: ## remove build trees (the control-plane cache stays)
 	rm -rf $(BUILD_DIR) build-asan build-tsan

@@ -1,0 +1,170 @@
+#include "plugin/commands.h"
+
+#include <algorithm>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+#include <vector>
+
+namespace plugin {
+namespace {
+
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+const json& Field(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it != j.end() ? *it : kNull;
+}
+
+// Columns padded to their widest cell, separated by three spaces (kubectl's look).
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string Transition(const json& t, std::chrono::system_clock::time_point now) {
+  if (!t.is_object() || Str(t, "to").empty()) return "<none>";
+  std::string from = Str(t, "from").empty() ? "<none>" : Str(t, "from");
+  std::string s = from + " -> " + Str(t, "to");
+  if (!Str(t, "reason").empty()) s += " (" + Str(t, "reason") + ")";
+  std::string when = Str(t, "completedAt").empty() ? Str(t, "detectedAt") : Str(t, "completedAt");
+  std::string age = Age(when, now);
+  if (!age.empty()) s += ", " + age + " ago";
+  return s;
+}
+
+}  // namespace
+
+std::string Age(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
+  std::tm tm{};
+  std::istringstream in(rfc3339);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  if (in.fail()) return "";
+  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+  if (s < 0) s = 0;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 2 * 3600) return std::to_string(s / 60) + "m";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::string PreferredMember(const json& group) {
+  const json& members = Field(Field(group, "spec"), "members");
+  if (!members.is_array()) return "";
+  std::string best;
+  int64_t best_priority = 0;
+  for (const auto& m : members) {
+    const json& p = Field(m, "priority");
+    int64_t priority = p.is_number_integer() ? p.get<int64_t>() : 0;
+    if (best.empty() || priority > best_priority) {
+      best = Str(m, "name");
+      best_priority = priority;
+    }
+  }
+  return best;
+}
+
+bool HasMember(const json& group, const std::string& member) {
+  const json& members = Field(Field(group, "spec"), "members");
+  if (!members.is_array()) return false;
+  return std::any_of(members.begin(), members.end(),
+                     [&](const json& m) { return Str(m, "name") == member; });
+}
+
+std::string MemberNames(const json& group) {
+  std::string out;
+  const json& members = Field(Field(group, "spec"), "members");
+  if (!members.is_array()) return out;
+  for (const auto& m : members) out += (out.empty() ? "" : ", ") + Str(m, "name");
+  return out;
+}
+
+std::string StatusTable(const json& items, bool with_namespace,
+                        std::chrono::system_clock::time_point now) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> head = {"NAME", "MODE", "ACTIVE", "HEALTHY", "PHASE", "LAST TRANSITION"};
+  if (with_namespace) head.insert(head.begin(), "NAMESPACE");
+  rows.push_back(head);
+  for (const auto& g : items) {
+    const json& spec = Field(g, "spec");
+    const json& status = Field(g, "status");
+    const json& spec_members = Field(spec, "members");
+    size_t total = spec_members.is_array() ? spec_members.size() : 0;
+    size_t healthy = 0;
+    if (Field(status, "members").is_array()) {
+      for (const auto& m : Field(status, "members")) {
+        if (Field(m, "healthy").is_boolean() && Field(m, "healthy").get<bool>()) ++healthy;
+      }
+    }
+    std::string active = Str(status, "activeMember");
+    if (active.empty() && Field(status, "activeMembers").is_array()) {
+      for (const auto& a : Field(status, "activeMembers")) {
+        if (a.is_string()) active += (active.empty() ? "" : ",") + a.get<std::string>();
+      }
+    }
+    std::string phase = Str(status, "phase");
+    if (Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>() && phase != "Paused") {
+      phase += phase.empty() ? "Paused" : " (paused)";
+    }
+    std::vector<std::string> row = {
+        Str(Field(g, "metadata"), "name"),
+        Str(spec, "mode").empty() ? "ActivePassive" : Str(spec, "mode"),
+        active.empty() ? "<none>" : active,
+        Field(status, "members").is_array() ? std::to_string(healthy) + "/" + std::to_string(total)
+                                            : "?/" + std::to_string(total),
+        phase.empty() ? "<unknown>" : phase,
+        Transition(Field(status, "lastTransition"), now)};
+    if (with_namespace) row.insert(row.begin(), Str(Field(g, "metadata"), "namespace"));
+    rows.push_back(row);
+  }
+  return Table(rows);
+}
+
+std::string HistoryTable(const json& group, std::chrono::system_clock::time_point now) {
+  const json& status = Field(group, "status");
+  std::vector<json> entries;
+  if (Field(status, "history").is_array()) {
+    for (const auto& h : Field(status, "history")) entries.push_back(h);
+  }
+  if (entries.empty() && Field(status, "lastTransition").is_object()) {
+    entries.push_back(Field(status, "lastTransition"));
+  }
+  if (entries.empty()) return "";
+  // Newest first, whatever order the operator keeps.
+  std::stable_sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
+    return Str(a, "detectedAt") > Str(b, "detectedAt");
+  });
+  std::vector<std::vector<std::string>> rows = {
+      {"DETECTED", "COMPLETED", "FROM", "TO", "REASON", "AGE"}};
+  for (const auto& e : entries) {
+    std::string when = Str(e, "completedAt").empty() ? Str(e, "detectedAt") : Str(e, "completedAt");
+    std::string age = Age(when, now);
+    rows.push_back({Str(e, "detectedAt").empty() ? "-" : Str(e, "detectedAt"),
+                    Str(e, "completedAt").empty() ? "-" : Str(e, "completedAt"),
+                    Str(e, "from").empty() ? "<none>" : Str(e, "from"), Str(e, "to"),
+                    Str(e, "reason"), age.empty() ? "-" : age});
+  }
+  return Table(rows);
+}
+
+}  // namespace plugin

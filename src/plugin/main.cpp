@@ -1,0 +1,268 @@
+// kubectl-failover: the kubectl plugin for FailoverGroups (kubectl failover ...).
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/resource.h"
+#include "plugin/commands.h"
+#include "version.h"
+
+namespace plugin {
+namespace {
+
+constexpr const char* kSwitchoverAnnotation = "failover.io/switchover-to";
+
+constexpr const char* kUsage = R"(kubectl failover: inspect and drive FailoverGroups (failover.io/v1alpha1).
+
+Usage:
+  kubectl failover status [GROUP]              groups with mode, active member, healthy members,
+                                               phase and last transition
+  kubectl failover switchover GROUP --to MEMBER   ask the operator to switch GROUP to MEMBER
+                                               (graceful; refused by the operator if MEMBER
+                                               is unhealthy: see the group's Events)
+  kubectl failover failback GROUP              switch back to the most preferred member
+                                               (highest priority, then first in spec.members)
+  kubectl failover pause GROUP                 set spec.paused: the operator observes and
+                                               reports but changes nothing
+  kubectl failover resume GROUP                clear spec.paused
+  kubectl failover history GROUP               past transitions, newest first
+
+Options:
+  -n, --namespace NS      the group's namespace (default: the context's namespace)
+  -A, --all-namespaces    status: groups in every namespace
+      --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+      --context NAME      kubeconfig context (default: the current context)
+  -h, --help              this help
+      --version           print the version
+
+A switchover sets the annotation failover.io/switchover-to on the group; the operator
+performs it and removes the annotation. Examples:
+  kubectl failover status -A
+  kubectl failover switchover orders-db --to site-b -n shop
+  kubectl failover pause orders-db -n shop
+)";
+
+struct Options {
+  std::string command;
+  std::vector<std::string> args;
+  std::string ns;
+  bool all_namespaces = false;
+  std::string kubeconfig;
+  std::string context;
+  std::string to;
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "error: %s\nRun 'kubectl failover --help' for usage.\n", message.c_str());
+  return 2;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return 1;
+}
+
+// Returns -1 when parsing succeeded, otherwise the exit code.
+int Parse(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* s, const char* l, std::string* dst) -> int {
+      std::string ls = std::string(l) + "=";
+      if ((s && a == s) || a == l) {
+        if (i + 1 >= argc) return UsageError(std::string("flag ") + a + " needs a value");
+        *dst = argv[++i];
+        return 0;
+      }
+      if (a.rfind(ls, 0) == 0) {
+        *dst = a.substr(ls.size());
+        return 0;
+      }
+      return 1;
+    };
+    int r;
+    if ((r = value("-n", "--namespace", &o->ns)) != 1 ||
+        (r = value(nullptr, "--kubeconfig", &o->kubeconfig)) != 1 ||
+        (r = value(nullptr, "--context", &o->context)) != 1 ||
+        (r = value(nullptr, "--to", &o->to)) != 1) {
+      if (r != 0) return r;
+      continue;
+    }
+    if (a == "-A" || a == "--all-namespaces") {
+      o->all_namespaces = true;
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("kubectl-failover %s\n", FAILOVER_OPERATOR_VERSION);
+      return 0;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return UsageError("unknown flag " + a);
+    } else if (o->command.empty()) {
+      o->command = a;
+    } else {
+      o->args.push_back(a);
+    }
+  }
+  if (o->command.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  return -1;
+}
+
+std::string Describe(const kube::Status& s) {
+  if (s.reason() == kube::Reason::kForbidden || s.reason() == kube::Reason::kUnauthorized) {
+    return s.message() + " (check your kubeconfig user's RBAC)";
+  }
+  return s.ToString();
+}
+
+class Plugin {
+ public:
+  Plugin(std::shared_ptr<kube::Client> client, std::string ns)
+      : client_(std::move(client)), ns_(std::move(ns)) {}
+
+  kube::Result<json> GetGroup(const std::string& name) {
+    auto g = client_->Get(kube::resources::kFailoverGroups, ns_, name);
+    if (!g.ok()) {
+      if (g.status().IsNotFound()) {
+        return kube::Status(g.status().reason(),
+                            "failovergroup \"" + name + "\" not found in namespace \"" + ns_ +
+                                "\" (kubectl failover status -A lists every group)",
+                            g.status().code());
+      }
+      return kube::Status(g.status().reason(), Describe(g.status()), g.status().code());
+    }
+    return g;
+  }
+
+  int Status(const Options& o) {
+    auto now = std::chrono::system_clock::now();
+    if (o.args.size() > 1) return UsageError("status takes at most one GROUP");
+    json items = json::array();
+    if (o.args.size() == 1) {
+      auto g = GetGroup(o.args[0]);
+      if (!g.ok()) return Fail(g.status().message());
+      items.push_back(*g);
+    } else {
+      auto list = client_->ListAll(kube::resources::kFailoverGroups, o.all_namespaces ? "" : ns_);
+      if (!list.ok()) {
+        if (list.status().IsNotFound()) {
+          return Fail("the FailoverGroup API (failover.io/v1alpha1) is not installed: apply crds/ first");
+        }
+        return Fail("listing failovergroups: " + Describe(list.status()));
+      }
+      items = (*list)["items"];
+      if (items.empty()) {
+        std::printf(o.all_namespaces ? "No FailoverGroups found.\n"
+                                     : "No FailoverGroups found in namespace %s.\n",
+                    ns_.c_str());
+        return 0;
+      }
+    }
+    std::fputs(StatusTable(items, o.all_namespaces, now).c_str(), stdout);
+    return 0;
+  }
+
+  int Switchover(const std::string& name, const std::string& member, bool failback) {
+    auto g = GetGroup(name);
+    if (!g.ok()) return Fail(g.status().message());
+    if (!HasMember(*g, member)) {
+      return Fail("failovergroup " + ns_ + "/" + name + " has no member \"" + member +
+                  "\"; its members are: " + MemberNames(*g));
+    }
+    std::string active = (*g)["status"].value("activeMember", "");
+    if (active == member) {
+      std::printf("failovergroup %s/%s: %s is already the active member; nothing to do\n",
+                  ns_.c_str(), name.c_str(), member.c_str());
+      return 0;
+    }
+    json patch = {{"metadata", {{"annotations", {{kSwitchoverAnnotation, member}}}}}};
+    auto r = client_->Patch(kube::resources::kFailoverGroups, ns_, name, kube::PatchType::kMerge,
+                            patch.dump());
+    if (!r.ok()) return Fail("annotating failovergroup " + ns_ + "/" + name + ": " + Describe(r.status()));
+    std::printf("failovergroup %s/%s: %s to %s requested (%s=%s)\n"
+                "The operator switches if %s is healthy and removes the annotation when done;\n"
+                "follow it with: kubectl failover status %s -n %s\n",
+                ns_.c_str(), name.c_str(), failback ? "failback" : "switchover", member.c_str(),
+                kSwitchoverAnnotation, member.c_str(), member.c_str(), name.c_str(), ns_.c_str());
+    return 0;
+  }
+
+  int SetPaused(const std::string& name, bool paused) {
+    auto g = GetGroup(name);
+    if (!g.ok()) return Fail(g.status().message());
+    json patch = {{"spec", {{"paused", paused}}}};
+    auto r = client_->Patch(kube::resources::kFailoverGroups, ns_, name, kube::PatchType::kMerge,
+                            patch.dump());
+    if (!r.ok()) return Fail("patching failovergroup " + ns_ + "/" + name + ": " + Describe(r.status()));
+    std::printf(paused ? "failovergroup %s/%s paused: the operator observes and reports, and changes nothing\n"
+                       : "failovergroup %s/%s resumed\n",
+                ns_.c_str(), name.c_str());
+    return 0;
+  }
+
+  int History(const std::string& name) {
+    auto g = GetGroup(name);
+    if (!g.ok()) return Fail(g.status().message());
+    std::string table = HistoryTable(*g, std::chrono::system_clock::now());
+    if (table.empty()) {
+      std::printf("failovergroup %s/%s has no transitions yet\n", ns_.c_str(), name.c_str());
+    } else {
+      std::fputs(table.c_str(), stdout);
+    }
+    return 0;
+  }
+
+ private:
+  std::shared_ptr<kube::Client> client_;
+  std::string ns_;
+};
+
+int Run(int argc, char** argv) {
+  Options o;
+  if (int r = Parse(argc, argv, &o); r >= 0) return r;
+  static const std::vector<std::string> kCommands = {"status", "switchover", "failback",
+                                                     "pause", "resume", "history"};
+  if (std::find(kCommands.begin(), kCommands.end(), o.command) == kCommands.end()) {
+    return UsageError("unknown command \"" + o.command +
+                      "\" (commands: status, switchover, failback, pause, resume, history)");
+  }
+  if (o.command != "status") {
+    if (o.all_namespaces) return UsageError("-A only applies to status");
+    if (o.args.size() != 1) return UsageError(o.command + " needs exactly one GROUP");
+  }
+  if (o.command == "switchover" && o.to.empty()) return UsageError("switchover needs --to MEMBER");
+  if (o.command != "switchover" && !o.to.empty()) return UsageError("--to only applies to switchover");
+
+  auto config = kube::LoadConfig(o.kubeconfig, o.context);
+  if (!config.ok()) return Fail("loading the Kubernetes configuration: " + config.status().ToString());
+  config->user_agent = std::string("kubectl-failover/") + FAILOVER_OPERATOR_VERSION;
+  auto client = kube::Client::Create(*config);
+  if (!client.ok()) return Fail("creating the client: " + client.status().ToString());
+  std::string ns = o.ns.empty() ? config->default_namespace : o.ns;
+  Plugin p(*client, ns.empty() ? "default" : ns);
+
+  if (o.command == "status") return p.Status(o);
+  const std::string& group = o.args[0];
+  if (o.command == "switchover") return p.Switchover(group, o.to, false);
+  if (o.command == "history") return p.History(group);
+  if (o.command == "pause") return p.SetPaused(group, true);
+  if (o.command == "resume") return p.SetPaused(group, false);
+  // failback
+  auto g = p.GetGroup(group);
+  if (!g.ok()) return Fail(g.status().message());
+  std::string preferred = PreferredMember(*g);
+  if (preferred.empty()) return Fail("failovergroup " + ns + "/" + group + " has no members");
+  return p.Switchover(group, preferred, true);
+}
+
+}  // namespace
+}  // namespace plugin
+
+int main(int argc, char** argv) { return plugin::Run(argc, argv); }

@@ -63,7 +63,7 @@ int Run(int argc, char** argv) {
   if (opts.demo_app_path.empty()) opts.demo_app_path = ExecutableDir() + "/failover-demo-app";
   if (opts.state_dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
-    opts.state_dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/failover-node-agent/" + opts.node_name;
+    opts.state_dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/failover-node-agent/" + opts.node_name + "-" + opts.node_ip;
   }
   auto allocator = PodIPAllocator::Create(opts.pod_cidr, opts.node_ip);
   if (!allocator.ok()) {

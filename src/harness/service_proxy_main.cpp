@@ -1,6 +1,8 @@
 // failover-service-proxy: the kube-proxy stand-in of the local cluster.
 //   failover-service-proxy --kubeconfig K --bind-address IP [--admin-address HOST:PORT]
 //                          [--max-connections N] [--quiet]
+// The admin endpoint (GET /backends, /healthz) defaults to <bind-address>:10249;
+// --admin-address "" turns it off.
 #include <signal.h>
 
 #include <cstdio>
@@ -16,6 +18,9 @@
 namespace harness {
 namespace {
 
+// kube-proxy's metrics port; the admin endpoint defaults to <bind-address>:10249.
+constexpr int kDefaultAdminPort = 10249;
+
 void Usage() {
   std::fprintf(stderr,
                "usage: failover-service-proxy --kubeconfig K --bind-address IP "
@@ -26,6 +31,7 @@ int Run(int argc, char** argv) {
   std::string kubeconfig;
   ServiceProxyOptions opts;
   std::string max_conns;
+  bool admin_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string& flag, std::string* dst) {
@@ -39,8 +45,12 @@ int Run(int argc, char** argv) {
       }
       return false;
     };
+    if (value("--admin-address", &opts.admin_address)) {
+      admin_set = true;
+      continue;
+    }
     if (value("--kubeconfig", &kubeconfig) || value("--bind-address", &opts.bind_address) ||
-        value("--admin-address", &opts.admin_address) || value("--max-connections", &max_conns)) {
+        value("--max-connections", &max_conns)) {
       continue;
     }
     if (a == "--quiet") {
@@ -55,6 +65,7 @@ int Run(int argc, char** argv) {
     Usage();
     return 2;
   }
+  if (!admin_set) opts.admin_address = opts.bind_address + ":" + std::to_string(kDefaultAdminPort);
   if (!max_conns.empty()) opts.max_connections = std::max(1, std::atoi(max_conns.c_str()));
   std::string admin_host;
   int admin_port = 0;

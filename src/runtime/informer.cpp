@@ -209,7 +209,10 @@ void Informer::Run() {
       if (stopping_) return;
     }
     if (st.ok()) {
-      continue;  // the server closed the stream: watch again from the last rv
+      // The server closed the stream: watch again from the last rv (at once, unless
+      // streams keep ending immediately).
+      if (Clock::now() - started < std::chrono::seconds(1) && !SleepFor(backoff_.Next())) return;
+      continue;
     }
     if (st.IsExpired()) {
       log_.Info("watch expired, re-listing",

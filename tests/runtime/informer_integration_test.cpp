@@ -1,0 +1,180 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "cluster_env.h"
+#include "runtime/informer.h"
+#include "runtime/metrics.h"
+
+using namespace std::chrono_literals;
+using runtime_test::ConfigMap;
+
+namespace {
+
+// What handlers told us, rebuilt from add/update/delete callbacks only.
+struct Mirror {
+  std::mutex mu;
+  std::map<std::string, std::string> rv;  // key -> resourceVersion
+  std::map<std::string, std::string> data;
+  std::set<std::string> deleted;
+
+  std::shared_ptr<runtime::EventHandlerFuncs> Handler() {
+    auto h = std::make_shared<runtime::EventHandlerFuncs>();
+    h->add = [this](const kube::json& o) { Put(o); };
+    h->update = [this](const kube::json&, const kube::json& o) { Put(o); };
+    h->del = [this](const kube::json& o) {
+      std::lock_guard<std::mutex> lock(mu);
+      rv.erase(runtime::ObjectKey(o));
+      data.erase(runtime::ObjectKey(o));
+      deleted.insert(runtime::ObjectKey(o));
+    };
+    return h;
+  }
+  void Put(const kube::json& o) {
+    std::lock_guard<std::mutex> lock(mu);
+    rv[runtime::ObjectKey(o)] = o["metadata"].value("resourceVersion", "");
+    data[runtime::ObjectKey(o)] = o.value("data", kube::json::object()).value("v", "");
+  }
+  std::map<std::string, std::string> Data() {
+    std::lock_guard<std::mutex> lock(mu);
+    return data;
+  }
+  bool Deleted(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu);
+    return deleted.count(key) > 0;
+  }
+};
+
+std::map<std::string, std::string> Truth(kube::Client& c, const std::string& ns) {
+  std::map<std::string, std::string> out;
+  kube::ListOptions opts;
+  opts.label_selector = "test=runtime";
+  auto list = c.ListAll(kube::resources::kConfigMaps, ns, opts);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  if (!list.ok()) return out;
+  for (const auto& item : (*list)["items"]) {
+    out[runtime::ObjectKey(item)] = item.value("data", kube::json::object()).value("v", "");
+  }
+  return out;
+}
+
+class InformerIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_ = runtime_test::ClusterClient();
+    ASSERT_NE(client_, nullptr);
+    ns_ = std::make_unique<runtime_test::TestNamespace>(client_, "rt-informer");
+    for (int i = 0; i < 6; ++i) {
+      auto r = client_->Create(kube::resources::kConfigMaps, ns(),
+                               ConfigMap(ns(), "cm-" + std::to_string(i), "v0"));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+  }
+  void TearDown() override {
+    // The apiserver must be up for the next test whatever happened here.
+    runtime_test::ClusterScript("start-apiserver");
+    ns_.reset();
+  }
+  const std::string& ns() const { return ns_->name(); }
+  void Change() {
+    auto up = client_->Patch(kube::resources::kConfigMaps, ns(), "cm-1", kube::PatchType::kMerge,
+                             R"({"data":{"v":"v1"}})");
+    ASSERT_TRUE(up.ok()) << up.status().ToString();
+    auto del = client_->Delete(kube::resources::kConfigMaps, ns(), "cm-2");
+    ASSERT_TRUE(del.ok()) << del.status().ToString();
+    auto created = client_->Create(kube::resources::kConfigMaps, ns(), ConfigMap(ns(), "cm-new", "v0"));
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    auto unlabelled = client_->Patch(kube::resources::kConfigMaps, ns(), "cm-3",
+                                     kube::PatchType::kMerge, R"({"metadata":{"labels":{"test":null}}})");
+    ASSERT_TRUE(unlabelled.ok()) << unlabelled.status().ToString();
+  }
+
+  std::shared_ptr<kube::Client> client_;
+  std::unique_ptr<runtime_test::TestNamespace> ns_;
+};
+
+TEST_F(InformerIntegration, ListsPagesAndFollowsChanges) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.label_selector = "test=runtime";
+  o.page_size = 2;  // several pages
+  runtime::Informer inf(client_, o);
+  Mirror m;
+  inf.AddEventHandler(m.Handler());
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  EXPECT_EQ(inf.store().Size(), 6u);
+  EXPECT_EQ(inf.store().ListByLabels(ns(), {{"test", "runtime"}}).size(), 6u);
+  Change();
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return m.Data() == Truth(*client_, ns()); }, 20s));
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-2"));
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-3")) << "leaving the selector is a delete for the informer";
+  EXPECT_EQ(inf.relists(), 0);
+  inf.Stop();
+}
+
+// The apiserver goes away and comes back; objects change right after it returns. The
+// informer (retrying with backoff, resuming from its last resourceVersion) converges.
+TEST_F(InformerIntegration, ConvergesAfterApiserverRestart) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.label_selector = "test=runtime";
+  o.backoff.initial = 500ms;
+  o.backoff.max = 2s;
+  runtime::Informer inf(client_, o);
+  Mirror m;
+  inf.AddEventHandler(m.Handler());
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  ASSERT_TRUE(runtime_test::ClusterScript("stop-apiserver"));
+  ASSERT_TRUE(runtime_test::ClusterScript("start-apiserver"));
+  Change();
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return m.Data() == Truth(*client_, ns()); }, 60s))
+      << "relists=" << inf.relists();
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-2"));
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-3"));
+  EXPECT_EQ(inf.store().Size(), m.Data().size());
+  inf.Stop();
+}
+
+// Changes (a deletion included) happen while the informer is disconnected and etcd is
+// compacted past its resourceVersion: the resumed watch gets 410 Expired, the informer
+// re-lists, and handlers receive exactly the missed adds, updates and deletes.
+TEST_F(InformerIntegration, RelistsAfterCompactionAndDeliversMissedDeletes) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.label_selector = "test=runtime";
+  // One long, fixed retry delay: the informer stays away while the test changes things.
+  o.backoff.initial = 30s;
+  o.backoff.max = 30s;
+  o.backoff.jitter = 0;
+  runtime::Informer inf(client_, o);
+  Mirror m;
+  inf.AddEventHandler(m.Handler());
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  const std::string rv_before = inf.LastResourceVersion();
+  const auto relists_before = runtime::metrics::InformerRelists().Add({{"resource", "configmaps"}}).Value();
+  ASSERT_TRUE(runtime_test::ClusterScript("stop-apiserver"));
+  ASSERT_TRUE(runtime_test::ClusterScript("start-apiserver"));
+  Change();
+  ASSERT_TRUE(runtime_test::ClusterScript("compact >/dev/null"));
+  EXPECT_NE(m.Data(), Truth(*client_, ns())) << "the informer must still be disconnected here";
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return m.Data() == Truth(*client_, ns()); }, 60s));
+  EXPECT_GE(inf.relists(), 1);
+  EXPECT_GE(runtime::metrics::InformerRelists().Add({{"resource", "configmaps"}}).Value(),
+            relists_before + 1);
+  EXPECT_NE(inf.LastResourceVersion(), rv_before);
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-2"));
+  EXPECT_TRUE(m.Deleted(ns() + "/cm-3"));
+  EXPECT_EQ(m.Data().at(ns() + "/cm-1"), "v1");
+  EXPECT_EQ(m.Data().count(ns() + "/cm-new"), 1u);
+  inf.Stop();
+}
+
+}  // namespace

@@ -176,7 +176,10 @@ class Plugin {
       return Fail("failovergroup " + ns_ + "/" + name + " has no member \"" + member +
                   "\"; its members are: " + MemberNames(*g));
     }
-    std::string active = (*g)["status"].value("activeMember", "");
+    std::string active;
+    if (auto st = g->find("status"); st != g->end() && st->is_object()) {
+      active = st->value("activeMember", "");
+    }
     if (active == member) {
       std::printf("failovergroup %s/%s: %s is already the active member; nothing to do\n",
                   ns_.c_str(), name.c_str(), member.c_str());

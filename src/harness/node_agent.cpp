@@ -111,6 +111,7 @@ PodSpec ParsePod(const json& pod) {
   }
   p.status_pod_ip = status.value("podIP", "");
   p.status_start_time = status.value("startTime", "");
+  p.status_phase = status.value("phase", "");
   p.status_conditions = status.value("conditions", json::array());
   return p;
 }
@@ -157,6 +158,7 @@ struct NodeAgent::PodRecord {
   bool gone = false;      // the apiserver no longer has it
   bool finished = false;  // its worker is done; the sync loop may forget it
   bool process_pod = false;
+  bool terminal = false;  // found Succeeded/Failed: never run again, only finish deletion
   std::string pod_ip;
   std::string ip_error;
   std::string start_time;
@@ -331,7 +333,8 @@ void NodeAgent::OnPod(const json& pod) {
   rec->start_time = spec.status_start_time.empty() ? NowRfc3339() : spec.status_start_time;
   rec->clock.Seed(spec.status_conditions);
   spec.status_conditions = nullptr;
-  bool runnable = rec->ip_error.empty() && !spec.deleting;
+  rec->terminal = spec.status_phase == "Succeeded" || spec.status_phase == "Failed";
+  bool runnable = rec->ip_error.empty() && !spec.deleting && !rec->terminal;
   bool has_demo = false;
   for (const auto& c : spec.containers) {
     if (c.kind == ImageKind::kUnsupported) runnable = false;
@@ -407,6 +410,7 @@ void NodeAgent::SyncStaticPod(PodRecord& rec) {
     FinishDeletion(rec);
     return;
   }
+  if (rec.terminal) return;
   PodView view;
   view.pod_ip = rec.pod_ip;
   view.host_ip = options_.node_ip;

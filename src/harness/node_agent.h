@@ -57,6 +57,7 @@ struct PodSpec {
   // From the existing status, so an agent restart keeps IPs and transition times.
   std::string status_pod_ip;
   std::string status_start_time;
+  std::string status_phase;
   nlohmann::json status_conditions;
 };
 

@@ -1,8 +1,10 @@
 // failover-node-agent: the kubelet stand-in for one node of the local cluster.
 //   failover-node-agent --kubeconfig K --node-name NAME --node-ip IP --pod-cidr CIDR
 //                       [--state-dir DIR] [--demo-app PATH] [--no-register-node]
+//                       [--kube-api-qps Q] [--kube-api-burst B]
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -19,11 +21,14 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: failover-node-agent --kubeconfig K --node-name NAME --node-ip IP "
-               "--pod-cidr CIDR [--state-dir DIR] [--demo-app PATH] [--no-register-node]\n");
+               "--pod-cidr CIDR [--state-dir DIR] [--demo-app PATH] [--no-register-node]\n"
+               "       [--kube-api-qps Q (500; <= 0 unlimited)] [--kube-api-burst B (1000)]\n");
 }
 
 int Run(int argc, char** argv) {
   std::string kubeconfig;
+  std::string qps = "500";
+  std::string burst = "1000";
   NodeAgentOptions opts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -40,7 +45,8 @@ int Run(int argc, char** argv) {
     };
     if (value("--kubeconfig", &kubeconfig) || value("--node-name", &opts.node_name) ||
         value("--node-ip", &opts.node_ip) || value("--pod-cidr", &opts.pod_cidr) ||
-        value("--state-dir", &opts.state_dir) || value("--demo-app", &opts.demo_app_path)) {
+        value("--state-dir", &opts.state_dir) || value("--demo-app", &opts.demo_app_path) ||
+        value("--kube-api-qps", &qps) || value("--kube-api-burst", &burst)) {
       continue;
     }
     if (a == "--no-register-node") {
@@ -76,6 +82,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   config->user_agent = "failover-node-agent/" + opts.node_name;
+  config->qps = std::atof(qps.c_str());
+  config->burst = std::max(1, std::atoi(burst.c_str()));
   auto client = kube::Client::Create(*config);
   if (!client.ok()) {
     std::fprintf(stderr, "failover-node-agent: %s\n", client.status().ToString().c_str());

@@ -39,10 +39,10 @@ on_exit "k delete clusterrole,clusterrolebinding $rel-failover-operator --ignore
 d="deployment/$rel-failover-operator -n $ns"
 expect_eq default-replicas 2 "$(jp "$d" '{.spec.replicas}')"
 expect_eq default-image failover-operator:0.1.0 "$(jp "$d" "$c.image}")"
-expect_eq default-args "--leader-elect --metrics-bind-address=:8080 --health-probe-bind-address=:8081 --log-level=info --log-format=json" "$(jp "$d" "$c.args[*]}")"
+expect_eq default-args "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8080 --health-probe-bind-address=:8081 --log-level=info --log-format=json" "$(jp "$d" "$c.args[*]}")"
 expect_eq default-readOnlyRootFilesystem true "$(jp "$d" "$c.securityContext.readOnlyRootFilesystem}")"
 expect_eq default-clusterrole-rules 6 "$(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}x{end}' | wc -c)"
-expect_eq default-lease-role "get create update" "$(jp "role/$rel-failover-operator-leader-election -n $ns" '{.rules[0].verbs[*]}')"
+expect_eq default-lease-role "create; get update on $rel-failover-operator-leader" "$(jp "role/$rel-failover-operator-leader-election -n $ns" '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
 grep -qE '^kind: (ServiceMonitor|PrometheusRule)' "$tmp/default.yaml" && fail "monitoring objects rendered by default"
 # The chart's rules are the kustomize ClusterRole's rules.
 diff <(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}{.apiGroups} {.resources} {.verbs}{"\n"}{end}') \

@@ -35,7 +35,8 @@ expect_eq args-leader-elect --leader-elect "$(jp "$d" "$c.args[0]}")"
 [ -n "$(jp "$d" "$c.resources.limits.memory}")" ] && [ -n "$(jp "$d" "$c.resources.requests.cpu}")" ] ||
   fail "requests/limits missing"
 expect_eq metrics-service-port 8080 "$(jp 'service/failover-operator-metrics -n failover-system' '{.spec.ports[0].port}')"
-expect_eq lease-role-verbs "get create update" "$(jp 'role/failover-operator-leader-election -n failover-system' '{.rules[0].verbs[*]}')"
+expect_eq lease-role "create; get update on failover-operator-leader" "$(jp 'role/failover-operator-leader-election -n failover-system' '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
+expect_eq args-lease-id --leader-election-id=failover-operator-leader "$(jp "$d" "$c.args[1]}")"
 
 # Applying again changes nothing.
 again="$(k apply -k "$SRC/manifests")"

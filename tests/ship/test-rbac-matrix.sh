@@ -64,14 +64,19 @@ matrix() {  # matrix WORKLOAD_NS OPERATOR_NS
     expect no "$v" roles.rbac.authorization.k8s.io "$ns"
   done
   expect no create customresourcedefinitions.apiextensions.k8s.io "$ns"
-  for v in get create update; do expect yes "$v" leases.coordination.k8s.io "$own"; done
-  for v in delete list; do expect no "$v" leases.coordination.k8s.io "$own"; done
+  expect yes create leases.coordination.k8s.io "$own"
+  for v in get update; do
+    expect yes "$v" "leases.coordination.k8s.io/$lease" "$own"
+    expect no "$v" leases.coordination.k8s.io/someone-elses "$own"
+  done
+  for v in delete list watch patch; do expect no "$v" "leases.coordination.k8s.io/$lease" "$own"; done
   expect no create leases.coordination.k8s.io "$ns"
   expect no update leases.coordination.k8s.io kube-system
 }
 
 SA=system:serviceaccount:failover-system:failover-operator
 echo "access matrix of $SA (manifests/rbac, all namespaces):"
+lease=failover-operator-leader
 matrix "$(unique ship-any)" failover-system
 
 # The chart with watchNamespace: a Role in that namespace only.
@@ -86,6 +91,7 @@ grep -q '^kind: ClusterRole' "${TMPDIR:-/tmp}/$rel.yaml" && fail "watchNamespace
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null
 on_exit "k delete -f '${TMPDIR:-/tmp}/$rel.yaml' --ignore-not-found --wait=false"
 SA="system:serviceaccount:$opns:$rel-failover-operator"
+lease="$rel-failover-operator-leader"
 echo "access matrix of $SA (chart, watchNamespace=$watched):"
 matrix "$watched" "$opns"
 for v in get list watch patch delete; do expect no "$v" pods "$other"; done

@@ -44,6 +44,11 @@ app.kubernetes.io/component: operator
 {{- end -}}
 {{- end -}}
 
+{{/* The leader-election Lease: <fullname>-leader, so two releases never share one. */}}
+{{- define "failover-operator.leaseName" -}}
+{{- printf "%s-leader" (include "failover-operator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "failover-operator.image" -}}
 {{- printf "%s:%s" (required "image.repository is required" .Values.image.repository) (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}

@@ -68,7 +68,12 @@ class TestNamespace {
                               {"metadata", {{"name", name_}}}});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
   }
-  ~TestNamespace() { client_->Delete(kube::resources::kNamespaces, "", name_); }
+  ~TestNamespace() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto r = client_->Delete(kube::resources::kNamespaces, "", name_);
+      if (r.ok() || !r.status().IsTransport()) break;
+    }
+  }
   const std::string& name() const { return name_; }
 
  private:

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -84,20 +83,6 @@ TEST_F(LoggerTest, NeverPrintsTokensOrKeys) {
   runtime::ConfigureLogging(runtime::LogFormat::kText, runtime::LogLevel::kInfo);
   runtime::Logger("client").Info("using -----BEGIN CERTIFICATE----- abc");
   EXPECT_EQ(lines_[1].find("BEGIN"), std::string::npos);
-}
-
-TEST_F(LoggerTest, ConcurrentRecordsStayWhole) {
-  runtime::ConfigureLogging(runtime::LogFormat::kJson, runtime::LogLevel::kInfo);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([t] {
-      runtime::Logger log("t" + std::to_string(t));
-      for (int i = 0; i < 200; ++i) log.Info("m", {{"i", i}});
-    });
-  }
-  for (auto& th : threads) th.join();
-  ASSERT_EQ(lines_.size(), 800u);
-  for (const auto& l : lines_) EXPECT_NO_THROW(nlohmann::json::parse(l));
 }
 
 }  // namespace

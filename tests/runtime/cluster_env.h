@@ -58,6 +58,11 @@ inline bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds
   return true;
 }
 
+// Makes sure the apiserver is running again when a test that stops it ends, however it ends.
+struct ApiserverRestorer {
+  ~ApiserverRestorer() { ClusterScript("start-apiserver"); }
+};
+
 // A namespace of its own for one test, deleted at the end.
 class TestNamespace {
  public:

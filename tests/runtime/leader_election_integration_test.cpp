@@ -6,11 +6,13 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "cluster_env.h"
+#include "runtime/leader_election.h"
 
 extern char** environ;
 
@@ -148,6 +150,38 @@ TEST(LeaderElectionIntegration, OnlyTheLeaderReconcilesAndTheOtherTakesOver) {
 
   EXPECT_EQ(b.Terminate(30s), 0) << b.Log();
   EXPECT_EQ(Holder(*client, ns.name()), "") << "a clean shutdown releases the lease";
+}
+
+// The write guard: once renewals stop succeeding (the apiserver is gone), IsLeader()
+// turns false no later than renewDeadline after the last good renewal, and the loss is
+// reported.
+TEST(LeaderElectionIntegration, GuardTurnsFalseWhenRenewalsStop) {
+  auto client = runtime_test::ClusterClient();
+  ASSERT_NE(client, nullptr);
+  runtime_test::TestNamespace ns(client, "rt-guard");
+  runtime::LeaderElectionOptions o;
+  o.lease_namespace = ns.name();
+  o.lease_name = "guard-lease";
+  o.lease_duration = 6s;
+  o.renew_deadline = 4s;
+  o.retry_period = 1s;
+  ASSERT_TRUE(runtime::LeaderElector::Validate(o).ok());
+  std::atomic<bool> lost{false};
+  runtime::LeaderElector::Callbacks cb;
+  cb.on_stopped_leading = [&] { lost = true; };
+  runtime::LeaderElector le(client, o, cb);
+  le.Start();
+  ASSERT_TRUE(runtime_test::WaitFor([&] { return le.IsLeader(); }, 20s));
+  runtime_test::ApiserverRestorer restore;
+  ASSERT_TRUE(runtime_test::ClusterScript("stop-apiserver"));
+  const auto stopped = std::chrono::steady_clock::now();
+  // The last renewal started before `stopped`, so the guard must be down by then + 4 s.
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return !le.IsLeader(); }, 4s + 200ms));
+  EXPECT_LE(std::chrono::steady_clock::now() - stopped, 4s + 200ms);
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return lost.load(); }, 6s));
+  EXPECT_FALSE(le.IsLeader());
+  ASSERT_TRUE(runtime_test::ClusterScript("start-apiserver"));
+  le.Stop();
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
 .PHONY: all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
-        asan tsan sanitizers help
+        asan tsan sanitizers help fuzz fuzz-long fuzz-build
 
 all: build
 
@@ -53,8 +53,20 @@ tsan: deps ## concurrency tests under ThreadSanitizer
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest -L concurrency $(CTEST_FLAGS)
 
+FUZZ_DIR ?= build-fuzz
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DFO_FUZZ=ON \
+	    -DBUILD_TESTING=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build ## libFuzzer targets, a short run (FUZZ_SECONDS per target, default 20)
+	bash tests/fuzz/run.sh $(FUZZ_DIR) short
+
+fuzz-long: fuzz-build ## libFuzzer targets, FUZZ_RUNS executions each (default 1,000,000)
+	bash tests/fuzz/run.sh $(FUZZ_DIR) long
+
 sync-manifests: ## copy crds/ and the alerts/dashboard into manifests/ and the chart
 	@bash scripts/sync-manifests.sh
 
 clean: ## remove build trees (the control-plane cache stays)
-	rm -rf $(BUILD_DIR) build-asan build-tsan
+	rm -rf $(BUILD_DIR) build-asan build-tsan $(FUZZ_DIR)

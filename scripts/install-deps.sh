@@ -16,6 +16,8 @@ PACKAGES=(
   etcd-server golang-go rsync jq openssl curl procps iproute2 psmisc
   golang-github-modern-go-reflect2-dev
   dpkg-dev
+  # libFuzzer targets and their ASan/UBSan runtime (make fuzz)
+  clang libclang-rt-14-dev
   # shipping: tools/helm-render (Go, GOPATH mode, offline) and promtool
   golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev golang-gopkg-yaml.v2-dev
   prometheus

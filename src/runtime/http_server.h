@@ -47,7 +47,7 @@ class HttpServer {
   // Binds and starts serving; the port is known when this returns.
   kube::Status Start(const BindAddress& address);
   void Stop();
-  int port() const { return port_; }
+  int port() const { return port_.load(); }
 
  private:
   void HandleChecks(bool ready, const std::string& query_verbose, int* code, std::string* body);
@@ -55,7 +55,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> listen_done_{false};
-  int port_ = 0;
+  std::atomic<int> port_{0};
   std::mutex mu_;
   std::vector<std::pair<std::string, HealthCheck>> healthz_;
   std::vector<std::pair<std::string, HealthCheck>> readyz_;

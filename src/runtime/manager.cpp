@@ -167,8 +167,8 @@ void Manager::RequestStop() {
   cv_.notify_all();
 }
 
-int Manager::metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
-int Manager::health_port() const { return health_server_ ? health_server_->port() : 0; }
+int Manager::metrics_port() const { return metrics_port_.load(); }
+int Manager::health_port() const { return health_port_.load(); }
 
 void Manager::StartControllers() {
   const auto deadline = Clock::now() + options_.cache_sync_timeout;
@@ -236,6 +236,7 @@ int Manager::Run() {
       running_.store(false);
       return 1;
     }
+    metrics_port_.store(metrics_server_->port());
     log_.Info("serving metrics", {{"address", options_.metrics_bind_address},
                                   {"port", metrics_server_->port()}});
   }
@@ -247,6 +248,7 @@ int Manager::Run() {
       running_.store(false);
       return 1;
     }
+    health_port_.store(health_server_->port());
     log_.Info("serving health probes", {{"address", options_.health_probe_bind_address},
                                         {"port", health_server_->port()}});
   }

@@ -108,6 +108,8 @@ class Manager {
   bool leading_ = false;
   bool controllers_started_ = false;
   std::atomic<bool> running_{false};
+  std::atomic<int> metrics_port_{0};
+  std::atomic<int> health_port_{0};
 };
 
 }  // namespace runtime

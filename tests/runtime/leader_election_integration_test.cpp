@@ -23,7 +23,8 @@ namespace {
 // One runtime_leader_demo process, its stdout in a file; killed at the end if alive.
 class DemoProcess {
  public:
-  DemoProcess(const std::string& ns, const std::string& identity, const std::string& out)
+  DemoProcess(const std::string& ns, const std::string& identity, const std::string& out,
+              const std::vector<std::string>& extra = {})
       : identity_(identity), out_(out) {
     const std::string bin = runtime_test::Env("FO_BIN_DIR") + "/runtime_leader_demo";
     std::vector<std::string> args = {bin,
@@ -36,6 +37,7 @@ class DemoProcess {
                                      "--metrics-bind-address=0",
                                      "--health-probe-bind-address=0",
                                      "--log-format=text"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -71,6 +73,19 @@ class DemoProcess {
         return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
       }
       std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+  // Waits (bounded) for the process to exit by itself; the exit code, or -1.
+  int WaitExit(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        reaped_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      }
+      std::this_thread::sleep_for(20ms);
     }
     return -1;
   }
@@ -182,6 +197,24 @@ TEST(LeaderElectionIntegration, GuardTurnsFalseWhenRenewalsStop) {
   EXPECT_FALSE(le.IsLeader());
   ASSERT_TRUE(runtime_test::ClusterScript("start-apiserver"));
   le.Stop();
+}
+
+// A leader that cannot renew stops acting and exits (status 1) to restart clean.
+TEST(LeaderElectionIntegration, LeaderExitsWhenItCannotRenew) {
+  auto client = runtime_test::ClusterClient();
+  ASSERT_NE(client, nullptr);
+  runtime_test::TestNamespace ns(client, "rt-exit");
+  const std::string tag = runtime_test::RandomSuffix();
+  DemoProcess a(ns.name(), "demo-exit-" + tag, ::testing::TempDir() + "/leader-exit-" + tag + ".out",
+                {"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s",
+                 "--leader-elect-retry-period=1s"});
+  ASSERT_TRUE(a.started());
+  ASSERT_TRUE(runtime_test::WaitFor([&] { return Holder(*client, ns.name()) == a.identity(); }, 30s))
+      << a.Log();
+  runtime_test::ApiserverRestorer restore;
+  ASSERT_TRUE(runtime_test::ClusterScript("stop-apiserver"));
+  EXPECT_EQ(a.WaitExit(4s + 3s), 1) << a.Log();
+  EXPECT_NE(a.Log().find("leader election lost"), std::string::npos) << a.Log();
 }
 
 }  // namespace

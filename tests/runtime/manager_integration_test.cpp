@@ -105,6 +105,25 @@ TEST(ManagerIntegration, ReconcilesWhenLeadingAndServesReadyzAndMetrics) {
            "rest_client_request_duration_seconds_count{resource=\"configmaps\","}) {
     EXPECT_NE(metrics.find(series), std::string::npos) << "missing " << series;
   }
+  // Events: three identical occurrences become one Event with count 3.
+  auto cm = client->Get(kube::resources::kConfigMaps, ns.name(), "one");
+  ASSERT_TRUE(cm.ok());
+  for (int i = 0; i < 3; ++i) mgr.events().Event(*cm, "Normal", "Tested", "same message");
+  mgr.events().Event(*cm, "Warning", "Tested", "another message");
+  kube::json events;
+  EXPECT_TRUE(runtime_test::WaitFor([&] {
+    auto list = client->List(kube::resources::kEvents, ns.name());
+    if (!list.ok()) return false;
+    events = (*list)["items"];
+    int total = 0;
+    for (const auto& e : events) total += e.value("count", 0);
+    return events.size() == 2 && total == 4;
+  }, 20s)) << events.dump();
+  for (const auto& e : events) {
+    EXPECT_EQ(e["involvedObject"].value("name", ""), "one");
+    EXPECT_EQ(e["source"].value("component", ""), "failover-operator");
+    EXPECT_EQ(e.value("count", 0), e.value("type", "") == "Normal" ? 3 : 1) << e.dump();
+  }
   mgr.RequestStop();
   run.join();
   // A clean shutdown releases the lease.

@@ -367,7 +367,7 @@ cmd_up() {
   # heartbeat here, so it would mark the Node NotReady and evict its pods.
   record_command kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig="$cmk" --authentication-kubeconfig="$cmk" --authorization-kubeconfig="$cmk" \
-    --controllers=endpointslice,endpoint,endpointslicemirroring,garbagecollector,namespace,serviceaccount,serviceaccount-token \
+    --controllers=endpointslice,endpoint,endpointslicemirroring,garbagecollector,namespace,serviceaccount,serviceaccount-token,clusterrole-aggregation \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
     --leader-elect=false --port=0 --bind-address=127.0.0.1 --secure-port="$cm_port" \

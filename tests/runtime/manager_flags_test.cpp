@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include "runtime/manager.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+kube::Status Parse(std::initializer_list<const char*> args, runtime::ManagerOptions* o,
+                   std::vector<std::string>* rest) {
+  const char* argv[32] = {"prog"};
+  int argc = 1;
+  for (const char* a : args) argv[argc++] = a;
+  return runtime::ParseManagerFlags(argc, argv, o, rest);
+}
+
+TEST(ManagerFlags, DefaultsMatchControllerRuntime) {
+  runtime::ManagerOptions o;
+  EXPECT_EQ(o.metrics_bind_address, ":8080");
+  EXPECT_EQ(o.health_probe_bind_address, ":8081");
+  EXPECT_FALSE(o.leader_elect);
+  EXPECT_EQ(o.lease_duration, 15s);
+  EXPECT_EQ(o.renew_deadline, 10s);
+  EXPECT_EQ(o.retry_period, 2s);
+}
+
+TEST(ManagerFlags, ParsesBothFormsAndLeavesOthers) {
+  runtime::ManagerOptions o;
+  std::vector<std::string> rest;
+  ASSERT_TRUE(Parse({"--metrics-bind-address=0", "--health-probe-bind-address", "127.0.0.1:9000",
+                     "--leader-elect", "--leader-election-id=x", "--kubeconfig=/k",
+                     "--leader-elect-lease-duration=20s", "--leader-elect-retry-period=500ms",
+                     "--log-format=text", "--log-level=debug", "positional"},
+                    &o, &rest)
+                  .ok());
+  EXPECT_EQ(o.metrics_bind_address, "0");
+  EXPECT_EQ(o.health_probe_bind_address, "127.0.0.1:9000");
+  EXPECT_TRUE(o.leader_elect);
+  EXPECT_EQ(o.leader_election_id, "x");
+  EXPECT_EQ(o.lease_duration, 20s);
+  EXPECT_EQ(o.retry_period, 500ms);
+  EXPECT_EQ(o.log_format, runtime::LogFormat::kText);
+  EXPECT_EQ(o.log_level, runtime::LogLevel::kDebug);
+  EXPECT_EQ(rest, (std::vector<std::string>{"--kubeconfig=/k", "positional"}));
+  ASSERT_TRUE(Parse({"--leader-elect=false"}, &o, &rest).ok());
+  EXPECT_FALSE(o.leader_elect);
+}
+
+TEST(ManagerFlags, BadValuesNameTheFlag) {
+  runtime::ManagerOptions o;
+  auto st = Parse({"--metrics-bind-address=nope"}, &o, nullptr);
+  EXPECT_FALSE(st.ok());
+  st = Parse({"--leader-elect-renew-deadline=soon"}, &o, nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("--leader-elect-renew-deadline"), std::string::npos);
+  EXPECT_FALSE(Parse({"--log-level=loud"}, &o, nullptr).ok());
+  EXPECT_FALSE(Parse({"--health-probe-bind-address"}, &o, nullptr).ok());
+}
+
+TEST(LeaderElection, ValidateRejectsInconsistentDurations) {
+  runtime::LeaderElectionOptions o;
+  o.lease_name = "l";
+  o.lease_namespace = "n";
+  EXPECT_TRUE(runtime::LeaderElector::Validate(o).ok());
+  o.renew_deadline = 20s;
+  EXPECT_FALSE(runtime::LeaderElector::Validate(o).ok());
+  o.renew_deadline = 2s;
+  EXPECT_FALSE(runtime::LeaderElector::Validate(o).ok()) << "renewDeadline must exceed 1.2 x retryPeriod";
+  EXPECT_NE(runtime::DefaultLeaderIdentity(), runtime::DefaultLeaderIdentity());
+}
+
+}  // namespace

@@ -222,7 +222,12 @@ void NodeAgent::Run() {
   for (auto& rec : all) {
     rec->cv.notify_all();
     if (rec->worker.joinable()) rec->worker.join();
+    std::error_code ec;
+    std::filesystem::remove_all(PodDir(*rec), ec);
   }
+  std::error_code ec;
+  std::filesystem::remove(options_.state_dir + "/pods", ec);  // only when empty
+  std::filesystem::remove(options_.state_dir, ec);
   Log("stopped; all workload processes ended");
 }
 

@@ -356,10 +356,13 @@ void Decider::DecideActivePassive(bool acting) {
     reason = sw->reason;
     detected = sw->detected_at;
     if (!members_[static_cast<size_t>(to)].healthy) {
-      std::set<int> ex = exclude;
-      ex.insert(to);
-      int alt = BestStandby(roles_, ex);
-      if (alt >= 0) {
+      int alt = BestStandby(roles_, {to});
+      if (alt >= 0 && alt == current) {
+        AddEvent("Warning", "SwitchCancelled",
+                 "switch target " + sw->to + " became unhealthy and " + current_name +
+                     " is healthy: staying on " + current_name);
+        target = alt;
+      } else if (alt >= 0) {
         AddEvent("Warning", "SwitchRedirected",
                  "switch target " + sw->to + " became unhealthy; switching to " +
                      spec_.members[static_cast<size_t>(alt)].name + " instead");
@@ -437,7 +440,9 @@ void Decider::DecideActivePassive(bool acting) {
       } else {
         Requeue(due);
       }
-    } else if (!decided && spec_.failback.policy == FailbackPolicy::kAutomatic) {
+    } else if (!decided && spec_.failback.policy == FailbackPolicy::kAutomatic &&
+               !(prev_.last_transition && prev_.last_transition->reason == kReasonSwitchover)) {
+      // A member chosen by a switchover stays until asked again: failback follows failures only.
       int cur_rank = Rank(current);
       for (int i : rank_order_) {
         if (Rank(i) >= cur_rank) break;
@@ -489,7 +494,9 @@ void Decider::DecideActivePassive(bool acting) {
     if (sw) {
       int from = spec_.MemberIndex(sw->from);
       if (from >= 0 && from != target) {
-        bool fence = sw->reason == kReasonPrimaryUnhealthy && spec_.fencing != FencingPolicy::kNone;
+        const MemberView& old = members_[static_cast<size_t>(from)];
+        bool recovered = old.healthy && now_ >= old.since + spec_.failback.stabilization_window;
+        bool fence = sw->reason == kReasonPrimaryUnhealthy && spec_.fencing != FencingPolicy::kNone && !recovered;
         roles_[static_cast<size_t>(from)] = fence ? Role::kFenced : Role::kStandby;
         if (sw->reason == kReasonPrimaryUnhealthy && spec_.fencing == FencingPolicy::kDeletePods) {
           delete_from_.insert(from);
@@ -878,12 +885,11 @@ Plan Decider::Assemble(bool acting) {
   ServiceWrites(w, acting);
 
   std::vector<Write>& out = plan.writes;
-  json last_written = StatusToJson(prev_);
+  Status last_written = prev_;
   auto checkpoint = [&](const Status& s) {
-    json j = StatusToJson(s);
-    if (j != last_written) {
+    if (!(s == last_written)) {
       out.push_back(UpdateStatus{s});
-      last_written = j;
+      last_written = s;
     }
   };
 
@@ -917,9 +923,10 @@ Plan Decider::Assemble(bool acting) {
       AppendAll(out, w.deletes);
       mid.switch_record->step = "Promoting";
       checkpoint(mid);
+      // A repointed Service selects nothing until the new member's pods carry role=active.
+      AppendAll(out, w.services);
       AppendAll(out, w.neutral);
       AppendAll(out, w.promotions);
-      AppendAll(out, w.services);
     } else {
       AppendAll(out, w.promotions);
       AppendAll(out, w.services);
@@ -971,9 +978,9 @@ Plan Decider::Assemble(bool acting) {
     if (bbm) {
       AppendAll(out, w.demotions);
       AppendAll(out, w.deletes);
+      AppendAll(out, w.services);
       AppendAll(out, w.neutral);
       AppendAll(out, w.promotions);
-      AppendAll(out, w.services);
     } else {
       AppendAll(out, w.promotions);
       AppendAll(out, w.services);
@@ -994,7 +1001,7 @@ Plan Decider::Assemble(bool acting) {
   plan.metrics = metrics_;
   for (const auto& name : final_status.active_members) plan.active_members.push_back(name);
   plan.status = final_status;
-  plan.status_changed = StatusToJson(final_status) != StatusToJson(prev_);
+  plan.status_changed = !(final_status == prev_);
   if (requeue_at_) plan.requeue_after = *requeue_at_ - now_;
   return plan;
 }
@@ -1068,7 +1075,7 @@ Plan Decide(const Spec& spec, const Observed& observed, const Status& previous, 
   plan.status.planned_actions = actions;
   plan.active_members = would.active_members;
   plan.writes.clear();
-  plan.status_changed = StatusToJson(plan.status) != StatusToJson(previous);
+  plan.status_changed = !(plan.status == previous);
   if (plan.status_changed) plan.writes.push_back(UpdateStatus{plan.status});
   for (auto& e : plan.events) e.after_writes = plan.writes.size();
   if (actions != previous.planned_actions && !actions.empty()) {
@@ -1103,7 +1110,7 @@ Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observ
   set("Ready", false, "InvalidSpec", "the spec is invalid; nothing is done until it is fixed");
   set("InvalidSpec", true, "InvalidSpec", message);
   plan.status = s;
-  plan.status_changed = StatusToJson(s) != StatusToJson(previous);
+  plan.status_changed = !(s == previous);
   if (plan.status_changed) plan.writes.push_back(UpdateStatus{s});
   const Condition* before = previous.FindCondition("InvalidSpec");
   if (!before || before->status != "True" || before->message != message) {

@@ -148,6 +148,8 @@ struct MemberStatus {
   std::optional<int64_t> lag_bytes;
   bool eligible = false;  // may be promoted automatically now
   std::string message;    // why not eligible, when it is not
+
+  bool operator==(const MemberStatus&) const = default;
 };
 
 struct ServiceStatus {
@@ -155,6 +157,8 @@ struct ServiceStatus {
   bool exists = false;
   std::string member;  // the member(s) its selector points at ("" = none)
   bool in_sync = false;
+
+  bool operator==(const ServiceStatus&) const = default;
 };
 
 // A switch of the active member that has started and not finished; survives restarts.
@@ -165,6 +169,8 @@ struct SwitchRecord {
   std::string step;    // Demoting | Promoting
   Time detected_at{};
   Time started_at{};
+
+  bool operator==(const SwitchRecord&) const = default;
 };
 
 struct Transition {
@@ -173,6 +179,8 @@ struct Transition {
   std::string reason;
   Time detected_at{};
   Time completed_at{};
+
+  bool operator==(const Transition&) const = default;
 };
 
 struct Condition {
@@ -182,6 +190,8 @@ struct Condition {
   std::string message;
   Time last_transition_time{};
   int64_t observed_generation = 0;
+
+  bool operator==(const Condition&) const = default;
 };
 
 struct Status {
@@ -202,6 +212,8 @@ struct Status {
   std::vector<Condition> conditions;
 
   static constexpr size_t kHistoryLimit = 10;
+
+  bool operator==(const Status&) const = default;
 
   const MemberStatus* FindMember(const std::string& name) const;
   const Condition* FindCondition(const std::string& type) const;

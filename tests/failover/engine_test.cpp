@@ -207,8 +207,8 @@ TEST(Failover, BreakBeforeMakeDemotesBeforePromotingWithCheckpoints) {
       "pod a-0: set failover.io/role=fenced",
       "pod a-1: set failover.io/role=fenced",
       "status: phase FailingOver, active a step Promoting",
-      "pod b-0: set failover.io/role=active",
       "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
+      "pod b-0: set failover.io/role=active",
       "status: phase Degraded, active b",
   };
   EXPECT_EQ(Describe(p.writes), expected);
@@ -447,6 +447,21 @@ TEST(Failback, AutomaticAfterStabilizationWindow) {
   EXPECT_TRUE(HasEvent(q, "FailbackCompleted"));
   EXPECT_EQ(q.status.phase, "Healthy");
   EXPECT_EQ(s.Role("b-0"), "standby");
+}
+
+TEST(Failback, AutomaticDoesNotUndoASwitchover) {
+  Scenario s = Settled();
+  s.spec.failback.policy = FailbackPolicy::kAutomatic;
+  s.spec.failback.stabilization_window = 0s;
+  s.world.group.annotations[keys::kSwitchoverTo] = "b";
+  s.Step(T(5));
+  s.Step(T(500));
+  EXPECT_EQ(s.ServiceMember(), "b");
+  // After b fails over back to a and a fails in turn, failback applies again.
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("b", false);
+  s.Step(T(501));
+  EXPECT_EQ(s.ServiceMember(), "a");
 }
 
 TEST(Failback, ManualStaysUntilAsked) {

@@ -86,7 +86,8 @@ struct World {
     return out;
   }
 
-  // Members (by failover.io/member label) of the pods some Service selects.
+  // Members (by failover.io/member label, else the test's "site" label) of the pods some
+  // Service selects.
   std::set<std::string> ServedMembers() const {
     std::set<std::string> out;
     for (const auto& [sname, s] : services) {
@@ -99,7 +100,12 @@ struct World {
         }
         if (!match) continue;
         auto m = p.labels.find(keys::kMember);
-        out.insert(m == p.labels.end() ? "?" + pname : m->second);
+        auto site = p.labels.find("site");
+        if (m != p.labels.end()) {
+          out.insert(m->second);
+        } else {
+          out.insert(site != p.labels.end() ? site->second : "?" + pname);
+        }
       }
     }
     return out;

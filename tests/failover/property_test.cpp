@@ -1,0 +1,288 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "failover/engine.h"
+#include "failover/validate.h"
+#include "world.h"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::T;
+using testing::World;
+
+const std::vector<std::string> kMembers = {"a", "b", "c"};
+
+Spec RandomSpec(std::mt19937& rng, Mode mode, std::optional<SwitchStrategy> strategy) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  Spec s;
+  s.mode = mode;
+  for (const auto& m : kMembers) {
+    Member member;
+    member.name = m;
+    member.selector.match_labels = {{"app", "db"}, {"site", m}};
+    member.min_ready = m == "a" ? 1 + pick(2) : 1;
+    if (pick(4) == 0) member.priority = pick(3);
+    s.members.push_back(member);
+  }
+  s.services = {{"db"}, {"db-ro"}};
+  s.detection.unhealthy_for = std::vector<Duration>{0s, 1s, 5s}[static_cast<size_t>(pick(3))];
+  s.strategy = strategy ? *strategy
+                        : (pick(2) ? SwitchStrategy::kBreakBeforeMake : SwitchStrategy::kMakeBeforeBreak);
+  s.failback.policy = pick(2) ? FailbackPolicy::kAutomatic : FailbackPolicy::kManual;
+  s.failback.stabilization_window = std::vector<Duration>{0s, 3s, 10s}[static_cast<size_t>(pick(3))];
+  s.anti_flap.max_failovers = 1 + pick(4);
+  s.anti_flap.window = 60s;
+  s.fencing = std::vector<FencingPolicy>{FencingPolicy::kNone, FencingPolicy::kLabel,
+                                         FencingPolicy::kDeletePods}[static_cast<size_t>(pick(3))];
+  if (pick(3) == 0) s.max_lag = MaxLag{10.0, std::nullopt};
+  return s;
+}
+
+World RandomWorld() {
+  World w;
+  for (const char* p : {"a-0", "a-1", "b-0", "b-1", "c-0"}) {
+    w.AddPod(p, {{"app", "db"}, {"site", std::string(1, p[0])}}, true, T(-1000));
+    w.pods.at(p).annotations[keys::kLagSeconds] = "1";
+  }
+  w.AddService("db", {{"app", "db"}, {"site", "a"}});
+  w.AddService("db-ro", {{"app", "db"}, {"site", "a"}});
+  return w;
+}
+
+struct Oracle {
+  const Spec& spec;
+  const World& world;
+
+  int Ready(const std::string& member) const {
+    int n = 0;
+    for (const auto& [name, p] : world.pods) {
+      if (p.labels.count("site") && p.labels.at("site") == member && p.ready && !p.terminating) ++n;
+    }
+    return n;
+  }
+  bool Healthy(const std::string& member) const {
+    return Ready(member) >= spec.members[static_cast<size_t>(spec.MemberIndex(member))].min_ready;
+  }
+  bool LagOk(const std::string& member) const {
+    if (!spec.max_lag) return true;
+    bool known = false;
+    for (const auto& [name, p] : world.pods) {
+      if (!p.labels.count("site") || p.labels.at("site") != member || !p.ready || p.terminating) continue;
+      auto it = p.annotations.find(keys::kLagSeconds);
+      if (it == p.annotations.end()) continue;
+      known = true;
+      if (std::stod(it->second) > *spec.max_lag->seconds) return false;
+    }
+    return known;
+  }
+  bool BudgetLeft(Time now) const {
+    int n = 0;
+    for (Time t : world.status.recent_failovers) n += (t > now - spec.anti_flap.window) ? 1 : 0;
+    return n < spec.anti_flap.max_failovers;
+  }
+};
+
+// One random change to the world (what kubelet, controllers and users do).
+void Mutate(std::mt19937& rng, World& w, Time now) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  std::vector<std::string> names;
+  for (const auto& [name, p] : w.pods) names.push_back(name);
+  const std::string& pod = names[static_cast<size_t>(pick(static_cast<int>(names.size())))];
+  switch (pick(10)) {
+    case 0:
+    case 1:
+    case 2:
+      w.pods.at(pod).ready = !w.pods.at(pod).ready;
+      break;
+    case 3: {  // a whole member goes down or comes back
+      std::string m = kMembers[static_cast<size_t>(pick(3))];
+      bool ready = pick(2) == 0;
+      for (auto& [name, p] : w.pods) {
+        if (name[0] == m[0]) p.ready = ready;
+      }
+      break;
+    }
+    case 4:
+      w.pods.at(pod).terminating = true;
+      break;
+    case 5:
+      w.pods.at(pod).annotations[keys::kLagSeconds] = std::to_string(pick(2) ? 1 : 30);
+      break;
+    case 6:
+      if (pick(3) == 0) {
+        w.group.annotations[keys::kSwitchoverTo] = pick(5) == 0 ? "nope" : kMembers[static_cast<size_t>(pick(3))];
+      }
+      break;
+    case 7:
+      if (pick(4) == 0) {  // someone edits a Service selector (never to more pods than one member's)
+        auto& sel = w.services.at(pick(2) ? "db" : "db-ro").selector;
+        if (pick(2)) {
+          sel.erase(keys::kMember);
+        } else {
+          sel[keys::kMember] = kMembers[static_cast<size_t>(pick(3))];
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  // Terminating pods go away after a while and their controller recreates them.
+  for (auto& name : names) {
+    auto& p = w.pods.at(name);
+    if (p.terminating && pick(3) == 0) {
+      std::string site = p.labels.at("site");
+      w.pods.erase(name);
+      w.AddPod(name, {{"app", "db"}, {"site", site}}, pick(2) == 0, now);
+      w.pods.at(name).uid = "uid-" + name + "-" + std::to_string(now.time_since_epoch().count());
+    }
+  }
+}
+
+struct RunStats {
+  int steps = 0;
+  int switches = 0;
+  int crashes = 0;
+  int writes = 0;
+};
+
+// Runs `steps` random steps; checks every invariant after every write.
+void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strategy, int steps, RunStats& stats) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  Spec spec = RandomSpec(rng, mode, strategy);
+  ASSERT_TRUE(Validate(spec).empty());
+  World world = RandomWorld();
+  Time now = T(0);
+  const bool check_single_active =
+      mode == Mode::kActivePassive && spec.strategy == SwitchStrategy::kBreakBeforeMake;
+  std::string ctx = "seed " + std::to_string(seed);
+
+  for (int step = 0; step < steps; ++step) {
+    ++stats.steps;
+    now += Duration(pick(8000));
+    int changes = pick(3);
+    for (int i = 0; i < changes; ++i) Mutate(rng, world, now);
+    if (pick(60) == 0) spec.paused = !spec.paused;
+    if (pick(60) == 0) spec.dry_run = !spec.dry_run;
+
+    Observed observed = world.Observe();
+    Plan plan = Decide(spec, observed, world.status, now);
+
+    // Same inputs, same plan (whatever order the cache lists things in).
+    Observed shuffled = observed;
+    std::shuffle(shuffled.pods.begin(), shuffled.pods.end(), rng);
+    std::shuffle(shuffled.services.begin(), shuffled.services.end(), rng);
+    Status stored = ParseStatus(StatusToJson(world.status));
+    ASSERT_EQ(PlanToJson(plan).dump(), PlanToJson(Decide(spec, shuffled, stored, now)).dump())
+        << ctx << " step " << step;
+
+    if (spec.paused || spec.dry_run) {
+      for (const auto& w : plan.writes) {
+        ASSERT_TRUE(std::holds_alternative<UpdateStatus>(w)) << ctx << ": paused/dryRun wrote " << Describe(w);
+      }
+    }
+    bool crash = pick(3) == 0 && plan.writes.size() > 1;
+    size_t apply = crash ? static_cast<size_t>(pick(static_cast<int>(plan.writes.size()))) : plan.writes.size();
+    stats.crashes += crash ? 1 : 0;
+    stats.switches += static_cast<int>(plan.metrics.size() > 0);
+    for (size_t i = 0; i < apply; ++i) {
+      world.Apply(plan.writes[i]);
+      ++stats.writes;
+      if (check_single_active) {
+        ASSERT_LE(world.LabelledActive().size(), 1u)
+            << ctx << " step " << step << " after write " << i << ": " << Describe(plan.writes[i]);
+        ASSERT_LE(world.ServedMembers().size(), 1u)
+            << ctx << " step " << step << " after write " << i << ": " << Describe(plan.writes[i]);
+      }
+    }
+    if (crash || spec.paused || spec.dry_run) continue;
+
+    Oracle o{spec, world};
+    if (mode == Mode::kActivePassive) {
+      // Never a Service left on an unhealthy member when a healthy one may take over.
+      const auto& sel = world.services.at("db").selector;
+      std::string active = sel.count(keys::kMember) ? sel.at(keys::kMember) : "";
+      bool some_healthy = false, some_takeover = false;
+      for (const auto& m : kMembers) {
+        some_healthy |= o.Healthy(m);
+        some_takeover |= m != active && o.Healthy(m) && o.LagOk(m);
+      }
+      if (active.empty()) {
+        ASSERT_FALSE(some_healthy) << ctx << " step " << step << ": no Service target with a healthy member";
+      } else if (!o.Healthy(active) && some_takeover) {
+        const MemberStatus* ms = world.status.FindMember(active);
+        ASSERT_NE(ms, nullptr);
+        bool window_open = now - ms->since < spec.detection.unhealthy_for;
+        ASSERT_TRUE(window_open || !o.BudgetLeft(now))
+            << ctx << " step " << step << ": Service on unhealthy " << active << " since "
+            << FormatTime(ms->since) << " at " << FormatTime(now);
+      }
+      ASSERT_EQ(world.services.at("db-ro").selector, world.services.at("db").selector) << ctx;
+    } else {
+      std::set<std::string> served = world.ServedMembers();
+      bool some_healthy = false, healthy_served = false;
+      for (const auto& m : kMembers) {
+        some_healthy |= o.Healthy(m);
+        healthy_served |= o.Healthy(m) && served.count(m);
+      }
+      ASSERT_TRUE(!some_healthy || healthy_served) << ctx << " step " << step;
+    }
+    // No stale label: pods outside every member carry none; roles match the status.
+    for (const auto& [name, p] : world.pods) {
+      if (p.terminating) continue;
+      const std::string& member = p.labels.at("site");
+      const MemberStatus* ms = world.status.FindMember(member);
+      ASSERT_NE(ms, nullptr);
+      ASSERT_EQ(p.labels.count(keys::kRole) ? p.labels.at(keys::kRole) : "", RoleLabel(ms->role))
+          << ctx << " step " << step << " pod " << name;
+    }
+    // The world converges: the next plan at the same instant changes at most the status.
+    Plan again = Decide(spec, world.Observe(), world.status, now);
+    bool failback = !again.metrics.empty() && again.metrics.front().reason == "Failback";
+    for (const auto& w : again.writes) {
+      // Allowed: a request left for after a resumed switch; a failback due at once (window 0).
+      if (world.group.annotations.count(keys::kSwitchoverTo) || failback) break;
+      ASSERT_TRUE(std::holds_alternative<UpdateStatus>(w))
+          << ctx << " step " << step << ": " << Describe(w) << "\nplan: " << PlanToJson(plan).dump(1)
+          << "\nagain: " << PlanToJson(again).dump(1);
+    }
+    world.Apply(again);
+  }
+}
+
+TEST(Property, ActivePassiveBreakBeforeMakeNeverTwoActive) {
+  RunStats stats;
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    RunSequence(seed, Mode::kActivePassive, SwitchStrategy::kBreakBeforeMake, 300, stats);
+    if (HasFatalFailure()) return;
+  }
+  std::cout << "steps " << stats.steps << ", switches " << stats.switches << ", crashes " << stats.crashes
+            << ", writes " << stats.writes << "\n";
+  EXPECT_GT(stats.switches, 100) << "the sequences must exercise failovers";
+  EXPECT_GT(stats.crashes, 100);
+}
+
+TEST(Property, ActivePassiveEitherStrategy) {
+  RunStats stats;
+  for (uint32_t seed = 1001; seed <= 1020; ++seed) {
+    RunSequence(seed, Mode::kActivePassive, std::nullopt, 300, stats);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(stats.switches, 50);
+}
+
+TEST(Property, ActiveActiveHealthyMembersServe) {
+  RunStats stats;
+  for (uint32_t seed = 2001; seed <= 2020; ++seed) {
+    RunSequence(seed, Mode::kActiveActive, std::nullopt, 300, stats);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(stats.switches, 20);
+}
+
+}  // namespace
+}  // namespace failover

@@ -316,6 +316,7 @@ cmd_up() {
   command -v etcd >/dev/null || die "etcd is not installed (Debian package etcd-server; run scripts/install-deps.sh)"
 
   mkdir -p "$STATE"/{logs,pids,cmd}
+  trap up_failed EXIT
   local n; n="$(claim_slot)"
   NODE_IP="${FO_NODE_IP:-127.$n.0.1}"
   local pod_cidr="${FO_POD_CIDR:-127.$n.0.0/16}"
@@ -405,8 +406,18 @@ EOF
   wait_for kube-controller-manager "the default ServiceAccount (controller-manager working)" \
     "$READY_TIMEOUT_S" api_exists /api/v1/namespaces/default/serviceaccounts/default
 
+  trap - EXIT
   local t1; t1=$(date +%s.%N)
   log "up in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s: apiserver $APISERVER_URL, node $NODE_NAME ($NODE_IP, pods $pod_cidr), kubeconfig $KUBECONFIG_OUT"
+}
+
+# A failed up stops what it started; the logs stay in $STATE/logs until the next up or down.
+up_failed() {
+  local rc=$?
+  trap - EXIT
+  log "up failed; stopping what it started (logs stay in $STATE/logs; \`cluster.sh down\` removes them)"
+  stop_all || true
+  exit "$rc"
 }
 
 create_node() {

@@ -51,4 +51,16 @@ expect_eq sample-group-members "site-a site-b" "$(jp 'fg/demo -n failover-demo' 
 expect_eq sample-service-type NodePort "$(jp 'service/demo -n failover-demo' '{.spec.type}')"
 expect_eq sample-readiness /ready "$(jp 'deployment/demo-site-b -n failover-demo' "$c.readinessProbe.httpGet.path}")"
 k get fg -n failover-demo
+
+# The sample workload runs: its pod templates as pods on the harness node (no scheduler
+# or Deployment controller here), Ready through their /ready probes, served on the NodePort.
+source "$SRC/tests/ship/sample-pods.sh"
+k create --dry-run=client -o json -f <(k kustomize "$SRC/manifests/samples") | sample_pods | k apply -f -
+deadline=$((SECONDS + 60))
+until [ "$(k get pods -n failover-demo -l app=demo -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}')" = TrueTrue ]; do
+  [ $SECONDS -lt $deadline ] || fail "sample pods not Ready: $(k get pods -n failover-demo -o wide)"
+  sleep 0.5
+done
+expect_eq "sample answers on NodePort 30080" "pod=demo-site-a-0" \
+  "$(curl -sf --max-time 5 "http://$FO_NODE_IP:30080/?format=text" | cut -d' ' -f1)"
 log "PASS"

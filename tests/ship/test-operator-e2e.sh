@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The operator as users install it, on the local cluster with the harness (real
+# processes, real probes, real EndpointSlices, traffic through the NodePort proxy):
+#  - it runs with the token of failover-system/failover-operator bound to exactly
+#    manifests/rbac (never admin) and leader election on;
+#  - the shipped sample (manifests/samples, pods pinned to the local node) fails over
+#    when the primary fails its readiness; traffic follows; no request is Forbidden;
+#  - a real Prometheus (Debian's) scrapes it during the failover: `promtool check
+#    metrics` passes on /metrics, every dashboard query returns data, and the
+#    FailoverGroupFailoverOccurred alert fires from alerts.rules.yaml.
+# usage: test-operator-e2e.sh BIN_DIR
+source "$(dirname "$0")/lib.sh"
+use_cluster
+bin_dir="$(cd "${1:?usage: test-operator-e2e.sh BIN_DIR}" && pwd)"
+for b in failover-operator failover-node-agent failover-demo-app; do
+  [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is not built"
+done
+command -v prometheus >/dev/null || fail "prometheus missing (Debian package prometheus; make deps)"
+k get node "$FO_NODE_NAME" >/dev/null || fail "node $FO_NODE_NAME missing: the harness is not running"
+tmp="$(mktemp -d)"
+on_exit "rm -rf '$tmp'"
+source "$SRC/tests/ship/sample-pods.sh"
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    ss -ltn "( sport = :$p )" | grep -q ":$p" || { echo "$p"; return; }
+  done
+}
+wait_for() {  # wait_for SECONDS WHAT CMD...
+  local deadline=$((SECONDS + $1)) what="$2"; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "timed out after ${deadline}s waiting for: $what"
+    sleep 0.5
+  done
+}
+
+crd_existed=0
+k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
+on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found"
+k apply -k "$SRC/manifests/crd" >/dev/null
+k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
+k apply -f "$SRC/manifests/manager/namespace.yaml" >/dev/null
+k apply -k "$SRC/manifests/rbac" >/dev/null
+bash "$SRC/tests/ship/sa-kubeconfig.sh" failover-system failover-operator "$tmp/operator.kubeconfig"
+grep -q 'client-certificate' "$tmp/operator.kubeconfig" && fail "operator kubeconfig carries a client certificate"
+expect_eq "operator identity can read secrets" no "$(k auth can-i get secrets -A --as system:serviceaccount:failover-system:failover-operator || true)"
+
+mport="$(free_port)"; hport="$(free_port)"; pport="$(free_port)"
+log "operator: metrics 127.0.0.1:$mport, health 127.0.0.1:$hport, as failover-system/failover-operator"
+POD_NAMESPACE=failover-system POD_NAME=ship-operator-0 "$bin_dir/failover-operator" \
+  --kubeconfig "$tmp/operator.kubeconfig" --leader-elect --leader-election-id=failover-operator-leader \
+  --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address "127.0.0.1:$hport" \
+  --log-format text --log-level debug >"$tmp/operator.log" 2>&1 &
+op=$!
+on_exit "kill $op; sleep 1; kill -9 $op"
+on_exit "[ -f '$tmp/ok' ] || { echo '--- operator log (tail)'; tail -60 '$tmp/operator.log'; }"
+wait_for 60 "operator /readyz" curl -sf "http://127.0.0.1:$hport/readyz"
+leads() { curl -sf "http://127.0.0.1:$mport/metrics" | grep -qE '^leader_election_master_status\{.*\} 1'; }
+wait_for 60 "operator leads" leads
+
+cat >"$tmp/prometheus.yml" <<PROM
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$SRC/manifests/monitoring/alerts.rules.yaml"]
+scrape_configs:
+- job_name: failover-operator
+  static_configs: [{targets: ["127.0.0.1:$mport"]}]
+PROM
+promtool check config "$tmp/prometheus.yml" >/dev/null
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+  --web.listen-address="127.0.0.1:$pport" >"$tmp/prometheus.log" 2>&1 &
+prom=$!
+on_exit "kill $prom; sleep 1; kill -9 $prom"
+wait_for 60 "prometheus ready" curl -sf "http://127.0.0.1:$pport/-/ready"
+query() { curl -sf --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
+prometheus_scraped() { query 'up{job="failover-operator"} == 1' | jq -e '.data.result | length == 1'; }
+wait_for 30 "first scrape" prometheus_scraped
+
+# The sample as shipped; its Deployments' pod templates become pods on the harness node
+# (this control plane runs no scheduler and no Deployment controller).
+k kustomize "$SRC/manifests/samples" | k create --dry-run=client -o json -f - >"$tmp/samples.json"
+jq 'select(.kind != "Deployment")' "$tmp/samples.json" | k apply -f -
+sample_pods "$tmp/samples.json" | k apply -f -
+ready_pod() {  # ready_pod SITE -> name of a Ready pod of that site
+  k get pods -n failover-demo -l "app=demo,site=$1" \
+    -o jsonpath='{range .items[?(@.status.conditions[?(@.type=="Ready")].status=="True")]}{.metadata.name}{"\n"}{end}' | head -1
+}
+deadline=$((SECONDS + 90))
+until [ -n "$(ready_pod a)" ] && [ -n "$(ready_pod b)" ]; do
+  [ $SECONDS -lt $deadline ] || fail "demo pods never became Ready: $(k get pods -n failover-demo -o wide)"
+  sleep 1
+done
+pod_a="$(ready_pod a)"; pod_b="$(ready_pod b)"
+jpath() { k get "$@" 2>/dev/null; }
+active_is() {  # active_is MEMBER SITE: group status and the Service selector agree
+  [ "$(jpath fg demo -n failover-demo -o jsonpath='{.status.activeMember}')" = "$1" ] &&
+  [ "$(jpath svc demo -n failover-demo -o jsonpath='{.spec.selector.site}')" = "$2" ]
+}
+deadline=$((SECONDS + 60))
+until active_is site-a a; do
+  [ $SECONDS -lt $deadline ] || fail "site-a never became active: $(k get fg demo -n failover-demo -o yaml)"
+  sleep 0.5
+done
+expect_eq "role of $pod_a" active "$(jpath pod "$pod_a" -n failover-demo -o jsonpath='{.metadata.labels.failover\.io/role}')"
+expect_eq "role of $pod_b" standby "$(jpath pod "$pod_b" -n failover-demo -o jsonpath='{.metadata.labels.failover\.io/role}')"
+served_by() { curl -sf --max-time 2 "http://$FO_NODE_IP:30080/?format=text" | sed -n 's/^pod=\([^ ]*\).*/\1/p'; }
+served_by_is() { [ "$(served_by)" = "$1" ]; }
+wait_for 30 "traffic through the NodePort reaches $pod_a" served_by_is "$pod_a"
+log "ok: site-a active, traffic reaches $pod_a"
+
+log "primary fails its readiness"
+ip_a="$(jpath pod "$pod_a" -n failover-demo -o jsonpath='{.status.podIP}')"
+curl -sf -X POST -d '' "http://$ip_a:8080/fail" >/dev/null || fail "POST /fail to $pod_a"
+deadline=$((SECONDS + 90))
+until active_is site-b b; do
+  [ $SECONDS -lt $deadline ] || fail "no failover to site-b: $(k get fg demo -n failover-demo -o yaml)"
+  sleep 0.5
+done
+wait_for 30 "traffic reaches $pod_b" served_by_is "$pod_b"
+expect_eq "role of $pod_b after failover" active "$(jpath pod "$pod_b" -n failover-demo -o jsonpath='{.metadata.labels.failover\.io/role}')"
+expect_eq "role of $pod_a after failover (fencing Label)" fenced "$(jpath pod "$pod_a" -n failover-demo -o jsonpath='{.metadata.labels.failover\.io/role}')"
+log "ok: failed over to site-b; traffic follows"
+
+log "--- Prometheus"
+curl -sf "http://127.0.0.1:$mport/metrics" >"$tmp/metrics.txt"
+promtool check metrics <"$tmp/metrics.txt" || fail "promtool check metrics reports problems on /metrics"
+log "ok: promtool check metrics"
+failover_alert_firing() {
+  curl -sf "http://127.0.0.1:$pport/api/v1/alerts" | jq -e '[.data.alerts[] | select(.labels.alertname == "FailoverGroupFailoverOccurred"
+    and .state == "firing" and .labels.group == "demo" and .labels.from == "site-a" and .labels.to == "site-b")] | length == 1'
+}
+wait_for 60 "FailoverGroupFailoverOccurred firing" failover_alert_firing
+log "ok: FailoverGroupFailoverOccurred fired for demo site-a -> site-b"
+sleep 3
+empty=0
+while IFS=$'\t' read -r title expr; do
+  expr="${expr//\$__rate_interval/1m}"; expr="${expr//\$namespace/.*}"; expr="${expr//\$group/.*}"
+  n="$(query "$expr" | jq '.data.result | length')"
+  if [ "${n:-0}" -gt 0 ]; then printf '  %3s series  %s\n' "$n" "$title"; else
+    printf '  NO DATA     %s: %s\n' "$title" "$expr"; empty=$((empty + 1)); fi
+done < <(jq -r '.panels[] | .title as $t | .targets[] | [$t, .expr] | @tsv' "$SRC/manifests/monitoring/grafana-dashboard.json")
+[ "$empty" -eq 0 ] || fail "$empty dashboard queries return no data after the failover"
+log "ok: every dashboard query returns data"
+
+if grep -qi 'forbidden' "$tmp/operator.log"; then
+  grep -i forbidden "$tmp/operator.log" | head -5
+  fail "the operator was refused something by its shipped RBAC"
+fi
+log "ok: no Forbidden in the operator's log"
+touch "$tmp/ok"
+log "PASS"

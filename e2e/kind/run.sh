@@ -73,12 +73,12 @@ pod_a="$(jp pods -n "$DEMO_NS" -l site=a -o jsonpath='{.items[0].metadata.name}'
 kubectl -n "$DEMO_NS" port-forward "pod/$pod_a" 18080:8080 >/dev/null 2>&1 &
 pf=$!
 until_ok 20 curl -sf http://127.0.0.1:18080/healthz || die "port-forward to $pod_a"
-curl -sf -X POST http://127.0.0.1:18080/fail >/dev/null
+curl -sf -X POST -d '' http://127.0.0.1:18080/fail >/dev/null
 until_ok $TIMEOUT is_active site-b b || die "no failover to site-b"
 log "ok: failed over to site-b"
 
 log "scenario: manual failback through the annotation"
-curl -sf -X POST http://127.0.0.1:18080/recover >/dev/null
+curl -sf -X POST -d '' http://127.0.0.1:18080/recover >/dev/null
 kill $pf 2>/dev/null || true
 until_ok 60 bash -c "kubectl -n $DEMO_NS get pods -l site=a -o jsonpath='{.items[0].status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True" ||
   die "site-a did not become Ready again"

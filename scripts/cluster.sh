@@ -19,7 +19,7 @@ REGISTRY="$CACHE_ROOT/clusters"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1"
 STOP_GRACE_S=10
-READY_TIMEOUT_S=60
+READY_TIMEOUT_S=120
 
 # Stop order: harness first, etcd last.
 COMPONENTS=(failover-service-proxy failover-node-agent kube-controller-manager kube-apiserver etcd)
@@ -106,10 +106,15 @@ stop_all() {
   for c in "${COMPONENTS[@]}"; do stop_component "$c"; done
 }
 
-any_running() {
-  local c
-  for c in "${COMPONENTS[@]}"; do live_pid "$c" >/dev/null && return 0; done
-  return 1
+# True if every component this cluster started (has a recorded command for) is alive.
+all_recorded_running() {
+  local f n=0
+  for f in "$STATE"/cmd/*; do
+    [ -f "$f" ] || continue
+    live_pid "$(basename "$f")" >/dev/null || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ]
 }
 
 # ---- loopback slots: $REGISTRY/slot-N holds the state dir that owns 127.N.0.0/16.
@@ -295,7 +300,7 @@ cmd_up() {
   mkdir -p "$(dirname "$STATE")"
   exec 7>"$STATE.lock"
   flock -w 300 7 || die "another cluster.sh is still working on $STATE (lock $STATE.lock held for 300 s)"
-  if [ -f "$STATE/cluster.env" ] && live_pid kube-apiserver >/dev/null && live_pid etcd >/dev/null; then
+  if [ -f "$STATE/cluster.env" ] && all_recorded_running; then
     load_env
     if apiserver_ready; then
       log "already running (state $STATE, apiserver $APISERVER_URL)"

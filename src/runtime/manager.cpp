@@ -335,7 +335,15 @@ void Manager::Shutdown() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
-  for (auto& c : controllers_) c->Stop(deadline);
+  bool drained = true;
+  for (auto& c : controllers_) drained = c->Stop(deadline) && drained;
+  if (!drained) {
+    // A reconcile may still write: keep the lease (it expires) rather than hand it over.
+    log_.Error("reconciles did not finish within the shutdown bound; exiting without "
+               "releasing the lease");
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
   if (elector_) elector_->Stop();  // releases the lease
   for (auto& [key, inf] : informers_) inf->Stop();
   events_->Stop(std::min(deadline, Clock::now() + std::chrono::seconds(5)));

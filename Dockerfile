@@ -28,7 +28,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libc6 libgcc-s1 libstdc++6 libssl3 zlib1g libbrotli1 libcpp-httplib0.11 \
-      libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libyaml-cpp0.7 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /build/bin/failover-operator /build/bin/kubectl-failover /build/bin/failover-demo-app /usr/local/bin/
 # 65532: the conventional "nonroot" uid/gid; the manifests' runAsUser matches.

@@ -116,7 +116,7 @@ if [ "${1:-}" = "--self-test" ]; then
   }
   mutate "runtime lacks libssl3" 's/ libssl3 / /'
   mutate "runtime lacks libstdc++6" 's/ libstdc++6 / /'
-  mutate "runtime installs an unused package" 's/libprometheus-cpp-pull1.0 /libprometheus-cpp-pull1.0 libcurl4 /'
+  mutate "runtime installs an unused package" 's/libyaml-cpp0.7 /libyaml-cpp0.7 libcurl4 /'
   mutate "builder lacks libssl-dev" 's/ libssl-dev / /'
   mutate "runs as root" 's/^USER 65532:65532/USER root/'
   mutate "runtime is not slim" 's/^FROM debian:bookworm-slim/FROM debian:bookworm/'

@@ -160,19 +160,21 @@ release_slot() {
 
 # ---- ports
 
-# free_port: sets PORT to a TCP port nothing uses now and this run has not handed out.
+# free_port SLOT: sets PORT to a TCP port nothing uses now and this run has not handed out.
+# Slot N owns ports 10000+(N-10)*50 .. +49: clusters starting at once cannot pick the same
+# port, and the block stays below the kernel's ephemeral range (32768+), where outgoing
+# connections would otherwise take a port between choosing it and binding it.
 declare -A TAKEN_PORTS=()
 PORT=""
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  local base=$(( 10000 + ($1 - 10) * 50 )) p
+  for p in $(seq "$base" $((base + 49))); do
     [ -z "${TAKEN_PORTS[$p]:-}" ] || continue
     if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
       TAKEN_PORTS[$p]=1; PORT="$p"; return 0
     fi
   done
-  die "no free TCP port found on 127.0.0.1"
+  die "no free TCP port in $base..$((base + 49)) on 127.0.0.1 (slot $1)"
 }
 
 # ---- certificates
@@ -327,8 +329,8 @@ cmd_up() {
   local pod_cidr="${FO_POD_CIDR:-127.$n.0.0/16}"
 
   local etcd_port etcd_peer_port api_port cm_port
-  free_port; etcd_port="$PORT"; free_port; etcd_peer_port="$PORT"
-  free_port; api_port="$PORT"; free_port; cm_port="$PORT"
+  free_port "$n"; etcd_port="$PORT"; free_port "$n"; etcd_peer_port="$PORT"
+  free_port "$n"; api_port="$PORT"; free_port "$n"; cm_port="$PORT"
   CM_PORT="$cm_port"
   ETCD_ENDPOINT="http://127.0.0.1:$etcd_port"
   APISERVER_URL="https://127.0.0.1:$api_port"

@@ -354,6 +354,10 @@ cmd_up() {
   # with tests that create a namespace and immediately create pods in it.
   # The `kubernetes` Service's endpoint reconciler is off: its address would be 127.0.0.1,
   # which core/v1 Endpoints reject as loopback.
+  # FO_APISERVER_EXTRA_ARGS: more apiserver flags, split on whitespace (e.g. an audit
+  # policy for the benchmarks).
+  local -a api_extra=()
+  read -r -a api_extra <<<"${FO_APISERVER_EXTRA_ARGS:-}"
   record_command kube-apiserver "$k8s_bin/kube-apiserver" \
     --etcd-servers="$ETCD_ENDPOINT" \
     --bind-address=127.0.0.1 --secure-port="$api_port" --advertise-address=127.0.0.1 \
@@ -366,7 +370,7 @@ cmd_up() {
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --disable-admission-plugins=ServiceAccount \
     --endpoint-reconciler-type=none \
-    --profiling=false --v=1
+    --profiling=false --v=1 "${api_extra[@]}"
   start_component kube-apiserver
 
   write_kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager \

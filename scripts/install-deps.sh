@@ -21,6 +21,8 @@ PACKAGES=(
   # shipping: tools/helm-render (Go, GOPATH mode, offline) and promtool
   golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev golang-gopkg-yaml.v2-dev
   prometheus
+  # make bench: the latency plot (docs/bench-latency.png)
+  gnuplot-nox
 )
 
 missing=()

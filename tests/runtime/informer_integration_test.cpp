@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <thread>
 #include <mutex>
 #include <set>
 
@@ -124,6 +126,39 @@ TEST_F(InformerIntegration, ListsPagesAndFollowsChanges) {
   EXPECT_TRUE(m.Deleted(ns() + "/cm-3")) << "leaving the selector is a delete for the informer";
   EXPECT_EQ(inf.relists(), 0);
   inf.Stop();
+}
+
+TEST_F(InformerIntegration, FieldSelectorScopesAndResyncRedeliversWhenAskedFor) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.field_selector = "metadata.name=cm-0";
+  o.resync_period = 200ms;
+  runtime::Informer inf(client_, o);
+  std::atomic<int> resyncs{0};
+  auto h = std::make_shared<runtime::EventHandlerFuncs>();
+  h->update = [&](const kube::json& a, const kube::json& b) {
+    if (a == b) resyncs++;
+  };
+  inf.AddEventHandler(h);
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  EXPECT_EQ(inf.store().ListKeys(), (std::vector<std::string>{ns() + "/cm-0"}));
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return resyncs.load() >= 2; }, 5s));
+  inf.Stop();
+
+  o.field_selector.clear();
+  o.resync_period = 0ms;  // the default: no resync
+  runtime::Informer quiet(client_, o);
+  std::atomic<int> updates{0};
+  auto q = std::make_shared<runtime::EventHandlerFuncs>();
+  q->update = [&](const kube::json&, const kube::json&) { updates++; };
+  quiet.AddEventHandler(q);
+  quiet.Start();
+  ASSERT_TRUE(quiet.WaitForSync(runtime::Clock::now() + 20s));
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(updates.load(), 0);
+  quiet.Stop();
 }
 
 // The apiserver goes away and comes back; objects change right after it returns. The

@@ -109,6 +109,13 @@ PodSpec ParsePod(const json& pod) {
     if (!err.empty()) cs.probe_error = err;
     p.containers.push_back(std::move(cs));
   }
+  for (const auto& cs : status.value("containerStatuses", json::array())) {
+    for (auto& c : p.containers) {
+      if (c.name == cs.value("name", "") && cs.value("started", false)) {
+        c.status_restart_count = cs.value("restartCount", 0);
+      }
+    }
+  }
   p.status_pod_ip = status.value("podIP", "");
   p.status_start_time = status.value("startTime", "");
   p.status_phase = status.value("phase", "");
@@ -536,6 +543,10 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
     c.view.name = spec.containers[i].name;
     c.view.image = spec.containers[i].image;
     c.view.reason = "ContainerCreating";
+    if (auto prior = spec.containers[i].status_restart_count) {
+      c.view.restart_count = *prior;
+      c.ever_started = true;
+    }
   }
   auto stop_all = [&](milliseconds grace, const char* why) {
     for (auto& c : containers) {

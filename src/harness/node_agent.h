@@ -41,6 +41,9 @@ struct ContainerSpec {
   std::optional<ProbeSpec> readiness;
   std::optional<ProbeSpec> liveness;
   std::string probe_error;
+  // From the pod's existing status: a container that ran before (under an earlier agent)
+  // counts its next start as a restart.
+  std::optional<int> status_restart_count;
 };
 
 // The parts of a pod the agent acts on (kept small: thousands of pods may be bound).

@@ -399,6 +399,8 @@ void ServiceProxy::Relay(int client_fd, int node_port, std::string client_addr) 
         }
       }
       if (!read_open[i] && buf[i].empty()) shutdown(fdv[o], SHUT_WR);
+      // Hung up in both directions and nothing more to read: nobody can be written to.
+      if ((p[i].revents & POLLHUP) != 0 && !read_open[i] && buf[i].empty()) failed = true;
     }
     if (failed) break;
   }

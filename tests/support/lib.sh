@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers for integration tests written in bash. Source it, then call
 # fo_load_cluster_env. Needs FO_CLUSTER_DIR (set by ctest for integration tests).
 

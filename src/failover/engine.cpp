@@ -911,18 +911,22 @@ Plan Decider::Assemble(bool acting) {
     mid.active_members.clear();
     mid.active_member = sw.from;
     if (!sw.from.empty()) mid.active_members = {sw.from};
-    mid.switch_record->step = bbm ? "Demoting" : "Promoting";
-    checkpoint(mid);
-    started_after = out.size();
     const bool initial = sw.reason == kReasonInitial;
+    // An interrupted election is simply held again: no progress to record.
+    auto step = [&](const char* name) {
+      if (initial) return;
+      mid.switch_record->step = name;
+      checkpoint(mid);
+    };
+    step(bbm ? "Demoting" : "Promoting");
+    started_after = out.size();
     if (spec_.pre_promote && !initial) {
       out.push_back(CallHook{HookPhase::kPrePromote, *spec_.pre_promote, sw.from, sw.to, sw.reason});
     }
     if (bbm) {
       AppendAll(out, w.demotions);
       AppendAll(out, w.deletes);
-      mid.switch_record->step = "Promoting";
-      checkpoint(mid);
+      step("Promoting");
       // A repointed Service selects nothing until the new member's pods carry role=active.
       AppendAll(out, w.services);
       AppendAll(out, w.neutral);
@@ -930,8 +934,7 @@ Plan Decider::Assemble(bool acting) {
     } else {
       AppendAll(out, w.promotions);
       AppendAll(out, w.services);
-      mid.switch_record->step = "Demoting";
-      checkpoint(mid);
+      step("Demoting");
       AppendAll(out, w.demotions);
       AppendAll(out, w.deletes);
       AppendAll(out, w.neutral);

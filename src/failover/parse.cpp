@@ -288,6 +288,28 @@ Transition TransitionFromJson(const json& j) {
   return t;
 }
 
+// The apiserver (1.20) reads "" in a merge patch as null and rejects it for a string field:
+// empty strings become null (= remove) in objects the patch merges, and are left out of
+// objects inside lists (a list is replaced whole, so leaving out is exact).
+void DropEmptyStrings(json& j, bool in_list) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_string() && it->get_ref<const std::string&>().empty()) {
+        if (in_list) {
+          it = j.erase(it);
+          continue;
+        }
+        *it = nullptr;
+      } else {
+        DropEmptyStrings(*it, false);
+      }
+      ++it;
+    }
+  } else if (j.is_array()) {
+    for (auto& item : j) DropEmptyStrings(item, true);
+  }
+}
+
 Labels LabelsOf(const json& obj, const char* key) {
   Labels out;
   auto it = obj.find(key);
@@ -642,6 +664,7 @@ json StatusToJson(const Status& s) {
                           {"observedGeneration", c.observed_generation}});
   }
   j["conditions"] = conditions.empty() ? json(nullptr) : conditions;
+  DropEmptyStrings(j, false);
   return j;
 }
 

@@ -272,6 +272,17 @@ TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
   EXPECT_EQ(j["members"][0]["since"], "2026-01-01T00:00:01.500Z");
   EXPECT_EQ(j["switch"]["step"], "Promoting");
 
+  // No empty string reaches the apiserver (it reads "" in a merge patch as null).
+  Status initial = s;
+  initial.last_transition->from = "";
+  initial.history[0].from = "";
+  initial.members[0].message = "";
+  json ij = StatusToJson(initial);
+  EXPECT_TRUE(ij["lastTransition"]["from"].is_null());
+  EXPECT_FALSE(ij["history"][0].contains("from"));
+  EXPECT_FALSE(ij["members"][0].contains("message"));
+  EXPECT_EQ(ParseStatus(ij), initial);
+
   json empty = StatusToJson(Status{});
   EXPECT_TRUE(empty["switch"].is_null());
   EXPECT_TRUE(empty["lastTransition"].is_null());

@@ -20,30 +20,36 @@ constexpr const char* kSwitchoverAnnotation = "failover.io/switchover-to";
 constexpr const char* kUsage = R"(kubectl failover: inspect and drive FailoverGroups (failover.io/v1alpha1).
 
 Usage:
-  kubectl failover status [GROUP]              groups with mode, active member, healthy members,
-                                               phase and last transition
-  kubectl failover switchover GROUP --to MEMBER   ask the operator to switch GROUP to MEMBER
-                                               (graceful; refused by the operator if MEMBER
-                                               is unhealthy: see the group's Events)
-  kubectl failover failback GROUP              switch back to the most preferred member
-                                               (highest priority, then first in spec.members)
-  kubectl failover pause GROUP                 set spec.paused: the operator observes and
-                                               reports but changes nothing
-  kubectl failover resume GROUP                clear spec.paused
-  kubectl failover history GROUP               past transitions, newest first
+  kubectl failover COMMAND [GROUP] [options]
+
+Commands:
+  status [GROUP]                 mode, active member, healthy members, phase and last
+                                 transition of one group or of every group
+  switchover GROUP --to MEMBER   ask the operator to make MEMBER active (graceful; it
+                                 refuses an unhealthy MEMBER and says so in an Event)
+  failback GROUP                 switch back to the most preferred member (highest
+                                 priority, then first in spec.members)
+  pause GROUP                    set spec.paused: the operator observes and reports,
+                                 and changes nothing
+  resume GROUP                   clear spec.paused
+  history GROUP                  past transitions, newest first
 
 Options:
-  -n, --namespace NS      the group's namespace (default: the context's namespace)
-  -A, --all-namespaces    status: groups in every namespace
-      --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
-      --context NAME      kubeconfig context (default: the current context)
-  -h, --help              this help
-      --version           print the version
+  -n, --namespace NS             the group's namespace (default: the context's)
+  -A, --all-namespaces           status: groups in every namespace
+      --kubeconfig PATH          kubeconfig file (default: $KUBECONFIG, in-cluster,
+                                 then ~/.kube/config)
+      --context NAME             kubeconfig context (default: the current one)
+  -h, --help                     this help
+      --version                  the plugin's version
 
 A switchover sets the annotation failover.io/switchover-to on the group; the operator
-performs it and removes the annotation. Examples:
+performs it and removes the annotation when done.
+
+Examples:
   kubectl failover status -A
   kubectl failover switchover orders-db --to site-b -n shop
+  kubectl failover history orders-db -n shop
   kubectl failover pause orders-db -n shop
 )";
 

@@ -1,9 +1,183 @@
 // failover-operator: flags and wiring only.
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
 
+#include "failover/reconciler.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "runtime/manager.h"
+#include "runtime/metrics.h"
 #include "version.h"
 
-int main() {
-  std::printf("failover-operator %s\n", FAILOVER_OPERATOR_VERSION);
-  return 0;
+namespace {
+
+const char* const kServiceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+struct Flags {
+  std::string kubeconfig;
+  std::string context;
+  std::string watch_namespace;
+  int workers = 4;
+  double qps = 50;
+  int burst = 100;
+  bool version = false;
+  bool help = false;
+};
+
+std::string Usage() {
+  return std::string("Usage: failover-operator [flags]\n\n"
+                     "Keeps each FailoverGroup's Services pointed at a healthy member.\n\n"
+                     "Flags:\n"
+                     "  --kubeconfig=PATH                  kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
+                     "  --context=NAME                     kubeconfig context (default: current-context)\n"
+                     "  --namespace=NS                     watch only this namespace (default: all namespaces)\n"
+                     "  --workers=N                        concurrent reconciles (default 4)\n"
+                     "  --kube-api-qps=Q                   client-side rate limit (default 50, <=0 off)\n"
+                     "  --kube-api-burst=N                 client-side burst (default 100)\n") +
+         runtime::ManagerFlagsUsage() +
+         "  --version                          print the version and exit\n"
+         "  --help                             this text\n";
+}
+
+bool ParseInt(const std::string& text, int* out) {
+  try {
+    size_t used = 0;
+    int v = std::stoi(text, &used);
+    if (used != text.size()) return false;
+    *out = v;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool ParseDouble(const std::string& text, double* out) {
+  try {
+    size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used != text.size()) return false;
+    *out = v;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Parses what the manager's flags left; an error names the flag and what is allowed.
+kube::Status ParseFlags(const std::vector<std::string>& args, Flags* f) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    if (name == "--version" || name == "-version") {
+      f->version = true;
+      continue;
+    }
+    if (name == "--help" || name == "-h" || name == "-help") {
+      f->help = true;
+      continue;
+    }
+    const bool valued = name == "--kubeconfig" || name == "--context" || name == "--namespace" ||
+                        name == "--workers" || name == "--kube-api-qps" || name == "--kube-api-burst";
+    if (!valued) {
+      return kube::Status(kube::Reason::kInvalidArgument, "unknown flag " + arg + " (see --help)");
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) return kube::Status(kube::Reason::kInvalidArgument, name + ": missing value");
+      value = args[++i];
+    }
+    if (name == "--kubeconfig") {
+      f->kubeconfig = value;
+    } else if (name == "--context") {
+      f->context = value;
+    } else if (name == "--namespace") {
+      f->watch_namespace = value;
+    } else if (name == "--workers") {
+      if (!ParseInt(value, &f->workers) || f->workers < 1 || f->workers > 256) {
+        return kube::Status(kube::Reason::kInvalidArgument, "--workers=" + value + ": want an integer 1..256");
+      }
+    } else if (name == "--kube-api-qps") {
+      if (!ParseDouble(value, &f->qps)) {
+        return kube::Status(kube::Reason::kInvalidArgument, "--kube-api-qps=" + value + ": want a number");
+      }
+    } else if (!ParseInt(value, &f->burst) || f->burst < 1) {
+      return kube::Status(kube::Reason::kInvalidArgument, "--kube-api-burst=" + value + ": want a positive integer");
+    }
+  }
+  return kube::Status::OK();
+}
+
+// $POD_NAMESPACE, else the in-cluster service-account namespace, else "default".
+std::string DefaultLeaseNamespace() {
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  std::ifstream f(kServiceAccountNamespaceFile);
+  std::string ns;
+  if (f && std::getline(f, ns) && !ns.empty()) return ns;
+  return "default";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::ManagerOptions mo;
+  mo.leader_election_id = "failover-operator";
+  std::vector<std::string> rest;
+  if (auto st = runtime::ParseManagerFlags(argc, argv, &mo, &rest); !st.ok()) {
+    std::fprintf(stderr, "failover-operator: %s\n", st.message().c_str());
+    return 2;
+  }
+  Flags flags;
+  if (auto st = ParseFlags(rest, &flags); !st.ok()) {
+    std::fprintf(stderr, "failover-operator: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (flags.help) {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  if (flags.version) {
+    std::printf("failover-operator %s\n", FAILOVER_OPERATOR_VERSION);
+    return 0;
+  }
+  if (mo.leader_election_namespace.empty()) mo.leader_election_namespace = DefaultLeaseNamespace();
+
+  auto config = kube::LoadConfig(flags.kubeconfig, flags.context);
+  if (!config.ok()) {
+    std::fprintf(stderr, "failover-operator: cannot load the cluster configuration: %s\n",
+                 config.status().message().c_str());
+    return 1;
+  }
+  config->qps = flags.qps;
+  config->burst = flags.burst;
+  if (config->user_agent.empty()) config->user_agent = std::string("failover-operator/") + FAILOVER_OPERATOR_VERSION;
+  auto client = kube::Client::Create(*config);
+  if (!client.ok()) {
+    std::fprintf(stderr, "failover-operator: cannot create the API client for %s: %s\n", config->source.c_str(),
+                 client.status().message().c_str());
+    return 1;
+  }
+
+  runtime::metrics::BuildInfo().Add({{"version", FAILOVER_OPERATOR_VERSION}}).Set(1);
+  runtime::Manager manager(*client, mo);
+  failover::ReconcilerOptions ro;
+  ro.watch_namespace = flags.watch_namespace;
+  ro.workers = flags.workers;
+  auto reconciler = failover::SetupFailoverController(manager, ro);
+  runtime::Logger("setup").Info("starting failover-operator",
+                                {{"version", FAILOVER_OPERATOR_VERSION},
+                                 {"config", config->source},
+                                 {"namespace", flags.watch_namespace.empty() ? "(all)" : flags.watch_namespace},
+                                 {"workers", flags.workers},
+                                 {"leaderElect", mo.leader_elect}});
+  const int rc = manager.Run();
+  reconciler->Stop();
+  return rc;
 }

@@ -1,0 +1,171 @@
+#include "failover/hook_client.h"
+
+#include <algorithm>
+
+#include <httplib.h>
+
+namespace failover {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Splits "http://host:port/path?q" into "http://host:port" and "/path?q".
+bool SplitUrl(const std::string& url, std::string* base, std::string* path) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return false;
+  auto slash = url.find('/', scheme_end + 3);
+  *base = slash == std::string::npos ? url : url.substr(0, slash);
+  *path = slash == std::string::npos ? "/" : url.substr(slash);
+  return base->size() > scheme_end + 3;
+}
+
+void SetTimeouts(httplib::Client& cli, std::chrono::milliseconds t) {
+  const auto sec = static_cast<time_t>(t.count() / 1000);
+  const auto usec = static_cast<time_t>((t.count() % 1000) * 1000);
+  cli.set_connection_timeout(sec, usec);
+  cli.set_read_timeout(sec, usec);
+  cli.set_write_timeout(sec, usec);
+}
+
+}  // namespace
+
+HookClient::HookClient() : HookClient(Options{}) {}
+HookClient::HookClient(Options options) : options_(options) {}
+
+bool HookClient::Admit(const std::string& url) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Breaker& b = breakers_[url];
+  if (b.failures < options_.breaker_threshold) return true;
+  if (SteadyClock::now() < b.open_until || b.trial_running) return false;
+  b.trial_running = true;  // half-open: one trial call
+  return true;
+}
+
+void HookClient::Record(const std::string& url, bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Breaker& b = breakers_[url];
+  b.trial_running = false;
+  if (ok) {
+    b.failures = 0;
+    return;
+  }
+  if (++b.failures >= options_.breaker_threshold) {
+    b.open_until = SteadyClock::now() + options_.breaker_open;
+  }
+}
+
+HookOutcome HookClient::Call(const Hook& hook, const nlohmann::json& body) {
+  HookOutcome out;
+  if (!Admit(hook.url)) {
+    out.message = "circuit breaker open for " + hook.url + " after repeated failures";
+    return out;
+  }
+  std::string base, path;
+  if (!SplitUrl(hook.url, &base, &path)) {
+    out.message = "not an http(s) URL: " + hook.url;
+    Record(hook.url, false);
+    return out;
+  }
+  const std::string payload = body.dump();
+  auto backoff = options_.backoff_initial;
+  for (int attempt = 0; attempt <= std::max(0, hook.retries); ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(options_.backoff_max, backoff * 2);
+    }
+    ++out.attempts;
+    httplib::Client cli(base);
+    if (!cli.is_valid()) {
+      out.message = "cannot call " + hook.url;
+      break;
+    }
+    SetTimeouts(cli, hook.timeout);
+    auto res = cli.Post(path, payload, "application/json");
+    if (!res) {
+      out.message = "POST " + hook.url + ": " + httplib::to_string(res.error()) + " (timeout " +
+                    std::to_string(hook.timeout.count()) + "ms)";
+      continue;
+    }
+    if (res->status >= 200 && res->status < 300) {
+      out.ok = true;
+      out.message.clear();
+      break;
+    }
+    out.message = "POST " + hook.url + ": HTTP " + std::to_string(res->status);
+  }
+  Record(hook.url, out.ok);
+  return out;
+}
+
+HookRunner::HookRunner(HookClient* client, int threads,
+                       std::function<void(const std::string&)> on_done, std::chrono::milliseconds keep)
+    : client_(client), on_done_(std::move(on_done)), keep_(keep) {
+  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Worker(); });
+}
+
+HookRunner::~HookRunner() { Stop(); }
+
+void HookRunner::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+HookRunner::State HookRunner::Run(const std::string& key, const std::string& group_key,
+                                  const CallHook& call, const nlohmann::json& body, HookOutcome* outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = SteadyClock::now();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.state != State::kPending && now - it->second.finished > keep_) {
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    if (outcome) *outcome = it->second.outcome;
+    return it->second.state;
+  }
+  entries_[key] = Entry{};
+  jobs_.push_back({key, group_key, call.hook, body});
+  cv_.notify_one();
+  return State::kPending;
+}
+
+void HookRunner::Forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.state != State::kPending) entries_.erase(it);
+}
+
+void HookRunner::Worker() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    HookOutcome out = client_->Call(job.hook, job.body);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Entry& e = entries_[job.key];
+      e.state = out.ok ? State::kSucceeded : State::kFailed;
+      e.outcome = out;
+      e.finished = SteadyClock::now();
+      if (stopping_) return;
+    }
+    if (on_done_) on_done_(job.group_key);
+  }
+}
+
+}  // namespace failover

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "failover/engine.h"
+#include "failover/types.h"
+
+namespace failover {
+
+// The outcome of one hook call with all its retries.
+struct HookOutcome {
+  bool ok = false;
+  int attempts = 0;
+  std::string message;  // the last failure ("" when ok)
+};
+
+// Calls HTTP(S) hooks: POST a JSON body; a 2xx answer is success. Each attempt is bounded
+// by hook.timeout; failed attempts are retried hook.retries times with exponential
+// backoff; a circuit breaker per URL opens after `breaker_threshold` consecutive failed
+// calls and fails calls fast for `breaker_open`, then lets one trial call through.
+// Thread-safe.
+class HookClient {
+ public:
+  struct Options {
+    int breaker_threshold = 5;
+    std::chrono::milliseconds breaker_open{30000};
+    std::chrono::milliseconds backoff_initial{200};
+    std::chrono::milliseconds backoff_max{2000};
+  };
+  HookClient();
+  explicit HookClient(Options options);
+
+  // Blocks for at most about (retries + 1) * timeout plus the backoff between attempts.
+  HookOutcome Call(const Hook& hook, const nlohmann::json& body);
+
+ private:
+  struct Breaker {
+    int failures = 0;
+    std::chrono::steady_clock::time_point open_until{};
+    bool trial_running = false;
+  };
+  // False when the breaker is open (the call must fail fast).
+  bool Admit(const std::string& url);
+  void Record(const std::string& url, bool ok);
+
+  Options options_;
+  std::mutex mu_;
+  std::map<std::string, Breaker> breakers_;
+};
+
+// Runs hooks on a bounded pool of its own threads so that a slow or hanging hook never
+// holds a reconcile worker: Run() starts a call once per key and reports its state; the
+// reconciler stops its plan at a pending hook and is re-queued (on_done) when the call
+// ends. Results are kept for `keep` so a re-computed plan passes a finished hook.
+class HookRunner {
+ public:
+  enum class State { kPending, kSucceeded, kFailed };
+
+  HookRunner(HookClient* client, int threads, std::function<void(const std::string& group_key)> on_done,
+             std::chrono::milliseconds keep = std::chrono::minutes(10));
+  ~HookRunner();
+  HookRunner(const HookRunner&) = delete;
+  HookRunner& operator=(const HookRunner&) = delete;
+
+  // key identifies one call of one switch (group uid, phase, from, to, switch start).
+  State Run(const std::string& key, const std::string& group_key, const CallHook& call,
+            const nlohmann::json& body, HookOutcome* outcome);
+  // Drops a finished result, so the next Run calls the hook again.
+  void Forget(const std::string& key);
+  void Stop();
+
+ private:
+  struct Entry {
+    State state = State::kPending;
+    HookOutcome outcome;
+    std::chrono::steady_clock::time_point finished{};
+  };
+  struct Job {
+    std::string key;
+    std::string group_key;
+    Hook hook;
+    nlohmann::json body;
+  };
+  void Worker();
+
+  HookClient* client_;
+  std::function<void(const std::string&)> on_done_;
+  std::chrono::milliseconds keep_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Entry> entries_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace failover

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "failover/types.h"
+
+namespace failover {
+
+// One probe attempt: HTTP GET (2xx/3xx = success) or TCP connect to ip, within timeout.
+bool ProbeOnce(const Probe& probe, const std::string& ip);
+
+// The operator-side check of detection.probe: probes each member pod's podIP every
+// period, with the probe's timeout; a pod's verdict becomes false after
+// failureThreshold consecutive failures and true again after one success (unset until
+// the first result). A verdict change calls on_change(group_key) (the reconciler
+// enqueues the group). Probes run on a small pool of its own threads; a pod's next
+// probe never starts while its previous one runs. Thread-safe.
+class MemberProber {
+ public:
+  struct Target {
+    std::string uid;
+    std::string ip;
+  };
+
+  MemberProber(int threads, std::function<void(const std::string& group_key)> on_change);
+  ~MemberProber();
+  MemberProber(const MemberProber&) = delete;
+  MemberProber& operator=(const MemberProber&) = delete;
+
+  // The pods to probe for a group (replaces the previous set; a pod whose ip changed starts
+  // over). probe = nullopt or no targets stops probing the group.
+  void SetTargets(const std::string& group_key, const std::optional<Probe>& probe,
+                  const std::vector<Target>& targets);
+  // The verdict for one pod of a group; nullopt = not probed yet.
+  std::optional<bool> Verdict(const std::string& group_key, const std::string& uid) const;
+  void Stop();
+
+ private:
+  struct PodState {
+    std::string ip;
+    std::chrono::steady_clock::time_point next{};
+    bool running = false;
+    int failures = 0;
+    std::optional<bool> verdict;
+    uint64_t generation = 0;
+  };
+  struct GroupState {
+    Probe probe;
+    std::map<std::string, PodState> pods;  // uid
+  };
+  struct Job {
+    std::string group_key;
+    std::string uid;
+    std::string ip;
+    Probe probe;
+    uint64_t generation = 0;
+  };
+  void Scheduler();
+  void Worker();
+  void Finish(const Job& job, bool ok);
+
+  std::function<void(const std::string&)> on_change_;
+  mutable std::mutex mu_;
+  std::condition_variable sched_cv_;
+  std::condition_variable work_cv_;
+  std::map<std::string, GroupState> groups_;
+  std::deque<Job> jobs_;
+  uint64_t next_generation_ = 1;
+  bool stopping_ = false;
+  std::thread scheduler_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace failover

@@ -1,0 +1,459 @@
+#include "failover/reconciler.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "failover/parse.h"
+#include "failover/validate.h"
+
+namespace failover {
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kApiVersion = "failover.io/v1alpha1";
+const char* const kKind = "FailoverGroup";
+
+std::string ResourceVersion(const json& obj) {
+  return obj.value("metadata", json::object()).value("resourceVersion", "");
+}
+
+Labels LabelsOf(const json& obj) {
+  Labels out;
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return out;
+  auto labels = meta->find("labels");
+  if (labels == meta->end() || !labels->is_object()) return out;
+  for (auto it = labels->begin(); it != labels->end(); ++it) {
+    if (it->is_string()) out[it.key()] = it->get<std::string>();
+  }
+  return out;
+}
+
+std::string Namespace(const json& obj) {
+  return obj.value("metadata", json::object()).value("namespace", "");
+}
+
+// resourceVersion a is known to be at least b.
+bool AtLeast(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  if (a.empty() || b.empty()) return false;
+  char* ea = nullptr;
+  char* eb = nullptr;
+  const unsigned long long na = std::strtoull(a.c_str(), &ea, 10);
+  const unsigned long long nb = std::strtoull(b.c_str(), &eb, 10);
+  if (*ea != '\0' || *eb != '\0') return false;
+  return na >= nb;
+}
+
+std::string PodKey(const std::string& ns, const std::string& name) { return "pod|" + ns + "/" + name; }
+std::string ServiceKey(const std::string& ns, const std::string& name) { return "svc|" + ns + "/" + name; }
+std::string GroupKey(const std::string& key) { return "fg|" + key; }
+
+}  // namespace
+
+// ---- RecentWrites -----------------------------------------------------------------------
+
+void RecentWrites::Remember(const std::string& key, const json& obj) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[key] = {std::make_shared<const json>(obj), std::chrono::steady_clock::now()};
+}
+
+runtime::ObjectPtr RecentWrites::Resolve(const std::string& key, runtime::ObjectPtr cached) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return cached;
+  if (!cached || AtLeast(ResourceVersion(*cached), ResourceVersion(*it->second.obj)) ||
+      std::chrono::steady_clock::now() - it->second.at > ttl_) {
+    entries_.erase(it);
+    return cached;
+  }
+  return it->second.obj;
+}
+
+void RecentWrites::Forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(key);
+}
+
+// ---- GroupIndex -------------------------------------------------------------------------
+
+void GroupIndex::Upsert(const json& group) {
+  Entry e;
+  e.ns = Namespace(group);
+  e.name = group.value("metadata", json::object()).value("name", "");
+  SpecParse parsed = ParseSpec(group.value("spec", json::object()));
+  for (const auto& m : parsed.spec.members) {
+    if (!m.selector.Empty()) e.selectors.push_back(m.selector);
+  }
+  for (const auto& s : parsed.spec.services) e.services.insert(s.name);
+  const std::string key = runtime::ObjectKey(e.ns, e.name);
+  std::lock_guard<std::mutex> lock(mu_);
+  by_ns_[e.ns][key] = std::move(e);
+}
+
+void GroupIndex::Remove(const std::string& key) {
+  std::string ns, name;
+  runtime::SplitObjectKey(key, &ns, &name);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_ns_.find(ns);
+  if (it == by_ns_.end()) return;
+  it->second.erase(key);
+  if (it->second.empty()) by_ns_.erase(it);
+}
+
+std::vector<std::string> GroupIndex::GroupsForPod(const json& pod) const {
+  std::vector<std::string> out;
+  const std::string ns = Namespace(pod);
+  const Labels labels = LabelsOf(pod);
+  auto owner = labels.find(keys::kGroup);
+  if (owner != labels.end()) out.push_back(runtime::ObjectKey(ns, owner->second));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_ns_.find(ns);
+  if (it == by_ns_.end()) return out;
+  for (const auto& [key, e] : it->second) {
+    for (const auto& sel : e.selectors) {
+      if (sel.Matches(labels)) {
+        if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> GroupIndex::GroupsForService(const json& service) const {
+  std::vector<std::string> out;
+  const std::string ns = Namespace(service);
+  const std::string name = service.value("metadata", json::object()).value("name", "");
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_ns_.find(ns);
+  if (it == by_ns_.end()) return out;
+  for (const auto& [key, e] : it->second) {
+    if (e.services.count(name)) out.push_back(key);
+  }
+  return out;
+}
+
+// ---- GroupReconciler --------------------------------------------------------------------
+
+GroupReconciler::GroupReconciler(Deps deps) : deps_(std::move(deps)), log_("failovergroup") {
+  if (!deps_.now) {
+    deps_.now = [] { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); };
+  }
+  if (!deps_.may_write) deps_.may_write = [] { return true; };
+  auto enqueue = deps_.enqueue;
+  hooks_ = std::make_unique<HookRunner>(&hook_client_, deps_.hook_threads, [enqueue](const std::string& key) {
+    if (enqueue) enqueue(key);
+  });
+  prober_ = std::make_unique<MemberProber>(deps_.probe_threads, [enqueue](const std::string& key) {
+    if (enqueue) enqueue(key);
+  });
+}
+
+GroupReconciler::~GroupReconciler() { Stop(); }
+
+void GroupReconciler::Stop() {
+  if (hooks_) hooks_->Stop();
+  if (prober_) prober_->Stop();
+}
+
+Observed GroupReconciler::Gather(const std::string& ns, const std::string& name, const Spec& spec,
+                                 bool spec_ok) {
+  Observed obs;
+  std::set<std::string> seen;
+  const std::string group_key = runtime::ObjectKey(ns, name);
+  auto add = [&](const runtime::ObjectPtr& cached) {
+    if (!cached) return;
+    const std::string pod_name = cached->value("metadata", json::object()).value("name", "");
+    if (!seen.insert(pod_name).second) return;
+    runtime::ObjectPtr pod = recent_.Resolve(PodKey(ns, pod_name), cached);
+    if (!pod) return;
+    PodObservation p = PodFromObject(*pod);
+    if (spec_ok && spec.detection.probe) p.probe_ok = prober_->Verdict(group_key, p.uid);
+    obs.pods.push_back(std::move(p));
+  };
+  for (const auto& m : spec.members) {
+    if (m.selector.Empty()) continue;
+    std::vector<runtime::ObjectPtr> candidates =
+        m.selector.match_labels.empty() ? deps_.pods->ListNamespace(ns)
+                                        : deps_.pods->ListByLabels(ns, m.selector.match_labels);
+    for (const auto& pod : candidates) {
+      if (m.selector.Matches(LabelsOf(*pod))) add(pod);
+    }
+  }
+  for (const auto& pod : deps_.pods->ByIndex(runtime::Store::kLabelIndex, std::string(keys::kGroup) + "=" + name)) {
+    if (Namespace(*pod) == ns) add(pod);
+  }
+  for (const auto& ref : spec.services) {
+    runtime::ObjectPtr svc = recent_.Resolve(ServiceKey(ns, ref.name), deps_.services->Get(ns, ref.name));
+    if (svc) {
+      obs.services.push_back(ServiceFromObject(*svc));
+    } else {
+      ServiceObservation missing;
+      missing.name = ref.name;
+      obs.services.push_back(missing);
+    }
+  }
+  return obs;
+}
+
+void GroupReconciler::UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok,
+                                   const Observed& observed) {
+  if (!spec_ok || !spec.detection.probe || spec.paused) {
+    prober_->SetTargets(key, std::nullopt, {});
+    return;
+  }
+  std::vector<MemberProber::Target> targets;
+  for (const auto& p : observed.pods) {
+    if (p.terminating || p.pod_ip.empty()) continue;
+    auto g = p.labels.find(keys::kGroup);
+    if (g != p.labels.end() && g->second != observed.group.name) continue;
+    for (const auto& m : spec.members) {
+      if (m.selector.Matches(p.labels)) {
+        targets.push_back({p.uid, p.pod_ip});
+        break;
+      }
+    }
+  }
+  prober_->SetTargets(key, spec.detection.probe, targets);
+}
+
+void GroupReconciler::EmitEvent(const json& group, const Event& event) {
+  if (!deps_.events) return;
+  const json meta = group.value("metadata", json::object());
+  json involved = {{"apiVersion", kApiVersion},
+                   {"kind", kKind},
+                   {"metadata",
+                    {{"name", meta.value("name", "")},
+                     {"namespace", meta.value("namespace", "")},
+                     {"uid", meta.value("uid", "")},
+                     {"resourceVersion", meta.value("resourceVersion", "")}}}};
+  deps_.events->Event(involved, event.type, event.reason, event.message);
+}
+
+kube::Result<json> GroupReconciler::GetGroupLive(const std::string& ns, const std::string& name) {
+  return deps_.client->Get(kube::resources::kFailoverGroups, ns, name);
+}
+
+kube::Status GroupReconciler::ApplyWrite(const Write& write, const std::string& ns, const std::string& name,
+                                         std::string* group_rv, std::optional<Time>* switch_started,
+                                         const json& group, bool* waiting_hook) {
+  if (!deps_.may_write()) {
+    return kube::Status(kube::Reason::kCancelled, "not the leader: write withheld (" + Describe(write) + ")");
+  }
+  auto& client = *deps_.client;
+  const std::string group_key = runtime::ObjectKey(ns, name);
+  auto patch_group = [&](json body, const std::string& subresource) -> kube::Status {
+    body["metadata"]["resourceVersion"] = *group_rv;
+    kube::PatchOptions po;
+    po.subresource = subresource;
+    auto r = client.Patch(kube::resources::kFailoverGroups, ns, name, kube::PatchType::kMerge, body.dump(), po);
+    if (!r.ok()) return r.status();
+    *group_rv = ResourceVersion(*r);
+    recent_.Remember(GroupKey(group_key), *r);
+    return kube::Status::OK();
+  };
+  return std::visit(
+      [&](const auto& w) -> kube::Status {
+        using T = std::decay_t<decltype(w)>;
+        if constexpr (std::is_same_v<T, PatchPodLabels>) {
+          json body = MergePatchBody(w);
+          if (!w.uid.empty()) body["metadata"]["uid"] = w.uid;
+          auto r = client.Patch(kube::resources::kPods, ns, w.name, kube::PatchType::kMerge, body.dump());
+          if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
+          recent_.Remember(PodKey(ns, w.name), *r);
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, DeletePod>) {
+          kube::DeleteOptions o;
+          o.precondition_uid = w.uid;
+          auto r = client.Delete(kube::resources::kPods, ns, w.name, o);
+          if (!r.ok() && !r.status().IsNotFound() && !r.status().IsConflict()) return r.status();
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, PatchService>) {
+          auto r = client.Patch(kube::resources::kServices, ns, w.name, kube::PatchType::kMerge,
+                                MergePatchBody(w).dump());
+          if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
+          recent_.Remember(ServiceKey(ns, w.name), *r);
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
+          return patch_group(MergePatchBody(w), "");
+        } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {
+          return patch_group(MergePatchBody(w), "");
+        } else if constexpr (std::is_same_v<T, UpdateStatus>) {
+          if (w.status.switch_record) *switch_started = w.status.switch_record->started_at;
+          return patch_group(MergePatchBody(w), "status");
+        } else {
+          const json meta = group.value("metadata", json::object());
+          const char* phase = w.phase == HookPhase::kPrePromote ? "prePromote" : "postPromote";
+          std::string started = *switch_started ? FormatTime(**switch_started) : "";
+          const std::string key = meta.value("uid", "") + "|" + phase + "|" + w.from + "|" + w.to + "|" +
+                                  w.reason + "|" + started;
+          json body = {{"group", name}, {"namespace", ns}, {"phase", phase},
+                       {"from", w.from}, {"to", w.to}, {"reason", w.reason}};
+          HookOutcome outcome;
+          switch (hooks_->Run(key, group_key, w, body, &outcome)) {
+            case HookRunner::State::kPending:
+              *waiting_hook = true;
+              return kube::Status::OK();
+            case HookRunner::State::kSucceeded:
+              return kube::Status::OK();
+            case HookRunner::State::kFailed:
+              break;
+          }
+          const bool abort = w.hook.failure_policy == HookFailurePolicy::kAbort;
+          EmitEvent(group, {"Warning", "HookFailed",
+                            std::string(phase) + " hook " + w.hook.url + " failed after " +
+                                std::to_string(outcome.attempts) + " attempt(s): " + outcome.message +
+                                (abort ? "; switch held (failurePolicy Abort)" : "; continuing (failurePolicy Ignore)"),
+                            0});
+          if (!abort) return kube::Status::OK();
+          hooks_->Forget(key);
+          return kube::Status(kube::Reason::kUnknown, std::string(phase) + " hook failed: " + outcome.message);
+        }
+      },
+      write);
+}
+
+GroupReconciler::Applied GroupReconciler::Apply(const json& group, const Plan& plan, const std::string& key) {
+  Applied out;
+  std::string ns, name;
+  runtime::SplitObjectKey(key, &ns, &name);
+  std::string group_rv = ResourceVersion(group);
+  std::optional<Time> switch_started;
+  {
+    Status prev = ParseStatus(group.value("status", json::object()));
+    if (prev.switch_record) switch_started = prev.switch_record->started_at;
+  }
+  auto emit_upto = [&](size_t done) {
+    for (const auto& e : plan.events) {
+      if (e.after_writes == done) EmitEvent(group, e);
+    }
+  };
+  for (size_t i = 0; i < plan.writes.size(); ++i) {
+    emit_upto(i);
+    bool waiting = false;
+    kube::Status st = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &waiting);
+    if (!st.ok()) {
+      out.status = st.Annotate(Describe(plan.writes[i]));
+      out.conflict = st.IsConflict();
+      return out;
+    }
+    if (waiting) {
+      out.waiting_hook = true;
+      return out;
+    }
+  }
+  emit_upto(plan.writes.size());
+  return out;
+}
+
+kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime::Request& request) {
+  const std::string key = request.Key();
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    runtime::ObjectPtr obj = recent_.Resolve(GroupKey(key), deps_.groups->Get(key));
+    if (!obj) {
+      metrics_.Forget(request.ns, request.name);
+      prober_->SetTargets(key, std::nullopt, {});
+      return runtime::ReconcileResult{};
+    }
+    const json& group = *obj;
+    SpecParse parsed = ParseSpec(group.value("spec", json()));
+    const bool spec_ok = parsed.ok() && Validate(parsed.spec).empty();
+    Observed observed = Gather(request.ns, request.name, parsed.spec, spec_ok);
+    observed.group = GroupMetaFromObject(group);
+    UpdateProbes(key, parsed.spec, spec_ok, observed);
+
+    const Plan plan = DecideObject(group, observed, deps_.now());
+    Applied applied = Apply(group, plan, key);
+    if (applied.conflict) {
+      auto live = GetGroupLive(request.ns, request.name);
+      if (!live.ok()) {
+        if (live.status().IsNotFound()) {
+          recent_.Forget(GroupKey(key));
+          return runtime::ReconcileResult{};
+        }
+        return live.status();
+      }
+      log_.Debug("conflict; deciding again from a fresh read",
+                 {{"namespace", request.ns}, {"name", request.name}, {"error", applied.status.message()}});
+      recent_.Remember(GroupKey(key), *live);
+      continue;
+    }
+    if (!applied.status.ok()) return applied.status;
+    runtime::ReconcileResult result;
+    if (applied.waiting_hook) {
+      // The hook's end re-queues the group; this is a safety net only.
+      result.requeue_after = std::chrono::seconds(60);
+      return result;
+    }
+    const bool deleting = observed.group.deleting;
+    if (deleting) {
+      metrics_.Forget(request.ns, request.name);
+      prober_->SetTargets(key, std::nullopt, {});
+    } else {
+      metrics_.Observe(request.ns, request.name, plan.metrics, deps_.now());
+      metrics_.SetState(request.ns, request.name, plan.status, static_cast<int>(parsed.spec.members.size()));
+    }
+    if (plan.requeue_after && plan.requeue_after->count() > 0) {
+      result.requeue_after = *plan.requeue_after;
+    }
+    return result;
+  }
+  return kube::Status(kube::Reason::kConflict, "conflicts on every attempt; retrying with backoff");
+}
+
+// ---- wiring -----------------------------------------------------------------------------
+
+std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
+                                                         const ReconcilerOptions& options) {
+  runtime::InformerOptions gi;
+  gi.resource = kube::resources::kFailoverGroups;
+  gi.ns = options.watch_namespace;
+  runtime::InformerOptions pi = gi;
+  pi.resource = kube::resources::kPods;
+  runtime::InformerOptions si = gi;
+  si.resource = kube::resources::kServices;
+  runtime::Informer& groups = manager.GetInformer(gi);
+  runtime::Informer& pods = manager.GetInformer(pi);
+  runtime::Informer& services = manager.GetInformer(si);
+
+  struct ControllerRef {
+    runtime::Controller* controller = nullptr;
+  };
+  auto ref = std::make_shared<ControllerRef>();
+
+  GroupReconciler::Deps deps;
+  deps.client = manager.client();
+  deps.groups = &groups.store();
+  deps.pods = &pods.store();
+  deps.services = &services.store();
+  deps.events = &manager.events();
+  deps.may_write = manager.WriteGuard();
+  deps.enqueue = [ref](const std::string& key) {
+    if (ref->controller) ref->controller->Enqueue(key);
+  };
+  deps.hook_threads = options.hook_threads;
+  deps.probe_threads = options.probe_threads;
+  auto reconciler = std::make_shared<GroupReconciler>(deps);
+
+  runtime::ControllerOptions co;
+  co.name = "failovergroup";
+  co.workers = std::max(1, options.workers);
+  runtime::Controller& controller = manager.AddController(co, reconciler);
+  ref->controller = &controller;
+
+  GroupReconciler* r = reconciler.get();
+  auto index_handler = std::make_shared<runtime::EventHandlerFuncs>();
+  index_handler->add = [r](const json& obj) { r->index().Upsert(obj); };
+  index_handler->update = [r](const json&, const json& obj) { r->index().Upsert(obj); };
+  index_handler->del = [r](const json& obj) { r->index().Remove(runtime::ObjectKey(obj)); };
+  groups.AddEventHandler(index_handler);
+  controller.Watch(groups);
+  controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });
+  controller.Watch(services, [r](const json& svc) { return r->index().GroupsForService(svc); });
+  return reconciler;
+}
+
+}  // namespace failover

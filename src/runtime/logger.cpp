@@ -44,11 +44,13 @@ bool SecretKey(const std::string& key) {
   const std::string k = Lower(key);
   static const char* const kWords[] = {"token", "password", "secret", "authorization",
                                        "bearer", "privatekey", "private_key", "key_pem",
-                                       "client_key", "clientkey", "credential"};
+                                       "client_key", "clientkey", "client-key", "keydata",
+                                       "key-data", "key_data", "credential", "apikey",
+                                       "api_key"};
   for (const char* w : kWords) {
     if (k.find(w) != std::string::npos) return true;
   }
-  return k == "key";
+  return false;
 }
 
 bool SecretText(const std::string& v) {

@@ -186,7 +186,10 @@ std::vector<ObjectPtr> Store::ListByLabels(
   }
   std::vector<ObjectPtr> out;
   for (auto& obj : candidates) {
-    if (!ns.empty() && (*obj)["metadata"].value("namespace", std::string()) != ns) continue;
+    if (!ns.empty()) {
+      auto meta = obj->find("metadata");
+      if (meta == obj->end() || meta->value("namespace", std::string()) != ns) continue;
+    }
     if (MatchLabels(*obj, selector)) out.push_back(obj);
   }
   return out;

@@ -74,12 +74,14 @@ TEST_F(LoggerTest, NeverPrintsTokensOrKeys) {
        {"bearer_token", "abc"},
        {"client_key_pem", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"},
        {"header", "Authorization: Bearer eyJhbGciOi"},
-       {"config", {{"password", "hunter2"}, {"server", "https://x"}}}});
+       {"config", {{"password", "hunter2"}, {"server", "https://x"}}},
+       {"key", "shop/orders-db"}});
   ASSERT_EQ(lines_.size(), 1u);
   for (const char* secret : {"s3cr3t", "abc\"", "MIIE", "eyJhbGciOi", "hunter2"}) {
     EXPECT_EQ(lines_[0].find(secret), std::string::npos) << secret << " in " << lines_[0];
   }
   EXPECT_NE(lines_[0].find("https://x"), std::string::npos);
+  EXPECT_NE(lines_[0].find("shop/orders-db"), std::string::npos) << "a work-queue key is not a secret";
   runtime::ConfigureLogging(runtime::LogFormat::kText, runtime::LogLevel::kInfo);
   runtime::Logger("client").Info("using -----BEGIN CERTIFICATE----- abc");
   EXPECT_EQ(lines_[1].find("BEGIN"), std::string::npos);

@@ -569,6 +569,23 @@ TEST(InvalidSpec, ConditionAndEventNamingTheFieldAndNoWrites) {
   EXPECT_TRUE(q.events.empty());
 }
 
+TEST(InvalidSpec, ATypeErrorIsReportedTheSameWayAndDeletionStillCleansUp) {
+  Scenario s = Settled();
+  json group = {{"metadata", {{"name", "db"}, {"generation", 2}, {"finalizers", {keys::kFinalizer}}}},
+                {"spec", {{"mode", "Primary"}, {"members", "a,b"}}},
+                {"status", StatusToJson(s.world.status)}};
+  Plan p = DecideObject(group, s.world.Observe(), T(5));
+  ASSERT_EQ(p.writes.size(), 1u);
+  EXPECT_EQ(Cond(p.status, "InvalidSpec").message,
+            "spec.mode: unsupported value \"Primary\": supported values: \"ActivePassive\", \"ActiveActive\"; "
+            "spec.members: must be a list, not string");
+  EXPECT_EQ(p.status.active_member, "a") << "the last known state is kept";
+  group["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  Plan d = DecideObject(group, s.world.Observe(), T(6));
+  EXPECT_EQ(CountKind(d, kPodLabels), 3u);
+  EXPECT_TRUE(std::holds_alternative<PatchGroupFinalizers>(d.writes.back()));
+}
+
 TEST(Deletion, FinalizerRemovesEveryRoleLabelThenItself) {
   Scenario s = Settled();
   s.world.pods.at("b-0").labels.erase("site");  // left the group earlier: still ours until cleaned

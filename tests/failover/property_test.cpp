@@ -189,9 +189,17 @@ void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strateg
     size_t apply = crash ? static_cast<size_t>(pick(static_cast<int>(plan.writes.size()))) : plan.writes.size();
     stats.crashes += crash ? 1 : 0;
     stats.switches += static_cast<int>(plan.metrics.size() > 0);
+    const bool check_never_empty = mode == Mode::kActivePassive &&
+                                   spec.strategy == SwitchStrategy::kMakeBeforeBreak &&
+                                   !world.ServedMembers().empty();
     for (size_t i = 0; i < apply; ++i) {
       world.Apply(plan.writes[i]);
       ++stats.writes;
+      if (check_never_empty) {
+        ASSERT_FALSE(world.ServedMembers().empty())
+            << ctx << " step " << step << " MakeBeforeBreak left no endpoint after write " << i << ": "
+            << Describe(plan.writes[i]);
+      }
       if (check_single_active) {
         ASSERT_LE(world.LabelledActive().size(), 1u)
             << ctx << " step " << step << " after write " << i << ": " << Describe(plan.writes[i]);
@@ -266,6 +274,7 @@ TEST(Property, ActivePassiveBreakBeforeMakeNeverTwoActive) {
   EXPECT_GT(stats.crashes, 100);
 }
 
+// Either strategy; MakeBeforeBreak never leaves the Services without a pod.
 TEST(Property, ActivePassiveEitherStrategy) {
   RunStats stats;
   for (uint32_t seed = 1001; seed <= 1020; ++seed) {

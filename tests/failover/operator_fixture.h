@@ -1,0 +1,393 @@
+// Shared fixture of the operator integration tests: a namespace per test, demo-app pods
+// run by the harness node agent, a NodePort Service through the harness proxy, and the
+// failover-operator binary started as a child process watching only that namespace.
+#pragma once
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "kube/client.h"
+#include "kube/config.h"
+#include "support/cluster_env.h"
+#include "support/command.h"
+#include "support/names.h"
+#include "support/wait.h"
+
+namespace failover_it {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+inline std::string Env(const char* key) {
+  auto v = testsupport::cluster_value(key);
+  return v ? *v : "";
+}
+
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+inline std::string HttpGet(const std::string& host, int port, const std::string& path = "/") {
+  httplib::Client cli(host, port);
+  cli.set_connection_timeout(1, 0);
+  cli.set_read_timeout(2, 0);
+  auto res = cli.Get(path);
+  if (!res || res->status != 200) return "";
+  return res->body;
+}
+
+inline bool HttpPost(const std::string& host, int port, const std::string& path) {
+  httplib::Client cli(host, port);
+  cli.set_connection_timeout(1, 0);
+  auto res = cli.Post(path, "x", "text/plain");
+  return res && res->status == 200;
+}
+
+inline std::string ConditionOf(const json& obj, const std::string& type, const char* field = "status") {
+  for (const auto& c : obj.value("status", json::object()).value("conditions", json::array())) {
+    if (c.value("type", "") == type) return c.value(field, "");
+  }
+  return "";
+}
+
+inline bool PodReady(const json& pod) { return ConditionOf(pod, "Ready") == "True"; }
+
+// The pid of the demo app running pod ns/name (found by its environment); 0 when none.
+inline pid_t FindPodProcess(const std::string& ns, const std::string& name) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  pid_t found = 0;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::ifstream env(std::string("/proc/") + e->d_name + "/environ");
+    std::stringstream ss;
+    ss << env.rdbuf();
+    const std::string all = ss.str();
+    if (all.find(std::string("POD_NAME=") + name + '\0') == std::string::npos) continue;
+    if (all.find(std::string("POD_NAMESPACE=") + ns + '\0') == std::string::npos) continue;
+    std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c.rfind("failover-demo", 0) != 0) continue;
+    found = static_cast<pid_t>(pid);
+    break;
+  }
+  closedir(proc);
+  return found;
+}
+
+// The operator as a child process; stopped (SIGTERM, then SIGKILL) when destroyed.
+class OperatorProcess {
+ public:
+  OperatorProcess(std::string ns, std::string log_path) : ns_(std::move(ns)), log_path_(std::move(log_path)) {}
+  ~OperatorProcess() { Stop(); }
+
+  void Start() {
+    metrics_port_ = FreePort();
+    health_port_ = FreePort();
+    const std::string bin = std::string(std::getenv("FO_BIN_DIR") ? std::getenv("FO_BIN_DIR") : "") +
+                            "/failover-operator";
+    std::vector<std::string> args = {bin,
+                                     "--kubeconfig", testsupport::kubeconfig_path(),
+                                     "--namespace", ns_,
+                                     "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port_),
+                                     "--health-probe-bind-address", "127.0.0.1:" + std::to_string(health_port_),
+                                     "--log-format", "text",
+                                     "--log-level", "debug"};
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    ASSERT_GT(pid_, 0);
+    ASSERT_TRUE(testsupport::wait_until(
+        [&] { return !HttpGet("127.0.0.1", health_port_, "/readyz").empty() || !Alive(); }, seconds(30)));
+    ASSERT_TRUE(Alive()) << "the operator exited at start; log:\n" << Log();
+  }
+
+  bool Alive() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    return waitpid(pid_, &status, WNOHANG) == 0;
+  }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    if (!testsupport::wait_until([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, seconds(10))) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    pid_ = -1;
+  }
+
+  std::string Metrics() { return HttpGet("127.0.0.1", metrics_port_, "/metrics"); }
+  std::string Log() const {
+    std::ifstream f(log_path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string s = ss.str();
+    return s.size() > 6000 ? s.substr(s.size() - 6000) : s;
+  }
+
+ private:
+  std::string ns_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int metrics_port_ = 0;
+  int health_port_ = 0;
+};
+
+class OperatorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* src = std::getenv("FO_SOURCE_DIR");
+    ASSERT_NE(src, nullptr) << "FO_SOURCE_DIR is not set (run through ctest)";
+    auto r = testsupport::kubectl({"apply", "-f", std::string(src) + "/crds/failovergroups.failover.io.yaml"});
+    ASSERT_TRUE(r.ok()) << r.err;
+    r = testsupport::kubectl({"wait", "--for", "condition=established", "--timeout=60s",
+                              "crd/failovergroups.failover.io"});
+    ASSERT_TRUE(r.ok()) << r.err;
+  }
+
+  void SetUp() override {
+    ASSERT_FALSE(testsupport::kubeconfig_path().empty()) << "FO_KUBECONFIG is not set (run through ctest)";
+    node_ = Env("FO_NODE_NAME");
+    node_ip_ = Env("FO_NODE_IP");
+    ASSERT_FALSE(node_.empty()) << "no FO_NODE_NAME in $FO_CLUSTER_DIR/cluster.env";
+    auto config = kube::LoadKubeconfig({testsupport::kubeconfig_path()});
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto client = kube::Client::Create(*config);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    client_ = *client;
+    ns_ = testsupport::unique_namespace("fo-op");
+    auto created = client_->Create(kube::resources::kNamespaces, "", json{{"metadata", {{"name", ns_}}}});
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    const char* dir = std::getenv("FO_CLUSTER_DIR");
+    log_path_ = std::string(dir ? dir : "/tmp") + "/operator-" + ns_ + ".log";
+    operator_ = std::make_unique<OperatorProcess>(ns_, log_path_);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && operator_) {
+      std::printf("--- operator log (tail) %s\n%s\n", log_path_.c_str(), operator_->Log().c_str());
+      auto fg = GetGroup();
+      std::printf("--- group\n%s\n", fg.dump(2).c_str());
+    }
+    if (client_ && !ns_.empty()) {
+      // Groups first (the operator removes its finalizer), then the namespace.
+      client_->Delete(kube::resources::kFailoverGroups, ns_, "db");
+      testsupport::wait_until([&] { return GetGroup().is_null(); }, seconds(10));
+    }
+    if (operator_) operator_->Stop();
+    if (client_ && !ns_.empty()) {
+      auto fg = GetGroup();
+      if (!fg.is_null()) {
+        client_->Patch(kube::resources::kFailoverGroups, ns_, "db", kube::PatchType::kMerge,
+                       R"({"metadata":{"finalizers":null}})");
+      }
+      client_->Delete(kube::resources::kNamespaces, "", ns_);
+    }
+    if (!HasFailure()) std::remove(log_path_.c_str());
+  }
+
+  // A demo-app pod on the harness node; readiness from GET /ready every second.
+  json DemoPod(const std::string& name, const json& labels, const std::string& restart = "Never") {
+    json container = {{"name", "app"},
+                      {"image", "example.registry/failover-demo-app:test"},
+                      {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})},
+                      {"readinessProbe",
+                       {{"httpGet", {{"path", "/ready"}, {"port", "http"}}},
+                        {"periodSeconds", 1},
+                        {"successThreshold", 1},
+                        {"failureThreshold", 1}}}};
+    return json{{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", name}, {"namespace", ns_}, {"labels", labels}}},
+                {"spec",
+                 {{"nodeName", node_},
+                  {"restartPolicy", restart},
+                  {"terminationGracePeriodSeconds", 2},
+                  {"containers", json::array({container})}}}};
+  }
+
+  void CreatePod(const std::string& name, const std::string& site, const std::string& restart = "Never") {
+    auto r = client_->Create(kube::resources::kPods, ns_, DemoPod(name, {{"app", "db"}, {"site", site}}, restart));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // A NodePort Service "db" selecting every db pod until the operator takes it over.
+  int CreateService() {
+    json svc = {{"apiVersion", "v1"},
+                {"kind", "Service"},
+                {"metadata", {{"name", "db"}, {"namespace", ns_}}},
+                {"spec",
+                 {{"type", "NodePort"},
+                  {"selector", {{"app", "db"}}},
+                  {"ports", json::array({{{"name", "http"}, {"port", 80}, {"targetPort", "http"}}})}}}};
+    auto r = client_->Create(kube::resources::kServices, ns_, svc);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["spec"]["ports"][0].value("nodePort", 0) : 0;
+  }
+
+  // spec of a two-member ActivePassive group "db" (site-a preferred) for Service db.
+  json GroupSpec() {
+    return {{"mode", "ActivePassive"},
+            {"members",
+             json::array({{{"name", "site-a"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "a"}}}}}},
+                          {{"name", "site-b"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "b"}}}}}}})},
+            {"services", json::array({{{"name", "db"}}})},
+            {"detection", {{"unhealthyFor", "1s"}}},
+            {"switchover", {{"strategy", "BreakBeforeMake"}}},
+            {"failback", {{"policy", "Manual"}, {"stabilizationWindow", "3s"}}},
+            {"antiFlap", {{"maxFailovers", 5}, {"window", "10m"}}},
+            {"fencing", {{"policy", "Label"}}}};
+  }
+
+  void CreateGroup(const json& spec) {
+    json fg = {{"apiVersion", "failover.io/v1alpha1"},
+               {"kind", "FailoverGroup"},
+               {"metadata", {{"name", "db"}, {"namespace", ns_}}},
+               {"spec", spec}};
+    auto r = client_->Create(kube::resources::kFailoverGroups, ns_, fg);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  json GetGroup() {
+    auto r = client_->Get(kube::resources::kFailoverGroups, ns_, "db");
+    return r.ok() ? *r : json();
+  }
+  json GetPod(const std::string& name) {
+    auto r = client_->Get(kube::resources::kPods, ns_, name);
+    return r.ok() ? *r : json();
+  }
+  json GetService() {
+    auto r = client_->Get(kube::resources::kServices, ns_, "db");
+    return r.ok() ? *r : json();
+  }
+  std::string Status(const char* field) {
+    json fg = GetGroup();
+    if (fg.is_null()) return "";
+    const json st = fg.value("status", json::object());
+    auto it = st.find(field);
+    if (it == st.end() || it->is_null()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+  }
+  std::string Role(const std::string& pod) {
+    json p = GetPod(pod);
+    if (p.is_null()) return "<gone>";
+    return p["metadata"].value("labels", json::object()).value("failover.io/role", "");
+  }
+  // The member the Service's selector points at ("" when it does not point at one).
+  std::string ServiceMember() {
+    json s = GetService();
+    if (s.is_null()) return "";
+    return s["spec"].value("selector", json::object()).value("failover.io/member", "");
+  }
+  std::string PodIP(const std::string& name) {
+    return GetPod(name).value("status", json::object()).value("podIP", "");
+  }
+  // The pod that answered GET / through the proxy on the node's NodePort, or "".
+  std::string ServedBy(int node_port) {
+    auto j = json::parse(HttpGet(node_ip_, node_port), nullptr, false);
+    return j.is_object() ? j.value("pod", "") : "";
+  }
+  bool WaitReady(const std::string& pod, bool ready = true, milliseconds timeout = seconds(30)) {
+    return testsupport::wait_until([&] { return PodReady(GetPod(pod)) == ready; }, timeout);
+  }
+  bool Wait(const std::function<bool()>& f, milliseconds timeout = seconds(30)) {
+    return testsupport::wait_until(f, timeout, milliseconds(50));
+  }
+  // Reasons of the Events about the group, oldest first.
+  std::vector<std::string> EventReasons() {
+    std::vector<std::string> out;
+    kube::ListOptions lo;
+    lo.field_selector = "involvedObject.kind=FailoverGroup";
+    auto r = client_->List(kube::resources::kEvents, ns_, lo);
+    if (!r.ok()) return out;
+    for (const auto& e : (*r)["items"]) out.push_back(e.value("reason", ""));
+    return out;
+  }
+  bool HasEvent(const std::string& reason) {
+    auto r = EventReasons();
+    return std::find(r.begin(), r.end(), reason) != r.end();
+  }
+  bool Fail(const std::string& pod) { return HttpPost(PodIP(pod), 8080, "/fail"); }
+  bool Recover(const std::string& pod) { return HttpPost(PodIP(pod), 8080, "/recover"); }
+
+  // Pods a-0 (site a) and b-0 (site b) Ready, the Service, the group, the operator, and
+  // site-a active; returns the NodePort.
+  int StartActivePassive(const json& spec, const std::string& restart = "Never") {
+    CreatePod("a-0", "a", restart);
+    CreatePod("b-0", "b", restart);
+    int port = CreateService();
+    EXPECT_TRUE(WaitReady("a-0")) << GetPod("a-0").dump();
+    EXPECT_TRUE(WaitReady("b-0")) << GetPod("b-0").dump();
+    operator_->Start();
+    CreateGroup(spec);
+    EXPECT_TRUE(Wait([&] { return Status("activeMember") == "site-a" && ServiceMember() == "site-a"; }))
+        << GetGroup().dump();
+    EXPECT_TRUE(Wait([&] { return Role("a-0") == "active" && Role("b-0") == "standby"; }));
+    return port;
+  }
+
+  std::shared_ptr<kube::Client> client_;
+  std::string ns_;
+  std::string node_;
+  std::string node_ip_;
+  std::string log_path_;
+  std::unique_ptr<OperatorProcess> operator_;
+};
+
+}  // namespace failover_it

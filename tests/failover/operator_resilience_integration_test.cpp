@@ -1,0 +1,165 @@
+// The operator under trouble: a flapping primary, a SIGKILL in the middle of a switch,
+// a member that kubelet's readiness calls Ready but the operator-side probe does not.
+#include <atomic>
+
+#include "operator_fixture.h"
+
+namespace failover_it {
+namespace {
+
+// An HTTP hook endpoint that answers 200 after `delay`, counting calls.
+class SlowHookServer {
+ public:
+  explicit SlowHookServer(milliseconds delay) : delay_(delay) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        bodies_.push_back(req.body);
+      }
+      calls_.fetch_add(1);
+      std::this_thread::sleep_for(delay_);
+      res.set_content("{}", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~SlowHookServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  int calls() const { return calls_.load(); }
+  std::string first_body() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_.empty() ? "" : bodies_.front();
+  }
+
+ private:
+  milliseconds delay_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<int> calls_{0};
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+TEST_F(OperatorTest, FlappingPrimaryIsBoundedByTheAntiFlapBudget) {
+  json spec = GroupSpec();
+  spec["detection"]["unhealthyFor"] = "0s";
+  spec["antiFlap"] = {{"maxFailovers", 2}, {"window", "10m"}};
+  StartActivePassive(spec);
+
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b"; }));
+  ASSERT_TRUE(Recover("a-0"));
+  ASSERT_TRUE(WaitReady("a-0"));
+  ASSERT_TRUE(Fail("b-0"));
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-a"; }));
+  ASSERT_TRUE(Recover("b-0"));
+  ASSERT_TRUE(WaitReady("b-0"));
+  ASSERT_TRUE(Wait([&] { return Status("failoverCount") == "2"; }));
+
+  // The third failure inside the window: held, Degraded, and said so.
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(WaitReady("a-0", false));
+  ASSERT_TRUE(Wait([&] { return ConditionOf(GetGroup(), "Degraded", "reason") == "FailoverBudgetExhausted"; }))
+      << GetGroup()["status"].dump();
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(ServiceMember(), "site-a");
+  EXPECT_EQ(Status("failoverCount"), "2");
+  EXPECT_EQ(Status("phase"), "Degraded");
+  EXPECT_TRUE(Wait([&] { return HasEvent("FailoverBudgetExhausted"); }, seconds(10)))
+      << ::testing::PrintToString(EventReasons());
+}
+
+TEST_F(OperatorTest, OperatorKilledDuringASwitchFinishesItAfterRestart) {
+  SlowHookServer hook(seconds(3));
+  json spec = GroupSpec();
+  spec["hooks"] = {{"prePromote", {{"url", hook.url()}, {"timeout", "10s"}, {"retries", 0}}}};
+  StartActivePassive(spec);
+
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(Wait([&] { return hook.calls() >= 1; })) << "the pre-promote hook was never called";
+  // The switch has started (recorded in status) and waits on the hook: kill the operator now.
+  operator_->Kill();
+  json st = GetGroup()["status"];
+  ASSERT_TRUE(st.contains("switch") && st["switch"].is_object()) << st.dump();
+  EXPECT_EQ(st["switch"].value("to", ""), "site-b");
+  EXPECT_EQ(ServiceMember(), "site-a") << "BreakBeforeMake: nothing moves before the pre-promote hook";
+  json body = json::parse(hook.first_body(), nullptr, false);
+  EXPECT_EQ(body.value("from", ""), "site-a");
+  EXPECT_EQ(body.value("to", ""), "site-b");
+
+  operator_->Start();
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b" && Status("activeMember") == "site-b"; }, seconds(40)));
+  ASSERT_TRUE(Wait([&] { return Status("switch").empty(); })) << GetGroup()["status"].dump();
+  EXPECT_EQ(Status("failoverCount"), "1");
+  EXPECT_GE(hook.calls(), 2) << "the restarted operator calls the hook again";
+  EXPECT_TRUE(Wait([&] { return Role("b-0") == "active" && Role("a-0") == "fenced"; }));
+  EXPECT_TRUE(Wait([&] { return ServedBy(GetService()["spec"]["ports"][0].value("nodePort", 0)) == "b-0"; }));
+}
+
+TEST_F(OperatorTest, HangingHookOfOneGroupDoesNotDelayAnother) {
+  // Group "db" waits on a hook that takes 12 s; group "web" in the same operator fails over at once.
+  SlowHookServer hook(seconds(12));
+  json spec = GroupSpec();
+  spec["hooks"] = {{"prePromote", {{"url", hook.url()}, {"timeout", "30s"}, {"retries", 0}}}};
+  StartActivePassive(spec);
+
+  for (const char* p : {"w-a", "w-b"}) {
+    json pod = DemoPod(p, {{"app", "web"}, {"site", std::string(1, p[2])}});
+    ASSERT_TRUE(client_->Create(kube::resources::kPods, ns_, pod).ok());
+  }
+  json web_svc = {{"apiVersion", "v1"}, {"kind", "Service"},
+                  {"metadata", {{"name", "web"}, {"namespace", ns_}}},
+                  {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}, {"targetPort", 8080}}})}}}};
+  ASSERT_TRUE(client_->Create(kube::resources::kServices, ns_, web_svc).ok());
+  json web = {{"apiVersion", "failover.io/v1alpha1"}, {"kind", "FailoverGroup"},
+              {"metadata", {{"name", "web"}, {"namespace", ns_}}}, {"spec", GroupSpec()}};
+  web["spec"]["members"][0]["selector"]["matchLabels"]["app"] = "web";
+  web["spec"]["members"][1]["selector"]["matchLabels"]["app"] = "web";
+  web["spec"]["services"] = json::array({{{"name", "web"}}});
+  ASSERT_TRUE(client_->Create(kube::resources::kFailoverGroups, ns_, web).ok());
+  ASSERT_TRUE(WaitReady("w-a"));
+  ASSERT_TRUE(WaitReady("w-b"));
+  auto web_member = [&] {
+    auto s = client_->Get(kube::resources::kServices, ns_, "web");
+    return s.ok() ? (*s)["spec"].value("selector", json::object()).value("failover.io/member", "") : "";
+  };
+  ASSERT_TRUE(Wait([&] { return web_member() == "site-a"; }));
+
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(Wait([&] { return hook.calls() >= 1; }));
+  ASSERT_TRUE(HttpPost(GetPod("w-a")["status"].value("podIP", ""), 8080, "/fail"));
+  ASSERT_TRUE(Wait([&] { return web_member() == "site-b"; }, seconds(10)))
+      << "group web waited behind group db's hook";
+  EXPECT_EQ(ServiceMember(), "site-a") << "db is still waiting on its hook";
+  client_->Delete(kube::resources::kFailoverGroups, ns_, "web");
+  Wait([&] { return !client_->Get(kube::resources::kFailoverGroups, ns_, "web").ok(); }, seconds(10));
+}
+
+TEST_F(OperatorTest, OperatorSideProbeCatchesWhatReadinessMisses) {
+  // kubelet's readiness checks /healthz (stays 200 after POST /fail); the operator's probe
+  // checks /ready (503 after POST /fail).
+  for (auto [name, site] : {std::pair{"a-0", "a"}, std::pair{"b-0", "b"}}) {
+    json pod = DemoPod(name, {{"app", "db"}, {"site", site}});
+    pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = "/healthz";
+    ASSERT_TRUE(client_->Create(kube::resources::kPods, ns_, pod).ok());
+  }
+  CreateService();
+  ASSERT_TRUE(WaitReady("a-0"));
+  ASSERT_TRUE(WaitReady("b-0"));
+  operator_->Start();
+  json spec = GroupSpec();
+  spec["detection"]["probe"] = {{"http", {{"path", "/ready"}, {"port", 8080}}},
+                                {"period", "500ms"}, {"timeout", "400ms"}, {"failureThreshold", 2}};
+  CreateGroup(spec);
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-a"; })) << GetGroup().dump();
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b"; }, seconds(20))) << GetGroup()["status"].dump();
+  EXPECT_TRUE(PodReady(GetPod("a-0"))) << "kubelet still calls a-0 Ready; only the probe saw it fail";
+}
+
+}  // namespace
+}  // namespace failover_it

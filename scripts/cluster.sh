@@ -376,11 +376,12 @@ cmd_up() {
   write_kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager \
     "$pki/controller-manager.crt" "$pki/controller-manager.key"
   local cmk="$STATE/controller-manager.kubeconfig"
+  # deployment and replicaset turn Deployments into pods (the node agent's --schedule binds them).
   # Node lifecycle is deliberately not among the controllers: no kubelet renews the Node's
   # heartbeat here, so it would mark the Node NotReady and evict its pods.
   record_command kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig="$cmk" --authentication-kubeconfig="$cmk" --authorization-kubeconfig="$cmk" \
-    --controllers=endpointslice,endpoint,endpointslicemirroring,garbagecollector,namespace,serviceaccount,serviceaccount-token,clusterrole-aggregation \
+    --controllers=endpointslice,endpoint,endpointslicemirroring,garbagecollector,namespace,serviceaccount,serviceaccount-token,clusterrole-aggregation,deployment,replicaset \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
     --leader-elect=false --port=0 --bind-address=127.0.0.1 --secure-port="$cm_port" \
@@ -459,8 +460,14 @@ start_harness() {
     log "harness not built in $BIN_DIR; starting the control plane only"
     return 0
   fi
+  # --schedule: the agent binds unscheduled pods to its node (no kube-scheduler runs here);
+  # FO_NO_SCHEDULE=1 leaves it out, and an agent built before the flag existed runs without it.
+  local -a agent_extra=()
+  if [ -z "${FO_NO_SCHEDULE:-}" ]; then
+    case "$("$BIN_DIR/failover-node-agent" --help 2>&1 || true)" in *--schedule*) agent_extra+=(--schedule) ;; esac
+  fi
   record_command failover-node-agent "$BIN_DIR/failover-node-agent" --kubeconfig "$KUBECONFIG_OUT" \
-    --node-name "$NODE_NAME" --node-ip "$NODE_IP" --pod-cidr "$pod_cidr"
+    --node-name "$NODE_NAME" --node-ip "$NODE_IP" --pod-cidr "$pod_cidr" "${agent_extra[@]}"
   record_command failover-service-proxy "$BIN_DIR/failover-service-proxy" --kubeconfig "$KUBECONFIG_OUT" \
     --bind-address "$NODE_IP"
   start_component failover-node-agent

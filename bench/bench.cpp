@@ -1,0 +1,543 @@
+// fo-bench: drives and observes the benchmarks (see docs/benchmarks.md).
+//
+//   fo-bench populate    --kubeconfig K --namespace NS --groups N [--pods-per-group 2]
+//                        [--extra-services] [--strategy BreakBeforeMake] [--threads 16]
+//                        [--node fo-bench-node] [--node-ip 10.199.0.1]
+//   fo-bench latency     --kubeconfig K --namespace NS --groups N --failovers M [--no-operator]
+//   fo-bench storm       --kubeconfig K --namespace NS --groups N [--no-operator]
+//   fo-bench wait-synced --kubeconfig K --namespace NS --groups N [--timeout 1800]
+//   fo-bench audit       --log FILE --since T --until T --users a,b
+// Every subcommand prints one JSON document on stdout; progress goes to stderr.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common.h"
+#include "watcher.h"
+
+namespace bench {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::string Other(const std::string& member) { return member == "a" ? "b" : "a"; }
+
+json ServiceObject(const std::string& name, const json& selector, const std::string& group) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"labels", {{kGroupLabel, group}}}}},
+          {"spec",
+           {{"selector", selector},
+            {"ports", json::array({json{{"name", "http"}, {"port", 80}, {"targetPort", 8080}}})}}}};
+}
+
+json GroupObject(const std::string& group, const std::string& strategy) {
+  json members = json::array();
+  for (const char* m : {"a", "b"}) {
+    members.push_back({{"name", m},
+                       {"selector", {{"matchLabels", {{kGroupLabel, group}, {kMemberLabel, m}}}}},
+                       {"minReady", 1}});
+  }
+  return {{"apiVersion", "failover.io/v1alpha1"},
+          {"kind", "FailoverGroup"},
+          {"metadata", {{"name", group}}},
+          {"spec",
+           {{"mode", "ActivePassive"},
+            {"members", members},
+            {"services", json::array({json{{"name", group}}})},
+            {"detection", {{"unhealthyFor", "0"}}},
+            {"switchover", {{"strategy", strategy}}},
+            {"failback", {{"policy", "Manual"}}},
+            {"antiFlap", {{"maxFailovers", 1000}, {"window", "1s"}}},
+            {"fencing", {{"policy", "None"}}}}}};
+}
+
+kube::Status Ok(const kube::Result<json>& r) {
+  if (r.ok() || r.status().IsAlreadyExists()) return kube::Status::OK();
+  return r.status();
+}
+
+int Populate(const Flags& f) {
+  auto client = Connect(f.Get("kubeconfig"), "fo-bench-populate");
+  const std::string ns = f.Get("namespace");
+  const int groups = static_cast<int>(f.Int("groups", 10));
+  const int first = static_cast<int>(f.Int("first", 0));
+  const int per_group = static_cast<int>(f.Int("pods-per-group", 2));
+  const bool extra = f.Has("extra-services");
+  const bool fgs = !f.Has("no-groups");
+  const std::string strategy = f.Get("strategy", "BreakBeforeMake");
+  const std::string node = f.Get("node", "fo-bench-node");
+  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
+  const int threads = static_cast<int>(f.Int("threads", 16));
+
+  auto t0 = Clock::now();
+  auto st = Ok(client->Create(kube::resources::kNamespaces, "",
+                              json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
+  if (!st.ok()) {
+    std::fprintf(stderr, "namespace %s: %s\n", ns.c_str(), st.ToString().c_str());
+    return 1;
+  }
+  st = Ok(client->Create(kube::resources::kNodes, "",
+                         json{{"apiVersion", "v1"},
+                              {"kind", "Node"},
+                              {"metadata", {{"name", node}, {"labels", {{"kubernetes.io/hostname", node}}}}}}));
+  if (st.ok()) {
+    std::string now = WallTimeRfc3339(std::chrono::system_clock::now()).substr(0, 19) + "Z";
+    json ns_patch = {{"status",
+                      {{"addresses", json::array({json{{"type", "InternalIP"}, {"address", node_ip}}})},
+                       {"capacity", {{"pods", "100000"}}},
+                       {"allocatable", {{"pods", "100000"}}},
+                       {"conditions", json::array({json{{"type", "Ready"},
+                                                        {"status", "True"},
+                                                        {"reason", "FailoverBench"},
+                                                        {"lastHeartbeatTime", now},
+                                                        {"lastTransitionTime", now}}})}}}};
+    st = client->Patch(kube::resources::kNodes, "", node, kube::PatchType::kMerge, ns_patch.dump(), {"", false, "status"}).status();
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "node %s: %s\n", node.c_str(), st.ToString().c_str());
+    return 1;
+  }
+
+  std::atomic<int> done{0};
+  auto errors = ParallelFor(groups, threads, [&](int i) -> kube::Status {
+    const int gi = first + i;
+    const std::string g = GroupName(gi);
+    kube::Status s = Ok(client->Create(kube::resources::kServices, ns,
+                                       ServiceObject(g, {{kGroupLabel, g}, {kMemberLabel, "a"}}, g)));
+    if (!s.ok()) return s;
+    if (extra) {
+      s = Ok(client->Create(kube::resources::kServices, ns, ServiceObject(g + "-peer", {{kGroupLabel, g}}, g)));
+      if (!s.ok()) return s;
+      s = Ok(client->Create(kube::resources::kServices, ns,
+                            ServiceObject(g + "-floor", {{kGroupLabel, g}, {kMemberLabel, "a"}}, g)));
+      if (!s.ok()) return s;
+    }
+    for (int p = 0; p < per_group; ++p) {
+      const std::string member = p < per_group - 1 ? "a" : "b";
+      const int ordinal = member == "a" ? p : 0;
+      const std::string name = PodName(g, member, ordinal);
+      json pod = {{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata", {{"name", name}, {"labels", {{kGroupLabel, g}, {kMemberLabel, member}}}}},
+                  {"spec",
+                   {{"nodeName", node},
+                    {"terminationGracePeriodSeconds", 0},
+                    {"containers", json::array({json{{"name", "app"},
+                                                     {"image", "failover.io/virtual"},
+                                                     {"ports", json::array({json{{"containerPort", 8080}}})}}})}}}};
+      auto created = client->Create(kube::resources::kPods, ns, pod);
+      std::string uid;
+      if (created.ok()) {
+        uid = (*created)["metadata"].value("uid", "");
+      } else if (created.status().IsAlreadyExists()) {
+        auto got = client->Get(kube::resources::kPods, ns, name);
+        if (!got.ok()) return got.status();
+        uid = (*got)["metadata"].value("uid", "");
+      } else {
+        return created.status();
+      }
+      auto patched = client->Patch(kube::resources::kPods, ns, name, kube::PatchType::kMerge,
+                                   PodStatusPatch(uid, PodIp(gi * per_group + p), node_ip, true),
+                                   {"", false, "status"});
+      if (!patched.ok()) return patched.status();
+    }
+    if (fgs) {
+      s = Ok(client->Create(kube::resources::kFailoverGroups, ns, GroupObject(g, strategy)));
+      if (!s.ok()) return s;
+    }
+    int n = ++done;
+    if (n % 1000 == 0) std::fprintf(stderr, "populate: %d/%d groups\n", n, groups);
+    return kube::Status::OK();
+  });
+  double secs = Ms(Clock::now() - t0) / 1000;
+  for (const auto& e : errors) std::fprintf(stderr, "populate: %s\n", e.c_str());
+  const int objects_per_group = 1 + (extra ? 2 : 0) + 2 * per_group + (fgs ? 1 : 0);
+  json out = {{"groups", groups},
+              {"pods", groups * per_group},
+              {"writes", groups * objects_per_group},
+              {"seconds", secs},
+              {"writes_per_second", static_cast<double>(groups * objects_per_group) / secs},
+              {"errors", errors.size()}};
+  std::printf("%s\n", out.dump().c_str());
+  return errors.empty() ? 0 : 1;
+}
+
+struct Expect {
+  bool op = true;
+  bool peer = true;
+  bool floor = true;
+};
+
+// One failover's observations, in ms after the watcher saw the Ready=False.
+struct Sample {
+  std::string group, from, to;
+  bool seen = false;
+  Clock::time_point t0;
+  std::optional<double> op, op_service, op_role, peer, floor;
+};
+
+// The state of one failover of `g` from `from`: fills what has been observed so far.
+void Observe(const Watcher& w, Sample& s) {
+  const auto* pod = w.Pod(PodName(s.group, s.from, 0));
+  if (pod == nullptr || pod->ready) return;
+  s.seen = true;
+  s.t0 = pod->ready_changed;
+  const auto* svc = w.Service(s.group);
+  const auto* to_pod = w.Pod(PodName(s.group, s.to, 0));
+  if (svc != nullptr && svc->member == s.to && to_pod != nullptr && to_pod->role == "active") {
+    s.op_service = Ms(svc->changed - s.t0);
+    s.op_role = Ms(to_pod->role_changed - s.t0);
+    s.op = std::max(*s.op_service, *s.op_role);
+  }
+  if (const auto* ep = w.Endpoint(s.group + "-peer", PodName(s.group, s.from, 0)); ep != nullptr && !ep->ready) {
+    s.peer = Ms(ep->changed - s.t0);
+  }
+  if (const auto* fl = w.Service(s.group + "-floor"); fl != nullptr && fl->member == s.to) {
+    s.floor = Ms(fl->changed - s.t0);
+  }
+}
+
+Sample NewSample(const std::string& group, const std::string& from) {
+  Sample s;
+  s.group = group;
+  s.from = from;
+  s.to = Other(from);
+  return s;
+}
+
+bool Complete(const Sample& s, const Expect& e) {
+  return s.seen && (!e.op || s.op) && (!e.peer || s.peer) && (!e.floor || s.floor);
+}
+
+// True when group g serves from `active` everywhere and both pods are ready.
+bool Settled(const Watcher& w, const std::string& g, const std::string& active, const Expect& e) {
+  for (const char* m : {"a", "b"}) {
+    const auto* p = w.Pod(PodName(g, m, 0));
+    if (p == nullptr || !p->ready) return false;
+    if (const auto* ep = w.Endpoint(g + "-peer", PodName(g, m, 0)); e.peer && (ep == nullptr || !ep->ready)) return false;
+  }
+  if (e.op) {
+    const auto* svc = w.Service(g);
+    const auto* p = w.Pod(PodName(g, active, 0));
+    if (svc == nullptr || svc->member != active || p == nullptr || p->role != "active") return false;
+  }
+  if (e.floor) {
+    const auto* fl = w.Service(g + "-floor");
+    if (fl == nullptr || fl->member != active) return false;
+  }
+  return true;
+}
+
+kube::Status SetReady(kube::Client& client, const Watcher& w, const std::string& ns, const std::string& pod,
+                      bool ready, const std::string& node_ip) {
+  auto [uid, ip] = const_cast<Watcher&>(w).With([&](Watcher& ww) {
+    const auto* p = ww.Pod(pod);
+    return p == nullptr ? std::pair<std::string, std::string>{} : std::pair{p->uid, p->ip};
+  });
+  if (uid.empty()) return kube::Status(kube::Reason::kNotFound, "pod " + pod + " not seen by the watcher");
+  return client.Patch(kube::resources::kPods, ns, pod, kube::PatchType::kMerge,
+                      PodStatusPatch(uid, ip, node_ip, ready), {"", false, "status"})
+      .status();
+}
+
+json SamplesJson(const std::vector<Sample>& samples) {
+  std::vector<double> op, peer, floor, op_service, op_role;
+  int missing_op = 0, missing_peer = 0, missing_floor = 0, unseen = 0;
+  for (const auto& s : samples) {
+    if (!s.seen) ++unseen;
+    if (s.op) op.push_back(*s.op), op_service.push_back(*s.op_service), op_role.push_back(*s.op_role);
+    else ++missing_op;
+    if (s.peer) peer.push_back(*s.peer); else ++missing_peer;
+    if (s.floor) floor.push_back(*s.floor); else ++missing_floor;
+  }
+  json out = {{"failovers", samples.size()},
+              {"unseen", unseen},
+              {"operator", Summary(op)},
+              {"operator_service", Summary(op_service)},
+              {"operator_role", Summary(op_role)},
+              {"peer", Summary(peer)},
+              {"floor", Summary(floor)},
+              {"missing", {{"operator", missing_op}, {"peer", missing_peer}, {"floor", missing_floor}}}};
+  json raw = json::array();
+  for (const auto& s : samples) {
+    raw.push_back({{"group", s.group},
+                   {"from", s.from},
+                   {"operator", s.op ? json(*s.op) : json()},
+                   {"peer", s.peer ? json(*s.peer) : json()},
+                   {"floor", s.floor ? json(*s.floor) : json()}});
+  }
+  out["samples"] = raw;
+  return out;
+}
+
+Expect ExpectFrom(const Flags& f) {
+  Expect e;
+  e.op = !f.Has("no-operator");
+  e.floor = !f.Has("no-floor");
+  return e;
+}
+
+// Waits until every group serves from its active member; returns false on timeout.
+bool WaitSettled(Watcher& w, int groups, const std::map<std::string, std::string>& active, const Expect& e,
+                 seconds timeout) {
+  bool ok = w.WaitFor(timeout, [&](const Watcher& ww) {
+    for (int i = 0; i < groups; ++i) {
+      if (!Settled(ww, GroupName(i), active.at(GroupName(i)), e)) return false;
+    }
+    return true;
+  });
+  if (!ok) {
+    w.With([&](Watcher& ww) {
+      for (int i = 0; i < groups; ++i) {
+        if (!Settled(ww, GroupName(i), active.at(GroupName(i)), e)) {
+          const auto* svc = ww.Service(GroupName(i));
+          std::fprintf(stderr, "not settled: %s (service member %s)\n", GroupName(i).c_str(),
+                       svc ? svc->member.c_str() : "?");
+          break;
+        }
+      }
+      return 0;
+    });
+  }
+  return ok;
+}
+
+int Latency(const Flags& f) {
+  auto client = Connect(f.Get("kubeconfig"), "fo-bench-driver");
+  auto watch_client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
+  const std::string ns = f.Get("namespace");
+  const int groups = static_cast<int>(f.Int("groups", 10));
+  const int failovers = static_cast<int>(f.Int("failovers", 200));
+  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
+  const auto timeout = milliseconds(f.Int("timeout-ms", 15000));
+  Expect e = ExpectFrom(f);
+  Watcher w(watch_client, ns);
+  if (!w.Start(seconds(60))) {
+    std::fprintf(stderr, "latency: the watches did not list within 60 s\n");
+    return 1;
+  }
+  std::map<std::string, std::string> active;
+  for (int i = 0; i < groups; ++i) active[GroupName(i)] = "a";
+  if (!WaitSettled(w, groups, active, e, seconds(120))) {
+    std::fprintf(stderr, "latency: groups not settled on member a within 120 s\n");
+    return 1;
+  }
+  std::vector<Sample> samples;
+  auto wall_start = std::chrono::system_clock::now();
+  for (int n = 0; n < failovers; ++n) {
+    const std::string g = GroupName(n % groups);
+    Sample s = NewSample(g, active[g]);
+    auto st = SetReady(*client, w, ns, PodName(g, s.from, 0), false, node_ip);
+    if (!st.ok()) {
+      std::fprintf(stderr, "latency: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    w.WaitFor(timeout, [&](const Watcher& ww) {
+      Observe(ww, s);
+      return Complete(s, e);
+    });
+    w.With([&](Watcher& ww) { Observe(ww, s); return 0; });
+    if (!Complete(s, e)) {
+      std::fprintf(stderr, "latency: failover %d (%s %s->%s) incomplete: seen=%d operator=%d peer=%d floor=%d\n", n,
+                   g.c_str(), s.from.c_str(), s.to.c_str(), s.seen, s.op.has_value(), s.peer.has_value(),
+                   s.floor.has_value());
+    }
+    if (s.op || !e.op) active[g] = s.to;
+    samples.push_back(s);
+    st = SetReady(*client, w, ns, PodName(g, s.from, 0), true, node_ip);
+    if (!st.ok()) {
+      std::fprintf(stderr, "latency: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    w.WaitFor(timeout, [&](const Watcher& ww) { return Settled(ww, g, active[g], e); });
+    std::this_thread::sleep_for(milliseconds(f.Int("pause-ms", 20)));
+    if ((n + 1) % 50 == 0) std::fprintf(stderr, "latency: %d/%d failovers\n", n + 1, failovers);
+  }
+  auto wall_end = std::chrono::system_clock::now();
+  json out = SamplesJson(samples);
+  out["groups"] = groups;
+  out["since"] = WallTimeRfc3339(wall_start);
+  out["until"] = WallTimeRfc3339(wall_end);
+  std::printf("%s\n", out.dump().c_str());
+  w.Stop();
+  return 0;
+}
+
+int Storm(const Flags& f) {
+  auto client = Connect(f.Get("kubeconfig"), "fo-bench-driver");
+  auto watch_client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
+  const std::string ns = f.Get("namespace");
+  const int groups = static_cast<int>(f.Int("groups", 1000));
+  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
+  const auto timeout = seconds(f.Int("timeout", 300));
+  Expect e = ExpectFrom(f);
+  Watcher w(watch_client, ns);
+  if (!w.Start(seconds(120))) {
+    std::fprintf(stderr, "storm: the watches did not list within 120 s\n");
+    return 1;
+  }
+  std::map<std::string, std::string> active;
+  for (int i = 0; i < groups; ++i) active[GroupName(i)] = "a";
+  if (!WaitSettled(w, groups, active, e, seconds(600))) {
+    std::fprintf(stderr, "storm: groups not settled on member a within 600 s\n");
+    return 1;
+  }
+  std::vector<Sample> samples;
+  for (int i = 0; i < groups; ++i) samples.push_back(NewSample(GroupName(i), "a"));
+  auto wall_start = std::chrono::system_clock::now();
+  auto t_start = Clock::now();
+  auto errors = ParallelFor(groups, static_cast<int>(f.Int("threads", 32)), [&](int i) {
+    return SetReady(*client, w, ns, PodName(GroupName(i), "a", 0), false, node_ip);
+  });
+  auto t_written = Clock::now();
+  for (const auto& err : errors) std::fprintf(stderr, "storm: %s\n", err.c_str());
+  w.WaitFor(timeout, [&](const Watcher& ww) {
+    for (auto& s : samples) {
+      if (!Complete(s, e)) Observe(ww, s);
+      if (!Complete(s, e)) return false;
+    }
+    return true;
+  });
+  w.With([&](Watcher& ww) {
+    for (auto& s : samples) Observe(ww, s);
+    return 0;
+  });
+  // Writes that follow the traffic switch (status, history) belong to the failover too.
+  std::this_thread::sleep_for(seconds(f.Int("tail-seconds", 5)));
+  auto wall_end = std::chrono::system_clock::now();
+  json out = SamplesJson(samples);
+  out.erase("samples");
+  auto first_seen = t_written;
+  for (const auto& s : samples) if (s.seen) first_seen = std::min(first_seen, s.t0);
+  auto all_done = [&](auto field) -> json {
+    double worst = 0;
+    for (const auto& s : samples) {
+      if (!s.seen || !(s.*field)) return json();
+      worst = std::max(worst, Ms(s.t0 - first_seen) + *(s.*field));
+    }
+    return std::round(worst * 1000) / 1000;
+  };
+  out["groups"] = groups;
+  out["write_ms"] = Ms(t_written - t_start);
+  out["all_switched_ms"] = {{"operator", all_done(&Sample::op)},
+                            {"peer", all_done(&Sample::peer)},
+                            {"floor", all_done(&Sample::floor)}};
+  out["since"] = WallTimeRfc3339(wall_start);
+  out["until"] = WallTimeRfc3339(wall_end);
+  out["write_errors"] = errors.size();
+  std::printf("%s\n", out.dump().c_str());
+  w.Stop();
+  return 0;
+}
+
+int WaitSynced(const Flags& f) {
+  auto client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
+  const std::string ns = f.Get("namespace");
+  const size_t groups = static_cast<size_t>(f.Int("groups", 10));
+  const auto deadline = Clock::now() + seconds(f.Int("timeout", 1800));
+  const auto t0 = Clock::now();
+  std::set<std::string> healthy;
+  std::string rv;
+  size_t last_report = 0;
+  auto apply = [&](const json& fg, bool deleted) {
+    std::string name = fg["metadata"].value("name", "");
+    bool ok = !deleted && fg.contains("status") && fg["status"].value("phase", "") == "Healthy" &&
+              !fg["status"].value("activeMember", "").empty();
+    if (ok) healthy.insert(name); else healthy.erase(name);
+  };
+  while (healthy.size() < groups && Clock::now() < deadline) {
+    if (rv.empty()) {
+      auto list = client->ListAll(kube::resources::kFailoverGroups, ns);
+      if (!list.ok()) {
+        std::this_thread::sleep_for(milliseconds(500));
+        continue;
+      }
+      healthy.clear();
+      for (const auto& item : (*list)["items"]) apply(item, false);
+      rv = (*list)["metadata"].value("resourceVersion", "");
+    }
+    kube::WatchOptions wo;
+    wo.resource_version = rv;
+    wo.timeout_seconds = 30;
+    auto st = client->Watch(kube::resources::kFailoverGroups, ns, wo, [&](kube::WatchEvent&& ev) {
+      if (ev.object.contains("metadata")) rv = ev.object["metadata"].value("resourceVersion", rv);
+      if (ev.type != kube::WatchEvent::Type::kBookmark) apply(ev.object, ev.type == kube::WatchEvent::Type::kDeleted);
+      if (healthy.size() >= last_report + 1000) {
+        last_report = healthy.size();
+        std::fprintf(stderr, "wait-synced: %zu/%zu groups Healthy after %.1f s\n", healthy.size(), groups,
+                     Ms(Clock::now() - t0) / 1000);
+      }
+      return healthy.size() < groups && Clock::now() < deadline;
+    });
+    if (!st.ok() && st.IsExpired()) rv.clear();
+  }
+  json out = {{"groups", groups}, {"healthy", healthy.size()}, {"seconds", Ms(Clock::now() - t0) / 1000},
+              {"until", WallTimeRfc3339(std::chrono::system_clock::now())}};
+  std::printf("%s\n", out.dump().c_str());
+  return healthy.size() >= groups ? 0 : 1;
+}
+
+int Audit(const Flags& f) {
+  std::ifstream in(f.Get("log"));
+  if (!in) {
+    std::fprintf(stderr, "audit: cannot read %s\n", f.Get("log").c_str());
+    return 1;
+  }
+  const int64_t since = ParseRfc3339Micros(f.Get("since"));
+  const int64_t until = ParseRfc3339Micros(f.Get("until"));
+  std::set<std::string> users;
+  std::stringstream ss(f.Get("users"));
+  for (std::string u; std::getline(ss, u, ',');) users.insert(u);
+  static const std::set<std::string> kWrites = {"create", "update", "patch", "delete", "deletecollection"};
+  json out = json::object();
+  for (const auto& u : users) out[u] = {{"requests", 0}, {"writes", 0}, {"watches", 0}, {"by", json::object()}};
+  std::set<std::string> seen_ids;
+  for (std::string line; std::getline(in, line);) {
+    json ev = json::parse(line, nullptr, false);
+    if (ev.is_discarded() || !ev.contains("user")) continue;
+    std::string user = ev["user"].value("username", "");
+    if (!users.count(user)) continue;
+    int64_t t = ParseRfc3339Micros(ev.value("requestReceivedTimestamp", ""));
+    if (t < since || t > until) continue;
+    if (!seen_ids.insert(ev.value("auditID", "")).second) continue;
+    std::string verb = ev.value("verb", "");
+    std::string resource;
+    if (ev.contains("objectRef")) {
+      resource = ev["objectRef"].value("resource", "");
+      if (ev["objectRef"].contains("subresource")) resource += "/" + ev["objectRef"].value("subresource", "");
+    }
+    auto& u = out[user];
+    u["requests"] = u["requests"].get<int>() + 1;
+    if (kWrites.count(verb)) u["writes"] = u["writes"].get<int>() + 1;
+    if (verb == "watch") u["watches"] = u["watches"].get<int>() + 1;
+    std::string key = verb + " " + resource;
+    u["by"][key] = u["by"].value(key, 0) + 1;
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: fo-bench populate|latency|storm|wait-synced|audit [flags]\n");
+    return 2;
+  }
+  std::string cmd = argv[1];
+  bench::Flags flags(argc, argv, 2);
+  if (cmd == "populate") return bench::Populate(flags);
+  if (cmd == "latency") return bench::Latency(flags);
+  if (cmd == "storm") return bench::Storm(flags);
+  if (cmd == "wait-synced") return bench::WaitSynced(flags);
+  if (cmd == "audit") return bench::Audit(flags);
+  std::fprintf(stderr, "unknown subcommand %s\n", cmd.c_str());
+  return 2;
+}

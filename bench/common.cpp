@@ -1,0 +1,201 @@
+#include "common.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "kube/config.h"
+
+namespace bench {
+
+Flags::Flags(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      std::fprintf(stderr, "unexpected argument %s\n", arg.c_str());
+      std::exit(2);
+    }
+    arg = arg.substr(2);
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      values_[arg.substr(0, eq)] = arg.substr(eq + 1);
+    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      values_[arg] = argv[++i];
+    } else {
+      values_[arg] = "true";
+    }
+  }
+}
+
+std::string Flags::Get(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+int64_t Flags::Int(const std::string& name, int64_t fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : std::stoll(it->second);
+}
+
+double Flags::Double(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : std::stod(it->second);
+}
+
+std::shared_ptr<kube::Client> Connect(const std::string& path, const std::string& user_agent) {
+  auto cfg = kube::LoadConfig(path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "kubeconfig: %s\n", cfg.status().ToString().c_str());
+    std::exit(2);
+  }
+  cfg->qps = 0;
+  cfg->user_agent = user_agent;
+  auto client = kube::Client::Create(*cfg);
+  if (!client.ok()) {
+    std::fprintf(stderr, "client: %s\n", client.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *client;
+}
+
+std::string GroupName(int index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "g-%05d", index);
+  return buf;
+}
+
+std::string PodName(const std::string& group, const std::string& member, int ordinal) {
+  return group + "-" + member + "-" + std::to_string(ordinal);
+}
+
+std::string PodIp(int n) {
+  return "10.200." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+}
+
+std::string WallTimeRfc3339(std::chrono::system_clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(us % 1000000));
+  return buf;
+}
+
+int64_t ParseRfc3339Micros(const std::string& text) {
+  std::tm tm{};
+  int frac_digits = 0;
+  int64_t frac = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  if (text.size() > 19 && text[19] == '.') {
+    for (size_t i = 20; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      if (frac_digits < 6) {
+        frac = frac * 10 + (text[i] - '0');
+        ++frac_digits;
+      }
+    }
+  }
+  while (frac_digits < 6) {
+    frac *= 10;
+    ++frac_digits;
+  }
+  return static_cast<int64_t>(timegm(&tm)) * 1000000 + frac;
+}
+
+bool PodReady(const json& pod) {
+  const json* conds = nullptr;
+  if (pod.contains("status") && pod["status"].contains("conditions")) conds = &pod["status"]["conditions"];
+  if (conds == nullptr || !conds->is_array()) return false;
+  for (const auto& c : *conds) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+std::string Label(const json& obj, const std::string& key) {
+  if (!obj.contains("metadata")) return "";
+  const auto& md = obj["metadata"];
+  if (!md.contains("labels") || !md["labels"].is_object()) return "";
+  auto it = md["labels"].find(key);
+  return it != md["labels"].end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  if (rank < 1) rank = 1;
+  return v[std::min(rank, v.size()) - 1];
+}
+
+json Summary(std::vector<double> v) {
+  json s;
+  s["n"] = v.size();
+  if (v.empty()) return s;
+  double sum = 0;
+  for (double x : v) sum += x;
+  auto r = [](double x) { return std::round(x * 1000) / 1000; };
+  s["p50"] = r(Percentile(v, 50));
+  s["p90"] = r(Percentile(v, 90));
+  s["p99"] = r(Percentile(v, 99));
+  s["max"] = r(v.back());
+  s["mean"] = r(sum / static_cast<double>(v.size()));
+  return s;
+}
+
+std::vector<std::string> ParallelFor(int n, int threads, const std::function<kube::Status(int)>& fn) {
+  std::atomic<int> next{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) {
+        kube::Status st = fn(i);
+        for (int attempt = 0; !st.ok() && st.IsRetryable() && attempt < 5; ++attempt) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+          st = fn(i);
+        }
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (errors.size() < 10) errors.push_back(st.ToString());
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return errors;
+}
+
+std::string PodStatusPatch(const std::string& uid, const std::string& ip, const std::string& node_ip,
+                           bool ready) {
+  std::string now = WallTimeRfc3339(std::chrono::system_clock::now()).substr(0, 19) + "Z";
+  const char* r = ready ? "True" : "False";
+  json conds = json::array();
+  conds.push_back({{"type", "Initialized"}, {"status", "True"}, {"lastTransitionTime", now}});
+  conds.push_back({{"type", "PodScheduled"}, {"status", "True"}, {"lastTransitionTime", now}});
+  conds.push_back({{"type", "ContainersReady"}, {"status", r}, {"lastTransitionTime", now}});
+  conds.push_back({{"type", "Ready"}, {"status", r}, {"lastTransitionTime", now}});
+  json patch = {{"metadata", {{"uid", uid}}},
+                {"status",
+                 {{"phase", "Running"},
+                  {"podIP", ip},
+                  {"podIPs", json::array({json{{"ip", ip}}})},
+                  {"hostIP", node_ip},
+                  {"conditions", conds}}}};
+  return patch.dump();
+}
+
+}  // namespace bench

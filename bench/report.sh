@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# report.sh RESULTS.json WORKDIR: prints the results table and draws the latency plot
+# (docs/bench-latency.png next to the results, or WORKDIR for another output path).
+set -euo pipefail
+R="$1"; WORK="$2"
+j() { jq -r "$1 // \"n/a\"" "$R"; }
+ratio() { jq -r "if ($1) != null and ($2) != null and ($2) > 0 then (($1) / ($2) * 100 | round / 100 | tostring) else \"n/a\" end" "$R"; }
+
+echo
+echo "== switch latency ($(j .latency.failovers) failovers, ms after the watcher saw Ready=False) =="
+printf '%-34s %9s %9s %9s %9s\n' "" p50 p90 p99 max
+for who in operator peer floor; do
+  case $who in
+    operator) label="failover-operator (traffic moved)" ;;
+    peer) label="EndpointSlice ctrl (not ready)" ;;
+    floor) label="floor (watch + patch)" ;;
+  esac
+  printf '%-34s %9s %9s %9s %9s\n' "$label" "$(j ".latency.$who.p50")" "$(j ".latency.$who.p90")" \
+    "$(j ".latency.$who.p99")" "$(j ".latency.$who.max")"
+done
+echo "ours/peer p50 $(ratio .latency.operator.p50 .latency.peer.p50)  p99 $(ratio .latency.operator.p99 .latency.peer.p99)  ours p99 / peer p50 $(ratio .latency.operator.p99 .latency.peer.p50)"
+echo "ours/floor p50 $(ratio .latency.operator.p50 .latency.floor.p50)  p99 $(ratio .latency.operator.p99 .latency.floor.p99)"
+echo
+echo "== storm ($(j .storm.groups) groups fail at once) =="
+printf '%-34s %14s %12s %12s\n' "" "all switched" "p50/group" "p99/group"
+for who in operator peer floor; do
+  printf '%-34s %14s %12s %12s\n' "$who" "$(j ".storm.all_switched_ms.$who") ms" "$(j ".storm.$who.p50")" "$(j ".storm.$who.p99")"
+done
+echo "operator API requests $(j '.storm.audit["fo-bench-operator"].requests'), writes $(j '.storm.audit["fo-bench-operator"].writes'), writes per failover $(j .storm.operator_writes_per_failover)"
+echo
+echo "== scale ($(j .scale.groups) groups, $(j .scale.pods) pods) =="
+echo "populate $(j .scale.populate.seconds) s ($(j .scale.populate.writes_per_second) writes/s); initial sync $(j .scale.initial_sync.seconds) s ($(j .scale.initial_sync.healthy) Healthy)"
+echo "operator RSS $(j .scale.operator.rss_mib) MiB, CPU to sync $(j .scale.operator.cpu_seconds_to_sync) s, idle CPU $(j .scale.operator.idle_cpu_seconds) s / $(j .scale.idle_seconds) s"
+echo "peer (kube-controller-manager, endpointslice only) RSS $(j .scale.peer.rss_mib) MiB, idle CPU $(j .scale.peer.idle_cpu_seconds) s; ours/peer RSS $(j .scale.rss_ratio)"
+echo "idle API requests: operator $(j '.scale.idle_audit["fo-bench-operator"].requests') (writes $(j '.scale.idle_audit["fo-bench-operator"].writes')), peer $(j '.scale.idle_audit["fo-bench-kcm"].requests') (writes $(j '.scale.idle_audit["fo-bench-kcm"].writes'))"
+
+# The plot: latency distribution (CDF) of the three on the same events.
+if command -v gnuplot >/dev/null && jq -e '.latency.samples | length > 0' "$R" >/dev/null 2>&1; then
+  for who in operator peer floor; do
+    n="$(jq ".latency.samples | map(.$who | select(. != null)) | length" "$R")"
+    jq -r ".latency.samples | map(.$who | select(. != null)) | sort | .[]" "$R" \
+      | awk -v n="$n" '{print $1, NR / n}' \
+      >"$WORK/cdf-$who.dat"
+  done
+  png="$(dirname "$R")/bench-latency.png"
+  gnuplot <<GP
+set terminal pngcairo size 900,520 font "sans,11"
+set output "$png"
+set title "Switch latency after a pod's Ready=False ($(j .latency.failovers) failovers, same events)"
+set xlabel "milliseconds after the watcher saw Ready=False (log scale)"
+set ylabel "fraction of failovers"
+set logscale x
+set key bottom right
+set grid
+plot "$WORK/cdf-operator.dat" using 1:2 with steps lw 2 title "failover-operator: traffic moved", \
+     "$WORK/cdf-peer.dat" using 1:2 with steps lw 2 title "kube-controller-manager EndpointSlice: endpoint not ready", \
+     "$WORK/cdf-floor.dat" using 1:2 with steps lw 2 title "floor: watch + one patch"
+GP
+  echo; echo "plot: $png"
+fi

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# The benchmarks (docs/benchmarks.md): switch latency against the EndpointSlice controller
+# and a floor program, a failover storm, and scale.
+#
+#   bench/run.sh              full run on its own cluster (.local/bench-cluster, with an
+#                             audit log), writes docs/bench-results.json and docs/bench-latency.png
+#   BENCH_SMOKE=1 bench/run.sh  tiny sizes on the cluster in $FO_CLUSTER_DIR, asserts the
+#                             results are complete (the bench-smoke test), writes nothing in docs/
+#
+# Sizes: BENCH_LATENCY_GROUPS (50), BENCH_FAILOVERS (200), BENCH_STORM_GROUPS (1000),
+# BENCH_SCALE_GROUPS (10000), BENCH_SCALE_PODS_PER_GROUP (3), BENCH_IDLE_SECONDS (300).
+# Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
+# BENCH_SCALE_OPERATOR_FLAGS (default "--kube-api-qps=0 --workers=16").
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${FO_BIN_DIR:-$REPO/build/bin}"
+SMOKE="${BENCH_SMOKE:-}"
+log() { echo "bench: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+if [ -n "$SMOKE" ]; then
+  : "${FO_CLUSTER_DIR:?BENCH_SMOKE needs FO_CLUSTER_DIR (a running cluster)}"
+  CLUSTER_DIR="$FO_CLUSTER_DIR"
+  LAT_GROUPS=${BENCH_LATENCY_GROUPS:-3}; FAILOVERS=${BENCH_FAILOVERS:-6}
+  STORM_GROUPS=${BENCH_STORM_GROUPS:-20}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-20}
+  IDLE_S=${BENCH_IDLE_SECONDS:-5}
+  WORK="$(mktemp -d)"
+  OUT="$WORK/bench-results.json"
+else
+  CLUSTER_DIR="${FO_BENCH_CLUSTER_DIR:-$REPO/.local/bench-cluster}"
+  LAT_GROUPS=${BENCH_LATENCY_GROUPS:-50}; FAILOVERS=${BENCH_FAILOVERS:-200}
+  STORM_GROUPS=${BENCH_STORM_GROUPS:-1000}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-10000}
+  IDLE_S=${BENCH_IDLE_SECONDS:-300}
+  WORK="$REPO/.local/bench-work"
+  OUT="${BENCH_OUT:-$REPO/docs/bench-results.json}"
+  rm -rf "$WORK"; mkdir -p "$WORK"
+fi
+PODS_PER_GROUP=${BENCH_SCALE_PODS_PER_GROUP:-3}
+OP_FLAGS=${BENCH_OPERATOR_FLAGS:-}
+STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
+SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
+PHASES="${BENCH_PHASES:-latency storm scale}"
+RUN_ID="$(date +%s)-$$"
+AUDIT_LOG="$WORK/audit.log"
+
+for b in fo-bench fo-bench-floor failover-operator; do
+  [ -x "$BIN/$b" ] || die "$BIN/$b is not built (cmake --build <dir> --target bench-programs)"
+done
+
+# ---- processes this script starts: NAME -> pid in $WORK/NAME.pid, log in $WORK/NAME.log
+
+start_bg() {
+  local name="$1"; shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  echo $! >"$WORK/$name.pid"
+}
+pid_of() { cat "$WORK/$1.pid" 2>/dev/null; }
+stop_bg() {
+  local pid; pid="$(pid_of "$1")" || return 0
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$WORK/$1.pid"
+}
+rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat"; }
+
+NAMESPACES=()
+cleanup() {
+  local rc=$?
+  stop_bg floor; stop_bg kcm-peer
+  for ns in "${NAMESPACES[@]}"; do
+    "$KUBECTL" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  done
+  # FailoverGroups carry the operator's finalizer: keep it running until they are gone.
+  for ns in "${NAMESPACES[@]}"; do
+    timeout 120 "$KUBECTL" wait --for=delete "namespace/$ns" --timeout=120s >/dev/null 2>&1 || true
+  done
+  stop_bg operator
+  if [ -n "$SMOKE" ]; then
+    "$KUBECTL" delete node "fo-bench-node-$RUN_ID" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+  elif [ -z "${BENCH_KEEP_CLUSTER:-}" ]; then
+    FO_CLUSTER_DIR="$CLUSTER_DIR" FO_KUBECONFIG="$CLUSTER_DIR/kubeconfig" bash "$REPO/scripts/cluster.sh" down >/dev/null 2>&1 || true
+  fi
+  exit "$rc"
+}
+
+# ---- the cluster
+
+if [ -z "$SMOKE" ]; then
+  cp "$REPO/bench/audit-policy.yaml" "$WORK/audit-policy.yaml"
+  FO_CLUSTER_DIR="$CLUSTER_DIR" FO_KUBECONFIG="$CLUSTER_DIR/kubeconfig" FO_NO_HARNESS=1 \
+    FO_APISERVER_EXTRA_ARGS="--audit-policy-file=$WORK/audit-policy.yaml --audit-log-path=$AUDIT_LOG --audit-log-mode=batch --audit-log-batch-max-wait=1s --audit-log-maxsize=100000 --max-requests-inflight=800 --max-mutating-requests-inflight=400" \
+    bash "$REPO/scripts/cluster.sh" up
+fi
+KUBECTL="$(sed -n 's/^FO_KUBECTL=//p' "$CLUSTER_DIR/cluster.env")"
+K8S_BIN="$(sed -n 's/^FO_K8S_BIN=//p' "$CLUSTER_DIR/cluster.env")"
+APISERVER_URL="$(sed -n 's/^FO_APISERVER_URL=//p' "$CLUSTER_DIR/cluster.env")"
+export KUBECONFIG="$(sed -n 's/^KUBECONFIG=//p' "$CLUSTER_DIR/cluster.env")"
+trap cleanup EXIT
+NODE="fo-bench-node-$RUN_ID"
+
+# user_kubeconfig NAME: a client certificate for user NAME (group system:masters), signed by
+# the cluster's CA, so the audit log tells the benchmark's clients apart.
+user_kubeconfig() {
+  local name="$1" pki="$CLUSTER_DIR/pki" d="$WORK/users"
+  mkdir -p "$d"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/$name.key" \
+    -out "$d/$name.csr" -subj "/O=system:masters/CN=$name" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$d/$name.ext"
+  openssl x509 -req -in "$d/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -CAserial "$d/ca.srl" -days 2 -out "$d/$name.crt" -extfile "$d/$name.ext" 2>/dev/null
+  cat >"$d/$name.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: bench
+  cluster: {server: "$APISERVER_URL", certificate-authority-data: "$(base64 -w0 <"$pki/ca.crt")"}
+users:
+- name: $name
+  user: {client-certificate-data: "$(base64 -w0 <"$d/$name.crt")", client-key-data: "$(base64 -w0 <"$d/$name.key")"}
+contexts:
+- name: bench
+  context: {cluster: bench, user: $name}
+current-context: bench
+KC
+  echo "$d/$name.kubeconfig"
+}
+OP_KC="$(user_kubeconfig fo-bench-operator)"
+FLOOR_KC="$(user_kubeconfig fo-bench-floor)"
+KCM_KC="$(user_kubeconfig fo-bench-kcm)"
+
+"$KUBECTL" apply -f "$REPO/crds/failovergroups.failover.io.yaml" >/dev/null
+"$KUBECTL" wait --for condition=established crd/failovergroups.failover.io --timeout=60s >/dev/null
+
+start_operator() {  # NAMESPACE FLAGS
+  # shellcheck disable=SC2086
+  start_bg operator "$BIN/failover-operator" --kubeconfig="$OP_KC" --namespace="$1" \
+    --metrics-bind-address=0 --health-probe-bind-address=0 --log-level=warn $2
+  sleep 0.5
+  kill -0 "$(pid_of operator)" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited at start"; }
+}
+delete_namespace() {
+  "$KUBECTL" delete namespace "$1" --wait=false >/dev/null
+  "$KUBECTL" wait --for=delete "namespace/$1" --timeout=600s >/dev/null 2>&1 || log "namespace $1 still terminating"
+}
+audit() {  # SINCE UNTIL -> counts by user, or null without an audit log
+  if [ -f "$AUDIT_LOG" ]; then
+    sleep 2  # batch mode flushes within a second
+    "$BIN/fo-bench" audit --log "$AUDIT_LOG" --since "$1" --until "$2" --users fo-bench-operator,fo-bench-floor,fo-bench-kcm
+  else
+    echo null
+  fi
+}
+
+RESULT='{}'
+put() { RESULT="$(jq --argjson v "$2" "$1 = \$v" <<<"$RESULT")"; }
+put '.machine' "$(jq -n --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+  --arg cores "$(nproc)" --arg mem "$(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
+  --arg kernel "$(uname -r)" --arg k8s "$("$KUBECTL" version --client --short 2>/dev/null | head -1)" \
+  --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  '{cpu:$cpu, cores:($cores|tonumber), memory:$mem, kernel:$kernel, kubernetes:$k8s, date:$date, commit:$commit}')"
+put '.smoke' "$( [ -n "$SMOKE" ] && echo true || echo false)"
+
+# ---- 1. switch latency
+
+if [[ " $PHASES " == *" latency "* ]]; then
+  NS="fo-bench-latency-$RUN_ID"; NAMESPACES+=("$NS")
+  log "latency: $LAT_GROUPS groups, $FAILOVERS failovers"
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$LAT_GROUPS" \
+    --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/latency-populate.json"
+  start_operator "$NS" "$OP_FLAGS"
+  start_bg floor "$BIN/fo-bench-floor" --kubeconfig "$FLOOR_KC" --namespace "$NS"
+  "$BIN/fo-bench" latency --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$LAT_GROUPS" \
+    --failovers "$FAILOVERS" >"$WORK/latency.json"
+  L="$(cat "$WORK/latency.json")"
+  put '.latency' "$(jq --argjson a "$(audit "$(jq -r .since <<<"$L")" "$(jq -r .until <<<"$L")")" \
+    --arg flags "$OP_FLAGS" '. + {audit:$a, operator_flags:$flags}' <<<"$L")"
+  stop_bg floor
+  delete_namespace "$NS"
+  stop_bg operator
+fi
+
+# ---- 2. storm
+
+if [[ " $PHASES " == *" storm "* ]]; then
+  NS="fo-bench-storm-$RUN_ID"; NAMESPACES+=("$NS")
+  log "storm: $STORM_GROUPS groups"
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" \
+    --first 0 --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/storm-populate.json"
+  start_operator "$NS" "$STORM_OP_FLAGS"
+  start_bg floor "$BIN/fo-bench-floor" --kubeconfig "$FLOOR_KC" --namespace "$NS"
+  "$BIN/fo-bench" storm --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" >"$WORK/storm.json"
+  S="$(cat "$WORK/storm.json")"
+  A="$(audit "$(jq -r .since <<<"$S")" "$(jq -r .until <<<"$S")")"
+  put '.storm' "$(jq --argjson a "$A" --arg flags "$STORM_OP_FLAGS" '. + {audit:$a, operator_flags:$flags}
+    | if $a != null then .operator_writes_per_failover = (($a["fo-bench-operator"].writes) / .groups)
+      | .floor_writes_per_failover = (($a["fo-bench-floor"].writes) / .groups) else . end' <<<"$S")"
+  stop_bg floor
+  delete_namespace "$NS"
+  stop_bg operator
+fi
+
+# ---- 3. scale
+
+if [[ " $PHASES " == *" scale "* ]]; then
+  NS="fo-bench-scale-$RUN_ID"; NAMESPACES+=("$NS")
+  log "scale: $SCALE_GROUPS groups, $((SCALE_GROUPS * PODS_PER_GROUP)) pods"
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$SCALE_GROUPS" \
+    --pods-per-group "$PODS_PER_GROUP" --node "$NODE" --threads 32 >"$WORK/scale-populate.json"
+  log "scale: populated: $(cat "$WORK/scale-populate.json")"
+  start_operator "$NS" "$SCALE_OP_FLAGS"
+  OP_PID="$(pid_of operator)"
+  "$BIN/fo-bench" wait-synced --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$SCALE_GROUPS" >"$WORK/scale-sync.json" \
+    || log "scale: not every group became Healthy: $(cat "$WORK/scale-sync.json")"
+  SYNC_CPU="$(cpu_s "$OP_PID")"
+  sleep 5
+  # The peer: a second kube-controller-manager with only the EndpointSlice controller.
+  start_bg kcm-peer "$K8S_BIN/kube-controller-manager" --kubeconfig="$KCM_KC" --controllers=endpointslice \
+    --leader-elect=false --port=0 --secure-port=0 --use-service-account-credentials=false --v=1
+  KCM_PID="$(pid_of kcm-peer)"
+  # Synced when its CPU time stops growing (less than 0.05 s in 5 s), at most 10 minutes.
+  prev=-1; for i in $(seq 1 120); do
+    sleep 5
+    kill -0 "$KCM_PID" 2>/dev/null || { tail -20 "$WORK/kcm-peer.log" >&2; die "the peer controller-manager exited"; }
+    cur="$(cpu_s "$KCM_PID")"
+    if awk -v a="$prev" -v b="$cur" 'BEGIN{exit !(b - a < 0.05)}'; then break; fi
+    prev="$cur"
+  done
+  log "scale: idle for ${IDLE_S}s"
+  IDLE_SINCE="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+  OP_CPU0="$(cpu_s "$OP_PID")"; KCM_CPU0="$(cpu_s "$KCM_PID")"
+  sleep "$IDLE_S"
+  IDLE_UNTIL="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+  OP_CPU1="$(cpu_s "$OP_PID")"; KCM_CPU1="$(cpu_s "$KCM_PID")"
+  OP_RSS="$(rss_kib "$OP_PID")"; KCM_RSS="$(rss_kib "$KCM_PID")"
+  A="$(audit "$IDLE_SINCE" "$IDLE_UNTIL")"
+  put '.scale' "$(jq -n --argjson pop "$(cat "$WORK/scale-populate.json")" --argjson sync "$(cat "$WORK/scale-sync.json")" \
+    --argjson a "$A" --arg flags "$SCALE_OP_FLAGS" --argjson idle "$IDLE_S" \
+    --argjson op_rss "$OP_RSS" --argjson kcm_rss "$KCM_RSS" --argjson sync_cpu "$SYNC_CPU" \
+    --argjson op_cpu "$(awk -v a="$OP_CPU0" -v b="$OP_CPU1" 'BEGIN{print b-a}')" \
+    --argjson kcm_cpu "$(awk -v a="$KCM_CPU0" -v b="$KCM_CPU1" 'BEGIN{print b-a}')" \
+    '{groups:$pop.groups, pods:$pop.pods, populate:$pop, operator_flags:$flags, initial_sync:$sync,
+      operator:{rss_mib:($op_rss/1024), cpu_seconds_to_sync:$sync_cpu, idle_cpu_seconds:$op_cpu},
+      peer:{rss_mib:($kcm_rss/1024), idle_cpu_seconds:$kcm_cpu},
+      rss_ratio:($op_rss/$kcm_rss), idle_seconds:$idle, idle_audit:$a}')"
+  stop_bg kcm-peer
+  delete_namespace "$NS"
+  stop_bg operator
+fi
+
+jq . <<<"$RESULT" >"$OUT"
+bash "$REPO/bench/report.sh" "$OUT" "$WORK"
+
+if [ -n "$SMOKE" ]; then
+  # Complete, not fast: every failover observed by all three, every group synced.
+  jq -e --argjson f "$FAILOVERS" --argjson s "$STORM_GROUPS" --argjson g "$SCALE_GROUPS" '
+    (.latency.failovers == $f) and (.latency.unseen == 0)
+    and (.latency.operator.n == $f) and (.latency.peer.n == $f) and (.latency.floor.n == $f)
+    and (.latency.operator.p50 > 0)
+    and (.storm.groups == $s) and (.storm.operator.n == $s) and (.storm.peer.n == $s) and (.storm.floor.n == $s)
+    and (.storm.all_switched_ms.operator != null)
+    and (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0) and (.scale.peer.rss_mib > 0)' \
+    "$OUT" >/dev/null || { jq 'del(.latency.samples)' "$OUT" >&2; die "smoke: incomplete results"; }
+  log "smoke: ok"
+else
+  log "results in $OUT"
+fi

@@ -317,6 +317,19 @@ void Decider::DecideActivePassive(bool acting) {
   for (size_t i = 0; i < n; ++i) roles_[i] = members_[i].prev_role;
 
   std::string current_name = prev_.active_member;
+  if (prev_.active_members.size() > 1) {
+    // The group was ActiveActive: keep the most preferred of its serving members.
+    current_name.clear();
+    for (int i : rank_order_) {
+      const std::string& name = spec_.members[static_cast<size_t>(i)].name;
+      bool served = std::find(prev_.active_members.begin(), prev_.active_members.end(), name) !=
+                    prev_.active_members.end();
+      if (served && (current_name.empty() || members_[static_cast<size_t>(i)].healthy)) {
+        current_name = name;
+        if (members_[static_cast<size_t>(i)].healthy) break;
+      }
+    }
+  }
   if (current_name.empty()) current_name = AdoptActivePassive();
   int current = spec_.MemberIndex(current_name);
 

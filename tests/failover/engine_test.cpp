@@ -829,6 +829,22 @@ TEST(ActiveActive, TheLastServingMemberIsNeverTakenOut) {
   EXPECT_EQ(Cond(s.world.status, "Degraded").status, "True");
 }
 
+TEST(ActiveActive, ChangingModeKeepsServingWithoutAFailover) {
+  Scenario s = ActiveActive();
+  s.Step(T(0));
+  s.spec.mode = Mode::kActivePassive;
+  Plan& p = s.Step(T(1));
+  EXPECT_EQ(s.ServiceMember(), "a");
+  EXPECT_EQ(s.world.ServedMembers(), std::set<std::string>{"a"});
+  EXPECT_EQ(s.Role("b-0"), "standby");
+  EXPECT_EQ(p.status.failover_count, 0);
+  s.spec.mode = Mode::kActiveActive;
+  s.Step(T(2));
+  EXPECT_EQ(s.world.ServedMembers(), std::set<std::string>{"a"}) << "b rejoins after its window";
+  s.Step(T(20));
+  EXPECT_EQ(s.world.ServedMembers(), (std::set<std::string>{"a", "b"}));
+}
+
 TEST(ActiveActive, SwitchoverIsRefused) {
   Scenario s = ActiveActive();
   s.Step(T(0));

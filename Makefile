@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
+.PHONY: bench all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
         asan tsan sanitizers help fuzz fuzz-long fuzz-build
 
 all: build
@@ -64,6 +64,9 @@ fuzz: fuzz-build ## libFuzzer targets, a short run (FUZZ_SECONDS per target, def
 
 fuzz-long: fuzz-build ## libFuzzer targets, FUZZ_RUNS executions each (default 1,000,000)
 	bash tests/fuzz/run.sh $(FUZZ_DIR) long
+
+bench: build control-plane ## benchmarks on their own cluster: table, docs/bench-results.json, docs/bench-latency.png
+	FO_BIN_DIR=$(abspath $(BUILD_DIR))/bin bash bench/run.sh
 
 sync-manifests: ## copy crds/ and the alerts/dashboard into manifests/ and the chart
 	@bash scripts/sync-manifests.sh

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mo.leader_election_namespace.empty()) mo.leader_election_namespace = DefaultLeaseNamespace();
+  runtime::ConfigureLogging(mo.log_format, mo.log_level);
 
   auto config = kube::LoadConfig(flags.kubeconfig, flags.context);
   if (!config.ok()) {

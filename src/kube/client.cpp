@@ -402,6 +402,11 @@ class RestClient final : public Client {
     return Lease{std::move(*cli), false};
   }
 
+  void DropIdle() {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    idle_.clear();
+  }
+
   void Release(std::unique_ptr<httplib::ClientImpl> cli) {
     uint64_t generation = creds_.has_exec() ? creds_.ExecIdentity().generation : 0;
     std::lock_guard<std::mutex> lock(pool_mu_);
@@ -459,7 +464,7 @@ class RestClient final : public Client {
   }
 
   // One request with rate limiting, credentials, one retry after a 401 that a fresh
-  // credential may fix, and one retry of an idempotent GET on a stale kept-alive connection.
+  // credential may fix, and one retry on a stale kept-alive connection (see below).
   Result<Answer> Call(const std::string& verb, const std::string& method,
                       const std::string& resource, const std::string& path,
                       const std::string* body, const std::string& content_type) {
@@ -487,15 +492,22 @@ class RestClient final : public Client {
       bool sent = lease->cli->send(req, res, err);
       if (!sent) {
         Status s = TransportError(err, *lease->cli, started, config_.timeout);
-        bool stale = lease->reused && method == "GET" &&
-                     (err == httplib::Error::Read || err == httplib::Error::Write ||
-                      err == httplib::Error::Unknown) &&
-                     s.reason() == Reason::kConnectionFailed;
-        Release(std::move(lease->cli));
+        // A kept-alive connection the server closed meanwhile (an apiserver restart, an
+        // idle timeout) fails the first request on it. Retry once on a fresh connection
+        // when the request never left (Write), or when repeating it changes nothing.
+        bool repeatable = method == "GET" || method == "PUT" || method == "DELETE" ||
+                          (method == "PATCH" && content_type != "application/json-patch+json");
+        bool stale = lease->reused && s.reason() == Reason::kConnectionFailed &&
+                     (err == httplib::Error::Write ||
+                      (repeatable &&
+                       (err == httplib::Error::Read || err == httplib::Error::Unknown)));
         if (stale && !retried_stale) {
+          // Its pool-mates date from the same server: drop them all, not one per retry.
+          DropIdle();
           retried_stale = true;
           continue;
         }
+        Release(std::move(lease->cli));
         Observe(verb, resource, 0, started);
         return s;
       }

@@ -631,6 +631,34 @@ TEST_F(KubeClientTest, ConcurrentRequestsShareTheClient) {
   EXPECT_EQ(counter->other.load(), 0);
 }
 
+// Pooled keep-alive connections die with the apiserver; the first write after its
+// restart must go out on a fresh connection instead of failing.
+TEST_F(KubeClientTest, WritesSucceedAfterApiserverRestart) {
+  ASSERT_TRUE(client_->Create(resources::kConfigMaps, ns_, ConfigMap("r", {{"n", "0"}})).ok());
+  // Fill the pool with several kept-alive connections.
+  std::vector<std::thread> warm;
+  for (int t = 0; t < 4; ++t) {
+    warm.emplace_back([&] { (void)client_->Get(resources::kConfigMaps, ns_, "r"); });
+  }
+  for (auto& th : warm) th.join();
+
+  std::string script = "bash '" + Env("FO_SOURCE_DIR") + "/scripts/cluster.sh' ";
+  ASSERT_EQ(std::system((script + "stop-apiserver >/dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((script + "start-apiserver >/dev/null").c_str()), 0);
+  // Readiness through another client, so client_'s pool stays as the restart left it.
+  auto probe = NewClient(config_);
+  for (int i = 0; i < 100 && !probe->Raw("GET", "/readyz").ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  auto patched = client_->Patch(resources::kConfigMaps, ns_, "r", PatchType::kMerge,
+                                R"({"data":{"n":"1"}})");
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  EXPECT_EQ((*patched)["data"]["n"], "1");
+  auto created = client_->Create(resources::kConfigMaps, ns_, ConfigMap("r2", {}));
+  EXPECT_TRUE(created.ok()) << created.status().ToString();
+}
+
 TEST_F(KubeClientTest, RawAndLoadConfig) {
   auto version = client_->Raw("GET", "/version");
   ASSERT_TRUE(version.ok()) << version.status().ToString();

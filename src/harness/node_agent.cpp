@@ -11,6 +11,7 @@
 #include <set>
 
 #include "harness/process.h"
+#include "harness/scheduler.h"
 
 namespace harness {
 
@@ -216,9 +217,14 @@ void NodeAgent::Run() {
   std::thread sync([this] { SyncLoop(); });
   std::thread heartbeat;
   if (options_.register_node) heartbeat = std::thread([this] { HeartbeatLoop(); });
+  Scheduler scheduler(client_, options_.node_name);
+  std::thread scheduling;
+  if (options_.schedule) scheduling = std::thread([&scheduler] { scheduler.Run(); });
   WatchPods();
   stopping_ = true;
   cv_.notify_all();
+  scheduler.Stop();
+  if (scheduling.joinable()) scheduling.join();
   sync.join();
   if (heartbeat.joinable()) heartbeat.join();
   std::vector<std::shared_ptr<PodRecord>> all;

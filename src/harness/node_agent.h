@@ -81,6 +81,7 @@ struct NodeAgentOptions {
   std::string state_dir;      // logs and pid files: <state_dir>/pods/<ns>_<name>_<uid>/
   std::string demo_app_path;  // the failover-demo-app binary
   bool register_node = true;  // create the Node if missing and heartbeat it
+  bool schedule = false;      // bind unscheduled pods that fit this node (harness::Scheduler)
 };
 
 // The kubelet stand-in for one node: runs the pods bound to it as local processes,

@@ -1,7 +1,7 @@
 // failover-node-agent: the kubelet stand-in for one node of the local cluster.
 //   failover-node-agent --kubeconfig K --node-name NAME --node-ip IP --pod-cidr CIDR
 //                       [--state-dir DIR] [--demo-app PATH] [--no-register-node]
-//                       [--kube-api-qps Q] [--kube-api-burst B]
+//                       [--kube-api-qps Q] [--kube-api-burst B] [--schedule]
 #include <signal.h>
 
 #include <algorithm>
@@ -22,7 +22,8 @@ void Usage() {
   std::fprintf(stderr,
                "usage: failover-node-agent --kubeconfig K --node-name NAME --node-ip IP "
                "--pod-cidr CIDR [--state-dir DIR] [--demo-app PATH] [--no-register-node]\n"
-               "       [--kube-api-qps Q (500; <= 0 unlimited)] [--kube-api-burst B (1000)]\n");
+               "       [--kube-api-qps Q (500; <= 0 unlimited)] [--kube-api-burst B (1000)]\n"
+               "       [--schedule (bind unscheduled pods that fit this node)]\n");
 }
 
 int Run(int argc, char** argv) {
@@ -51,6 +52,10 @@ int Run(int argc, char** argv) {
     }
     if (a == "--no-register-node") {
       opts.register_node = false;
+      continue;
+    }
+    if (a == "--schedule") {
+      opts.schedule = true;
       continue;
     }
     if (a == "-h" || a == "--help") {

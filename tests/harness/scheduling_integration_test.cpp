@@ -1,0 +1,351 @@
+// Deployments on the local control plane as on a real cluster: the deployment and
+// replicaset controllers create pods, the node agent's scheduler (--schedule, passed by
+// scripts/cluster.sh) binds them to its node, and the agent runs them as processes.
+#include <dirent.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include "kube/client.h"
+#include "kube/config.h"
+#include "support/cluster_env.h"
+#include "support/command.h"
+#include "support/names.h"
+#include "support/wait.h"
+
+namespace harness {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const kube::Resource kDeployments{"apps", "v1", "deployments", true};
+
+std::string Condition(const json& pod, const std::string& type, const std::string& field = "status") {
+  for (const auto& c : pod.value("status", json::object()).value("conditions", json::array())) {
+    if (c.value("type", "") == type) return c.value(field, "");
+  }
+  return "";
+}
+
+bool PodReady(const json& pod) { return Condition(pod, "Ready") == "True"; }
+
+std::string NodeOf(const json& pod) { return pod.value("spec", json::object()).value("nodeName", ""); }
+
+std::string NameOf(const json& obj) { return obj.value("metadata", json::object()).value("name", ""); }
+
+bool Deleting(const json& pod) { return pod.value("metadata", json::object()).contains("deletionTimestamp"); }
+
+// The pid of the demo app running pod ns/name (found by its environment); 0 when none.
+pid_t FindPodProcess(const std::string& ns, const std::string& name) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  pid_t found = 0;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c.rfind("failover-demo", 0) != 0) continue;
+    std::ifstream env(std::string("/proc/") + e->d_name + "/environ");
+    std::stringstream ss;
+    ss << env.rdbuf();
+    const std::string all = ss.str();
+    std::set<std::string> vars;
+    size_t start = 0;
+    for (size_t i = 0; i <= all.size(); ++i) {
+      if (i == all.size() || all[i] == '\0') {
+        vars.insert(all.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (vars.count("POD_NAME=" + name) != 0 && vars.count("POD_NAMESPACE=" + ns) != 0) {
+      found = static_cast<pid_t>(pid);
+      break;
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
+bool ProcessAlive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+// The pod that answered GET http://ip:port/, or "" on any failure.
+std::string Answerer(const std::string& ip, int port) {
+  httplib::Client cli(ip, port);
+  cli.set_connection_timeout(1, 0);
+  cli.set_read_timeout(2, 0);
+  auto res = cli.Get("/");
+  if (!res || res->status != 200) return "";
+  auto j = json::parse(res->body, nullptr, false);
+  return j.is_object() ? j.value("pod", "") : "";
+}
+
+class SchedulingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string kubeconfig = testsupport::kubeconfig_path();
+    ASSERT_FALSE(kubeconfig.empty()) << "FO_KUBECONFIG is not set (run through ctest)";
+    node_ = testsupport::cluster_value("FO_NODE_NAME").value_or("");
+    node_ip_ = testsupport::cluster_value("FO_NODE_IP").value_or("");
+    ASSERT_FALSE(node_.empty()) << "no FO_NODE_NAME in $FO_CLUSTER_DIR/cluster.env";
+    auto config = kube::LoadKubeconfig({kubeconfig});
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto client = kube::Client::Create(*config);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    client_ = *client;
+    ns_ = testsupport::unique_namespace("sched");
+    auto created = client_->Create(kube::resources::kNamespaces, "", json{{"metadata", {{"name", ns_}}}});
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+
+  void TearDown() override {
+    if (client_ && !ns_.empty()) client_->Delete(kube::resources::kNamespaces, "", ns_);
+  }
+
+  json DemoTemplate(const json& labels) {
+    return {{"metadata", {{"labels", labels}}},
+            {"spec",
+             {{"terminationGracePeriodSeconds", 5},
+              {"containers",
+               json::array({{{"name", "app"},
+                             {"image", "example.registry/failover-demo-app:test"},
+                             {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})},
+                             {"readinessProbe",
+                              {{"httpGet", {{"path", "/ready"}, {"port", "http"}}},
+                               {"periodSeconds", 1}}}}})}}}};
+  }
+
+  std::vector<json> Pods(const std::string& selector = "") {
+    kube::ListOptions lo;
+    lo.label_selector = selector;
+    auto list = client_->List(kube::resources::kPods, ns_, lo);
+    std::vector<json> out;
+    if (list.ok()) {
+      for (const auto& p : (*list)["items"]) out.push_back(p);
+    }
+    return out;
+  }
+
+  json GetPod(const std::string& name) {
+    auto r = client_->Get(kube::resources::kPods, ns_, name);
+    return r.ok() ? *r : json();
+  }
+
+  // Adds (value non-empty) or removes (empty) a label on this cluster's Node.
+  void LabelNode(const std::string& key, const std::string& value) {
+    json labels = {{key, value.empty() ? json(nullptr) : json(value)}};
+    auto r = client_->Patch(kube::resources::kNodes, "", node_, kube::PatchType::kMerge,
+                            json{{"metadata", {{"labels", labels}}}}.dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  std::shared_ptr<kube::Client> client_;
+  std::string node_;
+  std::string node_ip_;
+  std::string ns_;
+};
+
+TEST_F(SchedulingTest, DeploymentPodsAreBoundRunAndScaleDown) {
+  json labels = {{"app", "sched-demo"}};
+  json deployment = {{"apiVersion", "apps/v1"},
+                     {"kind", "Deployment"},
+                     {"metadata", {{"name", "demo"}, {"namespace", ns_}}},
+                     {"spec",
+                      {{"replicas", 2},
+                       {"selector", {{"matchLabels", labels}}},
+                       {"template", DemoTemplate(labels)}}}};
+  auto created = client_->Create(kDeployments, ns_, deployment);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<json> pods;
+  bool ready = testsupport::wait_until(
+      [&] {
+        pods = Pods("app=sched-demo");
+        if (pods.size() != 2) return false;
+        for (const auto& p : pods) {
+          if (NodeOf(p) != node_ || !PodReady(p)) return false;
+        }
+        return true;
+      },
+      seconds(60), milliseconds(100));
+  std::string seen;
+  for (const auto& p : pods) seen += " " + NameOf(p) + "@" + NodeOf(p) + ":" + Condition(p, "Ready");
+  ASSERT_TRUE(ready) << "expected 2 Ready pods bound to " << node_ << ", saw:" << seen;
+  std::printf("deployment: 2 pods bound and Ready %.1f s after the Deployment was created\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+
+  std::map<std::string, pid_t> pids;
+  for (const auto& p : pods) {
+    const std::string name = NameOf(p);
+    EXPECT_EQ(Condition(p, "PodScheduled"), "True") << name;
+    pid_t pid = FindPodProcess(ns_, name);
+    ASSERT_GT(pid, 0) << "no demo-app process for " << name;
+    pids[name] = pid;
+    const std::string ip = p["status"].value("podIP", "");
+    EXPECT_EQ(Answerer(ip, 8080), name) << "pod " << name << " at " << ip;
+  }
+
+  auto scaled = client_->Patch(kDeployments, ns_, "demo", kube::PatchType::kMerge,
+                               json{{"spec", {{"replicas", 1}}}}.dump());
+  ASSERT_TRUE(scaled.ok()) << scaled.status().ToString();
+  std::string survivor;
+  bool one_left = testsupport::wait_until(
+      [&] {
+        auto now = Pods("app=sched-demo");
+        if (now.size() != 1 || Deleting(now[0])) return false;
+        survivor = NameOf(now[0]);
+        return true;
+      },
+      seconds(60), milliseconds(100));
+  ASSERT_TRUE(one_left) << "scaling to 1 did not leave exactly one pod";
+  ASSERT_EQ(pids.count(survivor), 1u) << "the surviving pod " << survivor << " is new";
+  for (const auto& [name, pid] : pids) {
+    if (name == survivor) {
+      EXPECT_TRUE(ProcessAlive(pid)) << "the surviving pod's process " << pid << " stopped";
+    } else {
+      EXPECT_TRUE(testsupport::wait_until([&] { return !ProcessAlive(pid); }, seconds(15)))
+          << "the process " << pid << " of scaled-away pod " << name << " still runs";
+    }
+  }
+  EXPECT_TRUE(PodReady(GetPod(survivor)));
+}
+
+TEST_F(SchedulingTest, NodeSelectorIsHonoured) {
+  const std::string key = "harness.failover.io/sched-test";
+  auto pod = [&](const std::string& name, const json& spec_extra) {
+    json p = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}, {"namespace", ns_}}},
+              {"spec", DemoTemplate(json::object())["spec"]}};
+    p["spec"].merge_patch(spec_extra);
+    auto r = client_->Create(kube::resources::kPods, ns_, p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  pod("other-scheduler", {{"schedulerName", "other-scheduler"}});
+  pod("on-hostname", {{"nodeSelector", {{"kubernetes.io/hostname", node_}}}});
+  pod("unmatched", {{"nodeSelector", {{key, ns_}}}});
+
+  EXPECT_TRUE(testsupport::wait_until([&] { return PodReady(GetPod("on-hostname")); }, seconds(30)))
+      << "a pod selecting this node by hostname was not bound and Ready: " << GetPod("on-hostname").dump();
+
+  // The scheduler records why it left a pod pending; events arrive in order, so by then
+  // it has also seen the pod meant for another scheduler.
+  ASSERT_TRUE(testsupport::wait_until(
+      [&] { return Condition(GetPod("unmatched"), "PodScheduled", "reason") == "Unschedulable"; },
+      seconds(30)))
+      << GetPod("unmatched").dump();
+  json unmatched = GetPod("unmatched");
+  EXPECT_EQ(NodeOf(unmatched), "");
+  EXPECT_EQ(unmatched["status"].value("phase", ""), "Pending");
+  EXPECT_EQ(Condition(unmatched, "PodScheduled"), "False");
+  std::printf("unmatched pod: %s\n", Condition(unmatched, "PodScheduled", "message").c_str());
+  EXPECT_EQ(FindPodProcess(ns_, "unmatched"), 0);
+  EXPECT_EQ(NodeOf(GetPod("other-scheduler")), "");
+
+  // Labelling the Node makes the pending pod fit: it is bound without any change to it.
+  LabelNode(key, ns_);
+  bool bound = testsupport::wait_until([&] { return PodReady(GetPod("unmatched")); }, seconds(30));
+  LabelNode(key, "");
+  EXPECT_TRUE(bound) << "after labelling the node: " << GetPod("unmatched").dump();
+  EXPECT_EQ(NodeOf(GetPod("other-scheduler")), "");
+}
+
+// The shipped samples as a user applies them (the operator is not needed for this part):
+// two Deployments become two Ready pods, and the NodePort Service gets a ready endpoint.
+TEST_F(SchedulingTest, SamplesApplyAsShipped) {
+  const char* src = std::getenv("FO_SOURCE_DIR");
+  ASSERT_NE(src, nullptr) << "FO_SOURCE_DIR is not set (run through ctest)";
+  const std::string samples = std::string(src) + "/manifests/samples";
+  const std::string demo_ns = "failover-demo";
+  ASSERT_FALSE(client_->Get(kube::resources::kNamespaces, "", demo_ns).ok())
+      << "namespace " << demo_ns << " already exists: another test left the samples behind";
+
+  const bool crd_existed =
+      client_->Get(kube::resources::kCustomResourceDefinitions, "", "failovergroups.failover.io").ok();
+  if (!crd_existed) {
+    auto r = testsupport::kubectl({"apply", "-f", std::string(src) + "/manifests/crd/failovergroups.failover.io.yaml"});
+    ASSERT_TRUE(r.ok()) << r.err;
+    r = testsupport::kubectl({"wait", "--for", "condition=established", "--timeout=60s",
+                              "crd/failovergroups.failover.io"});
+    ASSERT_TRUE(r.ok()) << r.err;
+  }
+  auto applied = testsupport::kubectl({"apply", "-k", samples});
+  EXPECT_TRUE(applied.ok()) << applied.out << applied.err;
+
+  std::vector<json> pods;
+  bool ready = testsupport::wait_until(
+      [&] {
+        auto list = client_->List(kube::resources::kPods, demo_ns);
+        if (!list.ok()) return false;
+        pods.clear();
+        for (const auto& p : (*list)["items"]) pods.push_back(p);
+        if (pods.size() != 2) return false;
+        for (const auto& p : pods) {
+          if (!PodReady(p)) return false;
+        }
+        return true;
+      },
+      seconds(90), milliseconds(200));
+  std::string seen;
+  for (const auto& p : pods) seen += " " + NameOf(p) + ":" + p["status"].value("phase", "") + ":" + Condition(p, "Ready");
+  EXPECT_TRUE(ready) << "expected 2 Ready demo pods in " << demo_ns << ", saw:" << seen;
+
+  std::string endpoints;
+  bool serving = testsupport::wait_until(
+      [&] {
+        auto ep = client_->Get(kube::resources::kEndpoints, demo_ns, "demo");
+        if (!ep.ok()) return false;
+        endpoints = ep->dump();
+        for (const auto& s : ep->value("subsets", json::array())) {
+          if (!s.value("addresses", json::array()).empty()) return true;
+        }
+        return false;
+      },
+      seconds(30), milliseconds(200));
+  EXPECT_TRUE(serving) << "Service demo has no ready endpoints: " << endpoints;
+  if (serving && !node_ip_.empty()) {
+    std::string answer;
+    bool through_proxy = testsupport::wait_until(
+        [&] {
+          answer = Answerer(node_ip_, 30080);
+          return answer.rfind("demo-site-a-", 0) == 0;
+        },
+        seconds(15), milliseconds(200));
+    EXPECT_TRUE(through_proxy) << "NodePort 30080 on " << node_ip_ << " answered '" << answer << "'";
+  }
+
+  auto deleted = testsupport::kubectl({"delete", "-k", samples, "--wait=false"});
+  EXPECT_TRUE(deleted.ok()) << deleted.err;
+  EXPECT_TRUE(testsupport::wait_until(
+      [&] { return client_->Get(kube::resources::kNamespaces, "", demo_ns).status().IsNotFound(); },
+      seconds(90), milliseconds(200)))
+      << "namespace " << demo_ns << " was not removed";
+  if (!crd_existed) {
+    testsupport::kubectl({"delete", "crd", "failovergroups.failover.io", "--wait=false"});
+  }
+}
+
+}  // namespace
+}  // namespace harness

@@ -10,7 +10,8 @@
 # Sizes: BENCH_LATENCY_GROUPS (50), BENCH_FAILOVERS (200), BENCH_STORM_GROUPS (1000),
 # BENCH_SCALE_GROUPS (10000), BENCH_SCALE_PODS_PER_GROUP (3), BENCH_IDLE_SECONDS (300).
 # Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
-# BENCH_SCALE_OPERATOR_FLAGS (default "--kube-api-qps=0 --workers=16").
+# BENCH_SCALE_OPERATOR_FLAGS (default "--kube-api-qps=0 --workers=16"); BENCH_OPERATOR_BIN
+# (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale").
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,10 +43,14 @@ STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
 SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
 PHASES="${BENCH_PHASES:-latency storm scale}"
 RUN_ID="$(date +%s)-$$"
-AUDIT_LOG="$WORK/audit.log"
+# The audit log outlives a run's work dir: a running bench cluster keeps writing to it.
+AUDIT_DIR="${FO_BENCH_AUDIT_DIR:-$REPO/.local/bench-audit}"
+AUDIT_LOG="$AUDIT_DIR/audit.log"
+[ -z "$SMOKE" ] || AUDIT_LOG="$WORK/no-audit-log"
 
-for b in fo-bench fo-bench-floor failover-operator; do
-  [ -x "$BIN/$b" ] || die "$BIN/$b is not built (cmake --build <dir> --target bench-programs)"
+OPERATOR="${BENCH_OPERATOR_BIN:-$BIN/failover-operator}"
+for b in "$BIN/fo-bench" "$BIN/fo-bench-floor" "$OPERATOR"; do
+  [ -x "$b" ] || die "$b is not built (cmake --build <dir> --target bench-programs)"
 done
 
 # ---- processes this script starts: NAME -> pid in $WORK/NAME.pid, log in $WORK/NAME.log
@@ -92,9 +97,10 @@ cleanup() {
 # ---- the cluster
 
 if [ -z "$SMOKE" ]; then
-  cp "$REPO/bench/audit-policy.yaml" "$WORK/audit-policy.yaml"
+  mkdir -p "$AUDIT_DIR"
+  cp "$REPO/bench/audit-policy.yaml" "$AUDIT_DIR/audit-policy.yaml"
   FO_CLUSTER_DIR="$CLUSTER_DIR" FO_KUBECONFIG="$CLUSTER_DIR/kubeconfig" FO_NO_HARNESS=1 \
-    FO_APISERVER_EXTRA_ARGS="--audit-policy-file=$WORK/audit-policy.yaml --audit-log-path=$AUDIT_LOG --audit-log-mode=batch --audit-log-batch-max-wait=1s --audit-log-maxsize=100000 --max-requests-inflight=800 --max-mutating-requests-inflight=400" \
+    FO_APISERVER_EXTRA_ARGS="--audit-policy-file=$AUDIT_DIR/audit-policy.yaml --audit-log-path=$AUDIT_LOG --audit-log-mode=batch --audit-log-batch-max-wait=1s --audit-log-maxsize=100000 --max-requests-inflight=800 --max-mutating-requests-inflight=400" \
     bash "$REPO/scripts/cluster.sh" up
 fi
 KUBECTL="$(sed -n 's/^FO_KUBECTL=//p' "$CLUSTER_DIR/cluster.env")"
@@ -139,7 +145,7 @@ KCM_KC="$(user_kubeconfig fo-bench-kcm)"
 
 start_operator() {  # NAMESPACE FLAGS
   # shellcheck disable=SC2086
-  start_bg operator "$BIN/failover-operator" --kubeconfig="$OP_KC" --namespace="$1" \
+  start_bg operator "$OPERATOR" --kubeconfig="$OP_KC" --namespace="$1" \
     --metrics-bind-address=0 --health-probe-bind-address=0 --log-level=warn $2
   sleep 0.5
   kill -0 "$(pid_of operator)" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited at start"; }

@@ -18,7 +18,7 @@ TIMEOUT=180
 
 log() { echo "[kind-e2e] $*"; }
 die() { echo "[kind-e2e] FAIL: $*" >&2; dump; exit 1; }
-for t in docker kind helm kubectl; do
+for t in docker kind helm kubectl jq curl; do
   command -v "$t" >/dev/null || { echo "[kind-e2e] needs $t on PATH" >&2; exit 2; }
 done
 
@@ -43,7 +43,11 @@ until_ok() {
 }
 jp() { kubectl get "$@" 2>/dev/null; }
 active() { jp fg demo -n "$DEMO_NS" -o jsonpath='{.status.activeMember}'; }
-svc_site() { jp svc demo -n "$DEMO_NS" -o jsonpath='{.spec.selector.site}'; }
+svc_site() {  # the site labels of the pods the Service selects
+  local sel
+  sel="$(kubectl get svc demo -n "$DEMO_NS" -o json | jq -r '.spec.selector // {} | to_entries | map("\(.key)=\(.value)") | join(",")')"
+  [ -n "$sel" ] && kubectl get pods -n "$DEMO_NS" -l "$sel" -o jsonpath='{.items[*].metadata.labels.site}'
+}
 is_active() { [ "$(active)" = "$1" ] && [ "$(svc_site)" = "$2" ]; }
 
 log "cluster $CLUSTER"

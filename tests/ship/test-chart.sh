@@ -10,7 +10,7 @@ on_exit "rm -rf '$tmp'"
 
 crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 mon_existed=0
 k get crd prometheusrules.monitoring.coreos.com >/dev/null 2>&1 && mon_existed=1
 on_exit "[ $mon_existed = 1 ] || k delete -f '$SRC/tests/ship/testdata/monitoring-crds.yaml' --wait=false"

@@ -6,7 +6,7 @@ use_cluster
 
 crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
 on_exit "k delete clusterrole failover-operator --ignore-not-found; k delete clusterrolebinding failover-operator --ignore-not-found"
 

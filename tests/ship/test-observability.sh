@@ -45,13 +45,14 @@ jq -e '[.panels[].id] | length == (unique | length)' "$dash" >/dev/null || fail 
 # Every query, with Grafana's variables substituted, as a recording rule promtool must parse.
 {
   echo "groups:"; echo "- name: dashboard"; echo "  rules:"
-  jq -r '.panels[] | .title as $t | .targets[] | [$t, .expr] | @tsv' "$dash" |
+  jq -r '.panels[] | .title as $t | .targets[] | [$t + " " + .refId, .expr] | @tsv' "$dash" |
     while IFS=$'\t' read -r title expr; do
       expr="${expr//\$__rate_interval/1m}"; expr="${expr//\$namespace/.*}"; expr="${expr//\$group/.*}"
       printf '  - record: dashboard:%s\n    expr: %s\n' "$(tr -c 'a-zA-Z0-9\n' _ <<<"$title")" "$(jq -Rn --arg e "$expr" '$e')"
     done
 } >"$tmp/dashboard.rules.yaml"
-promtool check rules "$tmp/dashboard.rules.yaml" || fail "a dashboard query is not valid PromQL"
+promtool check rules "$tmp/dashboard.rules.yaml" >"$tmp/check.out" 2>&1 || { cat "$tmp/check.out"; fail "a dashboard query is not valid PromQL"; }
+grep -q FAILED "$tmp/check.out" && { cat "$tmp/check.out"; fail "promtool rejects a dashboard query"; }
 known="$(grep -oE '^\| `[a-z_]+`' "$SRC/docs/metrics.md" | tr -d '|` ' ; echo up)"
 for m in $(jq -r '.panels[].targets[].expr, .annotations.list[].expr // empty' "$dash" |
            grep -oE '\b(failover_[a-z_]+|controller_runtime_[a-z_]+|workqueue_[a-z_]+|leader_election_[a-z_]+|rest_client_[a-z_]+)' |

@@ -12,7 +12,7 @@ plugin() { "$bin_dir/kubectl-failover" --kubeconfig "$KUBECONFIG" "$@"; }
 
 crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 k apply -k "$SRC/manifests/crd" >/dev/null
 k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
 ns="$(unique ship-plugin)"; ns2="$(unique ship-plugin2)"

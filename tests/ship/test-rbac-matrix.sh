@@ -9,7 +9,7 @@ on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found; k delete namespac
 # can-i resolves failovergroups through discovery: the CRD must be installed.
 crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --wait=false"
+on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 k apply -k "$SRC/manifests/crd" >/dev/null
 k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
 k apply -f "$SRC/manifests/manager/namespace.yaml"

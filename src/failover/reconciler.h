@@ -74,6 +74,12 @@ class GroupIndex {
   std::map<std::string, std::map<std::string, Entry>> by_ns_;  // ns -> key -> entry
 };
 
+// Bulkhead: `workers` reconciles run at once, one per group at most; every API request has
+// the client's timeout, and a failing write backs off only its own group. Hooks never run
+// on a worker: they run on `hook_threads` threads of their own, a plan waiting on a hook
+// returns its worker at once and is re-queued when the hook ends, so a hanging hook costs
+// one hook thread for at most (retries + 1) x timeout, and other groups' switches (which
+// do not call hooks, or call other URLs) go on. Probes run on `probe_threads` threads.
 struct ReconcilerOptions {
   std::string watch_namespace;  // "" = all namespaces
   int workers = 4;

@@ -40,11 +40,13 @@ TEST_F(OperatorTest, PrimaryKilledServiceFollowsStandbyAndTrafficReachesIt) {
   EXPECT_EQ(st["lastTransition"].value("from", ""), "site-a");
   EXPECT_EQ(st["lastTransition"].value("reason", ""), "PrimaryUnhealthy");
   EXPECT_TRUE(Wait([&] { return HasEvent("FailoverCompleted"); }, seconds(10)));
-  const std::string metrics = operator_->Metrics();
-  EXPECT_NE(metrics.find("failover_group_failovers_total{from=\"site-a\",group=\"db\",namespace=\"" + ns_ +
-                         "\",reason=\"PrimaryUnhealthy\",to=\"site-b\"} 1"),
-            std::string::npos)
-      << metrics;
+  const std::string counted = "failover_group_failovers_total{from=\"site-a\",group=\"db\",namespace=\"" + ns_ +
+                              "\",reason=\"PrimaryUnhealthy\",to=\"site-b\"} 1";
+  std::string metrics;
+  EXPECT_TRUE(Wait([&] {
+    metrics = operator_->Metrics();
+    return metrics.find(counted) != std::string::npos;
+  }, seconds(5))) << metrics;
   EXPECT_NE(metrics.find("failover_group_active_member{group=\"db\",member=\"site-b\",namespace=\"" + ns_ + "\"} 1"),
             std::string::npos);
   EXPECT_EQ(metrics.find("failover_group_active_member{group=\"db\",member=\"site-a\""), std::string::npos);
@@ -65,6 +67,7 @@ TEST_F(OperatorTest, UnhealthyForIsRespected) {
     std::this_thread::sleep_for(milliseconds(100));
   }
   ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b"; }, seconds(20)));
+  ASSERT_TRUE(Wait([&] { return Status("activeMember") == "site-b" && Status("switch").empty(); }));
   json lt = GetGroup()["status"]["lastTransition"];
   const double waited = SecondsBetween(lt.value("detectedAt", ""), lt.value("completedAt", ""));
   EXPECT_GE(waited, 4.0 - 0.01) << lt.dump();

@@ -798,6 +798,29 @@ void NodeAgent::HeartbeatLoop() {
       Log("node %s status: %s", node, res.status().ToString());
       logged = true;
     }
+    // The apiserver taints a new Node not-ready; the node lifecycle controller, which does
+    // not run here, lifts the taint once the Node is Ready. This node is, so lift it.
+    if (got.ok() && res.ok()) {
+      json kept = json::array();
+      bool tainted = false;
+      for (const auto& t : (*got).value("spec", json::object()).value("taints", json::array())) {
+        if (t.value("key", "") == "node.kubernetes.io/not-ready" && t.value("effect", "") == "NoSchedule") {
+          tainted = true;
+        } else {
+          kept.push_back(t);
+        }
+      }
+      if (tainted) {
+        json patch = {{"metadata", {{"resourceVersion", (*res)["metadata"].value("resourceVersion", "")}}},
+                      {"spec", {{"taints", kept.empty() ? json(nullptr) : kept}}}};
+        auto lifted = client_->Patch(kube::resources::kNodes, "", node, kube::PatchType::kMerge, patch.dump());
+        if (lifted.ok()) {
+          Log("node %s: lifted the node.kubernetes.io/not-ready taint (the node is Ready)", node);
+        } else if (!lifted.status().IsConflict()) {
+          Log("node %s: lifting the not-ready taint: %s", node, lifted.status().ToString());
+        }
+      }
+    }
     // The node Lease is what the node lifecycle controller watches for liveness.
     json renew = {{"spec",
                    {{"holderIdentity", node},

@@ -181,7 +181,10 @@ TEST_F(OperatorTest, DeletingTheGroupRemovesRoleLabelsAndLeavesTheService) {
 TEST_F(OperatorTest, KubectlGetShowsThePrinterColumns) {
   StartActivePassive(GroupSpec());
   ASSERT_TRUE(Wait([&] { return Status("phase") == "Healthy"; }));
-  auto r = testsupport::kubectl({"get", "fg", "-n", ns_});
+  // A fresh discovery cache: one cached from an earlier cluster on the same port lacks the CRD.
+  const std::string cache = log_path_ + ".kubectl-cache";
+  auto r = testsupport::kubectl({"--cache-dir", cache, "get", "fg", "-n", ns_});
+  testsupport::run_command({"rm", "-rf", cache});
   ASSERT_TRUE(r.ok()) << r.err;
   std::istringstream lines(r.out);
   std::string header, row;

@@ -25,6 +25,20 @@ apt_packages() {
     grep -v '^-' | grep -v '^$' | sort -u
 }
 
+# package_of PATH: sets REPLY to the Debian package owning a library (dpkg -S is slow:
+# cached; called without a subshell so the cache survives).
+declare -A PKG_OF=()
+package_of() {
+  local path="$1" cand pkg=""
+  if [ -z "${PKG_OF[$path]+set}" ]; then
+    for cand in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
+      pkg="$(dpkg -S "$cand" 2>/dev/null | head -1 | cut -d: -f1)" && [ -n "$pkg" ] && break
+    done
+    PKG_OF[$path]="$pkg"
+  fi
+  REPLY="${PKG_OF[$path]}"
+}
+
 check() {
   local bin_dir="$1" dockerfile="$2" errors=()
   local nstages
@@ -73,11 +87,8 @@ check() {
         errors+=("$b: $lib is not found by ldd")
         continue
       fi
-      pkg=""
-      local cand
-      for cand in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
-        pkg="$(dpkg -S "$cand" 2>/dev/null | head -1 | cut -d: -f1)" && [ -n "$pkg" ] && break
-      done
+      package_of "$path"
+      pkg="$REPLY"
       if [ -z "$pkg" ]; then
         errors+=("$b: no Debian package owns $path ($lib)")
         continue

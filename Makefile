@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
 .PHONY: bench all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
-        asan tsan sanitizers help fuzz fuzz-long fuzz-build
+        asan tsan sanitizers help fuzz fuzz-long fuzz-build drills
 
 all: build
 
@@ -37,8 +37,14 @@ unit: build ## unit tests only (no cluster)
 integration: build control-plane ## integration tests on a local control plane the run brings up
 	cd $(BUILD_DIR) && ctest -L integration $(CTEST_FLAGS)
 
-test: build control-plane ## everything: unit, integration and the sanitizer suites
+test: build control-plane ## everything: the suite (drills reduced), a short fuzz run, ASan+UBSan and TSan suites
 	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
+	$(MAKE) fuzz
+	$(MAKE) asan
+	$(MAKE) tsan
+
+drills: build control-plane ## the full drill suite (DRILL_OPERATOR_KILLS=50); results in build/drills/
+	cd $(BUILD_DIR) && DRILL_OPERATOR_KILLS=$${DRILL_OPERATOR_KILLS:-50} ctest -L drill $(CTEST_FLAGS)
 
 demo: cluster-up ## the local cluster with the operator and a live failover demo
 	@bash scripts/demo.sh
@@ -46,7 +52,7 @@ demo: cluster-up ## the local cluster with the operator and a live failover demo
 asan: deps ## unit and integration suites under ASan+UBSan
 	cmake -S . -B build-asan -G Ninja -DFO_SANITIZE=address,undefined $(CMAKE_FLAGS)
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest $(CTEST_FLAGS)
+	cd build-asan && ctest -L 'unit|integration' $(CTEST_FLAGS)
 
 tsan: deps ## concurrency tests under ThreadSanitizer
 	cmake -S . -B build-tsan -G Ninja -DFO_SANITIZE=thread $(CMAKE_FLAGS)

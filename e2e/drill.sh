@@ -14,7 +14,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
 SCENARIOS="kill,ready-fail,operator-kill"
-OPERATOR_KILLS=5
+OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
 OUT="${DRILL_OUT:-$REPO/build/drills}"
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -2,7 +2,8 @@
 // with its own informers (src/kube only; none of the operator's or the engine's code) and
 // checks, throughout a drill:
 //   1. ActivePassive + BreakBeforeMake: never pods labelled failover.io/role=active in two
-//      members, and never a listed Service whose selector selects ready pods of two members;
+//      members, and never a listed Service the operator has taken over (it carries the
+//      failover.io/active-member annotation) whose selector selects ready pods of two members;
 //   2. no listed Service left without a healthy member behind it for longer than
 //      unhealthyFor + slack while some member has been healthy for longer than slack
 //      (groups that are paused, dry-run, held by the failover budget or with maxLag are
@@ -217,6 +218,7 @@ class Checker {
         }
       } else if (c.kind == "services") {
         services_.clear();
+        managed_.clear();
         for (const auto& o : c.objects) SetService(o);
       } else {
         groups_.clear();
@@ -236,8 +238,12 @@ class Checker {
         SetPod(o);
       }
     } else if (c.kind == "services") {
-      if (c.deleted) services_.erase(name);
-      else SetService(o);
+      if (c.deleted) {
+        services_.erase(name);
+        managed_.erase(name);
+      } else {
+        SetService(o);
+      }
     } else {
       if (c.deleted) groups_.erase(name);
       else SetGroup(o);
@@ -277,6 +283,11 @@ class Checker {
       Note("service " + name + " selector {" + text + "}");
     }
     services_[name] = sel;
+    // A Service is the operator's once it has annotated it; before that its selector is
+    // whatever the user created it with (often every pod of the app).
+    auto ann = o["metadata"].value("annotations", json::object());
+    if (ann.contains("failover.io/active-member")) managed_.insert(name);
+    else managed_.erase(name);
   }
 
   void SetGroup(const json& o) {
@@ -327,7 +338,7 @@ class Checker {
       for (const auto& ref : spec.value("services", json::array())) {
         std::string sname = ref.value("name", "");
         auto s = services_.find(sname);
-        if (s == services_.end()) continue;
+        if (s == services_.end() || !managed_.count(sname)) continue;
         std::map<std::string, std::string> serving;
         for (const auto& [pname, p] : pods_) {
           if (!p.ready || p.terminating || !SelectsFlat(s->second, p.labels)) continue;
@@ -446,6 +457,7 @@ class Checker {
   size_t applied_ = 0;
   std::map<std::string, Pod> pods_;
   std::map<std::string, Labels> services_;
+  std::set<std::string> managed_;  // Services the operator has taken over
   std::map<std::string, json> groups_;
   std::map<std::string, std::string> group_summary_;
   std::map<std::string, std::optional<Clock::time_point>> healthy_since_, unserving_since_,

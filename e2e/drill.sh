@@ -92,13 +92,23 @@ KCFG
 free_port() {
   local p
   while :; do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( 20000 + RANDOM % 12000 ))  # below the kernel's ephemeral range
     ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
   done
 }
 
 OP_PID=""
+# Starts the operator; a port taken between choosing and binding means another try.
 start_operator() {  # ns log
+  local attempt
+  for attempt in 1 2 3; do
+    start_operator_once "$1" "$2" && return 0
+    grep -q "cannot bind" "$2" || break
+  done
+  fail "operator did not start (log $2)"
+  return 1
+}
+start_operator_once() {  # ns log
   METRICS_PORT="$(free_port)"; HEALTH_PORT="$(free_port)"
   "$BIN/failover-operator" --kubeconfig "$OP_KUBECONFIG" --namespace "$1" \
     --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$HEALTH_PORT" \
@@ -107,10 +117,11 @@ start_operator() {  # ns log
   PIDS+=("$OP_PID")
   local i; for i in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$HEALTH_PORT/readyz" >/dev/null && return 0
-    kill -0 "$OP_PID" 2>/dev/null || { fail "operator exited at start (log $2)"; return 1; }
+    kill -0 "$OP_PID" 2>/dev/null || { wait "$OP_PID" 2>/dev/null; return 1; }
     sleep 0.1
   done
-  fail "operator not ready in 10 s (log $2)"
+  kill_operator
+  return 1
 }
 kill_operator() { kill -9 "$OP_PID" 2>/dev/null; wait "$OP_PID" 2>/dev/null; }
 stop_operator() { kill "$OP_PID" 2>/dev/null; wait "$OP_PID" 2>/dev/null; }
@@ -188,7 +199,7 @@ analyze() {  # loadlog t_fault_ms old_pod new_pod -> JSON fields
     $3 == "fail" && $1 >= tf { failed++ }
     { total++ }
     END {
-      printf "\"requests\": %d, \"failedRequests\": %d, \"lastSuccessBeforeMs\": %s, \"firstSuccessAfterMs\": %s, \"rtoMs\": %s",
+      printf "\"requests\": %d, \"failedRequests\": %d, \"lastSuccessBeforeMs\": %.0f, \"firstSuccessAfterMs\": %.0f, \"rtoMs\": %.0f",
         total, failed + 0, last_before + 0, first_new_end + 0,
         (first_new_end != "" && last_before != "") ? first_new_end - last_before : -1
     }' "$1"

@@ -57,10 +57,14 @@ k get fg -n failover-demo
 source "$SRC/tests/ship/sample-pods.sh"
 k create --dry-run=client -o json -f <(k kustomize "$SRC/manifests/samples") | sample_pods | k apply -f -
 deadline=$((SECONDS + 60))
-until [ "$(k get pods -n failover-demo -l app=demo -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}')" = TrueTrue ]; do
+all_ready() {  # every demo pod on a node is Ready (ReplicaSet pods may wait unscheduled)
+  k get pods -n failover-demo -l app=demo -o json | jq -e '[.items[] | select(.spec.nodeName)] |
+    length >= 2 and all(.[]; any(.status.conditions[]?; .type == "Ready" and .status == "True"))' >/dev/null
+}
+until all_ready; do
   [ $SECONDS -lt $deadline ] || fail "sample pods not Ready: $(k get pods -n failover-demo -o wide)"
   sleep 0.5
 done
-expect_eq "sample answers on NodePort 30080" "pod=demo-site-a-0" \
-  "$(curl -sf --max-time 5 "http://$FO_NODE_IP:30080/?format=text" | cut -d' ' -f1)"
+expect_eq "sample answers on NodePort 30080 from" "pod=demo-site-a" \
+  "$(curl -sf --max-time 5 "http://$FO_NODE_IP:30080/?format=text" | cut -d' ' -f1 | cut -d- -f1-3)"
 log "PASS"

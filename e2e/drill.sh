@@ -4,7 +4,7 @@
 # a TokenRequest token), a load generator through the Service's NodePort, and the
 # independent invariant checker watching throughout.
 #
-#   drill.sh [--scenarios kill,ready-fail,operator-kill] [--operator-kills N] [--out DIR]
+#   drill.sh [--scenarios kill,ready-fail,operator-kill,proxy-cuts] [--operator-kills N] [--out DIR]
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
 # brings one up under DIR and takes it down at the end. Writes DIR/drills.json and prints
@@ -13,7 +13,7 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
-SCENARIOS="kill,ready-fail,operator-kill"
+SCENARIOS="kill,ready-fail,operator-kill,proxy-cuts"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
 OUT="${DRILL_OUT:-$REPO/build/drills}"
 while [ $# -gt 0 ]; do
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-for b in failover-operator failover-invariant-checker failover-loadgen failover-node-agent; do
+for b in failover-operator failover-invariant-checker failover-loadgen failover-chaos-proxy failover-node-agent; do
   [ -x "$BIN/$b" ] || { echo "drill: $BIN/$b is not built" >&2; exit 2; }
 done
 
@@ -266,11 +266,25 @@ scenario_failover() {
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
 }
 
-# The operator SIGKILLed at a random point of each of N failovers; it must converge every time.
-scenario_operator_kill() {
-  local name=operator-kill ns="drill-opkill-$RANDOM" dir="$OUT/operator-kill"
+# N failovers in a row (the active member's /ready fails, then recovers as the standby):
+#   operator-kill: the operator SIGKILLed at a random point of each failover;
+#   proxy-cuts:    the operator talks to the apiserver through failover-chaos-proxy, which
+#                  cuts a random connection every ~1.5 s (exponential, seeded).
+# Every failover must converge, with the invariant checker watching throughout.
+scenario_repeated() {
+  local name="$1" ns="drill-$1-$RANDOM" dir="$OUT/$1"
   mkdir -p "$dir"; rm -f "$dir"/*
   log "scenario $name ($OPERATOR_KILLS failovers) in namespace $ns"
+  local saved_kubeconfig="$OP_KUBECONFIG" proxy=""
+  if [ "$name" = proxy-cuts ]; then
+    "$BIN/failover-chaos-proxy" --upstream "${FO_APISERVER_URL#https://}" --seed 42 \
+      --cut-every-ms 1500 --port-file "$dir/proxy.ports" >"$dir/proxy.log" 2>&1 &
+    proxy=$!; PIDS+=("$proxy")
+    local i; for i in $(seq 1 50); do [ -s "$dir/proxy.ports" ] && break; sleep 0.1; done
+    local lport; lport="$(sed -n 's/.*listen=\([0-9]*\).*/\1/p' "$dir/proxy.ports")"
+    OP_KUBECONFIG="$dir/operator-via-proxy.kubeconfig"
+    ( umask 077; sed "s#$FO_APISERVER_URL#https://127.0.0.1:$lport#" "$saved_kubeconfig" >"$OP_KUBECONFIG" )
+  fi
   setup_namespace "$ns" 0 Manual || { fail "$name: setup"; return; }
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 15s \
     --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
@@ -283,10 +297,12 @@ scenario_operator_kill() {
     local pod="db-${active#site-}-0"
     local t0; t0="$(now_ms)"
     curl -s -m 2 -d x "http://$(pod_ip "$ns" "$pod"):8080/fail" >/dev/null
-    sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
-    kill_operator
-    sleep "0.$(( RANDOM % 5 ))"
-    start_operator "$ns" "$dir/operator.log" || return
+    if [ "$name" = operator-kill ]; then
+      sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+      kill_operator
+      sleep "0.$(( RANDOM % 5 ))"
+      start_operator "$ns" "$dir/operator.log" || return
+    fi
     if wait_converged "$ns" "$other" 60; then
       converged=$((converged + 1))
       local took=$(( $(now_ms) - t0 )); [ $took -gt $worst ] && worst=$took
@@ -300,9 +316,15 @@ scenario_operator_kill() {
   done
   check_security "$ns" "$dir/operator.log" "$dir/checker.log"
   stop_operator
+  local cuts=0
+  if [ -n "$proxy" ]; then
+    cuts="$(curl -s "http://127.0.0.1:$(sed -n 's/.*admin=\([0-9]*\).*/\1/p' "$dir/proxy.ports")/stats" | jq .cuts)"
+    kill "$proxy"; wait "$proxy" 2>/dev/null
+    OP_KUBECONFIG="$saved_kubeconfig"
+  fi
   kill "$checker"; wait "$checker"; local checker_rc=$?
   [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
-  RESULTS+=("{\"scenario\": \"$name\", \"failovers\": $OPERATOR_KILLS, \"converged\": $converged, \"worstConvergenceMs\": $worst, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
+  RESULTS+=("{\"scenario\": \"$name\", \"connectionsCut\": ${cuts:-0}, \"failovers\": $OPERATOR_KILLS, \"converged\": $converged, \"worstConvergenceMs\": $worst, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
 }
 
@@ -310,7 +332,7 @@ IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do
   case "$s" in
     kill|ready-fail) scenario_failover "$s" ;;
-    operator-kill) scenario_operator_kill ;;
+    operator-kill|proxy-cuts) scenario_repeated "$s" ;;
     *) fail "unknown scenario $s" ;;
   esac
 done

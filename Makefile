@@ -28,7 +28,8 @@ control-plane: deps ## build (once, cached) kube-apiserver, kube-controller-mana
 cluster-up: build control-plane ## start the local control plane; admin kubeconfig in .local/kubeconfig
 	@bash scripts/cluster.sh up
 
-cluster-down: ## stop exactly what cluster-up started and remove its state
+cluster-down: ## stop the demo (if running) and exactly what cluster-up started; remove its state
+	@bash scripts/demo.sh stop
 	@bash scripts/cluster.sh down
 
 unit: build ## unit tests only (no cluster)

@@ -128,7 +128,6 @@ std::string DefaultLeaseNamespace() {
 
 int main(int argc, char** argv) {
   runtime::ManagerOptions mo;
-  mo.leader_election_id = "failover-operator";
   std::vector<std::string> rest;
   if (auto st = runtime::ParseManagerFlags(argc, argv, &mo, &rest); !st.ok()) {
     std::fprintf(stderr, "failover-operator: %s\n", st.message().c_str());

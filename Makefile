@@ -55,10 +55,9 @@ asan: deps ## unit and integration suites under ASan+UBSan
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest -L 'unit|integration' $(CTEST_FLAGS)
 
-# Only what the concurrency-labelled tests need is built under TSan (build time in CI);
-# a new test with LABELS concurrency adds its target here.
-TSAN_TARGETS ?= runtime_concurrency_test runtime_informer_integration_test \
-    runtime_manager_integration_test runtime_leader_election_integration_test
+# Only what the concurrency-labelled tests need is built under TSan (build time in CI):
+# concurrency_tests depends on every test registered with LABELS concurrency.
+TSAN_TARGETS ?= concurrency_tests
 tsan: deps ## concurrency tests under ThreadSanitizer
 	cmake -S . -B build-tsan -G Ninja -DFO_SANITIZE=thread $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS)

@@ -220,6 +220,15 @@ void Informer::Run() {
       need_list = true;
       continue;
     }
+    if (st.IsTransport() && st.reason() != kube::Reason::kCancelled &&
+        Clock::now() - started >= std::chrono::seconds(1)) {
+      // A stream that was up and then dropped (a cut connection, a proxy's idle timeout):
+      // resume from the last rv at once, so no change waits out a backoff; a resume that
+      // fails again (the apiserver is down) ends quickly and backs off below.
+      log_.Info("watch dropped, resuming",
+                {{"error", st.ToString()}, {"resourceVersion", LastResourceVersion()}});
+      continue;
+    }
     if (Clock::now() - started > options_.backoff.reset_after) backoff_.Reset();
     const auto delay = backoff_.Next();
     log_.Warn("watch failed, retrying",

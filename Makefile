@@ -38,10 +38,11 @@ unit: build ## unit tests only (no cluster)
 integration: build control-plane ## integration tests on a local control plane the run brings up
 	cd $(BUILD_DIR) && ctest -L integration $(CTEST_FLAGS)
 
-test: build control-plane ## everything: the suite (drills reduced), a short fuzz run, ASan+UBSan and TSan suites
+# ASan+UBSan (`make asan`) is not part of `make test` yet: its full build and suite have not
+# been measured clean and within CI's time on this machine. TSan's concurrency suite has.
+test: build control-plane ## everything CI runs: the suite (drills reduced), a short fuzz run, the TSan suite
 	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
 	$(MAKE) fuzz
-	$(MAKE) asan
 	$(MAKE) tsan
 
 drills: build control-plane ## the full drill suite (DRILL_OPERATOR_KILLS=50); results in build/drills/

@@ -310,7 +310,9 @@ TEST_F(HarnessTest, FailMakesNotReadyAfterFailureThresholdAndRecoverUndoes) {
   ASSERT_TRUE(WaitPod("web", PodReady));
   std::string ip = PodIP("web");
   std::string ready_since;
-  for (const auto& c : GetPod("web")["status"]["conditions"]) {
+  // Hold the pod: a range-for over a member of a temporary reads freed memory.
+  const json ready_pod = GetPod("web");
+  for (const auto& c : ready_pod["status"]["conditions"]) {
     if (c["type"] == "Ready") ready_since = c["lastTransitionTime"];
   }
   ASSERT_TRUE(HttpPost(ip, 8080, "/fail"));
@@ -326,7 +328,8 @@ TEST_F(HarnessTest, FailMakesNotReadyAfterFailureThresholdAndRecoverUndoes) {
 
   ASSERT_TRUE(HttpPost(ip, 8080, "/recover"));
   ASSERT_TRUE(WaitPod("web", PodReady, milliseconds(5000)));
-  for (const auto& c : GetPod("web")["status"]["conditions"]) {
+  const json recovered_pod = GetPod("web");
+  for (const auto& c : recovered_pod["status"]["conditions"]) {
     if (c["type"] == "PodScheduled") {
       EXPECT_LE(c["lastTransitionTime"].get<std::string>(), ready_since);
     }

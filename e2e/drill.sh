@@ -4,7 +4,13 @@
 # a TokenRequest token), a load generator through the Service's NodePort, and the
 # independent invariant checker watching throughout.
 #
-#   drill.sh [--scenarios kill,ready-fail,operator-kill,proxy-cuts] [--operator-kills N] [--out DIR]
+#   drill.sh [--set reduced|full] [--scenarios a,b,...] [--operator-kills N] [--out DIR]
+#
+# Sets (DRILL_SET in the environment works too): `reduced` (the default, what `make test`
+# runs) = kill, ready-fail, switchover, all-down, leader-kill, operator-kill, proxy-cuts;
+# `full` (`make drills`) adds mbb-failover, mbb-switchover, failback-auto, failback-manual,
+# apiserver-restart, etcd-compaction, flapping. apiserver-restart and etcd-compaction stop
+# the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
 # brings one up under DIR and takes it down at the end. Writes DIR/drills.json and prints
@@ -13,20 +19,29 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
-SCENARIOS="kill,ready-fail,operator-kill,proxy-cuts"
+REDUCED="kill,ready-fail,switchover,all-down,leader-kill,operator-kill,proxy-cuts"
+FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,flapping,leader-kill,apiserver-restart,etcd-compaction,operator-kill,proxy-cuts"
+SCENARIOS=""
+SET="${DRILL_SET:-reduced}"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
 OUT="${DRILL_OUT:-$REPO/build/drills}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenarios) SCENARIOS="$2"; shift 2 ;;
+    --set) SET="$2"; shift 2 ;;
     --operator-kills) OPERATOR_KILLS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    *) echo "usage: drill.sh [--scenarios a,b] [--operator-kills N] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: drill.sh [--set reduced|full] [--scenarios a,b] [--operator-kills N] [--out DIR]" >&2; exit 2 ;;
   esac
 done
+case "$SET" in
+  reduced) [ -n "$SCENARIOS" ] || SCENARIOS="$REDUCED" ;;
+  full) [ -n "$SCENARIOS" ] || SCENARIOS="$FULL" ;;
+  *) echo "drill: --set reduced|full" >&2; exit 2 ;;
+esac
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-for b in failover-operator failover-invariant-checker failover-loadgen failover-chaos-proxy failover-node-agent; do
+for b in failover-operator failover-invariant-checker failover-loadgen failover-chaos-proxy failover-node-agent kubectl-failover; do
   [ -x "$BIN/$b" ] || { echo "drill: $BIN/$b is not built" >&2; exit 2; }
 done
 
@@ -98,6 +113,7 @@ free_port() {
 }
 
 OP_PID=""
+OP_EXTRA=()  # more operator flags (leader election)
 # Starts the operator; a port taken between choosing and binding means another try.
 start_operator() {  # ns log
   local attempt
@@ -112,7 +128,7 @@ start_operator_once() {  # ns log
   METRICS_PORT="$(free_port)"; HEALTH_PORT="$(free_port)"
   "$BIN/failover-operator" --kubeconfig "$OP_KUBECONFIG" --namespace "$1" \
     --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$HEALTH_PORT" \
-    --log-format text --log-level debug >>"$2" 2>&1 &
+    --log-format text --log-level debug ${OP_EXTRA[@]+"${OP_EXTRA[@]}"} >>"$2" 2>&1 &
   OP_PID=$!
   PIDS+=("$OP_PID")
   local i; for i in $(seq 1 100); do
@@ -136,7 +152,7 @@ demo_pod() {  # ns name site
 POD
 }
 
-setup_namespace() {  # ns unhealthyFor failback
+setup_namespace() {  # ns unhealthyFor failback [strategy] [maxFailovers] [fencing]
   local ns="$1"
   k create namespace "$ns" >/dev/null || return 1
   demo_pod "$ns" db-a-0 a | k apply -f - >/dev/null
@@ -151,8 +167,8 @@ SVC
   "members":[{"name":"site-a","selector":{"matchLabels":{"app":"db","site":"a"}}},
              {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}}],
   "services":[{"name":"db"}],"detection":{"unhealthyFor":"$2"},
-  "switchover":{"strategy":"BreakBeforeMake"},"failback":{"policy":"$3","stabilizationWindow":"5s"},
-  "antiFlap":{"maxFailovers":1000,"window":"1m"},"fencing":{"policy":"Label"}}}
+  "switchover":{"strategy":"${4:-BreakBeforeMake}"},"failback":{"policy":"$3","stabilizationWindow":"5s"},
+  "antiFlap":{"maxFailovers":${5:-1000},"window":"1m"},"fencing":{"policy":"${6:-Label}"}}}
 FG
 }
 
@@ -191,22 +207,26 @@ demo_pid() {  # ns pod: the demo-app process of that pod (by its environment)
   return 1
 }
 
-# RTO, failed requests and demoted answers from a load generator log.
-analyze() {  # loadlog t_fault_ms old_pod new_pod -> JSON fields
-  awk -v tf="$2" -v old="$3" -v new="$4" '
-    $3 == "ok" && $1 < tf { last_before = $1 + $2 }
-    $3 == "ok" && $1 >= tf && $4 == new && first_new == "" { first_new = $1; first_new_end = $1 + $2 }
-    $3 == "fail" && $1 >= tf { failed++ }
-    { total++ }
-    END {
-      printf "\"requests\": %d, \"failedRequests\": %d, \"lastSuccessBeforeMs\": %.0f, \"firstSuccessAfterMs\": %.0f, \"rtoMs\": %.0f",
-        total, failed + 0, last_before + 0, first_new_end + 0,
-        (first_new_end != "" && last_before != "") ? first_new_end - last_before : -1
-    }' "$1"
+# RTO, failed requests and demoted answers from a load generator log, as JSON fields.
+# Failover (an unplanned fault at t_from): RTO = last success sent before the fault to the
+# first success from the new member. Planned switch (a request at t_from; the old member
+# serves until the switch): RTO = the gap the client sees, from the last success sent
+# before the new member's first answer to that answer. Failed requests: sent from t_from
+# on. Demoted answers: answers from the old member sent after the new member's first one.
+analyze() {  # loadlog t_from_ms old_pod new_pod [planned]
   local first_new
   first_new="$(awk -v tf="$2" -v new="$4" '$3=="ok" && $1>=tf && $4==new {print $1; exit}' "$1")"
-  printf ', "answeredByDemotedAfterSwitch": %d' \
-    "$(awk -v fn="${first_new:-99999999999999}" -v old="$3" '$3=="ok" && $1>fn && $4==old' "$1" | wc -l)"
+  awk -v tf="$2" -v fn="${first_new:-99999999999999}" -v planned="${5:-0}" -v old="$3" -v new="$4" '
+    { total++ }
+    $3 == "ok" && $1 < (planned ? fn : tf) && $1 + $2 > last_before { last_before = $1 + $2 }
+    $3 == "ok" && $1 == fn && $4 == new && first_new_end == "" { first_new_end = $1 + $2 }
+    $3 == "fail" && $1 >= tf { failed++ }
+    $3 == "ok" && $1 > fn && $4 == old { demoted++ }
+    END {
+      printf "\"requests\": %d, \"failedRequests\": %d, \"lastSuccessBeforeMs\": %.0f, \"firstSuccessAfterMs\": %.0f, \"rtoMs\": %.0f, \"answeredByDemotedAfterSwitch\": %d",
+        total, failed + 0, last_before + 0, first_new_end + 0,
+        (first_new_end != "" && last_before != "") ? first_new_end - last_before : -1, demoted + 0
+    }' "$1"
 }
 
 RESULTS=()
@@ -224,46 +244,266 @@ check_security() {  # ns oplog checkerlog
   fi
 }
 
-# One failover under load: fault = kill | ready-fail.
-scenario_failover() {
-  local name="$1" ns="drill-$1-$RANDOM" dir="$OUT/$1"
-  mkdir -p "$dir"; rm -f "$dir"/*
-  log "scenario $name in namespace $ns"
-  setup_namespace "$ns" 2s Manual || { fail "$name: setup"; return; }
-  "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 10s \
-    --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
-  local checker=$!; PIDS+=("$checker")
-  start_operator "$ns" "$dir/operator.log" || return
-  wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready"; return; }
-  wait_converged "$ns" site-a 60 || { fail "$name: group never active on site-a"; return; }
-  local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
-  "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load.txt" --interval-ms 5 &
-  local load=$!; PIDS+=("$load")
+fail_pod() { curl -s -m 2 -d x "http://$(pod_ip "$1" "$2"):8080/fail" >/dev/null || fail "$S_NAME: POST /fail to $2"; }
+recover_pod() { curl -s -m 2 -d x "http://$(pod_ip "$1" "$2"):8080/recover" >/dev/null || fail "$S_NAME: POST /recover to $2"; }
+wait_not_ready() {  # ns pod timeout_s
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do pod_ready "$1" "$2" || return 0; sleep 0.1; done
+  return 1
+}
+# The Service switch time (failover.io/active-since), epoch seconds with fraction.
+switch_time() { local t; t="$(k -n "$1" get svc db -o jsonpath='{.metadata.annotations.failover\.io/active-since}' 2>/dev/null)"; [ -n "$t" ] && date -d "$t" +%s.%N; }
+ready_transition() { local t; t="$(k -n "$1" get pod "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>/dev/null)"; [ -n "$t" ] && date -d "$t" +%s; }
+seconds_between() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; else echo -1; fi; }
+json_bool() { if "$@"; then echo true; else echo false; fi; }
+
+# One scenario's frame: namespace and group, the checker, the operator (or two replicas
+# with --leader-elect), the group converged on site-a, then the load generator for 3 s.
+#   scenario_begin name unhealthyFor failback strategy maxFailovers fencing slack replicas
+S_NAME="" S_NS="" S_DIR="" S_CHECKER="" S_LOAD="" S_INVARIANTS=false
+OPS=() OPS_METRICS=() OPS_HEALTH=()
+scenario_begin() {
+  S_NAME="$1"; S_NS="drill-$1-$RANDOM"; S_DIR="$OUT/$1"
+  mkdir -p "$S_DIR"; rm -f "$S_DIR"/*
+  log "scenario $S_NAME in namespace $S_NS"
+  setup_namespace "$S_NS" "$2" "$3" "$4" "$5" "$6" || { fail "$S_NAME: setup"; return 1; }
+  "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$S_NS" --slack "$7" \
+    --timeline "$S_DIR/timeline.txt" >"$S_DIR/checker.log" 2>&1 &
+  S_CHECKER=$!; PIDS+=("$S_CHECKER")
+  OPS=() OPS_METRICS=() OPS_HEALTH=()
+  local r
+  for r in $(seq 1 "$8"); do
+    if [ "$8" -gt 1 ]; then
+      OP_EXTRA=(--leader-elect --leader-election-namespace failover-system --leader-elect-lease-duration 4s
+                --leader-elect-renew-deadline 3s --leader-elect-retry-period 500ms)
+    fi
+    start_operator "$S_NS" "$S_DIR/operator-$r.log" || { OP_EXTRA=(); return 1; }
+    OPS+=("$OP_PID"); OPS_METRICS+=("$METRICS_PORT"); OPS_HEALTH+=("$HEALTH_PORT")
+  done
+  OP_EXTRA=()
+  wait_ready "$S_NS" db-a-0 60 && wait_ready "$S_NS" db-b-0 60 || { fail "$S_NAME: pods not ready"; return 1; }
+  wait_converged "$S_NS" site-a 60 || { fail "$S_NAME: group never active on site-a"; return 1; }
+  local port; port="$(k -n "$S_NS" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+  "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$S_DIR/load.txt" --interval-ms 5 &
+  S_LOAD=$!; PIDS+=("$S_LOAD")
   sleep 3
+}
+stop_load() { [ -n "$S_LOAD" ] || return 0; kill "$S_LOAD" 2>/dev/null; wait "$S_LOAD" 2>/dev/null; S_LOAD=""; }
+# Security checks against a live replica, then every replica and the checker stopped.
+scenario_end() {
+  stop_load
+  local i live=-1
+  for i in "${!OPS[@]}"; do kill -0 "${OPS[$i]}" 2>/dev/null && live=$i; done
+  if [ $live -ge 0 ]; then
+    METRICS_PORT="${OPS_METRICS[$live]}"; HEALTH_PORT="${OPS_HEALTH[$live]}"
+    check_security "$S_NS" "$S_DIR/operator-$((live + 1)).log" "$S_DIR/checker.log"
+  fi
+  for i in "${!OPS[@]}"; do kill "${OPS[$i]}" 2>/dev/null; wait "${OPS[$i]}" 2>/dev/null; done
+  local rc=1
+  if [ -n "$S_CHECKER" ]; then kill "$S_CHECKER"; wait "$S_CHECKER"; rc=$?; S_CHECKER=""; fi
+  S_INVARIANTS=true
+  [ $rc = 0 ] || { S_INVARIANTS=false; fail "$S_NAME: invariant checker exit $rc (see $S_DIR/checker.log)"; }
+  k delete namespace "$S_NS" --wait=false >/dev/null 2>&1
+}
+record() {  # json fields
+  RESULTS+=("{\"scenario\": \"$S_NAME\", $1, \"invariantsHeld\": $S_INVARIANTS}")
+}
+# The demoted member must not answer after the new one did when the switch is BreakBeforeMake.
+check_demoted() {  # fields strategy
+  [ "$2" = BreakBeforeMake ] || return 0
+  case "$1" in *'"answeredByDemotedAfterSwitch": 0'*) ;; *) fail "$S_NAME: requests answered by the demoted member after the switch" ;; esac
+}
+relists() { cat "$S_DIR"/operator-*.log 2>/dev/null | grep -c "watch expired, re-listing"; }
+
+# One failover from site-a to site-b under load:
+#   kill          the primary's process SIGKILLed;
+#   ready-fail    the primary's /ready fails, the process stays up (it would answer);
+#   mbb-failover  ready-fail with MakeBeforeBreak;
+#   apiserver-restart  ready-fail, then kube-apiserver stopped as soon as Ready=False is
+#                 written (inside unhealthyFor) and started 5 s later;
+#   etcd-compaction    as apiserver-restart, with etcd compacted while it is down: every
+#                 watch comes back to a resourceVersion the store no longer has (410, re-list);
+#   leader-kill   two replicas with --leader-elect; the leader SIGKILLed at a random point
+#                 0-1.5 s after Ready=False (inside unhealthyFor); the other one finishes.
+scenario_failover() {
+  local name="$1" strategy=BreakBeforeMake replicas=1 extra=""
+  [ "$name" = mbb-failover ] && strategy=MakeBeforeBreak
+  [ "$name" = leader-kill ] && replicas=2
+  scenario_begin "$name" 2s Manual "$strategy" 1000 Label 10s "$replicas" || { scenario_end; return; }
+  local leader=-1 i
+  if [ "$name" = leader-kill ]; then
+    for _ in $(seq 1 100); do
+      for i in "${!OPS[@]}"; do
+        curl -s "http://127.0.0.1:${OPS_METRICS[$i]}/metrics" | grep -q '^leader_election_master_status{.*} 1' && leader=$i
+      done
+      [ $leader -ge 0 ] && break; sleep 0.1
+    done
+    [ $leader -ge 0 ] || { fail "$name: no leader"; stop_load; scenario_end; return; }
+  fi
   local t_fault; t_fault="$(now_ms)"
   case "$name" in
-    kill) kill -9 "$(demo_pid "$ns" db-a-0)" || fail "$name: no process for db-a-0" ;;
-    ready-fail) curl -s -m 2 -d x "http://$(pod_ip "$ns" db-a-0):8080/fail" >/dev/null || fail "$name: POST /fail" ;;
+    kill) kill -9 "$(demo_pid "$S_NS" db-a-0)" || fail "$name: no process for db-a-0" ;;
+    *) fail_pod "$S_NS" db-a-0 ;;
+  esac
+  local t_kill="" takeover=-1 down_ms=-1 rev=""
+  case "$name" in
+    leader-kill)
+      wait_not_ready "$S_NS" db-a-0 10 || fail "$name: Ready=False not written"
+      sleep "$(( RANDOM % 2 )).$(( RANDOM % 10 ))"
+      t_kill="$(now_ms)"
+      kill -9 "${OPS[$leader]}"; wait "${OPS[$leader]}" 2>/dev/null
+      local other=$(( 1 - leader ))
+      for _ in $(seq 1 300); do
+        curl -s "http://127.0.0.1:${OPS_METRICS[$other]}/metrics" | grep -q '^leader_election_master_status{.*} 1' &&
+          { takeover=$(( $(now_ms) - t_kill )); break; }
+        sleep 0.1
+      done
+      [ $takeover -ge 0 ] || fail "$name: the other replica did not take the lease over within 30 s"
+      extra=", \"leaderKilledAfterFaultMs\": $(( t_kill - t_fault )), \"takeoverMs\": $takeover" ;;
+    apiserver-restart|etcd-compaction)
+      wait_not_ready "$S_NS" db-a-0 10 || fail "$name: Ready=False not written"
+      local t_down; t_down="$(now_ms)"
+      bash "$REPO/scripts/cluster.sh" stop-apiserver >>"$S_DIR/cluster.log" 2>&1 || fail "$name: stop-apiserver"
+      if [ "$name" = etcd-compaction ]; then
+        rev="$(bash "$REPO/scripts/cluster.sh" compact 2>>"$S_DIR/cluster.log")" || fail "$name: compact"
+      fi
+      sleep 5
+      bash "$REPO/scripts/cluster.sh" start-apiserver >>"$S_DIR/cluster.log" 2>&1 || fail "$name: start-apiserver"
+      down_ms=$(( $(now_ms) - t_down ))
+      extra=", \"apiserverDownMs\": $down_ms" ;;
   esac
   local converged=true
-  wait_converged "$ns" site-b 60 || { converged=false; fail "$name: no failover to site-b within 60 s"; }
+  wait_converged "$S_NS" site-b 90 || { converged=false; fail "$name: no failover to site-b within 90 s (active=$(active_member "$S_NS") service=$(service_member "$S_NS") phase=$(phase "$S_NS"))"; }
+  [ -n "$t_kill" ] && extra="$extra, \"killToConvergenceMs\": $(( $(now_ms) - t_kill ))"
   sleep 3
-  kill "$load"; wait "$load" 2>/dev/null
-  local ready_false switched
-  ready_false="$(k -n "$ns" get pod db-a-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>/dev/null)"
-  switched="$(k -n "$ns" get svc db -o jsonpath='{.metadata.annotations.failover\.io/active-since}')"
-  local rf_to_switch=-1
-  if [ -n "$ready_false" ] && [ -n "$switched" ]; then
-    rf_to_switch="$(awk -v a="$(date -d "$switched" +%s.%N)" -v b="$(date -d "$ready_false" +%s)" 'BEGIN { printf "%.3f", a - b }')"
+  stop_load
+  local fields; fields="$(analyze "$S_DIR/load.txt" "$t_fault" db-a-0 db-b-0)"
+  check_demoted "$fields" "$strategy"
+  local rf_to_switch; rf_to_switch="$(seconds_between "$(ready_transition "$S_NS" db-a-0)" "$(switch_time "$S_NS")")"
+  case "$name" in
+    apiserver-restart|etcd-compaction)
+      extra="$extra, \"operatorRelists\": $(relists)${rev:+, \"compactedAtRevision\": $rev}" ;;
+  esac
+  scenario_end
+  record "\"strategy\": \"$strategy\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"readyFalseToSwitchS\": $rf_to_switch$extra"
+}
+
+# A planned switch under load, both members healthy or the preferred one recovered:
+#   switchover      `kubectl failover switchover db --to site-b` (BreakBeforeMake);
+#   mbb-switchover  the same with MakeBeforeBreak;
+#   failback-auto   failover to site-b (site-a's /ready fails), site-a recovers, the
+#                   operator fails back after stabilizationWindow (5 s) on its own;
+#   failback-manual the same with failback Manual and `kubectl failover failback db`.
+# Measured on the planned switch: the client's gap, failed requests, answers from the
+# demoted member, and the time from the trigger (the request, or site-a's recovery) to the
+# Service switch.
+scenario_planned() {
+  local name="$1" strategy=BreakBeforeMake policy=Manual from=db-a-0 to=db-b-0 target=site-b
+  [ "$name" = mbb-switchover ] && strategy=MakeBeforeBreak
+  [ "$name" = failback-auto ] && policy=Automatic
+  scenario_begin "$name" 2s "$policy" "$strategy" 1000 Label 10s 1 || { scenario_end; return; }
+  local extra=""
+  case "$name" in
+    failback-*)
+      from=db-b-0; to=db-a-0; target=site-a
+      fail_pod "$S_NS" db-a-0
+      wait_converged "$S_NS" site-b 60 || fail "$name: no failover to site-b"
+      sleep 1 ;;
+  esac
+  local t_req; t_req="$(now_ms)"
+  case "$name" in
+    switchover|mbb-switchover)
+      "$BIN/kubectl-failover" --kubeconfig "$ADMIN_KUBECONFIG" -n "$S_NS" switchover db --to site-b \
+        >>"$S_DIR/plugin.txt" 2>&1 || fail "$name: kubectl failover switchover" ;;
+    failback-auto)
+      recover_pod "$S_NS" db-a-0 ;;
+    failback-manual)
+      recover_pod "$S_NS" db-a-0
+      wait_ready "$S_NS" db-a-0 30 || fail "$name: db-a-0 did not recover"
+      sleep 1
+      t_req="$(now_ms)"
+      "$BIN/kubectl-failover" --kubeconfig "$ADMIN_KUBECONFIG" -n "$S_NS" failback db \
+        >>"$S_DIR/plugin.txt" 2>&1 || fail "$name: kubectl failover failback" ;;
+  esac
+  local converged=true
+  wait_converged "$S_NS" "$target" 60 || { converged=false; fail "$name: no switch to $target within 60 s (active=$(active_member "$S_NS") service=$(service_member "$S_NS") phase=$(phase "$S_NS"))"; }
+  if [ "$name" = failback-auto ]; then
+    extra=", \"readyTrueToSwitchS\": $(seconds_between "$(ready_transition "$S_NS" db-a-0)" "$(switch_time "$S_NS")")"
   fi
-  check_security "$ns" "$dir/operator.log" "$dir/checker.log"
-  stop_operator
-  kill "$checker"; wait "$checker"; local checker_rc=$?
-  [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
-  local fields; fields="$(analyze "$dir/load.txt" "$t_fault" db-a-0 db-b-0)"
-  case "$fields" in *'"answeredByDemotedAfterSwitch": 0'*) ;; *) fail "$name: requests answered by the demoted member after the switch" ;; esac
-  RESULTS+=("{\"scenario\": \"$name\", \"strategy\": \"BreakBeforeMake\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"readyFalseToSwitchS\": $rf_to_switch, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
-  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  sleep 3
+  stop_load
+  local fields; fields="$(analyze "$S_DIR/load.txt" "$t_req" "$from" "$to" planned)"
+  check_demoted "$fields" "$strategy"
+  local to_switch; to_switch="$(seconds_between "$(awk -v t="$t_req" 'BEGIN { printf "%.3f", t / 1000 }')" "$(switch_time "$S_NS")")"
+  scenario_end
+  record "\"strategy\": \"$strategy\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"triggerToSwitchS\": $to_switch$extra"
+}
+
+# Primary and standby both down (/ready fails on both) for 8 s: the group must say
+# Degraded and leave the Service alone (no switch, no flapping); then site-b recovers
+# first and becomes active, then site-a recovers (failback Manual: site-b stays).
+scenario_all_down() {
+  scenario_begin all-down 2s Manual BreakBeforeMake 1000 Label 10s 1 || { scenario_end; return; }
+  local since0 since changes=0 degraded=false reason=""
+  since0="$(k -n "$S_NS" get svc db -o json | jq -r '.metadata.annotations["failover.io/active-since"] + " " + (.spec.selector | tostring)')"
+  local t_fault; t_fault="$(now_ms)"
+  fail_pod "$S_NS" db-a-0; fail_pod "$S_NS" db-b-0
+  local deadline=$(( $(now_ms) + 8000 )) obs
+  while [ "$(now_ms)" -lt $deadline ]; do
+    sleep 0.2
+    obs="$(k -n "$S_NS" get fg/db svc/db -o json 2>/dev/null | jq -r '.items[0].status.phase,
+      (.items[0].status.conditions[]? | select(.type == "Degraded") | .reason),
+      (.items[1].metadata.annotations["failover.io/active-since"] + " " + (.items[1].spec.selector | tostring))' 2>/dev/null)" || continue
+    [ "$(sed -n 1p <<<"$obs")" = Degraded ] && { degraded=true; reason="$(sed -n 2p <<<"$obs")"; }
+    since="$(sed -n 3p <<<"$obs")"
+    if [ "$since" != "$since0" ]; then changes=$((changes + 1)); since0="$since"; fi
+  done
+  [ "$degraded" = true ] || fail "all-down: phase never Degraded while every member was down"
+  [ $changes = 0 ] || fail "all-down: the Service changed $changes times while every member was down"
+  local t_rec; t_rec="$(now_ms)"
+  recover_pod "$S_NS" db-b-0
+  local converged=true
+  wait_converged "$S_NS" site-b 60 || { converged=false; fail "all-down: site-b recovered first but did not become active (active=$(active_member "$S_NS") service=$(service_member "$S_NS") phase=$(phase "$S_NS"))"; }
+  local to_switch; to_switch="$(seconds_between "$(awk -v t="$t_rec" 'BEGIN { printf "%.3f", t / 1000 }')" "$(switch_time "$S_NS")")"
+  recover_pod "$S_NS" db-a-0
+  wait_ready "$S_NS" db-a-0 30 || fail "all-down: db-a-0 did not recover"
+  sleep 3
+  local stayed; stayed="$(json_bool [ "$(active_member "$S_NS")" = site-b ])"
+  [ "$stayed" = true ] || fail "all-down: site-a's recovery moved the group back (failback is Manual)"
+  stop_load
+  local fields; fields="$(analyze "$S_DIR/load.txt" "$t_fault" db-a-0 db-b-0)"
+  check_demoted "$fields" BreakBeforeMake
+  local first; first="$(awk -v t="$t_rec" '$3=="ok" && $1>=t {printf "%.0f\n", $1+$2; exit}' "$S_DIR/load.txt")"
+  scenario_end
+  record "\"strategy\": \"BreakBeforeMake\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"allDownMs\": $(( t_rec - t_fault )), \"degradedWhileDown\": $degraded, \"degradedReason\": \"$reason\", \"serviceChangesWhileDown\": $changes, \"recoveryToFirstSuccessMs\": $(( ${first:-$t_rec} - t_rec )), \"triggerToSwitchS\": $to_switch, \"stayedAfterPreferredRecovered\": $stayed"
+}
+
+# A flapping primary: the active member's /ready fails for 1 s and recovers for 1 s, 8 times,
+# with unhealthyFor 0, fencing None (a demoted member is a candidate again at once) and
+# antiFlap maxFailovers 3 per minute. At most 3 switches, then the group holds (Degraded,
+# FailoverBudgetExhausted) with the checker clean; it ends converged on a healthy member.
+scenario_flapping() {
+  scenario_begin flapping 0 Manual BreakBeforeMake 3 None 15s 1 || { scenario_end; return; }
+  local i pod held=false
+  for i in $(seq 1 8); do
+    pod="db-$(active_member "$S_NS" | sed 's/^site-//')-0"
+    fail_pod "$S_NS" "$pod"; sleep 1
+    [ "$(k -n "$S_NS" get fg db -o jsonpath='{.status.conditions[?(@.type=="Degraded")].reason}')" = FailoverBudgetExhausted ] && held=true
+    recover_pod "$S_NS" "$pod"; sleep 1
+  done
+  wait_ready "$S_NS" db-a-0 30 && wait_ready "$S_NS" db-b-0 30 || fail "flapping: pods did not recover"
+  local active converged=true count
+  active="$(active_member "$S_NS")"
+  wait_converged "$S_NS" "$active" 30 || { converged=false; fail "flapping: not converged at the end"; }
+  count="$(k -n "$S_NS" get fg db -o jsonpath='{.status.failoverCount}')"
+  [ "${count:-0}" -le 3 ] || fail "flapping: $count failovers with maxFailovers 3"
+  [ "$held" = true ] || fail "flapping: the anti-flap hold (FailoverBudgetExhausted) never showed"
+  sleep 1
+  stop_load
+  local failed; failed="$(awk '$3=="fail"' "$S_DIR/load.txt" | wc -l)"
+  local total; total="$(wc -l <"$S_DIR/load.txt")"
+  scenario_end
+  record "\"strategy\": \"BreakBeforeMake\", \"fencing\": \"None\", \"converged\": $converged, \"flaps\": 8, \"maxFailovers\": 3, \"failovers\": ${count:-0}, \"budgetHeld\": $held, \"requests\": $total, \"failedRequests\": $failed, \"finalActive\": \"$active\""
 }
 
 # N failovers in a row (the active member's /ready fails, then recovers as the standby):
@@ -285,7 +525,7 @@ scenario_repeated() {
     OP_KUBECONFIG="$dir/operator-via-proxy.kubeconfig"
     ( umask 077; sed "s#$FO_APISERVER_URL#https://127.0.0.1:$lport#" "$saved_kubeconfig" >"$OP_KUBECONFIG" )
   fi
-  setup_namespace "$ns" 0 Manual || { fail "$name: setup"; return; }
+  setup_namespace "$ns" 0 Manual BreakBeforeMake 1000 Label || { fail "$name: setup"; return; }
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 15s \
     --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
   local checker=$!; PIDS+=("$checker")
@@ -331,7 +571,10 @@ scenario_repeated() {
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do
   case "$s" in
-    kill|ready-fail) scenario_failover "$s" ;;
+    kill|ready-fail|mbb-failover|leader-kill|apiserver-restart|etcd-compaction) scenario_failover "$s" ;;
+    switchover|mbb-switchover|failback-auto|failback-manual) scenario_planned "$s" ;;
+    all-down) scenario_all_down ;;
+    flapping) scenario_flapping ;;
     operator-kill|proxy-cuts) scenario_repeated "$s" ;;
     *) fail "unknown scenario $s" ;;
   esac
@@ -339,9 +582,16 @@ done
 
 { printf '{"date": "%s", "results": [' "$(date -u +%FT%TZ)"; (IFS=,; printf '%s' "${RESULTS[*]}"); printf ']}\n'; } >"$OUT/drills.json"
 jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring), (.failedRequests // "-"|tostring),
-        (.answeredByDemotedAfterSwitch // "-"|tostring), (.readyFalseToSwitchS // "-"|tostring),
-        (.worstConvergenceMs // "-"|tostring), (.invariantsHeld|tostring)] | @tsv' "$OUT/drills.json" |
-  (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\treadyFalse->switch_s\tworst_conv_ms\tinvariants"; cat) |
+        (.answeredByDemotedAfterSwitch // "-"|tostring), (.readyFalseToSwitchS // .triggerToSwitchS // "-"|tostring),
+        (.worstConvergenceMs // "-"|tostring), (.invariantsHeld|tostring),
+        ([(if .strategy == "MakeBeforeBreak" then "MakeBeforeBreak" else empty end),
+          (if .takeoverMs then "takeover \(.takeoverMs) ms" else empty end),
+          (if .apiserverDownMs then "apiserver down \(.apiserverDownMs) ms, \(.operatorRelists) re-lists" else empty end),
+          (if .degradedWhileDown != null then "Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown), recovery->first success \(.recoveryToFirstSuccessMs) ms" else empty end),
+          (if .budgetHeld != null then "\(.failovers) failovers of \(.flaps) flaps, held=\(.budgetHeld)" else empty end),
+          (if .readyTrueToSwitchS then "Ready=True->switch \(.readyTrueToSwitchS) s" else empty end),
+          (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
+  (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\tReady=False|trigger->switch_s\tworst_conv_ms\tinvariants\tnotes"; cat) |
   column -t -s $'\t'
 log "results in $OUT/drills.json"
 exit $FAILED

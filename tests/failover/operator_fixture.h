@@ -4,7 +4,6 @@
 #pragma once
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -34,6 +33,7 @@
 #include "support/cluster_env.h"
 #include "support/command.h"
 #include "support/names.h"
+#include "support/pod_process.h"
 #include "support/wait.h"
 
 namespace failover_it {
@@ -87,28 +87,7 @@ inline bool PodReady(const json& pod) { return ConditionOf(pod, "Ready") == "Tru
 
 // The pid of the demo app running pod ns/name (found by its environment); 0 when none.
 inline pid_t FindPodProcess(const std::string& ns, const std::string& name) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return 0;
-  pid_t found = 0;
-  while (dirent* e = readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream env(std::string("/proc/") + e->d_name + "/environ");
-    std::stringstream ss;
-    ss << env.rdbuf();
-    const std::string all = ss.str();
-    if (all.find(std::string("POD_NAME=") + name + '\0') == std::string::npos) continue;
-    if (all.find(std::string("POD_NAMESPACE=") + ns + '\0') == std::string::npos) continue;
-    std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
-    std::string c;
-    std::getline(comm, c);
-    if (c.rfind("failover-demo", 0) != 0) continue;
-    found = static_cast<pid_t>(pid);
-    break;
-  }
-  closedir(proc);
-  return found;
+  return testsupport::find_pod_process(ns, name);
 }
 
 // The operator as a child process; stopped (SIGTERM, then SIGKILL) when destroyed.

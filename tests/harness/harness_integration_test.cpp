@@ -1,6 +1,5 @@
 // The harness against the real local control plane: the node agent and service proxy
 // that scripts/cluster.sh started run the pods and carry the traffic of these tests.
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 
 #include "kube/client.h"
 #include "kube/config.h"
+#include "support/pod_process.h"
 
 namespace harness {
 namespace {
@@ -61,45 +61,6 @@ std::string Condition(const json& pod, const std::string& type) {
 }
 
 bool PodReady(const json& pod) { return Condition(pod, "Ready") == "True"; }
-
-// The pid of the demo app running pod ns/name, found by its environment; 0 when none.
-pid_t FindPodProcess(const std::string& ns, const std::string& name) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return 0;
-  pid_t found = 0;
-  while (dirent* e = readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
-    std::string c;
-    std::getline(comm, c);
-    if (c.rfind("failover-demo", 0) != 0) continue;
-    std::ifstream env(std::string("/proc/") + e->d_name + "/environ");
-    std::stringstream ss;
-    ss << env.rdbuf();
-    std::string all = ss.str();
-    std::set<std::string> vars;
-    size_t start = 0;
-    for (size_t i = 0; i <= all.size(); ++i) {
-      if (i == all.size() || all[i] == '\0') {
-        vars.insert(all.substr(start, i - start));
-        start = i + 1;
-      }
-    }
-    if (vars.count("POD_NAME=" + name) && vars.count("POD_NAMESPACE=" + ns)) {
-      std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
-      std::string statline;
-      std::getline(stat, statline);
-      auto close = statline.rfind(')');
-      if (close != std::string::npos && statline.size() > close + 2 && statline[close + 2] == 'Z') continue;
-      found = static_cast<pid_t>(pid);
-      break;
-    }
-  }
-  closedir(proc);
-  return found;
-}
 
 bool ProcessAlive(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -344,7 +305,7 @@ TEST_F(HarnessTest, SigkillMakesNotReadyAndRestartsPerRestartPolicy) {
   CreatePod(never);
   ASSERT_TRUE(WaitPod("always", PodReady));
   ASSERT_TRUE(WaitPod("never", PodReady));
-  pid_t pid = FindPodProcess(ns_, "always");
+  pid_t pid = testsupport::find_pod_process(ns_, "always");
   ASSERT_GT(pid, 0) << "no demo-app process with POD_NAME=always";
   ASSERT_EQ(kill(pid, SIGKILL), 0);
 
@@ -356,11 +317,11 @@ TEST_F(HarnessTest, SigkillMakesNotReadyAndRestartsPerRestartPolicy) {
   EXPECT_EQ(seen[seen.size() - 2], "False");
   json cs = GetPod("always")["status"]["containerStatuses"][0];
   EXPECT_EQ(cs["lastState"]["terminated"]["exitCode"], 137);
-  pid_t restarted = FindPodProcess(ns_, "always");
+  pid_t restarted = testsupport::find_pod_process(ns_, "always");
   EXPECT_GT(restarted, 0);
   EXPECT_NE(restarted, pid);
 
-  pid_t never_pid = FindPodProcess(ns_, "never");
+  pid_t never_pid = testsupport::find_pod_process(ns_, "never");
   ASSERT_GT(never_pid, 0);
   ASSERT_EQ(kill(never_pid, SIGKILL), 0);
   ASSERT_TRUE(WaitPod("never", [](const json& p) { return p["status"].value("phase", "") == "Failed"; }))
@@ -370,7 +331,7 @@ TEST_F(HarnessTest, SigkillMakesNotReadyAndRestartsPerRestartPolicy) {
   EXPECT_EQ(n["status"]["containerStatuses"][0]["restartCount"], 0);
   EXPECT_EQ(n["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 137);
   std::this_thread::sleep_for(milliseconds(1500));
-  EXPECT_EQ(FindPodProcess(ns_, "never"), 0) << "restartPolicy Never must not restart";
+  EXPECT_EQ(testsupport::find_pod_process(ns_, "never"), 0) << "restartPolicy Never must not restart";
 }
 
 TEST_F(HarnessTest, LivenessFailureRestartsTheProcess) {
@@ -458,7 +419,7 @@ TEST_F(HarnessTest, ProxyReachesOnlyReadyEndpointsAndFollowsSelectorChange) {
 TEST_F(HarnessTest, DeletingAPodStopsItsProcessAndFinishesTheDeletion) {
   CreatePod(DemoPod("web", {{"app", "web"}}));
   ASSERT_TRUE(WaitPod("web", PodReady));
-  pid_t pid = FindPodProcess(ns_, "web");
+  pid_t pid = testsupport::find_pod_process(ns_, "web");
   ASSERT_GT(pid, 0);
   auto del = client_->Delete(kube::resources::kPods, ns_, "web");
   ASSERT_TRUE(del.ok()) << del.status().ToString();

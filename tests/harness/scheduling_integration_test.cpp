@@ -1,7 +1,6 @@
 // Deployments on the local control plane as on a real cluster: the deployment and
 // replicaset controllers create pods, the node agent's scheduler (--schedule, passed by
 // scripts/cluster.sh) binds them to its node, and the agent runs them as processes.
-#include <dirent.h>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +21,7 @@
 #include "support/cluster_env.h"
 #include "support/command.h"
 #include "support/names.h"
+#include "support/pod_process.h"
 #include "support/wait.h"
 
 namespace harness {
@@ -47,40 +47,6 @@ std::string NodeOf(const json& pod) { return pod.value("spec", json::object()).v
 std::string NameOf(const json& obj) { return obj.value("metadata", json::object()).value("name", ""); }
 
 bool Deleting(const json& pod) { return pod.value("metadata", json::object()).contains("deletionTimestamp"); }
-
-// The pid of the demo app running pod ns/name (found by its environment); 0 when none.
-pid_t FindPodProcess(const std::string& ns, const std::string& name) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return 0;
-  pid_t found = 0;
-  while (dirent* e = readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
-    std::string c;
-    std::getline(comm, c);
-    if (c.rfind("failover-demo", 0) != 0) continue;
-    std::ifstream env(std::string("/proc/") + e->d_name + "/environ");
-    std::stringstream ss;
-    ss << env.rdbuf();
-    const std::string all = ss.str();
-    std::set<std::string> vars;
-    size_t start = 0;
-    for (size_t i = 0; i <= all.size(); ++i) {
-      if (i == all.size() || all[i] == '\0') {
-        vars.insert(all.substr(start, i - start));
-        start = i + 1;
-      }
-    }
-    if (vars.count("POD_NAME=" + name) != 0 && vars.count("POD_NAMESPACE=" + ns) != 0) {
-      found = static_cast<pid_t>(pid);
-      break;
-    }
-  }
-  closedir(proc);
-  return found;
-}
 
 bool ProcessAlive(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -200,7 +166,7 @@ TEST_F(SchedulingTest, DeploymentPodsAreBoundRunAndScaleDown) {
   for (const auto& p : pods) {
     const std::string name = NameOf(p);
     EXPECT_EQ(Condition(p, "PodScheduled"), "True") << name;
-    pid_t pid = FindPodProcess(ns_, name);
+    pid_t pid = testsupport::find_pod_process(ns_, name);
     ASSERT_GT(pid, 0) << "no demo-app process for " << name;
     pids[name] = pid;
     const std::string ip = p["status"].value("podIP", "");
@@ -261,7 +227,7 @@ TEST_F(SchedulingTest, NodeSelectorIsHonoured) {
   EXPECT_EQ(unmatched["status"].value("phase", ""), "Pending");
   EXPECT_EQ(Condition(unmatched, "PodScheduled"), "False");
   std::printf("unmatched pod: %s\n", Condition(unmatched, "PodScheduled", "message").c_str());
-  EXPECT_EQ(FindPodProcess(ns_, "unmatched"), 0);
+  EXPECT_EQ(testsupport::find_pod_process(ns_, "unmatched"), 0);
   EXPECT_EQ(NodeOf(GetPod("other-scheduler")), "");
 
   // Labelling the Node makes the pending pod fit: it is bound without any change to it.

@@ -16,6 +16,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/flags.h"
+
 namespace harness {
 namespace {
 
@@ -46,20 +48,10 @@ bool ParseOptions(int argc, char** argv, DemoOptions* out) {
     char host[256] = {};
     if (gethostname(host, sizeof(host) - 1) == 0) pod = host;
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const std::string& flag, std::string* dst) {
-      if (a == flag && i + 1 < argc) {
-        *dst = argv[++i];
-        return true;
-      }
-      if (a.rfind(flag + "=", 0) == 0) {
-        *dst = a.substr(flag.size() + 1);
-        return true;
-      }
-      return false;
-    };
-    if (value("--address", &address) || value("--port", &port) || value("--pod-name", &pod)) {
+  for (FlagReader flags(argc, argv); flags.Next();) {
+    const std::string& a = flags.Arg();
+    if (flags.Value("--address", &address) || flags.Value("--port", &port) ||
+        flags.Value("--pod-name", &pod)) {
       continue;
     }
     if (a == "-h" || a == "--help") {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "harness/flags.h"
 #include "harness/node_agent.h"
 #include "harness/process.h"
 #include "kube/client.h"
@@ -31,23 +32,12 @@ int Run(int argc, char** argv) {
   std::string qps = "500";
   std::string burst = "1000";
   NodeAgentOptions opts;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const std::string& flag, std::string* dst) {
-      if (a == flag && i + 1 < argc) {
-        *dst = argv[++i];
-        return true;
-      }
-      if (a.rfind(flag + "=", 0) == 0) {
-        *dst = a.substr(flag.size() + 1);
-        return true;
-      }
-      return false;
-    };
-    if (value("--kubeconfig", &kubeconfig) || value("--node-name", &opts.node_name) ||
-        value("--node-ip", &opts.node_ip) || value("--pod-cidr", &opts.pod_cidr) ||
-        value("--state-dir", &opts.state_dir) || value("--demo-app", &opts.demo_app_path) ||
-        value("--kube-api-qps", &qps) || value("--kube-api-burst", &burst)) {
+  for (FlagReader flags(argc, argv); flags.Next();) {
+    const std::string& a = flags.Arg();
+    if (flags.Value("--kubeconfig", &kubeconfig) || flags.Value("--node-name", &opts.node_name) ||
+        flags.Value("--node-ip", &opts.node_ip) || flags.Value("--pod-cidr", &opts.pod_cidr) ||
+        flags.Value("--state-dir", &opts.state_dir) || flags.Value("--demo-app", &opts.demo_app_path) ||
+        flags.Value("--kube-api-qps", &qps) || flags.Value("--kube-api-burst", &burst)) {
       continue;
     }
     if (a == "--no-register-node") {

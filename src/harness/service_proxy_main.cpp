@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 
+#include "harness/flags.h"
 #include "harness/service_proxy.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -32,25 +33,14 @@ int Run(int argc, char** argv) {
   ServiceProxyOptions opts;
   std::string max_conns;
   bool admin_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const std::string& flag, std::string* dst) {
-      if (a == flag && i + 1 < argc) {
-        *dst = argv[++i];
-        return true;
-      }
-      if (a.rfind(flag + "=", 0) == 0) {
-        *dst = a.substr(flag.size() + 1);
-        return true;
-      }
-      return false;
-    };
-    if (value("--admin-address", &opts.admin_address)) {
+  for (FlagReader flags(argc, argv); flags.Next();) {
+    const std::string& a = flags.Arg();
+    if (flags.Value("--admin-address", &opts.admin_address)) {
       admin_set = true;
       continue;
     }
-    if (value("--kubeconfig", &kubeconfig) || value("--bind-address", &opts.bind_address) ||
-        value("--max-connections", &max_conns)) {
+    if (flags.Value("--kubeconfig", &kubeconfig) || flags.Value("--bind-address", &opts.bind_address) ||
+        flags.Value("--max-connections", &max_conns)) {
       continue;
     }
     if (a == "--quiet") {

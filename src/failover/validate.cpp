@@ -22,24 +22,50 @@ void CheckDuration(std::vector<FieldError>& errors, const std::string& path, Dur
   }
 }
 
-bool IsLabelKey(const std::string& key) {
-  if (key.empty() || key.size() > 316) return false;
-  auto slash = key.find('/');
-  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  if (name.empty() || name.size() > 63) return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(name.front()) || !alnum(name.back())) return false;
-  for (char c : name) {
-    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+bool IsAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// A label value: empty, or at most 63 of [A-Za-z0-9-_.] starting and ending with [A-Za-z0-9].
+bool IsLabelValue(const std::string& value) {
+  if (value.empty()) return true;
+  if (value.size() > 63 || !IsAlnum(value.front()) || !IsAlnum(value.back())) return false;
+  for (char c : value) {
+    if (!IsAlnum(c) && c != '-' && c != '_' && c != '.') return false;
   }
   return true;
 }
 
+// A DNS-1123 subdomain: dot-separated DNS labels, at most 253 characters.
+bool IsDnsSubdomain(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    if (!IsDnsLabel(name.substr(start, dot == std::string::npos ? std::string::npos : dot - start))) return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// A label key: [prefix/]name, the prefix a DNS subdomain, the name a non-empty label value.
+bool IsLabelKey(const std::string& key) {
+  auto slash = key.find('/');
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  if (slash != std::string::npos && !IsDnsSubdomain(key.substr(0, slash))) return false;
+  return !name.empty() && IsLabelValue(name);
+}
+
+std::string LabelValueRule(const std::string& value) {
+  return "\"" + value + "\" is not a valid label value (it could never match a pod): at most 63 "
+         "letters, digits, '-', '_' and '.', starting and ending with a letter or digit";
+}
+
 void CheckHook(std::vector<FieldError>& errors, const std::string& path, const Hook& hook) {
-  if (hook.url.rfind("http://", 0) != 0 && hook.url.rfind("https://", 0) != 0) {
+  const size_t scheme = hook.url.find("://");
+  const std::string prefix = scheme == std::string::npos ? "" : hook.url.substr(0, scheme);
+  if (prefix != "http" && prefix != "https") {
     errors.push_back({path + ".url", "must be an http:// or https:// URL, not \"" + hook.url + "\""});
+  } else if (scheme + 3 >= hook.url.size() || hook.url[scheme + 3] == '/' || hook.url[scheme + 3] == ':') {
+    errors.push_back({path + ".url", "\"" + hook.url + "\" names no host"});
   }
   CheckDuration(errors, path + ".timeout", hook.timeout, std::chrono::milliseconds(1));
   if (hook.retries < 0 || hook.retries > 10) {
@@ -90,8 +116,9 @@ std::vector<FieldError> Validate(const Spec& spec) {
     for (const auto& [key, value] : m.selector.match_labels) {
       if (!IsLabelKey(key)) {
         errors.push_back({p + ".selector.matchLabels", "\"" + key + "\" is not a valid label key"});
+      } else if (!IsLabelValue(value)) {
+        errors.push_back({p + ".selector.matchLabels." + key, LabelValueRule(value)});
       }
-      (void)value;
     }
     for (size_t j = 0; j < m.selector.match_expressions.size(); ++j) {
       const auto& e = m.selector.match_expressions[j];
@@ -106,6 +133,9 @@ std::vector<FieldError> Validate(const Spec& spec) {
       } else if (!set_op && !e.values.empty()) {
         errors.push_back({ep + ".values", std::string("must be empty when operator is ") +
                                               OperatorName(e.op)});
+      }
+      for (size_t k = 0; k < e.values.size(); ++k) {
+        if (!IsLabelValue(e.values[k])) errors.push_back({ep + "." + Index("values", k), LabelValueRule(e.values[k])});
       }
     }
     if (m.min_ready < 1 || m.min_ready > 10000) {
@@ -190,6 +220,24 @@ std::vector<FieldError> Validate(const Spec& spec) {
   }
   if (spec.pre_promote) CheckHook(errors, "spec.hooks.prePromote", *spec.pre_promote);
   if (spec.post_promote) CheckHook(errors, "spec.hooks.postPromote", *spec.post_promote);
+  return errors;
+}
+
+std::vector<FieldError> ValidateServiceClaims(const Spec& spec, const std::vector<ServiceObservation>& services,
+                                              const std::string& group) {
+  std::vector<FieldError> errors;
+  for (size_t i = 0; i < spec.services.size(); ++i) {
+    for (const auto& seen : services) {
+      if (!seen.exists || seen.name != spec.services[i].name) continue;
+      auto owner = seen.selector.find(keys::kGroup);
+      if (owner == seen.selector.end() || owner->second == group) continue;
+      errors.push_back({"spec." + Index("services", i) + ".name",
+                        "Service " + seen.name + " already follows FailoverGroup " + owner->second +
+                            " (its selector has " + keys::kGroup + "=" + owner->second +
+                            "); a Service can follow one group only (if that group is gone, remove " +
+                            keys::kGroup + " from the Service's selector)"});
+    }
+  }
   return errors;
 }
 

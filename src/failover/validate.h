@@ -12,6 +12,13 @@ namespace failover {
 // non-empty selectors, a probe with exactly one of http/tcp. Empty = valid.
 std::vector<FieldError> Validate(const Spec& spec);
 
+// Rules against the cluster's state: a Service in spec.services whose selector already
+// names another group (failover.io/group=<other>, written by that group's operator) is
+// an error on spec.services[i].name; two groups steering one Service would undo each
+// other's writes forever. `group` is this group's name. Empty = no conflict.
+std::vector<FieldError> ValidateServiceClaims(const Spec& spec, const std::vector<ServiceObservation>& services,
+                                              const std::string& group);
+
 // True for a DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
 bool IsDnsLabel(const std::string& name);
 

@@ -221,10 +221,51 @@ INSTANTIATE_TEST_SUITE_P(
                     "spec.antiFlap.maxFailovers: must be between 1 and 1000"},
         BadSpecCase{"hookUrl", R"({"hooks": {"prePromote": {"url": "ftp://x"}}})",
                     R"(spec.hooks.prePromote.url: must be an http:// or https:// URL, not "ftp://x")"},
+        BadSpecCase{"hookUrlWithoutHost", R"({"hooks": {"postPromote": {"url": "http:///promote"}}})",
+                    R"(spec.hooks.postPromote.url: "http:///promote" names no host)"},
+        BadSpecCase{"matchLabelsValueNeverMatches",
+                    R"({"members": [{"name": "a", "selector": {"matchLabels": {"x": "1"}}}, {"name": "b", "selector": {"matchLabels": {"x": "site b"}}}]})",
+                    R"(spec.members[1].selector.matchLabels.x: "site b" is not a valid label value (it could never match a pod): at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"},
+        BadSpecCase{"matchExpressionsValueNeverMatches",
+                    R"({"members": [{"name": "a", "selector": {"matchExpressions": [{"key": "k", "operator": "In", "values": ["ok", "-no"]}]}}, {"name": "b", "selector": {"matchLabels": {"x": "2"}}}]})",
+                    R"(spec.members[0].selector.matchExpressions[0].values[1]: "-no" is not a valid label value (it could never match a pod): at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"},
+        BadSpecCase{"labelKeyPrefix",
+                    R"({"members": [{"name": "a", "selector": {"matchLabels": {"Example.COM/x": "1"}}}, {"name": "b", "selector": {"matchLabels": {"x": "2"}}}]})",
+                    R"(spec.members[0].selector.matchLabels: "Example.COM/x" is not a valid label key)"},
+        BadSpecCase{"labelKeyEmptyPrefix",
+                    R"({"members": [{"name": "a", "selector": {"matchExpressions": [{"key": "/x", "operator": "Exists"}]}}, {"name": "b", "selector": {"matchLabels": {"x": "2"}}}]})",
+                    R"(spec.members[0].selector.matchExpressions[0].key: "/x" is not a valid label key)"},
         BadSpecCase{"paused", R"({"paused": "yes"})", "spec.paused: must be true or false, not string"},
         BadSpecCase{"fencing", R"({"fencing": {"policy": "Shoot"}})",
                     R"(spec.fencing.policy: unsupported value "Shoot": supported values: "None", "Label", "DeletePods")"}),
     [](const ::testing::TestParamInfo<BadSpecCase>& c) { return std::string(c.param.name); });
+
+TEST(Validate, AcceptsPrefixedKeysAndEmptyValues) {
+  SpecParse p = ParseSpec(json::parse(R"({"members": [
+      {"name": "a", "selector": {"matchLabels": {"app.kubernetes.io/name": "db", "tier": ""}}},
+      {"name": "b", "selector": {"matchExpressions": [{"key": "example.com/Site_B", "operator": "In", "values": ["b.1", "B-2"]}]}}],
+    "hooks": {"prePromote": {"url": "https://hooks.example:8443/pre"}}})"));
+  ASSERT_TRUE(p.ok()) << ::testing::PrintToString(Messages(p.errors));
+  EXPECT_TRUE(Validate(p.spec).empty()) << ::testing::PrintToString(Messages(Validate(p.spec)));
+}
+
+TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
+  SpecParse p = ParseSpec(ValidSpec());
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE(p.spec.services.empty());
+  const std::string name = p.spec.services[0].name;
+  std::vector<ServiceObservation> seen{{name, true, {{"failover.io/group", "other"}, {"failover.io/role", "active"}}, {}}};
+  auto errors = ValidateServiceClaims(p.spec, seen, "db");
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(Messages(errors));
+  EXPECT_EQ(errors[0].path, "spec.services[0].name");
+  EXPECT_NE(errors[0].message.find("FailoverGroup other"), std::string::npos) << errors[0].message;
+  // Its own Service, a Service not yet taken over, and a missing one are fine.
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "other").empty());
+  seen[0].selector = {{"app", "db"}};
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
+  seen[0] = ServiceObservation{name, false, {{"failover.io/group", "other"}}, {}};
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
+}
 
 TEST(ParseSpec, CollectsEveryErrorNotJustTheFirst) {
   json spec = json::parse(R"({"mode": "X", "members": "a", "paused": 1, "failback": {"policy": "Later"}})");

@@ -898,6 +898,10 @@ Plan Decider::Assemble(bool acting) {
   ServiceWrites(w, acting);
 
   std::vector<Write>& out = plan.writes;
+  auto end_stage = [&] {
+    const size_t begun = plan.stage_ends.empty() ? 0 : plan.stage_ends.back();
+    if (out.size() > begun) plan.stage_ends.push_back(out.size());
+  };
   Status last_written = prev_;
   auto checkpoint = [&](const Status& s) {
     if (!(s == last_written)) {
@@ -907,108 +911,103 @@ Plan Decider::Assemble(bool acting) {
   };
 
   const bool bbm = spec_.strategy == SwitchStrategy::kBreakBeforeMake;
-  std::optional<size_t> started_after;
   if (acting && !obs_.group.deleting &&
       std::find(obs_.group.finalizers.begin(), obs_.group.finalizers.end(), keys::kFinalizer) ==
           obs_.group.finalizers.end()) {
     std::vector<std::string> f = obs_.group.finalizers;
     f.push_back(keys::kFinalizer);
     out.push_back(PatchGroupFinalizers{f, obs_.group.resource_version});
+    end_stage();
   }
 
-  Status final_status;
-  if (acting && switch_) {
-    // The switch: record intent, do it in strategy order with progress checkpoints, finish.
-    const SwitchRecord sw = *switch_;
-    Status mid = BuildStatus(acting);
-    mid.active_members.clear();
-    mid.active_member = sw.from;
-    if (!sw.from.empty()) mid.active_members = {sw.from};
-    const bool initial = sw.reason == kReasonInitial;
-    // An interrupted election is simply held again: no progress to record.
-    auto step = [&](const char* name) {
-      if (initial) return;
-      mid.switch_record->step = name;
-      checkpoint(mid);
-    };
-    step(bbm ? "Demoting" : "Promoting");
+  // A switch records its intent first (once: a resumed switch has it already): alone
+  // before a prePromote hook, otherwise in the same stage as the first changes (a restart
+  // that finds no intent decides afresh from what it sees, and every stage keeps the
+  // strategy's invariant whatever subset of it landed).
+  const std::optional<SwitchRecord> sw = acting ? switch_ : std::nullopt;
+  const bool initial = sw && sw->reason == kReasonInitial;
+  const bool hooks = sw && !initial;
+  const bool resumed = sw && prev_.switch_record && prev_.switch_record->to == sw->to;
+  std::optional<size_t> started_after;
+  if (sw && !initial && !resumed) {
+    Status intent = BuildStatus(acting);
+    intent.active_members.clear();
+    intent.active_member = sw->from;
+    if (!sw->from.empty()) intent.active_members = {sw->from};
+    intent.switch_record->step = bbm ? "Demoting" : "Promoting";
+    checkpoint(intent);
     started_after = out.size();
-    if (spec_.pre_promote && !initial) {
-      out.push_back(CallHook{HookPhase::kPrePromote, *spec_.pre_promote, sw.from, sw.to, sw.reason});
-    }
-    if (bbm) {
-      AppendAll(out, w.demotions);
-      AppendAll(out, w.deletes);
-      step("Promoting");
-      // A repointed Service selects nothing until the new member's pods carry role=active.
-      AppendAll(out, w.services);
-      AppendAll(out, w.neutral);
-      AppendAll(out, w.promotions);
-    } else {
-      AppendAll(out, w.promotions);
-      AppendAll(out, w.services);
-      step("Demoting");
-      AppendAll(out, w.demotions);
-      AppendAll(out, w.deletes);
-      AppendAll(out, w.neutral);
-    }
-    if (spec_.post_promote && !initial) {
-      out.push_back(CallHook{HookPhase::kPostPromote, *spec_.post_promote, sw.from, sw.to, sw.reason});
-    }
-    // Completed.
-    transitions_.push_back({sw.from, sw.to, sw.reason, sw.detected_at, now_});
+  }
+  if (hooks && spec_.pre_promote) {
+    end_stage();
+    out.push_back(CallHook{HookPhase::kPrePromote, *spec_.pre_promote, sw->from, sw->to, sw->reason});
+    end_stage();
+  }
+  if (bbm) {
+    // A re-pointed Service selects nothing until the new member's pods carry role=active.
+    AppendAll(out, w.services);
+    AppendAll(out, w.demotions);
+    AppendAll(out, w.deletes);
+    AppendAll(out, w.neutral);
+    end_stage();
+    AppendAll(out, w.promotions);
+  } else {
+    AppendAll(out, w.promotions);
+    AppendAll(out, w.neutral);
+    end_stage();
+    AppendAll(out, w.services);
+    end_stage();
+    AppendAll(out, w.demotions);
+    AppendAll(out, w.deletes);
+  }
+  if (acting && clear_switchover_) out.push_back(PatchGroupAnnotations{{}, {keys::kSwitchoverTo}});
+  end_stage();
+  if (hooks && spec_.post_promote) {
+    out.push_back(CallHook{HookPhase::kPostPromote, *spec_.post_promote, sw->from, sw->to, sw->reason});
+    end_stage();
+  }
+
+  if (sw) {
+    transitions_.push_back({sw->from, sw->to, sw->reason, sw->detected_at, now_});
     if (!initial) {
       ++failovers_added_;
-      if (IsAutomatic(sw.reason)) {
-        recent_.push_back(sw.started_at);
+      if (IsAutomatic(sw->reason)) {
+        recent_.push_back(sw->started_at);
         std::sort(recent_.begin(), recent_.end());
         while (recent_.size() > static_cast<size_t>(spec_.anti_flap.max_failovers)) recent_.erase(recent_.begin());
       }
-      metrics_.push_back({MetricObservation::Kind::kFailover, sw.from, sw.to, sw.reason, 0, {}});
-      if (sw.reason == kReasonPrimaryUnhealthy) {
-        metrics_.push_back({MetricObservation::Kind::kDetectionLatency, sw.from, sw.to, sw.reason,
-                            std::chrono::duration<double>(sw.started_at - sw.detected_at).count(), {}});
+      metrics_.push_back({MetricObservation::Kind::kFailover, sw->from, sw->to, sw->reason, 0, {}});
+      if (sw->reason == kReasonPrimaryUnhealthy) {
+        metrics_.push_back({MetricObservation::Kind::kDetectionLatency, sw->from, sw->to, sw->reason,
+                            std::chrono::duration<double>(sw->started_at - sw->detected_at).count(), {}});
       }
-      metrics_.push_back({MetricObservation::Kind::kSwitchDuration, sw.from, sw.to, sw.reason, 0, sw.started_at});
+      metrics_.push_back({MetricObservation::Kind::kSwitchDuration, sw->from, sw->to, sw->reason, 0, sw->started_at});
     }
-    const char* started = sw.reason == kReasonFailback     ? "FailbackStarted"
-                          : sw.reason == kReasonSwitchover ? "SwitchoverStarted"
-                                                           : "FailoverStarted";
-    const char* completed = sw.reason == kReasonFailback     ? "FailbackCompleted"
-                            : sw.reason == kReasonSwitchover ? "SwitchoverCompleted"
-                                                             : "FailoverCompleted";
-    std::string what = (sw.from.empty() ? std::string("none") : sw.from) + " -> " + sw.to + " (" + sw.reason + ")";
+    const char* started = sw->reason == kReasonFailback     ? "FailbackStarted"
+                          : sw->reason == kReasonSwitchover ? "SwitchoverStarted"
+                                                            : "FailoverStarted";
+    const char* completed = sw->reason == kReasonFailback     ? "FailbackCompleted"
+                            : sw->reason == kReasonSwitchover ? "SwitchoverCompleted"
+                                                              : "FailoverCompleted";
+    const char* type = sw->reason == kReasonPrimaryUnhealthy ? "Warning" : "Normal";
+    std::string what = (sw->from.empty() ? std::string("none") : sw->from) + " -> " + sw->to + " (" +
+                       sw->reason + "), strategy " + StrategyName(spec_.strategy);
     if (initial) {
-      AddEvent("Normal", "ActiveMemberElected", "member " + sw.to + " is active");
+      AddEvent("Normal", "ActiveMemberElected", "member " + sw->to + " is active");
     } else {
-      bool resumed = prev_.switch_record && prev_.switch_record->to == sw.to;
+      // One Event per switch: Completed; Started only explains a switch this plan leaves
+      // unfinished (the plan that finishes it, resuming, reports Completed).
       if (!resumed) {
-        AddEvent(sw.reason == kReasonPrimaryUnhealthy ? "Warning" : "Normal", started,
-                 "switching " + what + ", strategy " + StrategyName(spec_.strategy), *started_after);
+        events_.push_back({type, started, "switching " + what, *started_after, true});
       }
-      AddEvent("Normal", completed, "switched " + what);
+      AddEvent(type, completed, "switched " + what);
     }
     switch_.reset();
-    final_status = BuildStatus(acting);
-  } else {
-    if (bbm) {
-      AppendAll(out, w.demotions);
-      AppendAll(out, w.deletes);
-      AppendAll(out, w.services);
-      AppendAll(out, w.neutral);
-      AppendAll(out, w.promotions);
-    } else {
-      AppendAll(out, w.promotions);
-      AppendAll(out, w.services);
-      AppendAll(out, w.demotions);
-      AppendAll(out, w.deletes);
-      AppendAll(out, w.neutral);
-    }
-    final_status = BuildStatus(acting);
   }
-  if (acting && clear_switchover_) out.push_back(PatchGroupAnnotations{{}, {keys::kSwitchoverTo}});
+  Status final_status = BuildStatus(acting);
   ConditionEvents(final_status);
   checkpoint(final_status);
+  end_stage();
 
   for (auto& e : events_) {
     if (e.after_writes == kAllWrites || e.after_writes > out.size()) e.after_writes = out.size();
@@ -1051,6 +1050,7 @@ Plan Finalize(const Observed& obs) {
     plan.writes.push_back(patch);
     ++cleaned;
   }
+  if (!plan.writes.empty()) plan.stage_ends.push_back(plan.writes.size());
   std::vector<std::string> rest;
   for (const auto& x : f) {
     if (x != keys::kFinalizer) rest.push_back(x);
@@ -1091,6 +1091,7 @@ Plan Decide(const Spec& spec, const Observed& observed, const Status& previous, 
   plan.status.planned_actions = actions;
   plan.active_members = would.active_members;
   plan.writes.clear();
+  plan.stage_ends.clear();
   plan.status_changed = !(plan.status == previous);
   if (plan.status_changed) plan.writes.push_back(UpdateStatus{plan.status});
   for (auto& e : plan.events) e.after_writes = plan.writes.size();
@@ -1145,6 +1146,19 @@ Plan DecideObject(const json& group, Observed observed, Time now) {
   if (errors.empty()) errors = Validate(parsed.spec);
   if (!errors.empty()) return DecideInvalid(errors, observed, previous, now);
   return Decide(parsed.spec, observed, previous, now);
+}
+
+std::vector<StageRange> Stages(const Plan& plan) {
+  std::vector<StageRange> out;
+  size_t begin = 0;
+  for (size_t end : plan.stage_ends) {
+    end = std::min(end, plan.writes.size());
+    if (end <= begin) continue;
+    out.push_back({begin, end});
+    begin = end;
+  }
+  for (; begin < plan.writes.size(); ++begin) out.push_back({begin, begin + 1});
+  return out;
 }
 
 json MergePatchBody(const Write& write) {
@@ -1239,14 +1253,17 @@ json PlanToJson(const Plan& plan) {
   j["activeMembers"] = plan.active_members;
   j["writes"] = json::array();
   for (const auto& w : plan.writes) j["writes"].push_back(WriteToJson(w));
+  j["stages"] = json::array();
+  for (const auto& st : Stages(plan)) j["stages"].push_back({st.begin, st.end});
   j["withheld"] = json::array();
   for (const auto& w : plan.withheld) j["withheld"].push_back(WriteToJson(w));
   j["status"] = StatusToJson(plan.status);
   j["statusChanged"] = plan.status_changed;
   j["events"] = json::array();
   for (const auto& e : plan.events) {
-    j["events"].push_back({{"type", e.type}, {"reason", e.reason}, {"message", e.message},
-                           {"afterWrites", e.after_writes}});
+    json ej = {{"type", e.type}, {"reason", e.reason}, {"message", e.message}, {"afterWrites", e.after_writes}};
+    if (e.if_stopped) ej["ifStopped"] = true;
+    j["events"].push_back(ej);
   }
   j["metrics"] = json::array();
   for (const auto& m : plan.metrics) {

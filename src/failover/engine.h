@@ -13,11 +13,14 @@
 
 namespace failover {
 
-// ---- writes: what the reconciler applies, in order --------------------------------------
-// The reconciler applies Plan::writes one by one and stops at the first that fails
-// (then requeues with backoff); every write is idempotent, so re-applying a plan, or the
-// next plan computed from a fresher view, is always safe. A PatchPodLabels or DeletePod
-// whose pod is gone (404) counts as done.
+// ---- writes: what the reconciler applies, stage by stage --------------------------------
+// Plan::writes are split into stages (Plan::stage_ends). The reconciler issues the writes
+// of one stage at once, waits for all of them, and stops after the first stage in which
+// one failed (then requeues with backoff); every write is idempotent, so re-applying a
+// plan, or the next plan computed from a fresher view, is always safe whatever subset of
+// a stage landed. A PatchPodLabels or DeletePod whose pod is gone (404) counts as done.
+// Within a stage: no write depends on another, at most one writes the group object
+// (its resourceVersion chains the group writes), and a CallHook is alone.
 
 // Merge-patch metadata.labels of one pod: set these, remove those.
 struct PatchPodLabels {
@@ -89,6 +92,7 @@ struct Event {
   std::string reason;
   std::string message;
   size_t after_writes = 0;  // emit once writes[0, after_writes) have succeeded
+  bool if_stopped = false;  // only when the plan stops before its last write (a switch cut short)
 };
 
 // Metrics to record once every write of the plan has succeeded.
@@ -108,7 +112,10 @@ struct MetricObservation {
 
 struct Plan {
   std::vector<std::string> active_members;  // the target; empty = none yet
-  std::vector<Write> writes;                // in order; includes UpdateStatus
+  std::vector<Write> writes;                // stage after stage; includes UpdateStatus
+  // Stage k is writes[stage_ends[k-1], stage_ends[k]) (stage 0 starts at 0); writes after
+  // the last end are one stage each.
+  std::vector<size_t> stage_ends;
   Status status;                            // the status after the plan
   bool status_changed = false;              // status differs from the previous one
   std::vector<Event> events;
@@ -116,6 +123,13 @@ struct Plan {
   std::optional<Duration> requeue_after;    // look again then, even without an event
   std::vector<Write> withheld;              // dryRun: the writes it would have made
 };
+
+// A stage of a plan: writes[begin, end).
+struct StageRange {
+  size_t begin = 0;
+  size_t end = 0;
+};
+std::vector<StageRange> Stages(const Plan& plan);
 
 // The decision engine: a pure function of its arguments (no I/O, no clock).
 // spec must have passed Validate. previous is the status as last written.

@@ -48,6 +48,16 @@ std::vector<std::string> Describe(const std::vector<Write>& writes) {
   return out;
 }
 
+// The writes stage by stage.
+std::vector<std::vector<std::string>> DescribeStages(const Plan& p) {
+  std::vector<std::vector<std::string>> out;
+  for (const StageRange& st : Stages(p)) {
+    out.emplace_back();
+    for (size_t i = st.begin; i < st.end; ++i) out.back().push_back(failover::Describe(p.writes[i]));
+  }
+  return out;
+}
+
 bool HasEvent(const Plan& p, const std::string& reason, const std::string& type = "") {
   for (const auto& e : p.events) {
     if (e.reason == reason && (type.empty() || e.type == type)) return true;
@@ -197,21 +207,19 @@ TEST(Detection, UnhealthySinceSurvivesARestartAndIsNotDoubleCounted) {
   EXPECT_EQ(f.ServiceMember(), "b");
 }
 
-TEST(Failover, BreakBeforeMakeDemotesBeforePromotingWithCheckpoints) {
+TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
   Scenario s = Settled();
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
   Plan& p = s.Step(T(10));
-  std::vector<std::string> expected = {
-      "status: phase FailingOver, active a step Demoting",
-      "pod a-0: set failover.io/role=fenced",
-      "pod a-1: set failover.io/role=fenced",
-      "status: phase FailingOver, active a step Promoting",
-      "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
-      "pod b-0: set failover.io/role=active",
-      "status: phase Degraded, active b",
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Demoting",
+       "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
+       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"pod b-0: set failover.io/role=active"},
+      {"status: phase Degraded, active b"},
   };
-  EXPECT_EQ(Describe(p.writes), expected);
+  EXPECT_EQ(DescribeStages(p), expected);
   EXPECT_EQ(p.status.failover_count, 1);
   EXPECT_EQ(p.status.last_transition->reason, "PrimaryUnhealthy");
   EXPECT_EQ(p.status.FindMember("a")->role, Role::kFenced);
@@ -219,10 +227,14 @@ TEST(Failover, BreakBeforeMakeDemotesBeforePromotingWithCheckpoints) {
   const Event* started = FindEvent(p, "FailoverStarted");
   ASSERT_NE(started, nullptr);
   EXPECT_EQ(started->type, "Warning");
-  EXPECT_EQ(started->after_writes, 1u) << "emitted once the intent is recorded";
+  EXPECT_TRUE(started->if_stopped) << "only when the switch does not finish in this plan";
+  EXPECT_EQ(started->after_writes, 1u) << "and only once the intent is recorded";
   const Event* done = FindEvent(p, "FailoverCompleted");
   ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->type, "Warning") << "the one Event of an unplanned failover";
+  EXPECT_FALSE(done->if_stopped);
   EXPECT_EQ(done->after_writes, p.writes.size());
+  EXPECT_EQ(done->message, "switched a -> b (PrimaryUnhealthy), strategy BreakBeforeMake");
   ASSERT_EQ(p.metrics.size(), 3u);
   EXPECT_EQ(p.metrics[0].kind, MetricObservation::Kind::kFailover);
   EXPECT_EQ(p.metrics[0].from, "a");
@@ -232,22 +244,46 @@ TEST(Failover, BreakBeforeMakeDemotesBeforePromotingWithCheckpoints) {
   EXPECT_EQ(p.metrics[2].started_at, T(10));
 }
 
-TEST(Failover, MakeBeforeBreakPromotesFirst) {
+TEST(Failover, MakeBeforeBreakPromotesThenMovesServicesThenDemotes) {
   Scenario s = Settled();
   s.spec.strategy = SwitchStrategy::kMakeBeforeBreak;
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
   Plan& p = s.Step(T(10));
-  std::vector<std::string> expected = {
-      "status: phase FailingOver, active a step Promoting",
-      "pod b-0: set failover.io/role=active",
-      "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
-      "status: phase FailingOver, active a step Demoting",
-      "pod a-0: set failover.io/role=fenced",
-      "pod a-1: set failover.io/role=fenced",
-      "status: phase Degraded, active b",
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Promoting", "pod b-0: set failover.io/role=active"},
+      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)"},
+      {"pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"status: phase Degraded, active b"},
   };
-  EXPECT_EQ(Describe(p.writes), expected);
+  EXPECT_EQ(DescribeStages(p), expected);
+  EXPECT_EQ(FindEvent(p, "FailoverCompleted")->message,
+            "switched a -> b (PrimaryUnhealthy), strategy MakeBeforeBreak");
+}
+
+// A process that dies after the first stage: the next plan resumes toward the same target
+// and reports the switch once, as completed.
+TEST(Failover, SwitchCutShortAfterTheFirstStageResumes) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10), Stages(Decide(s.spec, s.world.Observe(), s.world.status, T(10))).front().end);
+  ASSERT_TRUE(s.world.status.switch_record);
+  EXPECT_EQ(s.world.status.switch_record->to, "b");
+  EXPECT_EQ(s.Role("a-0"), "fenced");
+  EXPECT_EQ(s.Role("b-0"), "standby");
+  EXPECT_TRUE(FindEvent(p, "FailoverStarted")->if_stopped);
+  // a looks healthy again by the restart: the recorded switch still finishes.
+  s.MemberReady("a", true);
+  Status stored = ParseStatus(StatusToJson(s.world.status));
+  Plan q = Decide(s.spec, s.world.Observe(), stored, T(11));
+  s.world.Apply(q);
+  EXPECT_EQ(DescribeStages(q).size(), 2u) << "promotions, then the final status\n" << PlanToJson(q).dump(1);
+  EXPECT_EQ(s.ServiceMember(), "b");
+  EXPECT_EQ(s.Role("b-0"), "active");
+  EXPECT_FALSE(HasEvent(q, "FailoverStarted")) << "reported when the first plan stopped";
+  EXPECT_TRUE(HasEvent(q, "FailoverCompleted", "Warning"));
+  EXPECT_FALSE(s.world.status.switch_record);
 }
 
 TEST(Fencing, NoneLabelsTheOldMemberStandby) {
@@ -383,8 +419,8 @@ TEST(Switchover, HealthyTargetSwitchesGracefullyAndClearsTheAnnotation) {
   EXPECT_FALSE(s.world.group.annotations.count(keys::kSwitchoverTo));
   EXPECT_EQ(p.status.last_transition->reason, "Switchover");
   EXPECT_TRUE(p.status.recent_failovers.empty()) << "manual switches do not use the antiFlap budget";
-  EXPECT_TRUE(HasEvent(p, "SwitchoverStarted", "Normal"));
-  EXPECT_TRUE(HasEvent(p, "SwitchoverCompleted"));
+  EXPECT_TRUE(FindEvent(p, "SwitchoverStarted")->if_stopped) << "the switch finished in this plan";
+  EXPECT_TRUE(HasEvent(p, "SwitchoverCompleted", "Normal"));
   EXPECT_EQ(p.status.phase, "FailedOver");
   // Manual failback through the same annotation.
   s.world.group.annotations[keys::kSwitchoverTo] = "a";
@@ -728,10 +764,16 @@ TEST(Hooks, PreAndPostPromoteAroundTheSwitch) {
   s.spec.post_promote = Hook{"http://hooks/post", 5s, 3, HookFailurePolicy::kIgnore};
   s.MemberReady("a", false);
   Plan& p = s.Step(T(10));
-  std::vector<std::string> d = Describe(p.writes);
-  ASSERT_GE(d.size(), 4u);
-  EXPECT_EQ(d[1], "hook prePromote: POST http://hooks/pre (a -> b)") << "before anything is demoted";
-  EXPECT_EQ(d[d.size() - 2], "hook postPromote: POST http://hooks/post (a -> b)");
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Demoting"},
+      {"hook prePromote: POST http://hooks/pre (a -> b)"},
+      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
+       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"pod b-0: set failover.io/role=active"},
+      {"hook postPromote: POST http://hooks/post (a -> b)"},
+      {"status: phase Degraded, active b"},
+  };
+  EXPECT_EQ(DescribeStages(p), expected) << "prePromote after the intent, before anything is demoted";
 }
 
 TEST(MemberRemoved, ActiveMemberLeavingTheSpecMovesServices) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "failover/engine.h"
@@ -39,6 +40,8 @@ Spec RandomSpec(std::mt19937& rng, Mode mode, std::optional<SwitchStrategy> stra
   s.fencing = std::vector<FencingPolicy>{FencingPolicy::kNone, FencingPolicy::kLabel,
                                          FencingPolicy::kDeletePods}[static_cast<size_t>(pick(3))];
   if (pick(3) == 0) s.max_lag = MaxLag{10.0, std::nullopt};
+  if (pick(4) == 0) s.pre_promote = Hook{"http://hooks/pre", 5s, 0, HookFailurePolicy::kAbort};
+  if (pick(4) == 0) s.post_promote = Hook{"http://hooks/post", 5s, 0, HookFailurePolicy::kIgnore};
   return s;
 }
 
@@ -142,10 +145,60 @@ void Mutate(std::mt19937& rng, World& w, Time now) {
   }
 }
 
+bool WritesGroup(const Write& w) {
+  return std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
+         std::holds_alternative<PatchGroupFinalizers>(w);
+}
+
+bool ChangesPodsOrServices(const Write& w) {
+  return std::holds_alternative<PatchPodLabels>(w) || std::holds_alternative<DeletePod>(w) ||
+         std::holds_alternative<PatchService>(w);
+}
+
+// Stages the reconciler may issue in parallel: one group write at most (its resourceVersion
+// chains them), a hook alone; prePromote before every pod or Service change and after the
+// intent, postPromote after them.
+void CheckStages(const Plan& plan, const Status& previous, const std::string& ctx) {
+  std::vector<StageRange> stages = Stages(plan);
+  size_t total = 0;
+  std::optional<size_t> pre, post, first_change, last_change, intent;
+  for (size_t k = 0; k < stages.size(); ++k) {
+    const StageRange& st = stages[k];
+    ASSERT_LT(st.begin, st.end) << ctx;
+    ASSERT_EQ(st.begin, total) << ctx;
+    total = st.end;
+    int group_writes = 0;
+    for (size_t i = st.begin; i < st.end; ++i) {
+      const Write& w = plan.writes[i];
+      group_writes += WritesGroup(w) ? 1 : 0;
+      if (auto* h = std::get_if<CallHook>(&w)) {
+        ASSERT_EQ(st.end - st.begin, 1u) << ctx << ": a hook shares its stage";
+        (h->phase == HookPhase::kPrePromote ? pre : post) = k;
+      }
+      if (ChangesPodsOrServices(w)) {
+        if (!first_change) first_change = k;
+        last_change = k;
+      }
+      auto* u = std::get_if<UpdateStatus>(&w);
+      if (u && u->status.switch_record && !intent) intent = k;
+    }
+    ASSERT_LE(group_writes, 1) << ctx << ": two group writes in stage " << k;
+  }
+  ASSERT_EQ(total, plan.writes.size()) << ctx;
+  if (pre) {
+    ASSERT_TRUE(previous.switch_record || (intent && *intent < *pre)) << ctx << ": prePromote before the intent is recorded";
+    ASSERT_TRUE(!first_change || *pre < *first_change) << ctx << ": prePromote after a change";
+  }
+  if (post) {
+    ASSERT_TRUE(!last_change || *last_change < *post) << ctx << ": postPromote before a change";
+  }
+}
+
 struct RunStats {
   int steps = 0;
   int switches = 0;
   int crashes = 0;
+  int partial_stages = 0;  // crashes inside a stage of several writes
   int writes = 0;
 };
 
@@ -185,14 +238,28 @@ void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strateg
         ASSERT_TRUE(std::holds_alternative<UpdateStatus>(w)) << ctx << ": paused/dryRun wrote " << Describe(w);
       }
     }
+    CheckStages(plan, world.status, ctx + " step " + std::to_string(step));
+    if (::testing::Test::HasFatalFailure()) return;
+    // The writes of a stage land in any order; a crash (or a failed write) stops the plan
+    // after any subset of one stage, every earlier stage complete.
+    const std::vector<StageRange> stages = Stages(plan);
     bool crash = pick(3) == 0 && plan.writes.size() > 1;
-    size_t apply = crash ? static_cast<size_t>(pick(static_cast<int>(plan.writes.size()))) : plan.writes.size();
+    size_t crash_stage = crash ? static_cast<size_t>(pick(static_cast<int>(stages.size()))) : stages.size();
+    std::vector<size_t> order;
+    for (size_t k = 0; k < stages.size() && k <= crash_stage; ++k) {
+      std::vector<size_t> stage;
+      for (size_t i = stages[k].begin; i < stages[k].end; ++i) stage.push_back(i);
+      std::shuffle(stage.begin(), stage.end(), rng);
+      if (k == crash_stage) stage.resize(static_cast<size_t>(pick(static_cast<int>(stage.size()))));
+      order.insert(order.end(), stage.begin(), stage.end());
+    }
     stats.crashes += crash ? 1 : 0;
+    stats.partial_stages += crash && stages[crash_stage].end - stages[crash_stage].begin > 1 ? 1 : 0;
     stats.switches += static_cast<int>(plan.metrics.size() > 0);
     const bool check_never_empty = mode == Mode::kActivePassive &&
                                    spec.strategy == SwitchStrategy::kMakeBeforeBreak &&
                                    !world.ServedMembers().empty();
-    for (size_t i = 0; i < apply; ++i) {
+    for (size_t i : order) {
       world.Apply(plan.writes[i]);
       ++stats.writes;
       if (check_never_empty) {
@@ -269,9 +336,10 @@ TEST(Property, ActivePassiveBreakBeforeMakeNeverTwoActive) {
     if (HasFatalFailure()) return;
   }
   std::cout << "steps " << stats.steps << ", switches " << stats.switches << ", crashes " << stats.crashes
-            << ", writes " << stats.writes << "\n";
+            << " (inside a parallel stage " << stats.partial_stages << "), writes " << stats.writes << "\n";
   EXPECT_GT(stats.switches, 100) << "the sequences must exercise failovers";
   EXPECT_GT(stats.crashes, 100);
+  EXPECT_GT(stats.partial_stages, 50);
 }
 
 // Either strategy; MakeBeforeBreak never leaves the Services without a pod.

@@ -4,7 +4,8 @@
 //
 // input: {"group": <FailoverGroup object>, "pods": [<Pod>...], "services": [<Service>...],
 //         "missingServices": ["name"...], "probes": {"<pod>": true|false}, "now": "<RFC 3339>"}
-// output: the Plan (writes, status, events, metrics, requeueAfterMs).
+// output: the Plan (writes, stages as [begin, end) index pairs, status, events, metrics,
+// requeueAfterMs).
 #include <iostream>
 #include <sstream>
 

@@ -7,9 +7,9 @@
 #   drill.sh [--set reduced|full] [--scenarios a,b,...] [--operator-kills N] [--out DIR]
 #
 # Sets (DRILL_SET in the environment works too): `reduced` (the default, what `make test`
-# runs) = kill, ready-fail, switchover, all-down, leader-kill, operator-kill, proxy-cuts;
-# `full` (`make drills`) adds mbb-failover, mbb-switchover, failback-auto, failback-manual,
-# apiserver-restart, etcd-compaction, flapping. apiserver-restart and etcd-compaction stop
+# runs) = kill, ready-fail, switchover, mbb-switchover, failback-auto, all-down, flapping,
+# leader-kill, operator-kill, proxy-cuts; `full` (`make drills`) adds mbb-failover,
+# failback-manual, apiserver-restart, etcd-compaction. apiserver-restart and etcd-compaction stop
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
@@ -19,7 +19,7 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
-REDUCED="kill,ready-fail,switchover,all-down,leader-kill,operator-kill,proxy-cuts"
+REDUCED="kill,ready-fail,switchover,mbb-switchover,failback-auto,all-down,flapping,leader-kill,operator-kill,proxy-cuts"
 FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,flapping,leader-kill,apiserver-restart,etcd-compaction,operator-kill,proxy-cuts"
 SCENARIOS=""
 SET="${DRILL_SET:-reduced}"
@@ -300,7 +300,7 @@ scenario_end() {
   fi
   for i in "${!OPS[@]}"; do kill "${OPS[$i]}" 2>/dev/null; wait "${OPS[$i]}" 2>/dev/null; done
   local rc=1
-  if [ -n "$S_CHECKER" ]; then kill "$S_CHECKER"; wait "$S_CHECKER"; rc=$?; S_CHECKER=""; fi
+  if [ -n "$S_CHECKER" ]; then kill "$S_CHECKER" 2>/dev/null; wait "$S_CHECKER"; rc=$?; S_CHECKER=""; fi
   S_INVARIANTS=true
   [ $rc = 0 ] || { S_INVARIANTS=false; fail "$S_NAME: invariant checker exit $rc (see $S_DIR/checker.log)"; }
   k delete namespace "$S_NS" --wait=false >/dev/null 2>&1
@@ -570,6 +570,7 @@ scenario_repeated() {
 
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do
+  t0="$(date +%s)" n="${#RESULTS[@]}"
   case "$s" in
     kill|ready-fail|mbb-failover|leader-kill|apiserver-restart|etcd-compaction) scenario_failover "$s" ;;
     switchover|mbb-switchover|failback-auto|failback-manual) scenario_planned "$s" ;;
@@ -578,9 +579,14 @@ for s in "${list[@]}"; do
     operator-kill|proxy-cuts) scenario_repeated "$s" ;;
     *) fail "unknown scenario $s" ;;
   esac
+  took=$(( $(date +%s) - t0 ))
+  log "scenario $s took $took s"
+  if [ "${#RESULTS[@]}" -gt "$n" ]; then
+    last=$(( ${#RESULTS[@]} - 1 )); RESULTS[last]="${RESULTS[last]%\}}, \"durationS\": $took, \"load1m\": $(cut -d" " -f1 /proc/loadavg)}"
+  fi
 done
 
-{ printf '{"date": "%s", "results": [' "$(date -u +%FT%TZ)"; (IFS=,; printf '%s' "${RESULTS[*]}"); printf ']}\n'; } >"$OUT/drills.json"
+{ printf '{"date": "%s", "set": "%s", "loadAverage": "%s", "results": [' "$(date -u +%FT%TZ)" "$SET" "$(cut -d' ' -f1-3 /proc/loadavg)"; (IFS=,; printf '%s' "${RESULTS[*]}"); printf ']}\n'; } >"$OUT/drills.json"
 jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring), (.failedRequests // "-"|tostring),
         (.answeredByDemotedAfterSwitch // "-"|tostring), (.readyFalseToSwitchS // .triggerToSwitchS // "-"|tostring),
         (.worstConvergenceMs // "-"|tostring), (.invariantsHeld|tostring),

@@ -152,6 +152,7 @@ demo_pod() {  # ns name site
 POD
 }
 
+# $FG_EXTRA: more spec fields (a JSON fragment starting with a comma).
 setup_namespace() {  # ns unhealthyFor failback [strategy] [maxFailovers] [fencing]
   local ns="$1"
   k create namespace "$ns" >/dev/null || return 1
@@ -168,7 +169,7 @@ SVC
              {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}}],
   "services":[{"name":"db"}],"detection":{"unhealthyFor":"$2"},
   "switchover":{"strategy":"${4:-BreakBeforeMake}"},"failback":{"policy":"$3","stabilizationWindow":"5s"},
-  "antiFlap":{"maxFailovers":${5:-1000},"window":"1m"},"fencing":{"policy":"${6:-Label}"}}}
+  "antiFlap":{"maxFailovers":${5:-1000},"window":"1m"},"fencing":{"policy":"${6:-Label}"}${FG_EXTRA:-}}}
 FG
 }
 
@@ -264,7 +265,7 @@ S_NAME="" S_NS="" S_DIR="" S_CHECKER="" S_LOAD="" S_INVARIANTS=false
 OPS=() OPS_METRICS=() OPS_HEALTH=()
 scenario_begin() {
   S_NAME="$1"; S_NS="drill-$1-$RANDOM"; S_DIR="$OUT/$1"
-  mkdir -p "$S_DIR"; rm -f "$S_DIR"/*
+  mkdir -p "$S_DIR"; find "$S_DIR" -maxdepth 1 -type f ! -name 'hook*' -delete
   log "scenario $S_NAME in namespace $S_NS"
   setup_namespace "$S_NS" "$2" "$3" "$4" "$5" "$6" || { fail "$S_NAME: setup"; return 1; }
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$S_NS" --slack "$7" \
@@ -323,13 +324,26 @@ relists() { cat "$S_DIR"/operator-*.log 2>/dev/null | grep -c "watch expired, re
 #                 written (inside unhealthyFor) and started 5 s later;
 #   etcd-compaction    as apiserver-restart, with etcd compacted while it is down: every
 #                 watch comes back to a resourceVersion the store no longer has (410, re-list);
-#   leader-kill   two replicas with --leader-elect; the leader SIGKILLed at a random point
-#                 0-1.5 s after Ready=False (inside unhealthyFor); the other one finishes.
+#   leader-kill   two replicas with --leader-elect; a prePromote hook that hangs for its 2 s
+#                 timeout (failurePolicy Ignore; a chaos proxy in blackhole mode) holds the
+#                 switch at step Demoting; the leader is SIGKILLed as soon as status.switch is
+#                 recorded, and the other replica must take the Lease over and finish it.
 scenario_failover() {
   local name="$1" strategy=BreakBeforeMake replicas=1 extra=""
   [ "$name" = mbb-failover ] && strategy=MakeBeforeBreak
-  [ "$name" = leader-kill ] && replicas=2
-  scenario_begin "$name" 2s Manual "$strategy" 1000 Label 10s "$replicas" || { scenario_end; return; }
+  local slack=10s hook_proxy=""
+  FG_EXTRA=""
+  if [ "$name" = leader-kill ]; then
+    replicas=2 slack=15s
+    mkdir -p "$OUT/$name"; rm -f "$OUT/$name/hook.ports"
+    "$BIN/failover-chaos-proxy" --upstream 127.0.0.1:9 --port-file "$OUT/$name/hook.ports" >"$OUT/$name/hook-proxy.log" 2>&1 &
+    hook_proxy=$!; PIDS+=("$hook_proxy")
+    for _ in $(seq 1 50); do [ -s "$OUT/$name/hook.ports" ] && break; sleep 0.1; done
+    curl -s "http://127.0.0.1:$(sed -n 's/.*admin=\([0-9]*\).*/\1/p' "$OUT/$name/hook.ports")/blackhole/on" >/dev/null
+    FG_EXTRA=",\"hooks\":{\"prePromote\":{\"url\":\"http://127.0.0.1:$(sed -n 's/.*listen=\([0-9]*\).*/\1/p' "$OUT/$name/hook.ports")/pre-promote\",\"timeout\":\"2s\",\"retries\":0,\"failurePolicy\":\"Ignore\"}}"
+  fi
+  scenario_begin "$name" 2s Manual "$strategy" 1000 Label "$slack" "$replicas" || { FG_EXTRA=""; scenario_end; return; }
+  FG_EXTRA=""
   local leader=-1 i
   if [ "$name" = leader-kill ]; then
     for _ in $(seq 1 100); do
@@ -348,8 +362,13 @@ scenario_failover() {
   local t_kill="" takeover=-1 down_ms=-1 rev=""
   case "$name" in
     leader-kill)
-      wait_not_ready "$S_NS" db-a-0 10 || fail "$name: Ready=False not written"
-      sleep "$(( RANDOM % 2 )).$(( RANDOM % 10 ))"
+      local step="" line watch_fd watcher
+      exec {watch_fd}< <(exec timeout 20 "$FO_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" -n "$S_NS" get fg db -w \
+        -o jsonpath='{.status.switch.step}{"\n"}' 2>/dev/null)
+      watcher=$!
+      while read -r -u "$watch_fd" line; do [ -n "$line" ] && { step="$line"; break; }; done
+      kill "$watcher" 2>/dev/null; exec {watch_fd}<&-
+      [ -n "$step" ] || fail "$name: no switch recorded within 20 s"
       t_kill="$(now_ms)"
       kill -9 "${OPS[$leader]}"; wait "${OPS[$leader]}" 2>/dev/null
       local other=$(( 1 - leader ))
@@ -359,7 +378,7 @@ scenario_failover() {
         sleep 0.1
       done
       [ $takeover -ge 0 ] || fail "$name: the other replica did not take the lease over within 30 s"
-      extra=", \"leaderKilledAfterFaultMs\": $(( t_kill - t_fault )), \"takeoverMs\": $takeover" ;;
+      extra=", \"leaderKilledAfterFaultMs\": $(( t_kill - t_fault )), \"switchStepAtKill\": \"$step\", \"takeoverMs\": $takeover" ;;
     apiserver-restart|etcd-compaction)
       wait_not_ready "$S_NS" db-a-0 10 || fail "$name: Ready=False not written"
       local t_down; t_down="$(now_ms)"
@@ -385,6 +404,7 @@ scenario_failover() {
       extra="$extra, \"operatorRelists\": $(relists)${rev:+, \"compactedAtRevision\": $rev}" ;;
   esac
   scenario_end
+  if [ -n "$hook_proxy" ]; then kill "$hook_proxy" 2>/dev/null; wait "$hook_proxy" 2>/dev/null; fi
   record "\"strategy\": \"$strategy\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"readyFalseToSwitchS\": $rf_to_switch$extra"
 }
 
@@ -591,7 +611,7 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
         (.answeredByDemotedAfterSwitch // "-"|tostring), (.readyFalseToSwitchS // .triggerToSwitchS // "-"|tostring),
         (.worstConvergenceMs // "-"|tostring), (.invariantsHeld|tostring),
         ([(if .strategy == "MakeBeforeBreak" then "MakeBeforeBreak" else empty end),
-          (if .takeoverMs then "takeover \(.takeoverMs) ms" else empty end),
+          (if .takeoverMs then "leader killed at step \(.switchStepAtKill), takeover \(.takeoverMs) ms, kill->converged \(.killToConvergenceMs) ms" else empty end),
           (if .apiserverDownMs then "apiserver down \(.apiserverDownMs) ms, \(.operatorRelists) re-lists" else empty end),
           (if .degradedWhileDown != null then "Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown), recovery->first success \(.recoveryToFirstSuccessMs) ms" else empty end),
           (if .budgetHeld != null then "\(.failovers) failovers of \(.flaps) flaps, held=\(.budgetHeld)" else empty end),

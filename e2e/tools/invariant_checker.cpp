@@ -10,6 +10,9 @@
 //      exempt: a rule may forbid the switch there);
 //   3. no pod keeps a failover.io/role label for longer than slack while no member of any
 //      group selects it.
+// The timed checks (2, 3) count only time the checker saw: while one of its watches has lost
+// the apiserver (a restart, an outage) they pause, and their clocks start again from the
+// re-list; the checker judges what it observed, not what it could not see.
 // Events of the three watches are applied in resourceVersion order (etcd revisions are
 // global; the checker relies on that, the operator does not) after an ordering delay.
 // On a violation it prints it and the timeline and exits 1; on SIGTERM/SIGINT or at
@@ -183,6 +186,12 @@ class Checker {
     return CheckTimed();
   }
 
+  // The watch of `kind` lost its connection; cleared when its re-list is applied.
+  void SetBlind(const std::string& kind) {
+    std::lock_guard<std::mutex> lock(mu_);
+    blind_.insert(kind);
+  }
+
   void Note(const std::string& line) {
     double t = std::chrono::duration<double>(Clock::now() - start_).count();
     std::ostringstream s;
@@ -205,6 +214,10 @@ class Checker {
   void Apply(const Change& c) {
     applied_++;
     if (c.replace) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        blind_.erase(c.kind);
+      }
       if (c.kind == "pods") {
         std::set<std::string> seen;
         for (const auto& o : c.objects) seen.insert(SetPod(o));
@@ -355,6 +368,21 @@ class Checker {
   }
 
   std::string CheckTimed() {
+    bool blind = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      blind = !blind_.empty();
+    }
+    if (blind) {
+      if (!was_blind_) Note("a watch lost the apiserver: timed checks paused until it re-lists");
+      was_blind_ = true;
+      healthy_since_.clear();
+      unserving_since_.clear();
+      outside_since_.clear();
+      return "";
+    }
+    if (was_blind_) Note("every watch re-listed: timed checks resume, their clocks from now");
+    was_blind_ = false;
     auto now = Clock::now();
     auto age = [&](const std::optional<Clock::time_point>& since) {
       return since ? std::chrono::duration<double>(now - *since).count() : 0.0;
@@ -463,6 +491,8 @@ class Checker {
   std::map<std::string, std::optional<Clock::time_point>> healthy_since_, unserving_since_,
       outside_since_;
   std::vector<std::string> timeline_;
+  std::set<std::string> blind_;  // kinds whose watch has lost the apiserver (under mu_)
+  bool was_blind_ = false;
 };
 
 // List, then watch from the list's resourceVersion; re-list on 410 and after failures.
@@ -472,6 +502,7 @@ void Follow(kube::Client& client, const kube::Resource& res, const std::string& 
     auto list = client.ListAll(res, ns);
     if (!list.ok()) {
       std::cerr << "invariant-checker: list " << kind << ": " << list.status().ToString() << "\n";
+      checker.SetBlind(kind);
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
@@ -505,6 +536,7 @@ void Follow(kube::Client& client, const kube::Resource& res, const std::string& 
       if (s.ok()) continue;
       if (!s.IsExpired()) {
         std::cerr << "invariant-checker: watch " << kind << ": " << s.ToString() << "\n";
+        checker.SetBlind(kind);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
       }
       break;  // re-list

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <system_error>
+#include <thread>
 
 #include "failover/parse.h"
 #include "failover/validate.h"
@@ -44,6 +46,21 @@ bool AtLeast(const std::string& a, const std::string& b) {
   const unsigned long long nb = std::strtoull(b.c_str(), &eb, 10);
   if (*ea != '\0' || *eb != '\0') return false;
   return na >= nb;
+}
+
+// A stage is issued in parallel only as the engine promises it: one group write at most
+// (they chain the group's resourceVersion) and no hook; otherwise one write after another.
+bool Independent(const Plan& plan, const StageRange& stage) {
+  int group_writes = 0;
+  for (size_t i = stage.begin; i < stage.end; ++i) {
+    const Write& w = plan.writes[i];
+    if (std::holds_alternative<CallHook>(w)) return false;
+    if (std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
+        std::holds_alternative<PatchGroupFinalizers>(w)) {
+      ++group_writes;
+    }
+  }
+  return group_writes <= 1;
 }
 
 std::string PodKey(const std::string& ns, const std::string& name) { return "pod|" + ns + "/" + name; }
@@ -325,26 +342,71 @@ GroupReconciler::Applied GroupReconciler::Apply(const json& group, const Plan& p
     Status prev = ParseStatus(group.value("status", json::object()));
     if (prev.switch_record) switch_started = prev.switch_record->started_at;
   }
-  auto emit_upto = [&](size_t done) {
-    for (const auto& e : plan.events) {
-      if (e.after_writes == done) EmitEvent(group, e);
+  std::vector<kube::Status> results(plan.writes.size());
+  std::vector<char> done(plan.writes.size(), 0);
+  std::vector<char> waiting(plan.writes.size(), 0);
+  std::vector<char> emitted(plan.events.size(), 0);
+  size_t prefix = 0;  // writes[0, prefix) succeeded
+  auto emit = [&](bool stopped) {
+    while (prefix < done.size() && done[prefix]) ++prefix;
+    for (size_t e = 0; e < plan.events.size(); ++e) {
+      const Event& event = plan.events[e];
+      if (emitted[e] || event.after_writes > prefix || (event.if_stopped && !stopped)) continue;
+      emitted[e] = 1;
+      EmitEvent(group, event);
     }
   };
-  for (size_t i = 0; i < plan.writes.size(); ++i) {
-    emit_upto(i);
-    bool waiting = false;
-    kube::Status st = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &waiting);
-    if (!st.ok()) {
-      out.status = st.Annotate(Describe(plan.writes[i]));
-      out.conflict = st.IsConflict();
+  auto apply = [&](size_t i) {
+    bool w = false;
+    results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &w);
+    waiting[i] = w ? 1 : 0;
+  };
+  for (const StageRange& stage : Stages(plan)) {
+    if (stage.end - stage.begin == 1 || !Independent(plan, stage)) {
+      for (size_t i = stage.begin; i < stage.end; ++i) {
+        apply(i);
+        if (!results[i].ok() || waiting[i]) break;
+      }
+    } else {
+      // One thread per write but the first, which runs here; a thread that cannot be
+      // started leaves its write to this thread.
+      std::vector<std::thread> threads;
+      std::vector<size_t> inline_writes = {stage.begin};
+      for (size_t i = stage.begin + 1; i < stage.end; ++i) {
+        try {
+          threads.emplace_back(apply, i);
+        } catch (const std::system_error&) {
+          inline_writes.push_back(i);
+        }
+      }
+      for (size_t i : inline_writes) apply(i);
+      for (auto& t : threads) t.join();
+    }
+    std::optional<size_t> failed;
+    bool all_conflicts = true, stop_at_hook = false;
+    for (size_t i = stage.begin; i < stage.end; ++i) {
+      if (results[i].ok() && !waiting[i]) {
+        done[i] = 1;
+      } else if (!results[i].ok()) {
+        if (!failed) failed = i;
+        all_conflicts &= results[i].IsConflict();
+      }
+      stop_at_hook |= waiting[i] != 0;
+    }
+    if (failed) {
+      out.status = results[*failed].Annotate(Describe(plan.writes[*failed]));
+      out.conflict = all_conflicts;
+      emit(true);
       return out;
     }
-    if (waiting) {
+    if (stop_at_hook) {
       out.waiting_hook = true;
+      emit(true);
       return out;
     }
+    emit(false);
   }
-  emit_upto(plan.writes.size());
+  emit(false);
   return out;
 }
 

@@ -89,12 +89,15 @@ struct ReconcilerOptions {
 
 // Reconciles FailoverGroups: reads the group, its pods and Services from the informer
 // caches (plus this process's own recent writes and the member probe verdicts), asks the
-// decision engine for a plan and applies its writes in order. Every write is checked
-// against the leader-election guard first. A conflict (409) re-reads the group from the
-// apiserver and decides again; any other failed write stops the plan and retries with
-// backoff. Hooks run on their own pool (HookRunner), so a plan waiting on a hook frees its
-// worker and resumes when the hook ends. Events are emitted once the writes before them
-// succeeded; metrics once the whole plan succeeded.
+// decision engine for a plan and applies it stage by stage: the writes of a stage are
+// issued at once (one thread each; the kube client is shared, it is thread-safe) and all
+// are waited for; the plan stops after a stage in which one failed. Every write is checked
+// against the leader-election guard first. When every failure of that stage is a
+// conflict (409), the group is re-read from the apiserver and decided again; any other
+// failure retries with backoff. Hooks run on their own pool (HookRunner), so a plan
+// waiting on a hook frees its worker and resumes when the hook ends. Events are emitted
+// once the writes before them succeeded (checked at the end of each stage; an if_stopped
+// Event only when the plan stops early); metrics once the whole plan succeeded.
 class GroupReconciler : public runtime::Reconciler {
  public:
   struct Deps {

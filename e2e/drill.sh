@@ -619,5 +619,18 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
   (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\tReady=False|trigger->switch_s\tworst_conv_ms\tinvariants\tnotes"; cat) |
   column -t -s $'\t'
-log "results in $OUT/drills.json"
+# The same as a Markdown table (for docs/drills.md).
+jq -r '
+ def n(x): if x == null then "-" else (x|tostring) end;
+ "| Scenario | Converged | RTO (client) | Failed requests | Answered by demoted member after switch | Ready=False (or trigger) -> Service switch | Worst fault -> convergence | Invariants | Notes | Took |",
+ "|---|---|---|---|---|---|---|---|---|---|",
+ (.results[] |
+  "| `\(.scenario)` | \(if (.converged|type) == "number" then "\(.converged) of \(.failovers)" else (if .converged then "yes" else "NO" end) end) | \(if .rtoMs then "\(.rtoMs) ms" else "-" end) | \(if .failedRequests != null then "\(.failedRequests) of \(.requests)" else "-" end) | \(n(.answeredByDemotedAfterSwitch)) | \(if .readyFalseToSwitchS then "\(.readyFalseToSwitchS) s" elif .triggerToSwitchS then "\(.triggerToSwitchS) s (trigger)" else "-" end) | \(if .worstConvergenceMs then "\(.worstConvergenceMs) ms" else "-" end) | \(if .invariantsHeld then "held" else "VIOLATED" end) | \([(if .strategy == "MakeBeforeBreak" then "MakeBeforeBreak" else empty end),
+          (if .takeoverMs then "leader killed at step \(.switchStepAtKill), takeover \(.takeoverMs) ms, kill -> converged \(.killToConvergenceMs) ms" else empty end),
+          (if .apiserverDownMs then "apiserver down \(.apiserverDownMs) ms, \(.operatorRelists) operator re-lists" else empty end),
+          (if .degradedWhileDown != null then "all down \(.allDownMs) ms: Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown); recovery -> first success \(.recoveryToFirstSuccessMs) ms; stayed on site-b after site-a recovered: \(.stayedAfterPreferredRecovered)" else empty end),
+          (if .budgetHeld != null then "\(.failovers) failovers in \(.flaps) flaps (max \(.maxFailovers)), hold shown: \(.budgetHeld)" else empty end),
+          (if .readyTrueToSwitchS then "site-a Ready=True -> switch \(.readyTrueToSwitchS) s" else empty end),
+          (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end) | \(n(.durationS)) s (load \(n(.load1m))) |")' "$OUT/drills.json" >"$OUT/drills.md"
+log "results in $OUT/drills.json and $OUT/drills.md"
 exit $FAILED

@@ -9,6 +9,8 @@
 #
 # Sizes: BENCH_LATENCY_GROUPS (50), BENCH_FAILOVERS (200), BENCH_STORM_GROUPS (1000),
 # BENCH_SCALE_GROUPS (10000), BENCH_SCALE_PODS_PER_GROUP (3), BENCH_IDLE_SECONDS (300).
+# BENCH_SCALE_NAMESPACE: reuse a namespace an interrupted scale run populated (on a kept
+# cluster, BENCH_KEEP_CLUSTER=1); BENCH_WORK_DIR (default <bench cluster dir>-work).
 # Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
 # BENCH_SCALE_OPERATOR_FLAGS (default "--kube-api-qps=0 --workers=16"); BENCH_OPERATOR_BIN
 # (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale").
@@ -33,7 +35,8 @@ else
   LAT_GROUPS=${BENCH_LATENCY_GROUPS:-50}; FAILOVERS=${BENCH_FAILOVERS:-200}
   STORM_GROUPS=${BENCH_STORM_GROUPS:-1000}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-10000}
   IDLE_S=${BENCH_IDLE_SECONDS:-300}
-  WORK="$REPO/.local/bench-work"
+  # One work dir per bench cluster: two runs on different clusters never share pid files.
+  WORK="${BENCH_WORK_DIR:-${CLUSTER_DIR%/}-work}"
   OUT="${BENCH_OUT:-$REPO/docs/bench-results.json}"
   rm -rf "$WORK"; mkdir -p "$WORK"
 fi
@@ -214,10 +217,19 @@ fi
 # ---- 3. scale
 
 if [[ " $PHASES " == *" scale "* ]]; then
-  NS="fo-bench-scale-$RUN_ID"; NAMESPACES+=("$NS")
-  log "scale: $SCALE_GROUPS groups, $((SCALE_GROUPS * PODS_PER_GROUP)) pods"
-  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$SCALE_GROUPS" \
-    --pods-per-group "$PODS_PER_GROUP" --node "$NODE" --threads 32 >"$WORK/scale-populate.json"
+  if [ -n "${BENCH_SCALE_NAMESPACE:-}" ]; then
+    # Reuse a namespace an interrupted run populated (kept cluster, no group synced yet).
+    NS="$BENCH_SCALE_NAMESPACE"; NAMESPACES+=("$NS")
+    G="$("$KUBECTL" get failovergroups -n "$NS" -o json | jq '[.items[] | select(.status.phase == null)] | length')"
+    P="$("$KUBECTL" get pods -n "$NS" --no-headers | wc -l)"
+    [ "$G" = "$SCALE_GROUPS" ] || die "scale: $NS has $G unsynced groups, expected $SCALE_GROUPS"
+    jq -n --argjson g "$G" --argjson p "$P" '{groups:$g, pods:$p, reused:true}' >"$WORK/scale-populate.json"
+  else
+    NS="fo-bench-scale-$RUN_ID"; NAMESPACES+=("$NS")
+    log "scale: $SCALE_GROUPS groups, $((SCALE_GROUPS * PODS_PER_GROUP)) pods"
+    "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$SCALE_GROUPS" \
+      --pods-per-group "$PODS_PER_GROUP" --node "$NODE" --threads 32 >"$WORK/scale-populate.json"
+  fi
   log "scale: populated: $(cat "$WORK/scale-populate.json")"
   start_operator "$NS" "$SCALE_OP_FLAGS"
   OP_PID="$(pid_of operator)"

@@ -115,19 +115,26 @@ TEST_F(OperatorTest, HangingHookOfOneGroupDoesNotDelayAnother) {
                   {"metadata", {{"name", "web"}, {"namespace", ns_}}},
                   {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}, {"targetPort", 8080}}})}}}};
   ASSERT_TRUE(client_->Create(kube::resources::kServices, ns_, web_svc).ok());
+  // Both members Ready before the group exists, as for db: a group that exists first takes
+  // whichever member turns Ready first (their probes run on independent timers), and with
+  // Manual failback it stays there.
+  ASSERT_TRUE(WaitReady("w-a"));
+  ASSERT_TRUE(WaitReady("w-b"));
   json web = {{"apiVersion", "failover.io/v1alpha1"}, {"kind", "FailoverGroup"},
               {"metadata", {{"name", "web"}, {"namespace", ns_}}}, {"spec", GroupSpec()}};
   web["spec"]["members"][0]["selector"]["matchLabels"]["app"] = "web";
   web["spec"]["members"][1]["selector"]["matchLabels"]["app"] = "web";
   web["spec"]["services"] = json::array({{{"name", "web"}}});
   ASSERT_TRUE(client_->Create(kube::resources::kFailoverGroups, ns_, web).ok());
-  ASSERT_TRUE(WaitReady("w-a"));
-  ASSERT_TRUE(WaitReady("w-b"));
   auto web_member = [&] {
     auto s = client_->Get(kube::resources::kServices, ns_, "web");
     return s.ok() ? (*s)["spec"].value("selector", json::object()).value("failover.io/member", "") : "";
   };
-  ASSERT_TRUE(Wait([&] { return web_member() == "site-a"; }));
+  auto web_status = [&] {
+    auto g = client_->Get(kube::resources::kFailoverGroups, ns_, "web");
+    return g.ok() ? g->value("status", json::object()).dump() : g.status().ToString();
+  };
+  ASSERT_TRUE(Wait([&] { return web_member() == "site-a"; })) << web_status();
 
   ASSERT_TRUE(Fail("a-0"));
   ASSERT_TRUE(Wait([&] { return hook.calls() >= 1; }));

@@ -13,9 +13,10 @@
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
-# brings one up under DIR and takes it down at the end. Writes DIR/drills.json and prints
-# a table. Exit 1 when a drill fails (no convergence, an invariant violation, a request
-# answered by the demoted member, token or key material in a log, a wrong bind).
+# brings one up under DIR and takes it down at the end. Writes DIR/drills.json, the same as
+# a Markdown table in DIR/drills.md, and prints a table. Exit 1 when a drill fails (no
+# convergence, an invariant violation, a request answered by the demoted member, token or
+# key material in a log, a wrong bind).
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
@@ -116,8 +117,7 @@ OP_PID=""
 OP_EXTRA=()  # more operator flags (leader election)
 # Starts the operator; a port taken between choosing and binding means another try.
 start_operator() {  # ns log
-  local attempt
-  for attempt in 1 2 3; do
+  for _ in 1 2 3; do
     start_operator_once "$1" "$2" && return 0
     grep -q "cannot bind" "$2" || break
   done
@@ -346,7 +346,8 @@ scenario_failover() {
   FG_EXTRA=""
   local leader=-1 i
   if [ "$name" = leader-kill ]; then
-    for _ in $(seq 1 100); do
+    # Up to 30 s: a Lease left by an earlier holder (another test) must expire first.
+    for _ in $(seq 1 300); do
       for i in "${!OPS[@]}"; do
         curl -s "http://127.0.0.1:${OPS_METRICS[$i]}/metrics" | grep -q '^leader_election_master_status{.*} 1' && leader=$i
       done

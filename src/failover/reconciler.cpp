@@ -343,6 +343,7 @@ GroupReconciler::Applied GroupReconciler::Apply(const json& group, const Plan& p
     if (prev.switch_record) switch_started = prev.switch_record->started_at;
   }
   std::vector<kube::Status> results(plan.writes.size());
+  std::vector<char> applied(plan.writes.size(), 0);
   std::vector<char> done(plan.writes.size(), 0);
   std::vector<char> waiting(plan.writes.size(), 0);
   std::vector<char> emitted(plan.events.size(), 0);
@@ -360,6 +361,7 @@ GroupReconciler::Applied GroupReconciler::Apply(const json& group, const Plan& p
     bool w = false;
     results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &w);
     waiting[i] = w ? 1 : 0;
+    applied[i] = 1;
   };
   for (const StageRange& stage : Stages(plan)) {
     if (stage.end - stage.begin == 1 || !Independent(plan, stage)) {
@@ -384,7 +386,7 @@ GroupReconciler::Applied GroupReconciler::Apply(const json& group, const Plan& p
     }
     std::optional<size_t> failed;
     bool all_conflicts = true, stop_at_hook = false;
-    for (size_t i = stage.begin; i < stage.end; ++i) {
+    for (size_t i = stage.begin; i < stage.end && applied[i]; ++i) {
       if (results[i].ok() && !waiting[i]) {
         done[i] = 1;
       } else if (!results[i].ok()) {

@@ -9,7 +9,7 @@
 # Sets (DRILL_SET in the environment works too): `reduced` (the default, what `make test`
 # runs) = kill, ready-fail, switchover, mbb-switchover, failback-auto, all-down, flapping,
 # leader-kill, operator-kill, proxy-cuts; `full` (`make drills`) adds mbb-failover,
-# failback-manual, apiserver-restart, etcd-compaction. apiserver-restart and etcd-compaction stop
+# failback-manual, all-down-active-first, apiserver-restart, etcd-compaction. apiserver-restart and etcd-compaction stop
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
@@ -21,7 +21,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
 REDUCED="kill,ready-fail,switchover,mbb-switchover,failback-auto,all-down,flapping,leader-kill,operator-kill,proxy-cuts"
-FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,flapping,leader-kill,apiserver-restart,etcd-compaction,operator-kill,proxy-cuts"
+FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,operator-kill,proxy-cuts"
 SCENARIOS=""
 SET="${DRILL_SET:-reduced}"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
@@ -460,27 +460,68 @@ scenario_planned() {
   record "\"strategy\": \"$strategy\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"triggerToSwitchS\": $to_switch$extra"
 }
 
-# Primary and standby both down (/ready fails on both) for 8 s: the group must say
-# Degraded and leave the Service alone (no switch, no flapping); then site-b recovers
-# first and becomes active, then site-a recovers (failback Manual: site-b stays).
-scenario_all_down() {
-  scenario_begin all-down 2s Manual BreakBeforeMake 1000 Label 10s 1 || { scenario_end; return; }
-  local since0 since changes=0 degraded=false reason=""
+# Both members' /ready fail; for 8 s the phase and the Service (selector and active-since)
+# are sampled. Sets AD_DEGRADED, AD_REASON, AD_CHANGES, AD_SERVICE (the Service as it was).
+all_down_observe() {
+  local since since0 obs
   since0="$(k -n "$S_NS" get svc db -o json | jq -r '.metadata.annotations["failover.io/active-since"] + " " + (.spec.selector | tostring)')"
-  local t_fault; t_fault="$(now_ms)"
+  AD_SERVICE="$since0" AD_DEGRADED=false AD_REASON="" AD_CHANGES=0
   fail_pod "$S_NS" db-a-0; fail_pod "$S_NS" db-b-0
-  local deadline=$(( $(now_ms) + 8000 )) obs
+  local deadline=$(( $(now_ms) + 8000 ))
   while [ "$(now_ms)" -lt $deadline ]; do
     sleep 0.2
     obs="$(k -n "$S_NS" get fg/db svc/db -o json 2>/dev/null | jq -r '.items[0].status.phase,
       (.items[0].status.conditions[]? | select(.type == "Degraded") | .reason),
       (.items[1].metadata.annotations["failover.io/active-since"] + " " + (.items[1].spec.selector | tostring))' 2>/dev/null)" || continue
-    [ "$(sed -n 1p <<<"$obs")" = Degraded ] && { degraded=true; reason="$(sed -n 2p <<<"$obs")"; }
+    [ "$(sed -n 1p <<<"$obs")" = Degraded ] && { AD_DEGRADED=true; AD_REASON="$(sed -n 2p <<<"$obs")"; }
     since="$(sed -n 3p <<<"$obs")"
-    if [ "$since" != "$since0" ]; then changes=$((changes + 1)); since0="$since"; fi
+    if [ "$since" != "$since0" ]; then AD_CHANGES=$((AD_CHANGES + 1)); since0="$since"; fi
   done
-  [ "$degraded" = true ] || fail "all-down: phase never Degraded while every member was down"
-  [ $changes = 0 ] || fail "all-down: the Service changed $changes times while every member was down"
+  [ "$AD_DEGRADED" = true ] || fail "$S_NAME: phase never Degraded while every member was down"
+  [ "$AD_CHANGES" = 0 ] || fail "$S_NAME: the Service changed $AD_CHANGES times while every member was down"
+}
+
+scenario_all_down_active_first() {
+  scenario_begin all-down-active-first 2s Manual BreakBeforeMake 1000 Label 10s 1 || { scenario_end; return; }
+  local t_fault; t_fault="$(now_ms)"
+  all_down_observe
+  local t_rec; t_rec="$(now_ms)"
+  recover_pod "$S_NS" db-a-0
+  local converged=true
+  wait_ready "$S_NS" db-a-0 30 || fail "$S_NAME: db-a-0 did not recover"
+  wait_converged "$S_NS" site-a 60 || { converged=false; fail "$S_NAME: site-a recovered first but is not active (active=$(active_member "$S_NS") service=$(service_member "$S_NS"))"; }
+  recover_pod "$S_NS" db-b-0
+  wait_ready "$S_NS" db-b-0 30 || fail "$S_NAME: db-b-0 did not recover"
+  sleep 3
+  local now_service; now_service="$(k -n "$S_NS" get svc db -o json | jq -r '.metadata.annotations["failover.io/active-since"] + " " + (.spec.selector | tostring)')"
+  local untouched; untouched="$(json_bool [ "$now_service" = "$AD_SERVICE" ])"
+  [ "$untouched" = true ] || fail "$S_NAME: the Service was switched although the active member recovered first"
+  stop_load
+  # site-a keeps answering for a moment after its /ready fails, so the RTO is measured around
+  # the recovery (the last success before it is the last one before the outage); failed
+  # requests from the fault on.
+  local fields failed; fields="$(analyze "$S_DIR/load.txt" "$t_rec" db-b-0 db-a-0)"
+  failed="$(awk -v t="$t_fault" '$3=="fail" && $1>=t' "$S_DIR/load.txt" | wc -l)"
+  fields="$(sed "s/\"failedRequests\": [0-9]*/\"failedRequests\": $failed/" <<<"$fields")"
+  check_demoted "$fields" BreakBeforeMake
+  local first; first="$(awk -v t="$t_rec" '$3=="ok" && $1>=t {printf "%.0f\n", $1+$2; exit}' "$S_DIR/load.txt")"
+  scenario_end
+  record "\"strategy\": \"BreakBeforeMake\", \"fencing\": \"Label\", \"converged\": $converged, $fields, \"allDownMs\": $(( t_rec - t_fault )), \"degradedWhileDown\": $AD_DEGRADED, \"degradedReason\": \"$AD_REASON\", \"serviceChangesWhileDown\": $AD_CHANGES, \"recoveryToFirstSuccessMs\": $(( ${first:-$t_rec} - t_rec )), \"serviceUntouchedThroughout\": $untouched"
+}
+
+# Primary and standby both down (/ready fails on both) for 8 s: the group must say
+# Degraded and leave the Service alone (no switch, no flapping); then
+#   all-down               site-b recovers first and becomes active, then site-a recovers
+#                          (failback Manual: site-b stays);
+#   all-down-active-first  site-a (still the active member) recovers first and serves again
+#                          without any switch, then site-b recovers and nothing moves.
+scenario_all_down() {
+  local name="$1"
+  if [ "$name" = all-down-active-first ]; then scenario_all_down_active_first; return; fi
+  scenario_begin all-down 2s Manual BreakBeforeMake 1000 Label 10s 1 || { scenario_end; return; }
+  local t_fault; t_fault="$(now_ms)"
+  all_down_observe
+  local degraded="$AD_DEGRADED" reason="$AD_REASON" changes="$AD_CHANGES"
   local t_rec; t_rec="$(now_ms)"
   recover_pod "$S_NS" db-b-0
   local converged=true
@@ -595,7 +636,7 @@ for s in "${list[@]}"; do
   case "$s" in
     kill|ready-fail|mbb-failover|leader-kill|apiserver-restart|etcd-compaction) scenario_failover "$s" ;;
     switchover|mbb-switchover|failback-auto|failback-manual) scenario_planned "$s" ;;
-    all-down) scenario_all_down ;;
+    all-down|all-down-active-first) scenario_all_down "$s" ;;
     flapping) scenario_flapping ;;
     operator-kill|proxy-cuts) scenario_repeated "$s" ;;
     *) fail "unknown scenario $s" ;;
@@ -614,7 +655,7 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
         ([(if .strategy == "MakeBeforeBreak" then "MakeBeforeBreak" else empty end),
           (if .takeoverMs then "leader killed at step \(.switchStepAtKill), takeover \(.takeoverMs) ms, kill->converged \(.killToConvergenceMs) ms" else empty end),
           (if .apiserverDownMs then "apiserver down \(.apiserverDownMs) ms, \(.operatorRelists) re-lists" else empty end),
-          (if .degradedWhileDown != null then "Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown), recovery->first success \(.recoveryToFirstSuccessMs) ms" else empty end),
+          (if .degradedWhileDown != null then "Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown), recovery->first success \(.recoveryToFirstSuccessMs) ms\(if .serviceUntouchedThroughout != null then ", Service untouched throughout: \(.serviceUntouchedThroughout)" else "" end)" else empty end),
           (if .budgetHeld != null then "\(.failovers) failovers of \(.flaps) flaps, held=\(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "Ready=True->switch \(.readyTrueToSwitchS) s" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
@@ -629,7 +670,7 @@ jq -r '
   "| `\(.scenario)` | \(if (.converged|type) == "number" then "\(.converged) of \(.failovers)" else (if .converged then "yes" else "NO" end) end) | \(if .rtoMs then "\(.rtoMs) ms" else "-" end) | \(if .failedRequests != null then "\(.failedRequests) of \(.requests)" else "-" end) | \(n(.answeredByDemotedAfterSwitch)) | \(if .readyFalseToSwitchS then "\(.readyFalseToSwitchS) s" elif .triggerToSwitchS then "\(.triggerToSwitchS) s (trigger)" else "-" end) | \(if .worstConvergenceMs then "\(.worstConvergenceMs) ms" else "-" end) | \(if .invariantsHeld then "held" else "VIOLATED" end) | \([(if .strategy == "MakeBeforeBreak" then "MakeBeforeBreak" else empty end),
           (if .takeoverMs then "leader killed at step \(.switchStepAtKill), takeover \(.takeoverMs) ms, kill -> converged \(.killToConvergenceMs) ms" else empty end),
           (if .apiserverDownMs then "apiserver down \(.apiserverDownMs) ms, \(.operatorRelists) operator re-lists" else empty end),
-          (if .degradedWhileDown != null then "all down \(.allDownMs) ms: Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown); recovery -> first success \(.recoveryToFirstSuccessMs) ms; stayed on site-b after site-a recovered: \(.stayedAfterPreferredRecovered)" else empty end),
+          (if .degradedWhileDown != null then "all down \(.allDownMs) ms: Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown); recovery -> first success \(.recoveryToFirstSuccessMs) ms\(if .stayedAfterPreferredRecovered != null then "; stayed on site-b after site-a recovered: \(.stayedAfterPreferredRecovered)" else "" end)\(if .serviceUntouchedThroughout != null then "; Service untouched throughout: \(.serviceUntouchedThroughout)" else "" end)" else empty end),
           (if .budgetHeld != null then "\(.failovers) failovers in \(.flaps) flaps (max \(.maxFailovers)), hold shown: \(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "site-a Ready=True -> switch \(.readyTrueToSwitchS) s" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end) | \(n(.durationS)) s (load \(n(.load1m))) |")' "$OUT/drills.json" >"$OUT/drills.md"

@@ -269,6 +269,19 @@ bool NamesField(const std::string& message, const std::string& path) {
   return false;
 }
 
+// kube-apiserver 1.20 names a field inside a list without the item's index
+// ("spec.members.name" for spec.members[0].name).
+std::string WithoutIndices(const std::string& path) {
+  std::string out;
+  bool in_index = false;
+  for (char c : path) {
+    if (c == '[') in_index = true;
+    if (!in_index) out += c;
+    if (c == ']') in_index = false;
+  }
+  return out;
+}
+
 TEST_F(MalformedGroupTest, SchemaRejectsWithTheFieldNamed) {
   const auto cases = SchemaCases();
   ASSERT_GE(cases.size(), 25u);
@@ -279,8 +292,8 @@ TEST_F(MalformedGroupTest, SchemaRejectsWithTheFieldNamed) {
     auto r = CreateNamed(c.name, spec);
     ASSERT_FALSE(r.ok()) << c.name << ": the apiserver accepted " << spec.dump();
     EXPECT_EQ(r.status().code(), 422) << r.status().ToString();
-    EXPECT_TRUE(NamesField(r.status().message(), c.field))
-        << c.name << ": the rejection does not name " << c.field << ": " << r.status().message();
+    EXPECT_TRUE(NamesField(r.status().message(), WithoutIndices(c.field)))
+        << c.name << ": the rejection does not name " << WithoutIndices(c.field) << ": " << r.status().message();
   }
   EXPECT_TRUE(GroupNames().empty());
 }

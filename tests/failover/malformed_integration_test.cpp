@@ -433,8 +433,9 @@ TEST_F(MalformedGroupTest, SwitchoverToANonMemberIsRefused) {
 
 // Two groups may not steer one Service: the second to claim it is InvalidSpec and the
 // Service stays with the first. Disabled until failover::DecideObject (engine.cpp) also
-// calls failover::ValidateServiceClaims: without it the two groups rewrite the Service's
-// selector back and forth (run with --gtest_also_run_disabled_tests to see it).
+// calls failover::ValidateServiceClaims: without it the second group silently takes the
+// Service over (selector and active-member annotation switch to its member; run with
+// --gtest_also_run_disabled_tests to see it).
 TEST_F(MalformedGroupTest, DISABLED_AServiceListedByTwoGroupsStaysWithTheFirst) {
   const int port = StartActivePassive(GroupSpec());
   ASSERT_GT(port, 0);

@@ -53,7 +53,7 @@ demo: cluster-up ## the local cluster with the operator and a live failover demo
 	@bash scripts/demo.sh
 
 # Left out for CI's time (the plain run has them): bench-smoke, and the engine's random
-# property search (Property.*, ~15x slower under ASan; the engine runs under ASan in its unit
+# property search (Property.*, over 10x slower under ASan; the engine runs under ASan in its unit
 # tests and every operator integration test).
 asan: deps control-plane ## unit and integration suites under ASan+UBSan (bench smoke, Property.* aside)
 	cmake -S . -B build-asan -G Ninja -DFO_SANITIZE=address,undefined $(CMAKE_FLAGS)

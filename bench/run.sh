@@ -12,7 +12,7 @@
 # BENCH_SCALE_NAMESPACE: reuse a namespace an interrupted scale run populated (on a kept
 # cluster, BENCH_KEEP_CLUSTER=1); BENCH_WORK_DIR (default <bench cluster dir>-work).
 # Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
-# BENCH_SCALE_OPERATOR_FLAGS (default "--kube-api-qps=0 --workers=16"); BENCH_OPERATOR_BIN
+# BENCH_SCALE_OPERATOR_FLAGS (default plus --cache-sync-timeout=20m); BENCH_OPERATOR_BIN
 # (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale").
 set -euo pipefail
 
@@ -43,7 +43,7 @@ fi
 PODS_PER_GROUP=${BENCH_SCALE_PODS_PER_GROUP:-3}
 OP_FLAGS=${BENCH_OPERATOR_FLAGS:-}
 STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
-SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
+SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16 --cache-sync-timeout=20m}
 PHASES="${BENCH_PHASES:-latency storm scale}"
 RUN_ID="$(date +%s)-$$"
 # The audit log outlives a run's work dir: a running bench cluster keeps writing to it.
@@ -218,12 +218,15 @@ fi
 
 if [[ " $PHASES " == *" scale "* ]]; then
   if [ -n "${BENCH_SCALE_NAMESPACE:-}" ]; then
-    # Reuse a namespace an interrupted run populated (kept cluster, no group synced yet).
+    # Reuse a namespace an interrupted run populated (kept cluster); groups an earlier
+    # operator already synced are counted, so the sync time is labelled as a resumed one.
     NS="$BENCH_SCALE_NAMESPACE"; NAMESPACES+=("$NS")
-    G="$("$KUBECTL" get failovergroups -n "$NS" -o json | jq '[.items[] | select(.status.phase == null)] | length')"
-    P="$("$KUBECTL" get pods -n "$NS" --no-headers | wc -l)"
-    [ "$G" = "$SCALE_GROUPS" ] || die "scale: $NS has $G unsynced groups, expected $SCALE_GROUPS"
-    jq -n --argjson g "$G" --argjson p "$P" '{groups:$g, pods:$p, reused:true}' >"$WORK/scale-populate.json"
+    "$KUBECTL" get failovergroups -n "$NS" -o json \
+      | jq '{groups: (.items | length), already_synced: ([.items[] | select(.status.phase != null)] | length)}' >"$WORK/scale-groups.json"
+    G="$(jq .groups "$WORK/scale-groups.json")"
+    [ "$G" = "$SCALE_GROUPS" ] || die "scale: $NS has $G groups, expected $SCALE_GROUPS"
+    P="$("$KUBECTL" get pods -n "$NS" -o name --chunk-size=0 | wc -l)"
+    jq --argjson p "$P" '. + {pods:$p, reused:true}' "$WORK/scale-groups.json" >"$WORK/scale-populate.json"
   else
     NS="fo-bench-scale-$RUN_ID"; NAMESPACES+=("$NS")
     log "scale: $SCALE_GROUPS groups, $((SCALE_GROUPS * PODS_PER_GROUP)) pods"

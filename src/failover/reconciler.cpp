@@ -5,6 +5,7 @@
 #include <system_error>
 #include <thread>
 
+#include "failover/cache_trim.h"
 #include "failover/parse.h"
 #include "failover/validate.h"
 
@@ -475,10 +476,13 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   runtime::InformerOptions gi;
   gi.resource = kube::resources::kFailoverGroups;
   gi.ns = options.watch_namespace;
+  gi.transform = TrimGroup;
   runtime::InformerOptions pi = gi;
   pi.resource = kube::resources::kPods;
+  pi.transform = TrimPod;
   runtime::InformerOptions si = gi;
   si.resource = kube::resources::kServices;
+  si.transform = TrimService;
   runtime::Informer& groups = manager.GetInformer(gi);
   runtime::Informer& pods = manager.GetInformer(pi);
   runtime::Informer& services = manager.GetInformer(si);

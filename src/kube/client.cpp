@@ -209,7 +209,10 @@ class RestClient final : public Client {
       }
       json& p = *page;
       if (auto it = p.find("items"); it != p.end() && it->is_array()) {
-        for (auto& item : *it) items.push_back(std::move(item));
+        for (auto& item : *it) {
+          if (opts.item_transform) opts.item_transform(item);
+          items.push_back(std::move(item));
+        }
       }
       std::string next;
       if (auto md = p.find("metadata"); md != p.end() && md->is_object()) {

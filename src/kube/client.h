@@ -27,6 +27,9 @@ struct ListOptions {
   std::string continue_token;
   std::string resource_version;   // opaque; "" = most recent (quorum read)
   std::optional<int> timeout_seconds;
+  // ListAll only: applied to each item as its page arrives, so a large list never holds
+  // every full object at once (informers trim what they cache this way).
+  std::function<void(json&)> item_transform;
 };
 
 enum class PatchType {

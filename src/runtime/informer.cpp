@@ -2,6 +2,10 @@
 
 #include <map>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "runtime/metrics.h"
 
 namespace runtime {
@@ -93,6 +97,7 @@ bool Informer::ListAndDiff() {
   opts.label_selector = options_.label_selector;
   opts.field_selector = options_.field_selector;
   opts.limit = options_.page_size;
+  opts.item_transform = options_.transform;
   auto list = client_->ListAll(options_.resource, options_.ns, opts);
   if (!list.ok()) {
     log_.Warn("list failed", {{"error", list.status().ToString()}});
@@ -102,10 +107,10 @@ bool Informer::ListAndDiff() {
     relists_++;
     relist_counter_->Increment();
   }
-  const json& body = *list;
-  std::map<std::string, const json*> fresh;
+  json& body = *list;
+  std::map<std::string, json*> fresh;
   if (body.contains("items") && body["items"].is_array()) {
-    for (const auto& item : body["items"]) fresh[ObjectKey(item)] = &item;
+    for (auto& item : body["items"]) fresh[ObjectKey(item)] = &item;
   }
   int adds = 0, updates = 0, deletes = 0;
   for (const auto& key : store_.ListKeys()) {
@@ -116,7 +121,7 @@ bool Informer::ListAndDiff() {
     }
   }
   for (const auto& [key, item] : fresh) {
-    json obj = *item;
+    json obj = std::move(*item);
     if (!obj.contains("kind") && body.contains("kind")) {
       std::string kind = body.value("kind", "");
       if (kind.size() > 4 && kind.ends_with("List")) obj["kind"] = kind.substr(0, kind.size() - 4);
@@ -136,6 +141,12 @@ bool Informer::ListAndDiff() {
   SetResourceVersion(rv);
   log_.Info("listed", {{"resourceVersion", rv}, {"objects", fresh.size()}, {"added", adds},
                        {"updated", updates}, {"deleted", deletes}});
+  fresh.clear();
+  list = kube::Result<json>(json());
+#ifdef __GLIBC__
+  // A large list leaves its pages' memory in malloc's free lists; give it back.
+  malloc_trim(0);
+#endif
   if (!synced_.exchange(true)) {
     std::lock_guard<std::mutex> lock(mu_);
     cv_.notify_all();
@@ -160,6 +171,10 @@ kube::Status Informer::WatchOnce() {
       options_.resource, options_.ns, opts,
       [this](kube::WatchEvent&& ev) {
         const std::string rv = ResourceVersionOf(ev.object);
+        if (options_.transform && ev.type != kube::WatchEvent::Type::kBookmark &&
+            ev.type != kube::WatchEvent::Type::kError) {
+          options_.transform(ev.object);
+        }
         switch (ev.type) {
           case kube::WatchEvent::Type::kAdded:
           case kube::WatchEvent::Type::kModified: {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,9 @@ struct InformerOptions {
   std::chrono::milliseconds resync_period{0};  // 0 = off (the default)
   BackoffOptions backoff;      // between failed lists/watches
   int watch_timeout_seconds = 0;  // 0 = the client's default (5-10 minutes)
+  // Applied to every listed and watched object before it is cached and handed to handlers
+  // (controller-runtime's cache transform): drop what no handler reads to keep memory small.
+  std::function<void(json&)> transform;
 };
 
 // Keeps a Store in step with the apiserver (client-go's reflector + shared informer):

@@ -46,6 +46,7 @@ std::string ManagerFlagsUsage() {
          "  --leader-elect-lease-duration=D    default 15s\n"
          "  --leader-elect-renew-deadline=D    default 10s\n"
          "  --leader-elect-retry-period=D      default 2s\n"
+         "  --cache-sync-timeout=D             first list of every watched kind (default 2m)\n"
          "  --log-format=json|text             default json\n"
          "  --log-level=debug|info|warn|error  default info\n";
 }
@@ -55,7 +56,7 @@ kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions
   static const char* const kValued[] = {
       "--metrics-bind-address", "--health-probe-bind-address", "--leader-election-id",
       "--leader-election-namespace", "--leader-elect-lease-duration",
-      "--leader-elect-renew-deadline", "--leader-elect-retry-period", "--log-format",
+      "--leader-elect-renew-deadline", "--leader-elect-retry-period", "--cache-sync-timeout", "--log-format",
       "--log-level"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -107,6 +108,7 @@ kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions
       if (!d.ok()) return d.status();
       if (name == "--leader-elect-lease-duration") o->lease_duration = *d;
       else if (name == "--leader-elect-renew-deadline") o->renew_deadline = *d;
+      else if (name == "--cache-sync-timeout") o->cache_sync_timeout = *d;
       else o->retry_period = *d;
     }
   }

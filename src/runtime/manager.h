@@ -62,7 +62,8 @@ class Manager {
   std::shared_ptr<kube::Client> client() const { return client_; }
   const ManagerOptions& options() const { return options_; }
 
-  // One shared informer per (resource, namespace, selectors); create before Run().
+  // One shared informer per (resource, namespace, selectors); create before Run(). The
+  // first caller's options win (a later caller's transform is not applied).
   Informer& GetInformer(const InformerOptions& options);
   Controller& AddController(ControllerOptions options, std::shared_ptr<Reconciler> reconciler);
   EventRecorder& events() { return *events_; }

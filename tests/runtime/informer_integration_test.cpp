@@ -128,6 +128,50 @@ TEST_F(InformerIntegration, ListsPagesAndFollowsChanges) {
   inf.Stop();
 }
 
+TEST_F(InformerIntegration, TransformAppliesToListedAndWatchedObjectsBeforeCaching) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.label_selector = "test=runtime";
+  o.page_size = 2;
+  std::atomic<int> calls{0};
+  // Drop managedFields (the apiserver sets them on every write) and mark the object.
+  o.transform = [&calls](kube::json& obj) {
+    calls++;
+    obj["metadata"].erase("managedFields");
+    obj["metadata"]["annotations"]["test/trimmed"] = "yes";
+  };
+  runtime::Informer inf(client_, o);
+  std::atomic<int> untrimmed{0};
+  auto h = std::make_shared<runtime::EventHandlerFuncs>();
+  auto check = [&untrimmed](const kube::json& obj) {
+    const kube::json& meta = obj["metadata"];
+    if (meta.contains("managedFields") || !meta.contains("annotations") ||
+        meta["annotations"].value("test/trimmed", "") != "yes") {
+      untrimmed++;
+    }
+  };
+  h->add = check;
+  h->update = [check](const kube::json&, const kube::json& obj) { check(obj); };
+  h->del = check;
+  Mirror m;
+  inf.AddEventHandler(h);
+  inf.AddEventHandler(m.Handler());
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  EXPECT_EQ(calls.load(), 6) << "each listed item once, page by page";
+  Change();
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return m.Data() == Truth(ns()); }, 20s));
+  EXPECT_GE(calls.load(), 10) << "the watch's update, delete, add and selector-leave events";
+  for (const auto& obj : inf.store().List()) {
+    EXPECT_FALSE((*obj)["metadata"].contains("managedFields")) << obj->dump();
+    EXPECT_EQ((*obj)["metadata"]["annotations"].value("test/trimmed", ""), "yes");
+    EXPECT_EQ((*obj)["kind"], "ConfigMap") << "the informer still fills in kind for listed items";
+  }
+  EXPECT_EQ(untrimmed.load(), 0);
+  inf.Stop();
+}
+
 TEST_F(InformerIntegration, FieldSelectorScopesAndResyncRedeliversWhenAskedFor) {
   runtime::InformerOptions o;
   o.resource = kube::resources::kConfigMaps;

@@ -22,6 +22,7 @@ TEST(ManagerFlags, DefaultsMatchControllerRuntime) {
   EXPECT_EQ(o.lease_duration, 15s);
   EXPECT_EQ(o.renew_deadline, 10s);
   EXPECT_EQ(o.retry_period, 2s);
+  EXPECT_EQ(o.cache_sync_timeout, 2min);
 }
 
 TEST(ManagerFlags, ParsesBothFormsAndLeavesOthers) {
@@ -30,7 +31,7 @@ TEST(ManagerFlags, ParsesBothFormsAndLeavesOthers) {
   ASSERT_TRUE(Parse({"--metrics-bind-address=0", "--health-probe-bind-address", "127.0.0.1:9000",
                      "--leader-elect", "--leader-election-id=x", "--kubeconfig=/k",
                      "--leader-elect-lease-duration=20s", "--leader-elect-retry-period=500ms",
-                     "--log-format=text", "--log-level=debug", "positional"},
+                     "--cache-sync-timeout=10m", "--log-format=text", "--log-level=debug", "positional"},
                     &o, &rest)
                   .ok());
   EXPECT_EQ(o.metrics_bind_address, "0");
@@ -39,6 +40,7 @@ TEST(ManagerFlags, ParsesBothFormsAndLeavesOthers) {
   EXPECT_EQ(o.leader_election_id, "x");
   EXPECT_EQ(o.lease_duration, 20s);
   EXPECT_EQ(o.retry_period, 500ms);
+  EXPECT_EQ(o.cache_sync_timeout, 10min);
   EXPECT_EQ(o.log_format, runtime::LogFormat::kText);
   EXPECT_EQ(o.log_level, runtime::LogLevel::kDebug);
   EXPECT_EQ(rest, (std::vector<std::string>{"--kubeconfig=/k", "positional"}));
@@ -54,6 +56,9 @@ TEST(ManagerFlags, BadValuesNameTheFlag) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("--leader-elect-renew-deadline"), std::string::npos);
   EXPECT_FALSE(Parse({"--log-level=loud"}, &o, nullptr).ok());
+  st = Parse({"--cache-sync-timeout=-1s"}, &o, nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("--cache-sync-timeout"), std::string::npos);
   EXPECT_FALSE(Parse({"--health-probe-bind-address"}, &o, nullptr).ok());
 }
 

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace failover {
+
+// What the operator's informer caches keep of each object: only the fields the reconciler,
+// the index and the prober read (PodFromObject, ServiceFromObject, GroupMetaFromObject,
+// ParseSpec, ParseStatus). A cached pod of a few KiB shrinks to a few hundred bytes, which
+// is what keeps the operator small in a namespace of tens of thousands of pods.
+
+// metadata: name, namespace, uid, resourceVersion, generation, creation and deletion
+// timestamps, labels, annotations (without kubectl's last-applied copy); status: phase,
+// podIP and the Ready condition's type and status. No spec.
+void TrimPod(nlohmann::json& pod);
+// The same metadata; spec.selector only.
+void TrimService(nlohmann::json& service);
+// Drops metadata.managedFields and kubectl's last-applied annotation; keeps spec and status.
+void TrimGroup(nlohmann::json& group);
+
+}  // namespace failover

@@ -1144,6 +1144,7 @@ Plan DecideObject(const json& group, Observed observed, Time now) {
   SpecParse parsed = ParseSpec(group.contains("spec") ? group["spec"] : json());
   std::vector<FieldError> errors = parsed.errors;
   if (errors.empty()) errors = Validate(parsed.spec);
+  if (errors.empty()) errors = ValidateServiceClaims(parsed.spec, observed.services, observed.group.name);
   if (!errors.empty()) return DecideInvalid(errors, observed, previous, now);
   return Decide(parsed.spec, observed, previous, now);
 }

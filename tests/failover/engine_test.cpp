@@ -622,6 +622,25 @@ TEST(InvalidSpec, ATypeErrorIsReportedTheSameWayAndDeletionStillCleansUp) {
   EXPECT_TRUE(std::holds_alternative<PatchGroupFinalizers>(d.writes.back()));
 }
 
+TEST(InvalidSpec, AServiceAnotherGroupSteersIsNotTakenOver) {
+  World w = TwoMemberWorld();
+  w.AddService("db", {{"failover.io/group", "orders"}, {"failover.io/member", "x"}, {"failover.io/role", "active"}});
+  json group = {{"metadata", {{"name", "db"}, {"namespace", "shop"}, {"generation", 1}}},
+                {"spec", {{"members", {{{"name", "a"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "a"}}}}}},
+                                       {{"name", "b"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "b"}}}}}}}},
+                          {"services", {{{"name", "db"}}}}}}};
+  Plan p = DecideObject(group, w.Observe(), T(0));
+  ASSERT_EQ(p.writes.size(), 1u) << "only the status: no finalizer, no label, no Service write";
+  EXPECT_TRUE(std::holds_alternative<UpdateStatus>(p.writes[0]));
+  EXPECT_EQ(p.status.phase, "Invalid");
+  const std::string message = Cond(p.status, "InvalidSpec").message;
+  EXPECT_EQ(message.rfind("spec.services[0].name: Service db already follows FailoverGroup orders", 0), 0u) << message;
+  // The group's own label on the Service (its earlier writes) is no conflict.
+  w.AddService("db", {{"failover.io/group", "db"}, {"failover.io/member", "a"}, {"failover.io/role", "active"}});
+  Plan q = DecideObject(group, w.Observe(), T(1));
+  EXPECT_NE(q.status.phase, "Invalid");
+}
+
 TEST(Deletion, FinalizerRemovesEveryRoleLabelThenItself) {
   Scenario s = Settled();
   s.world.pods.at("b-0").labels.erase("site");  // left the group earlier: still ours until cleaned

@@ -432,11 +432,9 @@ TEST_F(MalformedGroupTest, SwitchoverToANonMemberIsRefused) {
 }
 
 // Two groups may not steer one Service: the second to claim it is InvalidSpec and the
-// Service stays with the first. Disabled until failover::DecideObject (engine.cpp) also
-// calls failover::ValidateServiceClaims: without it the second group silently takes the
-// Service over (selector and active-member annotation switch to its member; run with
-// --gtest_also_run_disabled_tests to see it).
-TEST_F(MalformedGroupTest, DISABLED_AServiceListedByTwoGroupsStaysWithTheFirst) {
+// Service stays with the first (before failover::DecideObject checked the claims, the
+// second group silently took the Service over: selector and active-member annotation).
+TEST_F(MalformedGroupTest, AServiceListedByTwoGroupsStaysWithTheFirst) {
   const int port = StartActivePassive(GroupSpec());
   ASSERT_GT(port, 0);
   CreatePod("c-0", "c");

@@ -191,6 +191,19 @@ wait_converged() {  # ns member timeout_s
   done
   return 1
 }
+# What a failed setup leaves for whoever reads the log: the group's status, the Service's
+# selector, the pods' labels and readiness, and the end of each operator log given.
+dump_state() {  # ns operator-log...
+  local ns="$1"; shift
+  {
+    echo "--- state of $ns"
+    k -n "$ns" get fg db -o jsonpath='{.status}' 2>&1; echo
+    k -n "$ns" get svc db -o jsonpath='{.spec.selector}' 2>&1; echo
+    k -n "$ns" get pods \
+      -o custom-columns='NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,LABELS:.metadata.labels' 2>&1
+    local f; for f in "$@"; do [ -f "$f" ] && { echo "--- last lines of $f"; tail -n 40 "$f"; }; done
+  } >&2
+}
 wait_ready() {  # ns pod timeout_s
   local deadline=$(( $(date +%s) + $3 ))
   while [ "$(date +%s)" -lt "$deadline" ]; do pod_ready "$1" "$2" && return 0; sleep 0.2; done
@@ -271,6 +284,9 @@ scenario_begin() {
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$S_NS" --slack "$7" \
     --timeline "$S_DIR/timeline.txt" >"$S_DIR/checker.log" 2>&1 &
   S_CHECKER=$!; PIDS+=("$S_CHECKER")
+  # Both pods Ready before any operator runs: a group whose first member is not Ready yet
+  # is activated on the first healthy one, and these scenarios start from site-a.
+  wait_ready "$S_NS" db-a-0 60 && wait_ready "$S_NS" db-b-0 60 || { fail "$S_NAME: pods not ready"; return 1; }
   OPS=() OPS_METRICS=() OPS_HEALTH=()
   local r
   for r in $(seq 1 "$8"); do
@@ -282,8 +298,7 @@ scenario_begin() {
     OPS+=("$OP_PID"); OPS_METRICS+=("$METRICS_PORT"); OPS_HEALTH+=("$HEALTH_PORT")
   done
   OP_EXTRA=()
-  wait_ready "$S_NS" db-a-0 60 && wait_ready "$S_NS" db-b-0 60 || { fail "$S_NAME: pods not ready"; return 1; }
-  wait_converged "$S_NS" site-a 60 || { fail "$S_NAME: group never active on site-a"; return 1; }
+  wait_converged "$S_NS" site-a 60 || { fail "$S_NAME: group never active on site-a"; dump_state "$S_NS" "$S_DIR"/operator-*.log; return 1; }
   local port; port="$(k -n "$S_NS" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
   "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$S_DIR/load.txt" --interval-ms 5 &
   S_LOAD=$!; PIDS+=("$S_LOAD")
@@ -591,9 +606,9 @@ scenario_repeated() {
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 15s \
     --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
   local checker=$!; PIDS+=("$checker")
-  start_operator "$ns" "$dir/operator.log" || return
   wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready"; return; }
-  wait_converged "$ns" site-a 60 || { fail "$name: group never active on site-a"; return; }
+  start_operator "$ns" "$dir/operator.log" || return
+  wait_converged "$ns" site-a 60 || { fail "$name: group never active on site-a"; dump_state "$ns" "$dir/operator.log"; return; }
   local i active=site-a other=site-b converged=0 worst=0
   for i in $(seq 1 "$OPERATOR_KILLS"); do
     local pod="db-${active#site-}-0"

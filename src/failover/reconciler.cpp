@@ -68,25 +68,53 @@ std::string PodKey(const std::string& ns, const std::string& name) { return "pod
 std::string ServiceKey(const std::string& ns, const std::string& name) { return "svc|" + ns + "/" + name; }
 std::string GroupKey(const std::string& key) { return "fg|" + key; }
 
+// What the informer cache would hold of a written object (cache_trim.h).
+json Trimmed(json obj, void (*trim)(json&)) {
+  trim(obj);
+  return obj;
+}
+
 }  // namespace
 
 // ---- RecentWrites -----------------------------------------------------------------------
 
-void RecentWrites::Remember(const std::string& key, const json& obj) {
+void RecentWrites::SweepLocked(Clock::time_point now) {
+  if (now - last_sweep_ < ttl_) return;
+  last_sweep_ = now;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = now - it->second.at > ttl_ ? entries_.erase(it) : std::next(it);
+  }
+}
+
+void RecentWrites::Remember(const std::string& key, json obj) {
+  const Clock::time_point now = now_();
   std::lock_guard<std::mutex> lock(mu_);
-  entries_[key] = {std::make_shared<const json>(obj), std::chrono::steady_clock::now()};
+  SweepLocked(now);
+  entries_[key] = {std::make_shared<const json>(std::move(obj)), now};
 }
 
 runtime::ObjectPtr RecentWrites::Resolve(const std::string& key, runtime::ObjectPtr cached) {
+  const Clock::time_point now = now_();
   std::lock_guard<std::mutex> lock(mu_);
+  SweepLocked(now);
   auto it = entries_.find(key);
   if (it == entries_.end()) return cached;
   if (!cached || AtLeast(ResourceVersion(*cached), ResourceVersion(*it->second.obj)) ||
-      std::chrono::steady_clock::now() - it->second.at > ttl_) {
+      now - it->second.at > ttl_) {
     entries_.erase(it);
     return cached;
   }
   return it->second.obj;
+}
+
+void RecentWrites::Observe(const std::string& key, const json& cached) {
+  const Clock::time_point now = now_();
+  std::lock_guard<std::mutex> lock(mu_);
+  SweepLocked(now);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && AtLeast(ResourceVersion(cached), ResourceVersion(*it->second.obj))) {
+    entries_.erase(it);
+  }
 }
 
 void RecentWrites::Forget(const std::string& key) {
@@ -94,20 +122,73 @@ void RecentWrites::Forget(const std::string& key) {
   entries_.erase(key);
 }
 
+size_t RecentWrites::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
 // ---- GroupIndex -------------------------------------------------------------------------
 
 void GroupIndex::Upsert(const json& group) {
-  Entry e;
-  e.ns = Namespace(group);
-  e.name = group.value("metadata", json::object()).value("name", "");
+  const std::string ns = Namespace(group);
+  const std::string key = runtime::ObjectKey(ns, group.value("metadata", json::object()).value("name", ""));
   SpecParse parsed = ParseSpec(group.value("spec", json::object()));
+  Entry e;
   for (const auto& m : parsed.spec.members) {
     if (!m.selector.Empty()) e.selectors.push_back(m.selector);
   }
   for (const auto& s : parsed.spec.services) e.services.insert(s.name);
-  const std::string key = runtime::ObjectKey(e.ns, e.name);
+
   std::lock_guard<std::mutex> lock(mu_);
-  by_ns_[e.ns][key] = std::move(e);
+  NsIndex& n = by_ns_[ns];
+  RemoveLocked(n, key);
+  for (const auto& sel : e.selectors) {
+    std::string under;
+    size_t fewest = 0;
+    for (const auto& [k, v] : sel.match_labels) {
+      const std::string pair = k + "=" + v;
+      auto it = n.by_label.find(pair);
+      const size_t filed = it == n.by_label.end() ? 0 : it->second.size();
+      if (under.empty() || filed < fewest) {
+        under = pair;
+        fewest = filed;
+      }
+    }
+    if (under.empty()) {
+      n.unindexed[key]++;
+    } else {
+      n.by_label[under][key]++;
+    }
+    e.filed_under.push_back(under);
+  }
+  for (const auto& svc : e.services) n.by_service[svc].insert(key);
+  n.groups[key] = std::move(e);
+}
+
+void GroupIndex::RemoveLocked(NsIndex& n, const std::string& key) {
+  auto it = n.groups.find(key);
+  if (it == n.groups.end()) return;
+  auto drop = [&key](std::map<std::string, int>& counts) {
+    auto c = counts.find(key);
+    if (c != counts.end() && --c->second <= 0) counts.erase(c);
+  };
+  for (const auto& under : it->second.filed_under) {
+    if (under.empty()) {
+      drop(n.unindexed);
+      continue;
+    }
+    auto bucket = n.by_label.find(under);
+    if (bucket == n.by_label.end()) continue;
+    drop(bucket->second);
+    if (bucket->second.empty()) n.by_label.erase(bucket);
+  }
+  for (const auto& svc : it->second.services) {
+    auto bucket = n.by_service.find(svc);
+    if (bucket == n.by_service.end()) continue;
+    bucket->second.erase(key);
+    if (bucket->second.empty()) n.by_service.erase(bucket);
+  }
+  n.groups.erase(it);
 }
 
 void GroupIndex::Remove(const std::string& key) {
@@ -116,8 +197,8 @@ void GroupIndex::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_ns_.find(ns);
   if (it == by_ns_.end()) return;
-  it->second.erase(key);
-  if (it->second.empty()) by_ns_.erase(it);
+  RemoveLocked(it->second, key);
+  if (it->second.groups.empty()) by_ns_.erase(it);
 }
 
 std::vector<std::string> GroupIndex::GroupsForPod(const json& pod) const {
@@ -129,14 +210,24 @@ std::vector<std::string> GroupIndex::GroupsForPod(const json& pod) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_ns_.find(ns);
   if (it == by_ns_.end()) return out;
-  for (const auto& [key, e] : it->second) {
-    for (const auto& sel : e.selectors) {
+  const NsIndex& n = it->second;
+  auto consider = [&](const std::string& key) {
+    if (std::find(out.begin(), out.end(), key) != out.end()) return;
+    auto g = n.groups.find(key);
+    if (g == n.groups.end()) return;
+    for (const auto& sel : g->second.selectors) {
       if (sel.Matches(labels)) {
-        if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
-        break;
+        out.push_back(key);
+        return;
       }
     }
+  };
+  for (const auto& [k, v] : labels) {
+    auto bucket = n.by_label.find(k + "=" + v);
+    if (bucket == n.by_label.end()) continue;
+    for (const auto& [key, count] : bucket->second) consider(key);
   }
+  for (const auto& [key, count] : n.unindexed) consider(key);
   return out;
 }
 
@@ -147,9 +238,9 @@ std::vector<std::string> GroupIndex::GroupsForService(const json& service) const
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_ns_.find(ns);
   if (it == by_ns_.end()) return out;
-  for (const auto& [key, e] : it->second) {
-    if (e.services.count(name)) out.push_back(key);
-  }
+  auto bucket = it->second.by_service.find(name);
+  if (bucket == it->second.by_service.end()) return out;
+  out.assign(bucket->second.begin(), bucket->second.end());
   return out;
 }
 
@@ -269,7 +360,7 @@ kube::Status GroupReconciler::ApplyWrite(const Write& write, const std::string& 
     auto r = client.Patch(kube::resources::kFailoverGroups, ns, name, kube::PatchType::kMerge, body.dump(), po);
     if (!r.ok()) return r.status();
     *group_rv = ResourceVersion(*r);
-    recent_.Remember(GroupKey(group_key), *r);
+    recent_.Remember(GroupKey(group_key), Trimmed(std::move(*r), TrimGroup));
     return kube::Status::OK();
   };
   return std::visit(
@@ -280,7 +371,7 @@ kube::Status GroupReconciler::ApplyWrite(const Write& write, const std::string& 
           if (!w.uid.empty()) body["metadata"]["uid"] = w.uid;
           auto r = client.Patch(kube::resources::kPods, ns, w.name, kube::PatchType::kMerge, body.dump());
           if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
-          recent_.Remember(PodKey(ns, w.name), *r);
+          recent_.Remember(PodKey(ns, w.name), Trimmed(std::move(*r), TrimPod));
           return kube::Status::OK();
         } else if constexpr (std::is_same_v<T, DeletePod>) {
           kube::DeleteOptions o;
@@ -292,7 +383,7 @@ kube::Status GroupReconciler::ApplyWrite(const Write& write, const std::string& 
           auto r = client.Patch(kube::resources::kServices, ns, w.name, kube::PatchType::kMerge,
                                 MergePatchBody(w).dump());
           if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
-          recent_.Remember(ServiceKey(ns, w.name), *r);
+          recent_.Remember(ServiceKey(ns, w.name), Trimmed(std::move(*r), TrimService));
           return kube::Status::OK();
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           return patch_group(MergePatchBody(w), "");
@@ -443,7 +534,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       }
       log_.Debug("conflict; deciding again from a fresh read",
                  {{"namespace", request.ns}, {"name", request.name}, {"error", applied.status.message()}});
-      recent_.Remember(GroupKey(key), *live);
+      recent_.Remember(GroupKey(key), Trimmed(*live, TrimGroup));
       continue;
     }
     if (!applied.status.ok()) return applied.status;
@@ -467,6 +558,11 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     return result;
   }
   return kube::Status(kube::Reason::kConflict, "conflicts on every attempt; retrying with backoff");
+}
+
+void GroupReconciler::CacheUpdated(const char* kind, const json& obj) {
+  const std::string key = runtime::ObjectKey(obj);
+  recent_.Observe(std::string(kind) == "fg" ? GroupKey(key) : std::string(kind) + "|" + key, obj);
 }
 
 // ---- wiring -----------------------------------------------------------------------------
@@ -514,10 +610,22 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
 
   GroupReconciler* r = reconciler.get();
   auto index_handler = std::make_shared<runtime::EventHandlerFuncs>();
-  index_handler->add = [r](const json& obj) { r->index().Upsert(obj); };
-  index_handler->update = [r](const json&, const json& obj) { r->index().Upsert(obj); };
+  index_handler->add = [r](const json& obj) {
+    r->index().Upsert(obj);
+    r->CacheUpdated("fg", obj);
+  };
+  index_handler->update = [r](const json&, const json& obj) {
+    r->index().Upsert(obj);
+    r->CacheUpdated("fg", obj);
+  };
   index_handler->del = [r](const json& obj) { r->index().Remove(runtime::ObjectKey(obj)); };
   groups.AddEventHandler(index_handler);
+  for (auto [informer, kind] : {std::pair{&pods, "pod"}, std::pair{&services, "svc"}}) {
+    auto caught_up = std::make_shared<runtime::EventHandlerFuncs>();
+    caught_up->add = [r, kind = kind](const json& obj) { r->CacheUpdated(kind, obj); };
+    caught_up->update = [r, kind = kind](const json&, const json& obj) { r->CacheUpdated(kind, obj); };
+    informer->AddEventHandler(caught_up);
+  }
   controller.Watch(groups);
   controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });
   controller.Watch(services, [r](const json& svc) { return r->index().GroupsForService(svc); });

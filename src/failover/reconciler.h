@@ -26,31 +26,50 @@ namespace failover {
 
 // Objects this process wrote, kept until the informer cache has caught up with them, so
 // that a reconcile right after a write reads its own writes (a stale cache would
-// otherwise redo writes or compute a status from an older one). An entry is dropped when
-// the cache shows the same resourceVersion or a newer one (resourceVersions are
-// compared as numbers when both are, as etcd's are; otherwise only equality counts), when
-// the cache no longer has the object, or after `ttl`. Thread-safe.
+// otherwise redo writes or compute a status from an older one). An entry is dropped as
+// soon as the cache shows the same resourceVersion or a newer one (Observe, called from
+// the informers' event handlers, or Resolve; resourceVersions are compared as numbers when
+// both are, as etcd's are, otherwise only equality counts), when the cache no longer has
+// the object, or once older than `ttl` (swept on every call at most once per ttl). The
+// caller stores what the cache would hold (the trimmed object), so that an entry costs no
+// more than a cached object and a steady state holds none. Thread-safe.
 class RecentWrites {
  public:
-  explicit RecentWrites(std::chrono::milliseconds ttl = std::chrono::seconds(10)) : ttl_(ttl) {}
+  using Clock = std::chrono::steady_clock;
+  explicit RecentWrites(std::chrono::milliseconds ttl = std::chrono::seconds(10),
+                        std::function<Clock::time_point()> now = Clock::now)
+      : ttl_(ttl), now_(std::move(now)), last_sweep_(now_()) {}
 
-  void Remember(const std::string& key, const nlohmann::json& obj);
+  void Remember(const std::string& key, nlohmann::json obj);
   // The fresher of the cached object and what this process wrote.
   runtime::ObjectPtr Resolve(const std::string& key, runtime::ObjectPtr cached);
+  // The cache now holds `cached` for this key: the entry goes if the cache caught up.
+  void Observe(const std::string& key, const nlohmann::json& cached);
   void Forget(const std::string& key);
+  size_t size();
 
  private:
   struct Entry {
     runtime::ObjectPtr obj;
-    std::chrono::steady_clock::time_point at;
+    Clock::time_point at;
   };
+  void SweepLocked(Clock::time_point now);
+
   std::chrono::milliseconds ttl_;
+  std::function<Clock::time_point()> now_;
   std::mutex mu_;
+  Clock::time_point last_sweep_;
   std::map<std::string, Entry> entries_;
 };
 
 // Which groups care about which pods and Services: the reverse index that turns a pod or
 // Service watch event into the keys of the groups to reconcile. Thread-safe.
+//
+// A pod event must not cost a scan of every group in the namespace (10,000 groups times
+// 30,000 pods at the first list): each member selector is filed under one of its
+// matchLabels pairs (whichever pair has the fewest selectors filed under it when the group
+// is filed), so a pod's candidates are the selectors filed under one of its own labels,
+// plus the few selectors made of matchExpressions alone. Services are filed by name.
 class GroupIndex {
  public:
   // Files (or refiles) a group from its object; a spec that does not parse is filed with
@@ -65,13 +84,20 @@ class GroupIndex {
 
  private:
   struct Entry {
-    std::string ns;
-    std::string name;
     std::vector<LabelSelector> selectors;
+    std::vector<std::string> filed_under;  // per selector: its "key=value", "" = unindexed
     std::set<std::string> services;
   };
+  struct NsIndex {
+    std::map<std::string, Entry> groups;                         // key -> entry
+    std::map<std::string, std::map<std::string, int>> by_label;  // "k=v" -> key -> selectors
+    std::map<std::string, int> unindexed;                        // key -> selectors
+    std::map<std::string, std::set<std::string>> by_service;     // Service -> keys
+  };
+  void RemoveLocked(NsIndex& ns, const std::string& key);
+
   mutable std::mutex mu_;
-  std::map<std::string, std::map<std::string, Entry>> by_ns_;  // ns -> key -> entry
+  std::map<std::string, NsIndex> by_ns_;
 };
 
 // Bulkhead: `workers` reconciles run at once, one per group at most; every API request has
@@ -119,6 +145,10 @@ class GroupReconciler : public runtime::Reconciler {
   kube::Result<runtime::ReconcileResult> Reconcile(const runtime::Request& request) override;
 
   GroupIndex& index() { return index_; }
+  // An informer delivered this pod, Service or FailoverGroup (kind "pod", "svc", "fg"):
+  // what this process remembers writing to it is dropped once the cache caught up.
+  void CacheUpdated(const char* kind, const nlohmann::json& obj);
+  size_t recent_writes() { return recent_.size(); }
   void Stop();
 
  private:

@@ -1,5 +1,7 @@
 #include "runtime/store.h"
 
+#include <algorithm>
+
 namespace runtime {
 
 std::string ObjectKey(const std::string& ns, const std::string& name) {
@@ -54,13 +56,26 @@ Store::Store() {
   };
 }
 
+namespace {
+
+std::string Pack(const json& obj) {
+  std::string out;
+  json::to_msgpack(obj, out);
+  out.shrink_to_fit();
+  return out;
+}
+
+ObjectPtr Unpack(const std::string& packed) { return std::make_shared<const json>(json::from_msgpack(packed)); }
+
+}  // namespace
+
 void Store::AddIndex(const std::string& name, IndexFunc func) {
   std::unique_lock lock(mu_);
   index_funcs_[name] = std::move(func);
   auto& index = indexes_[name];
   index.clear();
-  for (const auto& [key, obj] : items_) {
-    for (const auto& v : index_funcs_[name](*obj)) index[v].insert(key);
+  for (const auto& [key, packed] : items_) {
+    for (const auto& v : index_funcs_[name](*Unpack(packed))) index[v].insert(key);
   }
 }
 
@@ -85,18 +100,18 @@ void Store::UnindexLocked(const std::string& key, const json& obj) {
 
 ObjectPtr Store::Upsert(const json& obj) {
   const std::string key = ObjectKey(obj);
-  auto stored = std::make_shared<const json>(obj);
+  std::string packed = Pack(obj);
   std::unique_lock lock(mu_);
   ObjectPtr old;
   auto it = items_.find(key);
   if (it != items_.end()) {
-    old = it->second;
+    old = Unpack(it->second);
     UnindexLocked(key, *old);
-    it->second = stored;
+    it->second = std::move(packed);
   } else {
-    items_.emplace(key, stored);
+    items_.emplace(key, std::move(packed));
   }
-  IndexLocked(key, *stored);
+  IndexLocked(key, obj);
   return old;
 }
 
@@ -104,7 +119,7 @@ ObjectPtr Store::Delete(const std::string& key) {
   std::unique_lock lock(mu_);
   auto it = items_.find(key);
   if (it == items_.end()) return nullptr;
-  ObjectPtr old = it->second;
+  ObjectPtr old = Unpack(it->second);
   UnindexLocked(key, *old);
   items_.erase(it);
   return old;
@@ -115,19 +130,18 @@ void Store::Replace(const std::vector<json>& objects) {
   items_.clear();
   for (auto& [name, index] : indexes_) index.clear();
   for (const auto& obj : objects) {
-    auto stored = std::make_shared<const json>(obj);
     const std::string key = ObjectKey(obj);
     auto old = items_.find(key);
-    if (old != items_.end()) UnindexLocked(key, *old->second);
-    items_[key] = stored;
-    IndexLocked(key, *stored);
+    if (old != items_.end()) UnindexLocked(key, *Unpack(old->second));
+    items_[key] = Pack(obj);
+    IndexLocked(key, obj);
   }
 }
 
 ObjectPtr Store::Get(const std::string& key) const {
   std::shared_lock lock(mu_);
   auto it = items_.find(key);
-  return it == items_.end() ? nullptr : it->second;
+  return it == items_.end() ? nullptr : Unpack(it->second);
 }
 
 ObjectPtr Store::Get(const std::string& ns, const std::string& name) const {
@@ -138,7 +152,7 @@ std::vector<ObjectPtr> Store::List() const {
   std::shared_lock lock(mu_);
   std::vector<ObjectPtr> out;
   out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) out.push_back(obj);
+  for (const auto& [key, packed] : items_) out.push_back(Unpack(packed));
   return out;
 }
 
@@ -146,7 +160,7 @@ std::vector<std::string> Store::ListKeys() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;
   out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) out.push_back(key);
+  for (const auto& [key, packed] : items_) out.push_back(key);
   return out;
 }
 
@@ -155,44 +169,67 @@ size_t Store::Size() const {
   return items_.size();
 }
 
-std::vector<ObjectPtr> Store::ByIndex(const std::string& name, const std::string& value) const {
-  std::shared_lock lock(mu_);
+std::vector<ObjectPtr> Store::UnpackLocked(const std::vector<const std::string*>& keys) const {
   std::vector<ObjectPtr> out;
-  auto index = indexes_.find(name);
-  if (index == indexes_.end()) return out;
-  auto keys = index->second.find(value);
-  if (keys == index->second.end()) return out;
-  for (const auto& key : keys->second) {
-    auto it = items_.find(key);
-    if (it != items_.end()) out.push_back(it->second);
+  out.reserve(keys.size());
+  for (const std::string* key : keys) {
+    auto it = items_.find(*key);
+    if (it != items_.end()) out.push_back(Unpack(it->second));
   }
   return out;
+}
+
+std::vector<ObjectPtr> Store::ByIndex(const std::string& name, const std::string& value) const {
+  std::shared_lock lock(mu_);
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return {};
+  auto keys = index->second.find(value);
+  if (keys == index->second.end()) return {};
+  std::vector<const std::string*> wanted;
+  wanted.reserve(keys->second.size());
+  for (const auto& key : keys->second) wanted.push_back(&key);
+  return UnpackLocked(wanted);
 }
 
 std::vector<ObjectPtr> Store::ListNamespace(const std::string& ns) const {
   return ByIndex(kNamespaceIndex, ns);
 }
 
-std::vector<ObjectPtr> Store::ListByLabels(
-    const std::string& ns, const std::map<std::string, std::string>& selector) const {
-  std::vector<ObjectPtr> candidates;
-  if (!selector.empty()) {
-    const auto& [k, v] = *selector.begin();
-    candidates = ByIndex(kLabelIndex, k + "=" + v);
-  } else if (!ns.empty()) {
-    candidates = ListNamespace(ns);
-  } else {
-    candidates = List();
+std::vector<const std::string*> Store::KeysByLabelsLocked(
+    const std::map<std::string, std::string>& selector) const {
+  std::vector<const std::string*> out;
+  auto labels = indexes_.find(kLabelIndex);
+  if (labels == indexes_.end()) return out;
+  // Walk the smallest bucket and look every key up in the others.
+  std::vector<const std::set<std::string>*> buckets;
+  const std::set<std::string>* smallest = nullptr;
+  for (const auto& [k, v] : selector) {
+    auto bucket = labels->second.find(k + "=" + v);
+    if (bucket == labels->second.end()) return out;
+    buckets.push_back(&bucket->second);
+    if (smallest == nullptr || bucket->second.size() < smallest->size()) smallest = &bucket->second;
   }
-  std::vector<ObjectPtr> out;
-  for (auto& obj : candidates) {
-    if (!ns.empty()) {
-      auto meta = obj->find("metadata");
-      if (meta == obj->end() || meta->value("namespace", std::string()) != ns) continue;
+  if (smallest == nullptr) return out;
+  for (const auto& key : *smallest) {
+    if (std::all_of(buckets.begin(), buckets.end(),
+                    [&](const std::set<std::string>* b) { return b == smallest || b->count(key) > 0; })) {
+      out.push_back(&key);
     }
-    if (MatchLabels(*obj, selector)) out.push_back(obj);
   }
   return out;
+}
+
+std::vector<ObjectPtr> Store::ListByLabels(
+    const std::string& ns, const std::map<std::string, std::string>& selector) const {
+  if (selector.empty()) return ns.empty() ? List() : ListNamespace(ns);
+  std::shared_lock lock(mu_);
+  std::vector<const std::string*> keys = KeysByLabelsLocked(selector);
+  if (!ns.empty()) {
+    // Namespaced keys are "ns/name".
+    const std::string prefix = ns + "/";
+    std::erase_if(keys, [&](const std::string* key) { return !key->starts_with(prefix); });
+  }
+  return UnpackLocked(keys);
 }
 
 }  // namespace runtime

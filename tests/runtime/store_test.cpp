@@ -99,4 +99,35 @@ TEST(Store, ObjectsHandedOutStayValidAfterChanges) {
   EXPECT_EQ((*held)["metadata"]["resourceVersion"], "1");
 }
 
+TEST(Store, ObjectsComeBackAsStored) {
+  Store s;
+  json obj = Pod("a", "p", {{"app", "db"}});
+  obj["status"] = {{"podIP", "10.0.0.1"},
+                   {"count", -3},
+                   {"big", 18446744073709551615ull},
+                   {"ratio", 0.25},
+                   {"ok", true},
+                   {"gone", nullptr},
+                   {"empty", json::object()},
+                   {"list", json::array({1, "two", json::array()})},
+                   {"text", "caf\u00e9 \u2713"}};
+  s.Upsert(obj);
+  EXPECT_EQ(*s.Get("a/p"), obj);
+  EXPECT_EQ(*s.List().at(0), obj);
+  EXPECT_EQ(*s.Delete("a/p"), obj);
+}
+
+TEST(Store, ListByLabelsNeedsEveryPairWhicheverIsRarest) {
+  Store s;
+  for (int i = 0; i < 50; ++i) s.Upsert(Pod("shop", "web-" + std::to_string(i), {{"app", "db"}, {"site", "b"}}));
+  s.Upsert(Pod("shop", "db-a", {{"app", "db"}, {"site", "a"}}));
+  s.Upsert(Pod("shop", "cache-a", {{"app", "cache"}, {"site", "a"}}));
+  s.Upsert(Pod("other", "db-a", {{"app", "db"}, {"site", "a"}}));
+  EXPECT_EQ(Names(s.ListByLabels("shop", {{"app", "db"}, {"site", "a"}})), (std::vector<std::string>{"db-a"}));
+  EXPECT_EQ(s.ListByLabels("", {{"app", "db"}, {"site", "a"}}).size(), 2u);
+  EXPECT_TRUE(s.ListByLabels("shop", {{"app", "db"}, {"site", "c"}}).empty());
+  EXPECT_TRUE(s.ListByLabels("nowhere", {{"app", "db"}}).empty());
+  EXPECT_EQ(s.ListByLabels("shop", {{"site", "b"}}).size(), 50u);
+}
+
 }  // namespace

@@ -809,7 +809,11 @@ Status Decider::BuildStatus(bool acting) const {
     d_message = "unhealthy: " + Join(down, ", ");
   } else if (!active_healthy) {
     const MemberView& cur = members_[static_cast<size_t>(active_.front())];
-    if (!standby) {
+    if (!standby && healthy == 0) {
+      d_reason = "NoHealthyMember";
+      d_message = "every member is unhealthy, the active member " + cur.spec->name +
+                  " too; Services left on " + cur.spec->name;
+    } else if (!standby) {
       d_reason = standby_reason;
       d_message = "active member " + cur.spec->name + " is unhealthy and " + standby_message +
                   "; Services left on " + cur.spec->name;

@@ -353,7 +353,7 @@ TEST(Restart, ASwitchKilledAfterAnyWriteFinishesTowardTheSameTarget) {
   }
 }
 
-TEST(NoHealthyStandby, NothingDestructiveAndSaySo) {
+TEST(NoHealthyMember, EveryMemberDownNothingDestructiveAndSaySo) {
   Scenario s = Settled();
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
@@ -363,9 +363,10 @@ TEST(NoHealthyStandby, NothingDestructiveAndSaySo) {
   EXPECT_EQ(s.ServiceMember(), "a");
   EXPECT_EQ(s.Role("a-0"), "active");
   EXPECT_EQ(Cond(p.status, "StandbyAvailable").status, "False");
-  EXPECT_EQ(Cond(p.status, "Degraded").reason, "NoHealthyStandby");
+  EXPECT_EQ(Cond(p.status, "StandbyAvailable").reason, "NoHealthyStandby");
+  EXPECT_EQ(Cond(p.status, "Degraded").reason, "NoHealthyMember");
   EXPECT_EQ(Cond(p.status, "Ready").status, "False");
-  const Event* e = FindEvent(p, "NoHealthyStandby");
+  const Event* e = FindEvent(p, "NoHealthyMember");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->type, "Warning");
   EXPECT_NE(e->message.find("Services left on a"), std::string::npos) << e->message;

@@ -124,7 +124,7 @@ TEST_F(OperatorTest, ManualFailbackThroughTheSwitchoverAnnotation) {
   EXPECT_EQ(ServiceMember(), "site-a");
 }
 
-TEST_F(OperatorTest, NoHealthyStandbyDegradesAndLeavesTheService) {
+TEST_F(OperatorTest, EveryMemberDownDegradesAndLeavesTheService) {
   StartActivePassive(GroupSpec());
   ASSERT_TRUE(Fail("b-0"));
   ASSERT_TRUE(WaitReady("b-0", false));
@@ -139,7 +139,7 @@ TEST_F(OperatorTest, NoHealthyStandbyDegradesAndLeavesTheService) {
   EXPECT_EQ(ConditionOf(g, "StandbyAvailable"), "False");
   EXPECT_EQ(ConditionOf(g, "Degraded"), "True");
   EXPECT_EQ(g["status"].value("failoverCount", 0), 0);
-  EXPECT_TRUE(Wait([&] { return HasEvent("NoHealthyStandby"); }, seconds(10))) << ::testing::PrintToString(EventReasons());
+  EXPECT_TRUE(Wait([&] { return HasEvent("NoHealthyMember"); }, seconds(10))) << ::testing::PrintToString(EventReasons());
 }
 
 TEST_F(OperatorTest, InvalidSpecGetsConditionAndEventAndNothingChanges) {

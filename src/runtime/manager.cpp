@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <thread>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "runtime/metrics.h"
 #include "runtime/request_metrics.h"
 
@@ -302,7 +306,14 @@ int Manager::Run() {
     leading_ = true;
   }
 
+  auto next_trim = Clock::now() + options_.memory_trim_interval;
   for (;;) {
+#ifdef __GLIBC__
+    if (options_.memory_trim_interval.count() > 0 && Clock::now() >= next_trim) {
+      malloc_trim(0);
+      next_trim = Clock::now() + options_.memory_trim_interval;
+    }
+#endif
     bool start_controllers = false;
     {
       std::unique_lock<std::mutex> lock(mu_);

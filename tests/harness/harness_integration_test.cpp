@@ -312,8 +312,13 @@ TEST_F(HarnessTest, SigkillMakesNotReadyAndRestartsPerRestartPolicy) {
   ASSERT_TRUE(WaitPod("always", [](const json& p) {
     return p["status"]["containerStatuses"][0].value("restartCount", 0) == 1 && PodReady(p);
   })) << GetPod("always")["status"].dump();
-  auto seen = recorder.Seen("always");
-  ASSERT_GE(seen.size(), 3u) << "expected Ready True -> False -> True";
+  // The recorder's watch can deliver the last transition after the GET above saw it.
+  std::vector<std::string> seen;
+  EXPECT_TRUE(WaitFor([&] {
+    seen = recorder.Seen("always");
+    return seen.size() >= 3 && seen.back() == "True";
+  }, seconds(5))) << "expected Ready True -> False -> True";
+  ASSERT_GE(seen.size(), 3u);
   EXPECT_EQ(seen[seen.size() - 2], "False");
   json cs = GetPod("always")["status"]["containerStatuses"][0];
   EXPECT_EQ(cs["lastState"]["terminated"]["exitCode"], 137);

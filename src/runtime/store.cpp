@@ -75,14 +75,14 @@ void Store::AddIndex(const std::string& name, IndexFunc func) {
   auto& index = indexes_[name];
   index.clear();
   for (const auto& [key, packed] : items_) {
-    for (const auto& v : index_funcs_[name](*Unpack(packed))) index[v].insert(key);
+    for (const auto& v : index_funcs_[name](*Unpack(packed))) index[v].insert(&key);
   }
 }
 
 void Store::IndexLocked(const std::string& key, const json& obj) {
   for (const auto& [name, func] : index_funcs_) {
     auto& index = indexes_[name];
-    for (const auto& v : func(obj)) index[v].insert(key);
+    for (const auto& v : func(obj)) index[v].insert(&key);
   }
 }
 
@@ -92,7 +92,8 @@ void Store::UnindexLocked(const std::string& key, const json& obj) {
     for (const auto& v : func(obj)) {
       auto it = index.find(v);
       if (it == index.end()) continue;
-      it->second.erase(key);
+      auto filed = it->second.find(key);
+      if (filed != it->second.end()) it->second.erase(filed);
       if (it->second.empty()) index.erase(it);
     }
   }
@@ -109,9 +110,9 @@ ObjectPtr Store::Upsert(const json& obj) {
     UnindexLocked(key, *old);
     it->second = std::move(packed);
   } else {
-    items_.emplace(key, std::move(packed));
+    it = items_.emplace(key, std::move(packed)).first;
   }
-  IndexLocked(key, obj);
+  IndexLocked(it->first, obj);
   return old;
 }
 
@@ -133,8 +134,8 @@ void Store::Replace(const std::vector<json>& objects) {
     const std::string key = ObjectKey(obj);
     auto old = items_.find(key);
     if (old != items_.end()) UnindexLocked(key, *Unpack(old->second));
-    items_[key] = Pack(obj);
-    IndexLocked(key, obj);
+    auto it = items_.insert_or_assign(key, Pack(obj)).first;
+    IndexLocked(it->first, obj);
   }
 }
 
@@ -187,7 +188,7 @@ std::vector<ObjectPtr> Store::ByIndex(const std::string& name, const std::string
   if (keys == index->second.end()) return {};
   std::vector<const std::string*> wanted;
   wanted.reserve(keys->second.size());
-  for (const auto& key : keys->second) wanted.push_back(&key);
+  for (const std::string* key : keys->second) wanted.push_back(key);
   return UnpackLocked(wanted);
 }
 
@@ -201,8 +202,8 @@ std::vector<const std::string*> Store::KeysByLabelsLocked(
   auto labels = indexes_.find(kLabelIndex);
   if (labels == indexes_.end()) return out;
   // Walk the smallest bucket and look every key up in the others.
-  std::vector<const std::set<std::string>*> buckets;
-  const std::set<std::string>* smallest = nullptr;
+  std::vector<const KeySet*> buckets;
+  const KeySet* smallest = nullptr;
   for (const auto& [k, v] : selector) {
     auto bucket = labels->second.find(k + "=" + v);
     if (bucket == labels->second.end()) return out;
@@ -210,10 +211,10 @@ std::vector<const std::string*> Store::KeysByLabelsLocked(
     if (smallest == nullptr || bucket->second.size() < smallest->size()) smallest = &bucket->second;
   }
   if (smallest == nullptr) return out;
-  for (const auto& key : *smallest) {
+  for (const std::string* key : *smallest) {
     if (std::all_of(buckets.begin(), buckets.end(),
-                    [&](const std::set<std::string>* b) { return b == smallest || b->count(key) > 0; })) {
-      out.push_back(&key);
+                    [&](const KeySet* b) { return b == smallest || b->count(key) > 0; })) {
+      out.push_back(key);
     }
   }
   return out;

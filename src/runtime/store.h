@@ -69,6 +69,7 @@ class Store {
                                       const std::map<std::string, std::string>& selector) const;
 
  private:
+  // `key` must be the key of the item in items_ (its address is what gets filed).
   void IndexLocked(const std::string& key, const json& obj);
   void UnindexLocked(const std::string& key, const json& obj);
   // Unpacked copies of the items under these keys (keys no longer present are skipped).
@@ -76,11 +77,22 @@ class Store {
   // Keys of the items whose labels carry every selector pair (from the label index).
   std::vector<const std::string*> KeysByLabelsLocked(const std::map<std::string, std::string>& selector) const;
 
+  // Index entries point at the keys of items_ (a std::map's keys stay put while the item
+  // exists; an item leaves its indexes before it leaves items_): one pointer an entry
+  // instead of another copy of "namespace/name".
+  struct KeyLess {
+    using is_transparent = void;
+    bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
+    bool operator()(const std::string* a, const std::string& b) const { return *a < b; }
+    bool operator()(const std::string& a, const std::string* b) const { return a < *b; }
+  };
+  using KeySet = std::set<const std::string*, KeyLess>;
+
   mutable std::shared_mutex mu_;
   std::map<std::string, std::string> items_;  // key -> MessagePack
   std::map<std::string, IndexFunc> index_funcs_;
   // index name -> value -> keys
-  std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;
+  std::map<std::string, std::map<std::string, KeySet>> indexes_;
 };
 
 }  // namespace runtime

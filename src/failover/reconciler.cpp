@@ -64,9 +64,13 @@ bool Independent(const Plan& plan, const StageRange& stage) {
   return group_writes <= 1;
 }
 
-std::string PodKey(const std::string& ns, const std::string& name) { return "pod|" + ns + "/" + name; }
-std::string ServiceKey(const std::string& ns, const std::string& name) { return "svc|" + ns + "/" + name; }
-std::string GroupKey(const std::string& key) { return "fg|" + key; }
+// RecentWrites keys: the kind ("pod", "svc", "fg"), then the object's key.
+std::string RecentKey(const char* kind, const std::string& object_key) { return std::string(kind) + "|" + object_key; }
+std::string PodKey(const std::string& ns, const std::string& name) { return RecentKey("pod", runtime::ObjectKey(ns, name)); }
+std::string ServiceKey(const std::string& ns, const std::string& name) {
+  return RecentKey("svc", runtime::ObjectKey(ns, name));
+}
+std::string GroupKey(const std::string& key) { return RecentKey("fg", key); }
 
 // What the informer cache would hold of a written object (cache_trim.h).
 json Trimmed(json obj, void (*trim)(json&)) {
@@ -561,8 +565,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
 }
 
 void GroupReconciler::CacheUpdated(const char* kind, const json& obj) {
-  const std::string key = runtime::ObjectKey(obj);
-  recent_.Observe(std::string(kind) == "fg" ? GroupKey(key) : std::string(kind) + "|" + key, obj);
+  recent_.Observe(RecentKey(kind, runtime::ObjectKey(obj)), obj);
 }
 
 // ---- wiring -----------------------------------------------------------------------------

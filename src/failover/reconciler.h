@@ -148,7 +148,6 @@ class GroupReconciler : public runtime::Reconciler {
   // An informer delivered this pod, Service or FailoverGroup (kind "pod", "svc", "fg"):
   // what this process remembers writing to it is dropped once the cache caught up.
   void CacheUpdated(const char* kind, const nlohmann::json& obj);
-  size_t recent_writes() { return recent_.size(); }
   void Stop();
 
  private:

@@ -2,10 +2,7 @@
 
 #include <map>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
+#include "runtime/memory.h"
 #include "runtime/metrics.h"
 
 namespace runtime {
@@ -143,10 +140,8 @@ bool Informer::ListAndDiff() {
                        {"updated", updates}, {"deleted", deletes}});
   fresh.clear();
   list = kube::Result<json>(json());
-#ifdef __GLIBC__
   // A large list leaves its pages' memory in malloc's free lists; give it back.
-  malloc_trim(0);
-#endif
+  ReleaseFreeMemory();
   if (!synced_.exchange(true)) {
     std::lock_guard<std::mutex> lock(mu_);
     cv_.notify_all();

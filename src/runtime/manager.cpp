@@ -5,10 +5,7 @@
 #include <cstdlib>
 #include <thread>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
+#include "runtime/memory.h"
 #include "runtime/metrics.h"
 #include "runtime/request_metrics.h"
 
@@ -308,12 +305,10 @@ int Manager::Run() {
 
   auto next_trim = Clock::now() + options_.memory_trim_interval;
   for (;;) {
-#ifdef __GLIBC__
     if (options_.memory_trim_interval.count() > 0 && Clock::now() >= next_trim) {
-      malloc_trim(0);
+      ReleaseFreeMemory();
       next_trim = Clock::now() + options_.memory_trim_interval;
     }
-#endif
     bool start_controllers = false;
     {
       std::unique_lock<std::mutex> lock(mu_);

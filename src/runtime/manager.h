@@ -31,9 +31,9 @@ struct ManagerOptions {
   std::string leader_identity;  // empty = hostname_random
   std::chrono::milliseconds graceful_shutdown_timeout{30000};
   std::chrono::milliseconds cache_sync_timeout{120000};
-  // How often the manager hands memory freed since back to the OS (glibc's malloc_trim:
-  // free pages amid the heap and in every thread's arena), as Go's scavenger does; a
-  // burst of reconciles otherwise leaves its peak in RSS for good. 0 disables.
+  // How often the manager hands memory freed since back to the OS (ReleaseFreeMemory), as
+  // Go's scavenger does; a burst of reconciles otherwise leaves its peak in RSS for good.
+  // 0 disables.
   std::chrono::milliseconds memory_trim_interval{60000};
   std::string component = "failover-operator";  // Event source
   LogFormat log_format = LogFormat::kJson;

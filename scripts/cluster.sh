@@ -291,6 +291,7 @@ load_env() {
       FO_ETCD_ENDPOINT) ETCD_ENDPOINT="$v" ;;
       FO_NODE_IP) NODE_IP="$v" ;;
       FO_NODE_NAME) NODE_NAME="$v" ;;
+      FO_K8S_VERSION) RUNNING_VERSION="$v" ;;
     esac
   done <"$STATE/cluster.env"
 }
@@ -303,9 +304,13 @@ cmd_up() {
   exec 7>"$STATE.lock"
   # Bounded: processes started by an older cluster.sh may hold this lock for their lifetime.
   flock -w 30 7 || log "warning: $STATE.lock is held by another process; going ahead"
+  local want_version; want_version="v$(bash "$REPO/scripts/build-tools.sh" version)" || exit 1
+  RUNNING_VERSION=""
   if [ -f "$STATE/cluster.env" ] && all_recorded_running; then
     load_env
-    if apiserver_ready; then
+    if [ "$RUNNING_VERSION" != "$want_version" ]; then
+      log "the running cluster is Kubernetes ${RUNNING_VERSION:-of unknown version}, $want_version is asked for: replacing it"
+    elif apiserver_ready; then
       log "already running (state $STATE, apiserver $APISERVER_URL)"
       return 0
     fi
@@ -316,12 +321,15 @@ cmd_up() {
     rm -rf "${STATE:?}/etcd" "${STATE:?}/pids" "${STATE:?}/cmd" "${STATE:?}/pki" "$STATE/cluster.env"
   fi
 
-  local k8s_bin
-  k8s_bin="$(bash "$REPO/scripts/build-control-plane.sh")" || die "building the control plane failed (scripts/build-control-plane.sh)"
+  # K8S_VERSION (scripts/build-tools.sh) selects the release; built once and cached.
+  local k8s_bin etcd_bin k8s_version
+  k8s_version="$(bash "$REPO/scripts/build-tools.sh" version)" || die "K8S_VERSION=${K8S_VERSION:-}: no such Kubernetes version (scripts/build-tools.sh)"
+  k8s_bin="$(bash "$REPO/scripts/build-tools.sh" kubernetes)" || die "building Kubernetes $k8s_version failed (scripts/build-tools.sh kubernetes)"
+  etcd_bin="$(bash "$REPO/scripts/build-tools.sh" etcd)" || die "building etcd failed (scripts/build-tools.sh etcd)"
   local b; for b in kube-apiserver kube-controller-manager kubectl; do
     [ -x "$k8s_bin/$b" ] || die "$k8s_bin/$b is missing"
   done
-  command -v etcd >/dev/null || die "etcd is not installed (Debian package etcd-server; run scripts/install-deps.sh)"
+  [ -x "$etcd_bin/etcd" ] || die "$etcd_bin/etcd is missing"
 
   mkdir -p "$STATE"/{logs,pids,cmd}
   trap up_failed EXIT
@@ -339,7 +347,7 @@ cmd_up() {
   gen_certs "$n" "$NODE_IP"
 
   mkdir -p "$STATE/etcd"; chmod 700 "$STATE/etcd"
-  record_command etcd etcd --name fo-local --data-dir "$STATE/etcd" \
+  record_command etcd "$etcd_bin/etcd" --name fo-local --data-dir "$STATE/etcd" \
     --listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \
     --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
     --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
@@ -350,8 +358,8 @@ cmd_up() {
   local pki="$STATE/pki"
   # The ServiceAccount admission plugin is disabled: without a kubelet nothing mounts
   # tokens, and with it enabled every Pod create is rejected until the `default`
-  # ServiceAccount (and, on 1.20, its token Secret) exists in the namespace, which races
-  # with tests that create a namespace and immediately create pods in it.
+  # ServiceAccount exists in the namespace, which races with tests that create a
+  # namespace and immediately create pods in it.
   # The `kubernetes` Service's endpoint reconciler is off: its address would be 127.0.0.1,
   # which core/v1 Endpoints reject as loopback.
   # FO_APISERVER_EXTRA_ARGS: more apiserver flags, split on whitespace (e.g. an audit
@@ -378,13 +386,15 @@ cmd_up() {
   local cmk="$STATE/controller-manager.kubeconfig"
   # deployment and replicaset turn Deployments into pods (the node agent's --schedule binds them).
   # Node lifecycle is deliberately not among the controllers: no kubelet renews the Node's
-  # heartbeat here, so it would mark the Node NotReady and evict its pods.
+  # heartbeat here, so it would mark the Node NotReady and evict its pods. The Endpoints
+  # controller is left out too: core/v1 Endpoints are deprecated (1.33) and reject the
+  # loopback pod addresses used here; the harness and the tests read EndpointSlices.
   record_command kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig="$cmk" --authentication-kubeconfig="$cmk" --authorization-kubeconfig="$cmk" \
-    --controllers=endpointslice,endpoint,endpointslicemirroring,garbagecollector,namespace,serviceaccount,serviceaccount-token,clusterrole-aggregation,deployment,replicaset \
+    --controllers=endpointslice-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-    --leader-elect=false --port=0 --bind-address=127.0.0.1 --secure-port="$cm_port" \
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$cm_port" \
     --tls-cert-file="$pki/controller-manager-serving.crt" \
     --tls-private-key-file="$pki/controller-manager-serving.key" \
     --profiling=false --v=1
@@ -406,6 +416,8 @@ FO_ETCD_ENDPOINT=$ETCD_ENDPOINT
 FO_APISERVER_URL=$APISERVER_URL
 FO_KUBECTL=$k8s_bin/kubectl
 FO_K8S_BIN=$k8s_bin
+FO_K8S_VERSION=v$k8s_version
+FO_ETCD_BIN=$etcd_bin
 FO_CA_CERT=$pki/ca.crt
 FO_ADMIN_CERT=$pki/admin.crt
 FO_ADMIN_KEY=$pki/admin.key
@@ -421,7 +433,7 @@ EOF
 
   trap - EXIT
   local t1; t1=$(date +%s.%N)
-  log "up in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s: apiserver $APISERVER_URL, node $NODE_NAME ($NODE_IP, pods $pod_cidr), kubeconfig $KUBECONFIG_OUT"
+  log "Kubernetes v$k8s_version up in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s: apiserver $APISERVER_URL, node $NODE_NAME ($NODE_IP, pods $pod_cidr), kubeconfig $KUBECONFIG_OUT"
 }
 
 # A failed up stops what it started; the logs stay in $STATE/logs until the next up or down.

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs every build, test and control-plane dependency from Debian's packages.
+# Installs every build and test dependency that comes from Debian's packages. The
+# Kubernetes components, etcd, helm and kind are built from their Go modules instead
+# (scripts/build-tools.sh), with the Go toolchain found by scripts/go.sh.
 # Idempotent: installs only what is missing; safe to run any number of times.
 set -euo pipefail
 
@@ -13,13 +15,10 @@ BUILD_PACKAGES=(
 
 PACKAGES=(
   "${BUILD_PACKAGES[@]}"
-  etcd-server golang-go rsync jq openssl curl procps iproute2 psmisc
-  golang-github-modern-go-reflect2-dev
-  dpkg-dev
+  rsync jq openssl curl procps iproute2 psmisc
   # libFuzzer targets and their ASan/UBSan runtime (make fuzz)
   clang libclang-rt-14-dev
-  # shipping: tools/helm-render (Go, GOPATH mode, offline) and promtool
-  golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev golang-gopkg-yaml.v2-dev
+  # shipping: promtool checks the alert rules; the Prometheus test scrapes the operator
   prometheus
   # make bench: the latency plot (docs/bench-latency.png)
   gnuplot-nox

@@ -744,6 +744,15 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
 void NodeAgent::HeartbeatLoop() {
   const auto& node = options_.node_name;
   bool logged = false;
+  // A kubelet reports its own version, which matches the control plane's in a cluster
+  // of one release: report the apiserver's, marked as the harness.
+  std::string kubelet_version = "v0.0.0-failover-harness";
+  if (auto v = client_->Raw("GET", "/version"); v.ok()) {
+    json doc = json::parse(*v, nullptr, false);
+    if (doc.is_object() && doc.contains("gitVersion") && doc["gitVersion"].is_string()) {
+      kubelet_version = doc["gitVersion"].get<std::string>() + "-failover-harness";
+    }
+  }
   while (!stopping_) {
     auto got = client_->Get(kube::resources::kNodes, "", node);
     if (!got.ok() && got.status().IsNotFound()) {
@@ -780,13 +789,12 @@ void NodeAgent::HeartbeatLoop() {
         {"capacity", {{"pods", "100000"}, {"cpu", "64"}, {"memory", "256Gi"}}},
         {"allocatable", {{"pods", "100000"}, {"cpu", "64"}, {"memory", "256Gi"}}},
         {"nodeInfo",
-         {{"kubeletVersion", "v1.20.2-failover-harness"},
+         {{"kubeletVersion", kubelet_version},
           {"operatingSystem", "linux"},
           {"architecture", "amd64"},
           {"containerRuntimeVersion", "failover-node-agent://1"},
           {"kernelVersion", ""},
           {"osImage", ""},
-          {"kubeProxyVersion", ""},
           {"machineID", ""},
           {"systemUUID", ""},
           {"bootID", ""}}}};

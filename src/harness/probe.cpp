@@ -169,7 +169,8 @@ ProbeOutcome HttpProbe(const ProbeSpec& p, const std::string& host) {
   cli.set_write_timeout(p.timeout_seconds, 0);
   cli.set_keep_alive(false);
   cli.set_follow_location(false);
-  httplib::Headers headers{{"User-Agent", "kube-probe/1.20"}};
+  // The kubelet sends kube-probe/<major>.<minor>; the harness is no particular release.
+  httplib::Headers headers{{"User-Agent", "kube-probe/failover-harness"}};
   for (const auto& [k, v] : p.http_headers) headers.emplace(k, v);
   auto res = cli.Get(p.path, headers);
   if (!res) {

@@ -54,7 +54,7 @@ void ServiceTable::UpsertSlice(const json& slice) {
       slice.contains("endpoints") && slice["endpoints"].is_array() ? slice["endpoints"] : json::array();
   for (const auto& e : endpoints) {
     const json& cond = e.value("conditions", json::object());
-    // v1beta1: an unset ready condition means ready.
+    // discovery.k8s.io/v1: an unset ready condition is unknown, and consumers take it as ready.
     if (cond.contains("ready") && cond["ready"].is_boolean() && !cond["ready"].get<bool>()) continue;
     std::string pod;
     if (e.contains("targetRef") && e["targetRef"].is_object()) {

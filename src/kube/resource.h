@@ -26,7 +26,6 @@ struct Resource {
 namespace resources {
 inline const Resource kPods{"", "v1", "pods", true};
 inline const Resource kServices{"", "v1", "services", true};
-inline const Resource kEndpoints{"", "v1", "endpoints", true};
 inline const Resource kEvents{"", "v1", "events", true};
 inline const Resource kNamespaces{"", "v1", "namespaces", false};
 inline const Resource kNodes{"", "v1", "nodes", false};
@@ -34,7 +33,7 @@ inline const Resource kServiceAccounts{"", "v1", "serviceaccounts", true};
 inline const Resource kSecrets{"", "v1", "secrets", true};
 inline const Resource kConfigMaps{"", "v1", "configmaps", true};
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", true};
-inline const Resource kEndpointSlices{"discovery.k8s.io", "v1beta1", "endpointslices", true};
+inline const Resource kEndpointSlices{"discovery.k8s.io", "v1", "endpointslices", true};
 inline const Resource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1",
                                                  "customresourcedefinitions", false};
 inline const Resource kFailoverGroups{"failover.io", "v1alpha1", "failovergroups", true};

@@ -131,7 +131,7 @@ YAML
 # endpoint_ready: prints the ready condition of POD_IP in the Service's EndpointSlices.
 endpoint_ready() {
   local out
-  out="$(fo_api GET "/apis/discovery.k8s.io/v1beta1/namespaces/$NS/endpointslices?labelSelector=kubernetes.io/service-name%3Dweb")"
+  out="$(fo_api GET "/apis/discovery.k8s.io/v1/namespaces/$NS/endpointslices?labelSelector=kubernetes.io/service-name%3Dweb")"
   [ "$(fo_http_code "$out")" = 200 ] || return 0
   fo_http_body "$out" | jq -r --arg ip "$POD_IP" \
     '[.items[].endpoints[]? | select(.addresses | index($ip)) | .conditions.ready | tostring] | first // "absent"'
@@ -140,7 +140,7 @@ endpoint_is() { [ "$(endpoint_ready)" = "$1" ]; }
 
 fo_log "EndpointSlice for Service web lists $POD_IP ready"
 fo_wait_until 30 "EndpointSlice with $POD_IP ready" endpoint_is true
-port="$(fo_api GET "/apis/discovery.k8s.io/v1beta1/namespaces/$NS/endpointslices?labelSelector=kubernetes.io/service-name%3Dweb" \
+port="$(fo_api GET "/apis/discovery.k8s.io/v1/namespaces/$NS/endpointslices?labelSelector=kubernetes.io/service-name%3Dweb" \
   | sed '$d' | jq -r '.items[0].ports[0].port')"
 [ "$port" = 8080 ] || fo_fail "EndpointSlice port is $port, want the targetPort 8080"
 
@@ -170,10 +170,19 @@ expect_forbidden "$TOKEN" "bound token"
 out="$(fo_api_as_token "not-a-token" GET "/api/v1/namespaces/$NS/pods")"
 [ "$(fo_http_code "$out")" = 401 ] || fo_fail "a bogus token got $(fo_http_code "$out"), want 401"
 
-legacy_token_secret() { fo_kubectl get serviceaccount nobody -n "$NS" -o jsonpath='{.secrets[0].name}' 2>/dev/null | grep -q .; }
-fo_wait_until 30 "the token Secret of ServiceAccount nobody (serviceaccount-token controller)" legacy_token_secret
-secret="$(fo_kubectl get serviceaccount nobody -n "$NS" -o jsonpath='{.secrets[0].name}')"
-LEGACY="$(fo_kubectl get secret "$secret" -n "$NS" -o jsonpath='{.data.token}' | base64 -d)"
+# Since 1.24 no token Secret is created by itself; one asked for with the annotation is
+# filled in by the serviceaccount-token controller.
+fo_kubectl apply -n "$NS" -f - >/dev/null <<SECRET
+apiVersion: v1
+kind: Secret
+metadata:
+  name: nobody-token
+  annotations: {kubernetes.io/service-account.name: nobody}
+type: kubernetes.io/service-account-token
+SECRET
+token_filled() { fo_kubectl get secret nobody-token -n "$NS" -o jsonpath='{.data.token}' 2>/dev/null | grep -q .; }
+fo_wait_until 30 "the token Secret of ServiceAccount nobody (serviceaccount-token controller)" token_filled
+LEGACY="$(fo_kubectl get secret nobody-token -n "$NS" -o jsonpath='{.data.token}' | base64 -d)"
 expect_forbidden "$LEGACY" "token Secret"
 
 fo_log "with a Role and RoleBinding allowing it, the same token may list pods"

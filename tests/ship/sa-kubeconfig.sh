@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Writes a kubeconfig that authenticates as a ServiceAccount with its token (the
-# token Secret the 1.20 token controller creates), so a process runs with exactly the
-# RBAC bound to that ServiceAccount, never admin.
+# Writes a kubeconfig that authenticates as a ServiceAccount with a bound token from the
+# TokenRequest API (`kubectl create token`; no token Secrets are created since 1.24), so a
+# process runs with exactly the RBAC bound to that ServiceAccount, never admin.
 # usage: sa-kubeconfig.sh NAMESPACE SERVICEACCOUNT OUT   (needs FO_CLUSTER_DIR)
 set -euo pipefail
 ns="$1"; sa="$2"; out="$3"
 # shellcheck disable=SC1090
 source "${FO_CLUSTER_DIR:?}/cluster.env"
 k() { "$FO_KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
-secret=""
+# The ServiceAccount may have been created a moment ago by the same apply.
+token=""
 for _ in $(seq 1 30); do
-  secret="$(k -n "$ns" get sa "$sa" -o jsonpath='{.secrets[0].name}' 2>/dev/null || true)"
-  [ -n "$secret" ] && break
+  token="$(k -n "$ns" create token "$sa" --duration=24h 2>/dev/null || true)"
+  [ -n "$token" ] && break
   sleep 1
 done
-[ -n "$secret" ] || { echo "sa-kubeconfig: no token Secret for $ns/$sa" >&2; exit 1; }
-token="$(k -n "$ns" get secret "$secret" -o jsonpath='{.data.token}' | base64 -d)"
+[ -n "$token" ] || { k -n "$ns" create token "$sa" --duration=24h >&2 || true; echo "sa-kubeconfig: no token for $ns/$sa" >&2; exit 1; }
 cat >"$out" <<KCFG
 apiVersion: v1
 kind: Config

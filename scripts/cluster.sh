@@ -177,6 +177,47 @@ free_port() {
   die "no free TCP port in $base..$((base + 49)) on 127.0.0.1 (slot $1)"
 }
 
+# ---- the pod network: a network namespace per cluster, as pods have on a real node.
+# Pod IPs live in it (10.N.0.0/16 for slot N, all local there through one `local` route,
+# so any of them can be bound at once); the host reaches them through a veth pair
+# (169.254.N.1 on the host, .2 inside) and a route. EndpointSlices refuse loopback
+# addresses (Kubernetes 1.2x+), which is why pods cannot simply use 127.N.x.y. Needs
+# root (ip netns); without it pods keep loopback addresses and get no EndpointSlices.
+
+pod_netns_name() { echo "fo-pods-$1"; }
+
+pod_network_possible() { [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; }
+
+pod_network_down() {
+  local ns; ns="$(pod_netns_name "$1")"
+  ip netns del "$ns" 2>/dev/null || true
+  ip link del "fo$1h" 2>/dev/null || true
+}
+
+# pod_network_up SLOT: prints the pod CIDR.
+pod_network_up() {
+  local n="$1" ns host="fo$1h" peer="fo$1p"
+  ns="$(pod_netns_name "$n")"
+  pod_network_down "$n"
+  {
+    ip netns add "$ns" &&
+    ip link add "$host" type veth peer name "$peer" &&
+    ip link set "$peer" netns "$ns" &&
+    ip addr add "169.254.$n.1/30" dev "$host" &&
+    ip link set "$host" up &&
+    ip -n "$ns" link set lo up &&
+    ip -n "$ns" addr add "169.254.$n.2/30" dev "$peer" &&
+    ip -n "$ns" link set "$peer" up &&
+    ip -n "$ns" route add local "10.$n.0.0/16" dev lo &&
+    ip -n "$ns" route add default via "169.254.$n.1" &&
+    ip route add "10.$n.0.0/16" via "169.254.$n.2" dev "$host"
+  } >>"$STATE/logs/pod-network.log" 2>&1 || {
+    pod_network_down "$n"
+    fail_component pod-network "setting up the pod network namespace $ns failed"
+  }
+  echo "10.$n.0.0/16"
+}
+
 # ---- certificates
 
 gen_certs() {
@@ -335,7 +376,16 @@ cmd_up() {
   trap up_failed EXIT
   local n; n="$(claim_slot)"
   NODE_IP="${FO_NODE_IP:-127.$n.0.1}"
-  local pod_cidr="${FO_POD_CIDR:-127.$n.0.0/16}"
+  local pod_cidr pod_netns=""
+  if [ -n "${FO_POD_CIDR:-}" ]; then
+    pod_cidr="$FO_POD_CIDR"
+  elif pod_network_possible; then
+    pod_cidr="$(pod_network_up "$n")"
+    pod_netns="$(pod_netns_name "$n")"
+  else
+    pod_cidr="127.$n.0.0/16"
+    log "warning: not root: pods get loopback addresses (127.$n.x.y), which EndpointSlices refuse"
+  fi
 
   local etcd_port etcd_peer_port api_port cm_port
   free_port "$n"; etcd_port="$PORT"; free_port "$n"; etcd_peer_port="$PORT"
@@ -412,6 +462,7 @@ KUBECONFIG=$KUBECONFIG_OUT
 FO_NODE_NAME=$NODE_NAME
 FO_NODE_IP=$NODE_IP
 FO_POD_CIDR=$pod_cidr
+FO_POD_NETNS=$pod_netns
 FO_ETCD_ENDPOINT=$ETCD_ENDPOINT
 FO_APISERVER_URL=$APISERVER_URL
 FO_KUBECTL=$k8s_bin/kubectl
@@ -425,7 +476,7 @@ FO_CLUSTER_SLOT=$n
 EOF
   mv "$STATE/cluster.env.tmp" "$STATE/cluster.env"
 
-  start_harness "$pod_cidr"
+  start_harness "$pod_cidr" "$pod_netns"
   # The controllers run as their own ServiceAccounts; `default` in `default` shows the
   # serviceaccount controller acting, so tests can rely on the controllers from here on.
   wait_for kube-controller-manager "the default ServiceAccount (controller-manager working)" \
@@ -442,6 +493,7 @@ up_failed() {
   trap - EXIT
   log "up failed; stopping what it started (logs stay in $STATE/logs; \`cluster.sh down\` removes them)"
   stop_all || true
+  if [ -f "$STATE/slot" ] && pod_network_possible; then pod_network_down "$(cat "$STATE/slot")"; fi
   exit "$rc"
 }
 
@@ -466,7 +518,7 @@ EOF
 }
 
 start_harness() {
-  local pod_cidr="$1"
+  local pod_cidr="$1" pod_netns="$2"
   if [ -n "${FO_NO_HARNESS:-}" ]; then return 0; fi
   if [ ! -x "$BIN_DIR/failover-node-agent" ] || [ ! -x "$BIN_DIR/failover-service-proxy" ]; then
     log "harness not built in $BIN_DIR; starting the control plane only"
@@ -478,6 +530,7 @@ start_harness() {
   if [ -z "${FO_NO_SCHEDULE:-}" ]; then
     case "$("$BIN_DIR/failover-node-agent" --help 2>&1 || true)" in *--schedule*) agent_extra+=(--schedule) ;; esac
   fi
+  [ -z "$pod_netns" ] || agent_extra+=(--pod-netns "$pod_netns")
   record_command failover-node-agent "$BIN_DIR/failover-node-agent" --kubeconfig "$KUBECONFIG_OUT" \
     --node-name "$NODE_NAME" --node-ip "$NODE_IP" --pod-cidr "$pod_cidr" "${agent_extra[@]}"
   record_command failover-service-proxy "$BIN_DIR/failover-service-proxy" --kubeconfig "$KUBECONFIG_OUT" \
@@ -501,6 +554,7 @@ cmd_down() {
   # Bounded: processes started by an older cluster.sh may still hold this lock.
   flock -w 30 7 || log "warning: $STATE.lock is held by another process; stopping anyway"
   stop_all
+  if [ -f "$STATE/slot" ] && pod_network_possible; then pod_network_down "$(cat "$STATE/slot")"; fi
   release_slot
   rm -rf "$STATE" "$KUBECONFIG_OUT"
   rm -f "$STATE.lock"

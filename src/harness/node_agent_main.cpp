@@ -22,7 +22,8 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: failover-node-agent --kubeconfig K --node-name NAME --node-ip IP "
-               "--pod-cidr CIDR [--state-dir DIR] [--demo-app PATH] [--no-register-node]\n"
+               "--pod-cidr CIDR [--pod-netns NAME|PATH] [--state-dir DIR] [--demo-app PATH]\n"
+               "  [--no-register-node]\n"
                "       [--kube-api-qps Q (500; <= 0 unlimited)] [--kube-api-burst B (1000)]\n"
                "       [--schedule (bind unscheduled pods that fit this node)]\n");
 }
@@ -32,12 +33,14 @@ int Run(int argc, char** argv) {
   std::string qps = "500";
   std::string burst = "1000";
   NodeAgentOptions opts;
+  std::string pod_netns;
   for (FlagReader flags(argc, argv); flags.Next();) {
     const std::string& a = flags.Arg();
     if (flags.Value("--kubeconfig", &kubeconfig) || flags.Value("--node-name", &opts.node_name) ||
         flags.Value("--node-ip", &opts.node_ip) || flags.Value("--pod-cidr", &opts.pod_cidr) ||
         flags.Value("--state-dir", &opts.state_dir) || flags.Value("--demo-app", &opts.demo_app_path) ||
-        flags.Value("--kube-api-qps", &qps) || flags.Value("--kube-api-burst", &burst)) {
+        flags.Value("--kube-api-qps", &qps) || flags.Value("--kube-api-burst", &burst) ||
+        flags.Value("--pod-netns", &pod_netns)) {
       continue;
     }
     if (a == "--no-register-node") {
@@ -65,6 +68,13 @@ int Run(int argc, char** argv) {
   if (opts.state_dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     opts.state_dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/failover-node-agent/" + opts.node_name + "-" + opts.node_ip;
+  }
+  if (!pod_netns.empty()) {
+    if (pod_netns.find('/') == std::string::npos) pod_netns = "/run/netns/" + pod_netns;
+    if (auto s = SetPodNetworkNamespace(pod_netns); !s.ok()) {
+      std::fprintf(stderr, "failover-node-agent: %s\n", s.message().c_str());
+      return 2;
+    }
   }
   auto allocator = PodIPAllocator::Create(opts.pod_cidr, opts.node_ip);
   if (!allocator.ok()) {

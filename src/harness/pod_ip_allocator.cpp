@@ -20,7 +20,7 @@ kube::Result<PodIPAllocator> PodIPAllocator::Create(const std::string& cidr,
   auto slash = cidr.find('/');
   auto bad = [&](const std::string& why) {
     return kube::Status(kube::Reason::kInvalidArgument,
-                        "--pod-cidr " + cidr + ": " + why + " (want an IPv4 CIDR like 127.0.1.0/24)");
+                        "--pod-cidr " + cidr + ": " + why + " (want an IPv4 CIDR like 10.20.0.0/16)");
   };
   if (slash == std::string::npos) return bad("missing /prefix");
   auto base = ParseIPv4(cidr.substr(0, slash));

@@ -110,7 +110,8 @@ json RenderPodStatus(const PodView& pod, ConditionClock* clock, const std::strin
     s["podIPs"] = json::array({{{"ip", pod.pod_ip}}});
   }
   if (!pod.start_time.empty()) s["startTime"] = pod.start_time;
-  s["qosClass"] = "BestEffort";
+  // qosClass is the apiserver's to set at creation and immutable since (1.3x); a
+  // kubelet computes the same class, so the harness leaves it alone.
 
   json statuses = json::array();
   std::vector<std::string> unready;

@@ -1,4 +1,5 @@
 #include "harness/probe.h"
+#include "harness/process.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -201,6 +202,7 @@ ProbeOutcome ExecProbe(const ProbeSpec& p, const std::vector<std::string>& env) 
       dup2(devnull, 1);
       dup2(devnull, 2);
     }
+    if (!EnterPodNetworkNamespace()) _exit(127);
     execvpe(argv[0], argv.data(), envp.data());
     _exit(127);
   }

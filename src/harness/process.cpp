@@ -1,6 +1,7 @@
 #include "harness/process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,6 +14,33 @@
 #include <thread>
 
 namespace harness {
+namespace {
+int pod_netns_fd = -1;
+}  // namespace
+
+kube::Status SetPodNetworkNamespace(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return kube::Status(kube::Reason::kInvalidArgument,
+                        "--pod-netns " + path + ": " + std::strerror(errno));
+  }
+  // Checked here, in the agent, rather than in every child: entering needs CAP_SYS_ADMIN.
+  pid_t pid = fork();
+  if (pid == 0) _exit(setns(fd, CLONE_NEWNET) == 0 ? 0 : 1);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    close(fd);
+    return kube::Status(kube::Reason::kInvalidArgument,
+                        "--pod-netns " + path + ": cannot enter it (setns needs root)");
+  }
+  if (pod_netns_fd >= 0) close(pod_netns_fd);
+  pod_netns_fd = fd;
+  return kube::Status::OK();
+}
+
+bool EnterPodNetworkNamespace() {
+  return pod_netns_fd < 0 || setns(pod_netns_fd, CLONE_NEWNET) == 0;
+}
 
 kube::Result<pid_t> StartProcess(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& env,
@@ -48,6 +76,12 @@ kube::Result<pid_t> StartProcess(const std::vector<std::string>& argv,
     if (devnull >= 0) dup2(devnull, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
+    if (!EnterPodNetworkNamespace()) {
+      const char msg[] = "failover-node-agent: cannot enter the pod network namespace\n";
+      ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+      (void)ignored;
+      _exit(127);
+    }
 #ifdef SYS_close_range
     if (syscall(SYS_close_range, 3U, UINT_MAX, 0U) != 0)
 #endif

@@ -11,6 +11,14 @@
 
 namespace harness {
 
+// The network namespace pods run in: a path such as /run/netns/NAME (`ip netns add`).
+// Opened once by the node agent at start; every process started for a pod afterwards
+// (containers, exec probes) enters it before exec. Pod IPs then live in that namespace
+// as on a real node, not on the host's loopback, which EndpointSlices refuse (1.2x+).
+kube::Status SetPodNetworkNamespace(const std::string& path);
+// In a forked child: enter the pod namespace if one is set. False (errno set) on failure.
+bool EnterPodNetworkNamespace();
+
 // Starts `argv` with exactly `env`, stdout and stderr appended to log_path. The child
 // dies with the thread that started it (PR_SET_PDEATHSIG), so start it from a thread
 // that outlives it. Returns the pid.

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 
 #include <cstdio>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,24 @@ bool IsNumericHost(const std::string& host) {
   in6_addr a6;
   in_addr a4;
   return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+// The apiserver's warnings (deprecated APIs and fields, admission warnings) go to stderr
+// once per distinct text, as client-go's default warning handler does: a deprecation is
+// something to fix, not to hide.
+void ReportWarnings(const httplib::Response& res) {
+  size_t n = res.get_header_value_count("Warning");
+  if (n == 0) return;
+  static std::mutex mu;
+  static std::set<std::string> seen;
+  for (size_t i = 0; i < n; ++i) {
+    for (auto& text : ParseWarningHeader(res.get_header_value("Warning", i))) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (seen.size() < 1000 && seen.insert(text).second) {
+        std::fprintf(stderr, "warning: kube-apiserver: %s\n", text.c_str());
+      }
+    }
+  }
 }
 
 std::string ResolveHost(const std::string& host) {
@@ -516,6 +536,7 @@ class RestClient final : public Client {
       }
       Release(std::move(lease->cli));
       Observe(verb, resource, res.status, started);
+      ReportWarnings(res);
       if (res.status == 401 && !retried_auth && creds_.OnUnauthorized(*token)) {
         retried_auth = true;
         continue;
@@ -619,6 +640,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
     req.response_handler = [&](const httplib::Response& r) {
       code = r.status;
       retry_after = r.get_header_value("Retry-After");
+      ReportWarnings(r);
       return cancel == nullptr || !cancel->cancelled();
     };
     auto on_line = [&](std::string_view line) {
@@ -691,6 +713,56 @@ void PercentEncode(std::string_view s, std::string& out) {
 }
 
 }  // namespace
+
+std::vector<std::string> ParseWarningHeader(const std::string& value) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
+  };
+  while (i < value.size()) {
+    skip_space();
+    size_t start = i;
+    // warn-code SP warn-agent SP quoted-text [SP warn-date], comma-separated.
+    size_t code_end = value.find(' ', i);
+    size_t agent_end = code_end == std::string::npos ? code_end : value.find(' ', code_end + 1);
+    if (agent_end == std::string::npos || agent_end + 1 >= value.size() ||
+        value[agent_end + 1] != '"') {
+      std::string rest = value.substr(start);
+      if (!rest.empty()) out.push_back(rest);
+      break;
+    }
+    i = agent_end + 2;
+    std::string text;
+    bool closed = false;
+    while (i < value.size()) {
+      char c = value[i++];
+      if (c == '\\' && i < value.size()) {
+        text += value[i++];
+      } else if (c == '"') {
+        closed = true;
+        break;
+      } else {
+        text += c;
+      }
+    }
+    if (!closed) {
+      out.push_back(value.substr(start));
+      break;
+    }
+    out.push_back(text);
+    // An optional quoted date, then a comma before the next warning.
+    size_t comma = value.find(',', i);
+    size_t quote = value.find('"', i);
+    if (quote != std::string::npos && (comma == std::string::npos || quote < comma)) {
+      size_t end = value.find('"', quote + 1);
+      comma = end == std::string::npos ? std::string::npos : value.find(',', end);
+    }
+    if (comma == std::string::npos) break;
+    i = comma + 1;
+  }
+  return out;
+}
 
 std::string QueryString(const std::map<std::string, std::string>& params) {
   std::string out;

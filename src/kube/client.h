@@ -179,4 +179,9 @@ class Client {
 // Builds "?a=b&c=d" with percent-encoding; empty values are skipped.
 std::string QueryString(const std::map<std::string, std::string>& params);
 
+// The texts of one HTTP Warning header value as the apiserver sends them
+// (`299 - "text"`, RFC 7234 5.5; deprecated APIs and fields, admission warnings), with
+// `\"` and `\\` unescaped. A value not in that form is returned whole.
+std::vector<std::string> ParseWarningHeader(const std::string& value);
+
 }  // namespace kube

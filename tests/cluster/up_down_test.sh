@@ -46,6 +46,13 @@ node_ip="$(own bash "$CLUSTER_SH" env | sed -n 's/^FO_NODE_IP=//p')"
 "$FO_KUBECTL" --kubeconfig "$KCFG" get namespace default -o name >/dev/null || fo_fail "second cluster does not answer"
 fo_kubectl get namespace default -o name >/dev/null || fo_fail "the shared cluster stopped answering"
 
+fo_log "the deprecated-API check sees a deprecated request (core/v1 Endpoints) on this cluster"
+check="$(dirname "${BASH_SOURCE[0]}")/no_deprecated_apis_test.sh"
+own bash "$check" >/dev/null 2>&1 || fo_fail "the deprecated-API check fails on a fresh cluster: $(own bash "$check" 2>&1)"
+"$FO_KUBECTL" --kubeconfig "$KCFG" get endpoints -n default >/dev/null 2>&1
+if out="$(own bash "$check" 2>&1)"; then fo_fail "the deprecated-API check passed after a v1 Endpoints list: $out"; fi
+grep -q 'resource="endpoints"' <<<"$out" || fo_fail "the deprecated-API check does not name the API: $out"
+
 pids_before="$(cat "$DIR"/pids/*.pid | sort)"
 fo_log "up again: already running, same processes"
 own bash "$CLUSTER_SH" up

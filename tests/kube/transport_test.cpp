@@ -21,6 +21,29 @@ TEST(QueryStringTest, EncodesAndSkipsEmptyValues) {
   EXPECT_EQ(QueryString({{"k", "é"}}), "?k=%C3%A9");
 }
 
+TEST(WarningHeaderTest, ApiserverDeprecationWarning) {
+  EXPECT_EQ(kube::ParseWarningHeader(
+                "299 - \"discovery.k8s.io/v1beta1 EndpointSlice is deprecated in v1.21+, "
+                "unavailable in v1.25+; use discovery.k8s.io/v1 EndpointSlice\""),
+            (std::vector<std::string>{"discovery.k8s.io/v1beta1 EndpointSlice is deprecated in "
+                                      "v1.21+, unavailable in v1.25+; use discovery.k8s.io/v1 "
+                                      "EndpointSlice"}));
+}
+
+TEST(WarningHeaderTest, EscapesSeveralAndADate) {
+  EXPECT_EQ(kube::ParseWarningHeader(
+                "299 - \"a \\\"quoted\\\" word, and a comma\", "
+                "299 kube-apiserver \"second\" \"Mon, 30 Nov 2026 10:00:00 GMT\", 299 - \"third\""),
+            (std::vector<std::string>{"a \"quoted\" word, and a comma", "second", "third"}));
+}
+
+TEST(WarningHeaderTest, NotTheUsualFormIsKeptWhole) {
+  EXPECT_EQ(kube::ParseWarningHeader("something odd"), (std::vector<std::string>{"something odd"}));
+  EXPECT_EQ(kube::ParseWarningHeader("299 - \"unterminated"),
+            (std::vector<std::string>{"299 - \"unterminated"}));
+  EXPECT_TRUE(kube::ParseWarningHeader("").empty());
+}
+
 TEST(ResourceTest, Paths) {
   EXPECT_EQ(resources::kPods.CollectionPath("ns"), "/api/v1/namespaces/ns/pods");
   EXPECT_EQ(resources::kPods.CollectionPath(""), "/api/v1/pods");

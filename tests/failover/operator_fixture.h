@@ -175,8 +175,7 @@ class OperatorTest : public ::testing::Test {
     ASSERT_NE(src, nullptr) << "FO_SOURCE_DIR is not set (run through ctest)";
     auto r = testsupport::kubectl({"apply", "-f", std::string(src) + "/crds/failovergroups.failover.io.yaml"});
     ASSERT_TRUE(r.ok()) << r.err;
-    r = testsupport::kubectl({"wait", "--for", "condition=established", "--timeout=60s",
-                              "crd/failovergroups.failover.io"});
+    r = testsupport::wait_crd_established("failovergroups.failover.io");
     ASSERT_TRUE(r.ok()) << r.err;
   }
 

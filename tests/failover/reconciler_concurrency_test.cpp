@@ -71,8 +71,7 @@ class ReconcilerConcurrency : public ::testing::Test {
     ASSERT_FALSE(src.empty()) << "FO_SOURCE_DIR is not set (run through ctest)";
     auto r = testsupport::kubectl({"apply", "-f", src + "/crds/failovergroups.failover.io.yaml"});
     ASSERT_TRUE(r.ok()) << r.err;
-    r = testsupport::kubectl({"wait", "--for", "condition=established", "--timeout=60s",
-                              "crd/failovergroups.failover.io"});
+    r = testsupport::wait_crd_established("failovergroups.failover.io");
     ASSERT_TRUE(r.ok()) << r.err;
     client_ = runtime_test::ClusterClient();
     ASSERT_NE(client_, nullptr);

@@ -254,8 +254,7 @@ TEST_F(SchedulingTest, SamplesApplyAsShipped) {
   if (!crd_existed) {
     auto r = testsupport::kubectl({"apply", "-f", std::string(src) + "/manifests/crd/failovergroups.failover.io.yaml"});
     ASSERT_TRUE(r.ok()) << r.err;
-    r = testsupport::kubectl({"wait", "--for", "condition=established", "--timeout=60s",
-                              "crd/failovergroups.failover.io"});
+    r = testsupport::wait_crd_established("failovergroups.failover.io");
     ASSERT_TRUE(r.ok()) << r.err;
   }
   auto applied = testsupport::kubectl({"apply", "-k", samples});

@@ -16,7 +16,7 @@ out="$(k apply -k "$SRC/manifests" --dry-run=server 2>&1)" || fail "server dry-r
 echo "$out"
 k get deployment -n failover-system failover-operator >/dev/null 2>&1 && fail "a dry-run created the Deployment"
 k apply -k "$SRC/manifests"
-k wait --for condition=established --timeout=60s crd/failovergroups.failover.io
+crd_established failovergroups.failover.io
 
 d='deployment/failover-operator -n failover-system'
 jp() { k get $1 -o "jsonpath=$2"; }

@@ -42,7 +42,7 @@ on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeo
 on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
 on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found"
 k apply -k "$SRC/manifests/crd" >/dev/null
-k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
+crd_established failovergroups.failover.io
 k apply -f "$SRC/manifests/manager/namespace.yaml" >/dev/null
 k apply -k "$SRC/manifests/rbac" >/dev/null
 bash "$SRC/tests/ship/sa-kubeconfig.sh" failover-system failover-operator "$tmp/operator.kubeconfig"

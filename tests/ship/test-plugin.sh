@@ -14,7 +14,7 @@ crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
 on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 k apply -k "$SRC/manifests/crd" >/dev/null
-k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
+crd_established failovergroups.failover.io
 ns="$(unique ship-plugin)"; ns2="$(unique ship-plugin2)"
 on_exit "k delete namespace $ns $ns2 --wait=false"
 k create namespace "$ns" >/dev/null

@@ -11,7 +11,7 @@ crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
 on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 k apply -k "$SRC/manifests/crd" >/dev/null
-k wait --for condition=established --timeout=60s crd/failovergroups.failover.io >/dev/null
+crd_established failovergroups.failover.io
 k apply -f "$SRC/manifests/manager/namespace.yaml"
 k apply -k "$SRC/manifests/rbac"
 

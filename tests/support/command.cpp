@@ -1,5 +1,7 @@
 #include "support/command.h"
 
+#include <thread>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -115,6 +117,16 @@ CommandResult kubectl(const std::vector<std::string>& args, std::chrono::millise
   std::vector<std::string> argv{bin, "--kubeconfig", kubeconfig_path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, timeout);
+}
+
+CommandResult wait_crd_established(const std::string& name, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    CommandResult r = kubectl({"wait", "--for", "condition=established", "--timeout=10s", "crd/" + name},
+                              std::chrono::seconds(20));
+    if (r.ok() || std::chrono::steady_clock::now() >= deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace testsupport

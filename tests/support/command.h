@@ -26,4 +26,10 @@ CommandResult run_command(const std::vector<std::string>& argv,
 CommandResult kubectl(const std::vector<std::string>& args,
                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// Waits (up to `timeout`) until the CustomResourceDefinition `name` is Established.
+// `kubectl wait --for condition=established` errors out instead of waiting while a
+// just-created CRD's status.conditions is still null (kubectl 1.3x), so it is retried.
+CommandResult wait_crd_established(const std::string& name,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace testsupport

@@ -41,10 +41,22 @@ crd_established() {
 # expect_eq WHAT WANT GOT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: want '$2', got '$3'"; log "ok: $1 = $3"; }
 
-helm_render() {
-  local bin
-  bin="$(bash "$SRC/tools/helm-render/build.sh" "${FO_BIN_DIR:-$SRC/build/bin}")"
-  "$bin" "$@"
+# use_helm: the real helm, built once from tools/helm/go.mod (scripts/build-tools.sh helm,
+# cached), with its config, cache and data in a temporary directory (no repositories,
+# nothing read from or left in $HOME). Call it in the test's own shell, not in a $(...).
+use_helm() {
+  HELM="$(bash "$SRC/scripts/build-tools.sh" helm)/helm"
+  [ -x "$HELM" ] || fail "scripts/build-tools.sh helm did not build $HELM"
+  HELM_HOME_DIR="$(mktemp -d)"
+  on_exit "rm -rf '$HELM_HOME_DIR'"
+  export HELM_CONFIG_HOME="$HELM_HOME_DIR/config" HELM_CACHE_HOME="$HELM_HOME_DIR/cache" \
+    HELM_DATA_HOME="$HELM_HOME_DIR/data"
+}
+
+# hb ARGS...: helm (after use_helm), against $KUBECONFIG when one is set.
+hb() {
+  [ -n "${HELM:-}" ] || fail "hb before use_helm"
+  if [ -n "${KUBECONFIG:-}" ]; then "$HELM" --kubeconfig "$KUBECONFIG" "$@"; else "$HELM" "$@"; fi
 }
 
 unique() { echo "$1-$(date +%s%N | tail -c 7)$RANDOM"; }

@@ -17,7 +17,8 @@ promtool test rules "$SRC/tests/ship/testdata/alerts_test.yaml"
 spec_of() { sed -n '/^spec:/,$p' | sed '1d; s/^  //'; }
 spec_of <"$mon/prometheusrule.yaml" >"$tmp/kustomize.rules.yaml"
 promtool check rules "$tmp/kustomize.rules.yaml"
-helm_render template r "$SRC/charts/failover-operator" --set prometheusRule.enabled=true |
+use_helm
+hb template r "$SRC/charts/failover-operator" --set prometheusRule.enabled=true |
   awk '/^# Source: .*prometheusrule.yaml/{p=1; next} /^---/{p=0} p' | spec_of >"$tmp/chart.rules.yaml"
 promtool check rules "$tmp/chart.rules.yaml"
 diff <(sed -n '/^groups:/,$p' "$mon/alerts.rules.yaml") "$tmp/kustomize.rules.yaml" ||

@@ -4,6 +4,7 @@
 # kustomize manifests and for the chart in single-namespace mode.
 source "$(dirname "$0")/lib.sh"
 use_cluster
+use_helm
 
 on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found; k delete namespace failover-system --ignore-not-found --timeout=90s"
 # can-i resolves failovergroups through discovery: the CRD must be installed.
@@ -99,7 +100,7 @@ opns="$(unique ship-op)"; watched="$(unique ship-watched)"; other="$(unique ship
 on_exit "k delete namespace $opns $watched --wait=false"
 k create namespace "$opns" >/dev/null
 k create namespace "$watched" >/dev/null
-helm_render template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" >"${TMPDIR:-/tmp}/$rel.yaml"
+hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" >"${TMPDIR:-/tmp}/$rel.yaml"
 on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
 grep -q '^kind: ClusterRole' "${TMPDIR:-/tmp}/$rel.yaml" && fail "watchNamespace chart still renders a ClusterRole"
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null

@@ -246,8 +246,8 @@ if [[ " $PHASES " == *" scale "* ]]; then
   SYNC_CPU="$(cpu_s "$OP_PID")"
   sleep 5
   # The peer: a second kube-controller-manager with only the EndpointSlice controller.
-  start_bg kcm-peer "$K8S_BIN/kube-controller-manager" --kubeconfig="$KCM_KC" --controllers=endpointslice \
-    --leader-elect=false --port=0 --secure-port=0 --use-service-account-credentials=false --v=1
+  start_bg kcm-peer "$K8S_BIN/kube-controller-manager" --kubeconfig="$KCM_KC" --controllers=endpointslice-controller \
+    --leader-elect=false --secure-port=0 --use-service-account-credentials=false --v=1
   KCM_PID="$(pid_of kcm-peer)"
   # Synced when its CPU time stops growing (less than 0.05 s in 5 s), at most 10 minutes.
   prev=-1; for i in $(seq 1 120); do

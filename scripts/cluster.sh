@@ -416,6 +416,29 @@ cmd_up() {
   # policy for the benchmarks).
   local -a api_extra=()
   read -r -a api_extra <<<"${FO_APISERVER_EXTRA_ARGS:-}"
+  # The audit log records, for every request of a client of ours (not the control plane's
+  # own controllers, which still clean up deprecated core/v1 Endpoints), whether it used a
+  # deprecated API (annotation k8s.io/deprecated): tests/cluster/no_deprecated_apis_test.sh
+  # fails a run on any. A caller with its own audit policy (the benchmarks) keeps it.
+  case " ${FO_APISERVER_EXTRA_ARGS:-} " in
+    *--audit-policy-file*) ;;
+    *)
+      cat >"$STATE/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: None
+  users: [system:apiserver, system:kube-controller-manager, system:kube-scheduler]
+- level: None
+  userGroups: [system:serviceaccounts:kube-system]
+- level: None
+  nonResourceURLs: ["*"]
+- level: Metadata
+POLICY
+      api_extra+=(--audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"
+                  --audit-log-mode=batch --audit-log-batch-max-wait=1s --audit-log-maxsize=0) ;;
+  esac
   record_command kube-apiserver "$k8s_bin/kube-apiserver" \
     --etcd-servers="$ETCD_ENDPOINT" \
     --bind-address=127.0.0.1 --secure-port="$api_port" --advertise-address=127.0.0.1 \

@@ -51,7 +51,7 @@ check="$(dirname "${BASH_SOURCE[0]}")/no_deprecated_apis_test.sh"
 own bash "$check" >/dev/null 2>&1 || fo_fail "the deprecated-API check fails on a fresh cluster: $(own bash "$check" 2>&1)"
 "$FO_KUBECTL" --kubeconfig "$KCFG" get endpoints -n default >/dev/null 2>&1
 if out="$(own bash "$check" 2>&1)"; then fo_fail "the deprecated-API check passed after a v1 Endpoints list: $out"; fi
-grep -q 'resource="endpoints"' <<<"$out" || fo_fail "the deprecated-API check does not name the API: $out"
+grep -q 'list /api/v1/namespaces/default/endpoints' <<<"$out" || fo_fail "the deprecated-API check does not name the request: $out"
 
 pids_before="$(cat "$DIR"/pids/*.pid | sort)"
 fo_log "up again: already running, same processes"

@@ -18,7 +18,11 @@ double SecondsBetween(const std::string& from, const std::string& to) {
 TEST_F(OperatorTest, PrimaryKilledServiceFollowsStandbyAndTrafficReachesIt) {
   const int port = StartActivePassive(GroupSpec());
   ASSERT_GT(port, 0);
-  ASSERT_TRUE(Wait([&] { return ServedBy(port) == "a-0"; })) << "traffic never reached the active pod a-0";
+  // The first test after the earlier suites restarted the apiserver several times: the
+  // controller-manager's informers may still be in their watch backoff (client-go: up to
+  // 30 s, jittered to 60 s) before its EndpointSlice controller sees the new Service.
+  ASSERT_TRUE(Wait([&] { return ServedBy(port) == "a-0"; }, seconds(90)))
+      << "traffic never reached the active pod a-0";
 
   pid_t pid = FindPodProcess(ns_, "a-0");
   ASSERT_GT(pid, 0) << "no demo-app process for a-0";

@@ -69,6 +69,12 @@ pinned() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 == m {p
 build() {
   local name="$1" version="$2" moddir="$3" ldflags="$4"; shift 4
   local bin="$CACHE_ROOT/tools/$name-$version/bin" want=() pkgs=() p
+  # The link flags are part of the key too: binaries linked with other ones (an older
+  # recipe of this script) are rebuilt.
+  if [ -d "$bin" ] && [ "$(cat "$bin/.ldflags" 2>/dev/null)" != "$ldflags" ]; then
+    log "$name $version in the cache was linked with other flags: rebuilding"
+    rm -rf "$bin"
+  fi
   for p in "$@"; do [ -x "$bin/${p#*=}" ] || want+=("$p"); done
   if [ ${#want[@]} -eq 0 ]; then echo "$bin"; return 0; fi
   mkdir -p "$CACHE_ROOT/tools"
@@ -79,6 +85,7 @@ build() {
   if [ ${#want[@]} -eq 0 ]; then echo "$bin"; return 0; fi
   local tmp="$bin.tmp.$$" t0 t1 logf="$CACHE_ROOT/tools/build-$name-$version.log"
   rm -rf "$tmp"; mkdir -p "$tmp" "$bin"
+  printf '%s' "$ldflags" >"$bin/.ldflags"
   for p in "${want[@]}"; do pkgs+=("${p%%=*}"); done
   log "building $name $version: ${want[*]##*=} from Go modules (cold: minutes on 2 cores; log $logf)"
   t0=$(date +%s)
@@ -139,7 +146,14 @@ case "${1:-}" in
   etcd) build_etcd ;;
   helm)
     v="$(pinned "$TOOLS/helm" helm.sh/helm/v3)"
-    build helm "$v" "$TOOLS/helm" "-X helm.sh/helm/v3/internal/version.version=$v" "helm.sh/helm/v3/cmd/helm=helm" ;;
+    # As Helm's own Makefile does: the Kubernetes version `helm template` and lint assume
+    # without a cluster is the client-go minor it is built with (else v1.20).
+    m="$(pinned "$TOOLS/helm" k8s.io/client-go | cut -d. -f2)"
+    ld="-X helm.sh/helm/v3/internal/version.version=$v"
+    for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+      ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$m"
+    done
+    build helm "$v" "$TOOLS/helm" "$ld" "helm.sh/helm/v3/cmd/helm=helm" ;;
   kind)
     v="$(pinned "$TOOLS/kind" sigs.k8s.io/kind)"
     build kind "$v" "$TOOLS/kind" "" "sigs.k8s.io/kind=kind" ;;

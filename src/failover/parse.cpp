@@ -288,7 +288,7 @@ Transition TransitionFromJson(const json& j) {
   return t;
 }
 
-// The apiserver (1.20) reads "" in a merge patch as null and rejects it for a string field:
+// The apiserver (seen on 1.20) reads "" in a merge patch as null and rejects it for a string field:
 // empty strings become null (= remove) in objects the patch merges, and are left out of
 // objects inside lists (a list is replaced whole, so leaving out is exact).
 void DropEmptyStrings(json& j, bool in_list) {

@@ -10,7 +10,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// A pod as kube-apiserver 1.20 returns it (managedFields, a full spec, every condition).
+// A pod as kube-apiserver returns it (managedFields, a full spec, every condition).
 json FullPod(const std::string& ready) {
   return json::parse(R"({"apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "db-a-0", "namespace": "shop", "uid": "5e1f", "resourceVersion": "1042",

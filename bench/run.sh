@@ -144,12 +144,7 @@ FLOOR_KC="$(user_kubeconfig fo-bench-floor)"
 KCM_KC="$(user_kubeconfig fo-bench-kcm)"
 
 "$KUBECTL" apply -f "$REPO/crds/failovergroups.failover.io.yaml" >/dev/null
-# kubectl wait errors out (rather than waits) while a new CRD's status.conditions is null.
-for _ in $(seq 1 60); do
-  "$KUBECTL" wait --for condition=established crd/failovergroups.failover.io --timeout=10s >/dev/null 2>&1 && break
-  sleep 1
-done
-"$KUBECTL" wait --for condition=established crd/failovergroups.failover.io --timeout=1s >/dev/null
+bash "$REPO/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" failovergroups.failover.io >/dev/null
 
 start_operator() {  # NAMESPACE FLAGS
   # shellcheck disable=SC2086

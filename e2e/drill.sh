@@ -74,12 +74,7 @@ trap cleanup EXIT
 k apply -f "$REPO/crds/failovergroups.failover.io.yaml" >/dev/null || exit 1
 k create namespace failover-system >/dev/null 2>&1
 k apply -k "$REPO/manifests/rbac" >/dev/null || exit 1
-# kubectl wait errors out (rather than waits) while a new CRD's status.conditions is null.
-for _ in $(seq 1 60); do
-  k wait --for condition=established --timeout=10s crd/failovergroups.failover.io >/dev/null 2>&1 && break
-  sleep 1
-done
-k wait --for condition=established --timeout=1s crd/failovergroups.failover.io >/dev/null || exit 1
+bash "$REPO/scripts/crd-established.sh" "$FO_KUBECTL" "$ADMIN_KUBECONFIG" failovergroups.failover.io >/dev/null || exit 1
 TOKEN=""
 for _ in $(seq 1 30); do
   TOKEN="$(echo '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' |

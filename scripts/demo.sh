@@ -61,12 +61,7 @@ say "Installing the CRD, the operator's namespace, ServiceAccount and least-priv
 k apply -f "$REPO/manifests/manager/namespace.yaml" >/dev/null
 k apply -k "$REPO/manifests/crd" >/dev/null
 k apply -k "$REPO/manifests/rbac" >/dev/null
-# kubectl wait errors out (rather than waits) while a new CRD's status.conditions is null.
-for _ in $(seq 1 60); do
-  k wait --for condition=established --timeout=10s crd/failovergroups.failover.io >/dev/null 2>&1 && break
-  sleep 1
-done
-k wait --for condition=established --timeout=1s crd/failovergroups.failover.io >/dev/null
+bash "$REPO/scripts/crd-established.sh" "$FO_KUBECTL" "$FO_KUBECONFIG" failovergroups.failover.io >/dev/null
 note "crd/failovergroups.failover.io established; ClusterRole failover-operator bound to failover-system/failover-operator"
 
 say "Starting the operator as system:serviceaccount:failover-system:failover-operator (not admin)"

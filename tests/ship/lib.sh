@@ -25,17 +25,8 @@ use_cluster() {
 
 k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
 
-# crd_established CRD...: waits until each CRD is Established. `kubectl wait --for
-# condition=established` errors out instead of waiting while a just-created CRD's
-# status.conditions is still null (kubectl 1.3x), so it is retried for up to a minute.
-crd_established() {
-  local i
-  for i in $(seq 1 60); do
-    "$KUBECTL" --kubeconfig "$KUBECONFIG" wait --for condition=established --timeout=10s "${@/#/crd/}" >/dev/null 2>&1 && return 0
-    sleep 1
-  done
-  "$KUBECTL" --kubeconfig "$KUBECONFIG" wait --for condition=established --timeout=1s "${@/#/crd/}"
-}
+# crd_established CRD...: waits until each CRD is Established (scripts/crd-established.sh).
+crd_established() { bash "$SRC/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" "$@"; }
 
 
 # expect_eq WHAT WANT GOT

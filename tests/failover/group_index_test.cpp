@@ -6,7 +6,8 @@
 #include <random>
 #include <set>
 
-#include "failover/reconciler.h"
+#include "failover/group_index.h"
+#include "failover/parse.h"
 
 namespace failover {
 namespace {

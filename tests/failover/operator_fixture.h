@@ -202,6 +202,7 @@ class OperatorTest : public ::testing::Test {
       std::printf("--- operator log (tail) %s\n%s\n", log_path_.c_str(), operator_->Log().c_str());
       auto fg = GetGroup();
       std::printf("--- group\n%s\n", fg.dump(2).c_str());
+      std::printf("%s", TrafficReport().c_str());
     }
     if (client_ && !ns_.empty()) {
       // Groups first (the operator removes its finalizer), then the namespace.
@@ -328,6 +329,43 @@ class OperatorTest : public ::testing::Test {
   std::string PodIP(const std::string& name) {
     return GetPod(name).value("status", json::object()).value("podIP", "");
   }
+  // What a failed traffic check needs to be explained: the pods' addresses and readiness,
+  // the namespace's EndpointSlices, and what the proxy and the controller-manager logged.
+  std::string TrafficReport() {
+    std::string out = "--- pods\n";
+    kube::ListOptions none;
+    if (auto pods = client_->List(kube::resources::kPods, ns_, none); pods.ok()) {
+      for (const auto& p : (*pods)["items"]) {
+        out += "  " + p["metadata"].value("name", "") + " ip=" +
+               p.value("status", json::object()).value("podIP", "") + " ready=" + ConditionOf(p, "Ready") +
+               " labels=" + p["metadata"].value("labels", json::object()).dump() + "\n";
+      }
+    }
+    out += "--- service\n  " + GetService().value("spec", json::object()).dump() + "\n--- endpointslices\n";
+    if (auto slices = client_->List(kube::resources::kEndpointSlices, ns_, none); slices.ok()) {
+      for (const auto& s : (*slices)["items"]) {
+        out += "  " + s["metadata"].value("name", "") + " endpoints=" +
+               s.value("endpoints", json::array()).dump() + "\n";
+      }
+    } else {
+      out += "  (list failed: " + slices.status().ToString() + ")\n";
+    }
+    const char* dir = std::getenv("FO_CLUSTER_DIR");
+    for (const char* component : {"failover-service-proxy", "kube-controller-manager"}) {
+      out += std::string("--- ") + component + " log (tail)\n" +
+             TailFile(std::string(dir ? dir : ".") + "/logs/" + component + ".log", 40);
+    }
+    return out;
+  }
+  static std::string TailFile(const std::string& path, size_t lines) {
+    std::ifstream f(path);
+    std::vector<std::string> all;
+    for (std::string line; std::getline(f, line);) all.push_back(line);
+    std::string out;
+    for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+    return out.empty() ? "  (no log at " + path + ")\n" : out;
+  }
+
   // The pod that answered GET / through the proxy on the node's NodePort, or "".
   std::string ServedBy(int node_port) {
     auto j = json::parse(HttpGet(node_ip_, node_port), nullptr, false);

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <memory>
 
-#include "failover/reconciler.h"
+#include "failover/recent_writes.h"
 
 namespace failover {
 namespace {

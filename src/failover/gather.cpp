@@ -1,0 +1,58 @@
+#include "failover/gather.h"
+
+#include <set>
+
+#include "failover/object_fields.h"
+#include "failover/parse.h"
+
+namespace failover {
+
+std::vector<runtime::ObjectPtr> CachedObjects::Pods(const std::string& ns, const Labels& labels) const {
+  std::vector<runtime::ObjectPtr> cached =
+      labels.empty() ? pods_->ListNamespace(ns) : pods_->ListByLabels(ns, labels);
+  std::vector<runtime::ObjectPtr> out;
+  out.reserve(cached.size());
+  for (auto& pod : cached) {
+    const std::string name = pod->value("metadata", nlohmann::json::object()).value("name", "");
+    if (auto fresh = recent_->Resolve(RecentPodKey(ns, name), std::move(pod))) out.push_back(std::move(fresh));
+  }
+  return out;
+}
+
+runtime::ObjectPtr CachedObjects::Service(const std::string& ns, const std::string& name) const {
+  return recent_->Resolve(RecentServiceKey(ns, name), services_->Get(ns, name));
+}
+
+Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
+                        const Spec& spec, const ProbeVerdict& probe) {
+  Observed obs;
+  std::set<std::string> seen;
+  // A pod is re-checked against the selector after the read: the reader filters on
+  // matchLabels only, matchExpressions are the selector's own.
+  auto add = [&](const runtime::ObjectPtr& pod, const LabelSelector* selector) {
+    if (!pod) return;
+    if (selector && !selector->Matches(LabelsOf(*pod))) return;
+    const std::string pod_name = pod->value("metadata", nlohmann::json::object()).value("name", "");
+    if (!seen.insert(pod_name).second) return;
+    PodObservation p = PodFromObject(*pod);
+    if (probe && spec.detection.probe) p.probe_ok = probe(p.uid);
+    obs.pods.push_back(std::move(p));
+  };
+  for (const auto& m : spec.members) {
+    if (m.selector.Empty()) continue;
+    for (const auto& pod : reader.Pods(ns, m.selector.match_labels)) add(pod, &m.selector);
+  }
+  for (const auto& pod : reader.Pods(ns, {{keys::kGroup, name}})) add(pod, nullptr);
+  for (const auto& ref : spec.services) {
+    if (runtime::ObjectPtr svc = reader.Service(ns, ref.name)) {
+      obs.services.push_back(ServiceFromObject(*svc));
+    } else {
+      ServiceObservation missing;
+      missing.name = ref.name;
+      obs.services.push_back(missing);
+    }
+  }
+  return obs;
+}
+
+}  // namespace failover

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "failover/observed.h"
+#include "failover/recent_writes.h"
+#include "failover/types.h"
+#include "runtime/store.h"
+
+namespace failover {
+
+// What observation gathering reads: pods and Services as this process sees them. The
+// reconciler's reader is the informer caches overlaid with the process's own recent
+// writes (CachedObjects); tests give a fixed set of objects.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  // Pods of namespace ns carrying every label in `labels` (every pod of ns when empty).
+  virtual std::vector<runtime::ObjectPtr> Pods(const std::string& ns, const Labels& labels) const = 0;
+  // The Service ns/name, or null.
+  virtual runtime::ObjectPtr Service(const std::string& ns, const std::string& name) const = 0;
+};
+
+// The informer stores, each object replaced by what this process wrote to it when the
+// cache has not caught up with that write yet (read-your-writes).
+class CachedObjects : public ObjectReader {
+ public:
+  CachedObjects(const runtime::Store* pods, const runtime::Store* services, RecentWrites* recent)
+      : pods_(pods), services_(services), recent_(recent) {}
+  std::vector<runtime::ObjectPtr> Pods(const std::string& ns, const Labels& labels) const override;
+  runtime::ObjectPtr Service(const std::string& ns, const std::string& name) const override;
+
+ private:
+  const runtime::Store* pods_;
+  const runtime::Store* services_;
+  RecentWrites* recent_;
+};
+
+// The operator-side probe verdict for a pod of the group (by uid); unset = not probed.
+using ProbeVerdict = std::function<std::optional<bool>(const std::string& uid)>;
+
+// Everything the engine needs to see of group ns/name besides its own object: the pods
+// each member selector selects plus the pods labelled failover.io/group=<name> (each
+// once), and every Service in spec.services (one with exists = false when absent).
+// observed.group is left for the caller (it comes from the group object). probe may be
+// empty (no probing).
+Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
+                        const Spec& spec, const ProbeVerdict& probe);
+
+}  // namespace failover

@@ -1,0 +1,211 @@
+#include "failover/plan_executor.h"
+
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "failover/cache_trim.h"
+#include "failover/object_fields.h"
+#include "failover/parse.h"
+
+namespace failover {
+namespace {
+
+using json = nlohmann::json;
+
+// A stage is issued in parallel only as the engine promises it: one group write at most
+// (they chain the group's resourceVersion) and no hook; otherwise one write after another.
+bool Independent(const Plan& plan, const StageRange& stage) {
+  int group_writes = 0;
+  for (size_t i = stage.begin; i < stage.end; ++i) {
+    const Write& w = plan.writes[i];
+    if (std::holds_alternative<CallHook>(w)) return false;
+    if (std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
+        std::holds_alternative<PatchGroupFinalizers>(w)) {
+      ++group_writes;
+    }
+  }
+  return group_writes <= 1;
+}
+
+// What the informer cache would hold of a written object (cache_trim.h).
+json Trimmed(json obj, void (*trim)(json&)) {
+  trim(obj);
+  return obj;
+}
+
+}  // namespace
+
+void PlanExecutor::Emit(const json& group, const Event& event) {
+  if (deps_.emit) deps_.emit(group, event);
+}
+
+kube::Status PlanExecutor::ApplyWrite(const Write& write, const std::string& ns, const std::string& name,
+                                         std::string* group_rv, std::optional<Time>* switch_started,
+                                         const json& group, bool* waiting_hook) {
+  if (deps_.may_write && !deps_.may_write()) {
+    return kube::Status(kube::Reason::kCancelled, "not the leader: write withheld (" + Describe(write) + ")");
+  }
+  kube::Client& client = *deps_.client;
+  const std::string group_key = runtime::ObjectKey(ns, name);
+  auto patch_group = [&](json body, const std::string& subresource) -> kube::Status {
+    body["metadata"]["resourceVersion"] = *group_rv;
+    kube::PatchOptions po;
+    po.subresource = subresource;
+    auto r = client.Patch(kube::resources::kFailoverGroups, ns, name, kube::PatchType::kMerge, body.dump(), po);
+    if (!r.ok()) return r.status();
+    *group_rv = ResourceVersionOf(*r);
+    deps_.recent->Remember(RecentGroupKey(group_key), Trimmed(std::move(*r), TrimGroup));
+    return kube::Status::OK();
+  };
+  return std::visit(
+      [&](const auto& w) -> kube::Status {
+        using T = std::decay_t<decltype(w)>;
+        if constexpr (std::is_same_v<T, PatchPodLabels>) {
+          json body = MergePatchBody(w);
+          if (!w.uid.empty()) body["metadata"]["uid"] = w.uid;
+          auto r = client.Patch(kube::resources::kPods, ns, w.name, kube::PatchType::kMerge, body.dump());
+          if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
+          deps_.recent->Remember(RecentPodKey(ns, w.name), Trimmed(std::move(*r), TrimPod));
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, DeletePod>) {
+          kube::DeleteOptions o;
+          o.precondition_uid = w.uid;
+          auto r = client.Delete(kube::resources::kPods, ns, w.name, o);
+          if (!r.ok() && !r.status().IsNotFound() && !r.status().IsConflict()) return r.status();
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, PatchService>) {
+          auto r = client.Patch(kube::resources::kServices, ns, w.name, kube::PatchType::kMerge,
+                                MergePatchBody(w).dump());
+          if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
+          deps_.recent->Remember(RecentServiceKey(ns, w.name), Trimmed(std::move(*r), TrimService));
+          return kube::Status::OK();
+        } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
+          return patch_group(MergePatchBody(w), "");
+        } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {
+          return patch_group(MergePatchBody(w), "");
+        } else if constexpr (std::is_same_v<T, UpdateStatus>) {
+          if (w.status.switch_record) *switch_started = w.status.switch_record->started_at;
+          return patch_group(MergePatchBody(w), "status");
+        } else {
+          return CallHookWrite(w, ns, name, *switch_started, group, waiting_hook);
+        }
+      },
+      write);
+}
+
+kube::Status PlanExecutor::CallHookWrite(const CallHook& w, const std::string& ns, const std::string& name,
+                                         const std::optional<Time>& switch_started, const json& group,
+                                         bool* waiting_hook) {
+  if (!deps_.hooks) return kube::Status(kube::Reason::kUnknown, "no hook runner to call " + w.hook.url);
+  const std::string group_key = runtime::ObjectKey(ns, name);
+  const json meta = group.value("metadata", json::object());
+  const char* phase = w.phase == HookPhase::kPrePromote ? "prePromote" : "postPromote";
+  std::string started = switch_started ? FormatTime(*switch_started) : "";
+  const std::string key = meta.value("uid", "") + "|" + phase + "|" + w.from + "|" + w.to + "|" +
+                          w.reason + "|" + started;
+  json body = {{"group", name}, {"namespace", ns}, {"phase", phase},
+               {"from", w.from}, {"to", w.to}, {"reason", w.reason}};
+  HookOutcome outcome;
+  switch (deps_.hooks->Run(key, group_key, w, body, &outcome)) {
+    case HookRunner::State::kPending:
+      *waiting_hook = true;
+      return kube::Status::OK();
+    case HookRunner::State::kSucceeded:
+      return kube::Status::OK();
+    case HookRunner::State::kFailed:
+      break;
+  }
+  const bool abort = w.hook.failure_policy == HookFailurePolicy::kAbort;
+  Emit(group, {"Warning", "HookFailed",
+                    std::string(phase) + " hook " + w.hook.url + " failed after " +
+                        std::to_string(outcome.attempts) + " attempt(s): " + outcome.message +
+                        (abort ? "; switch held (failurePolicy Abort)" : "; continuing (failurePolicy Ignore)"),
+                    0});
+  if (!abort) return kube::Status::OK();
+  deps_.hooks->Forget(key);
+  return kube::Status(kube::Reason::kUnknown, std::string(phase) + " hook failed: " + outcome.message);
+}
+
+PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
+  Result out;
+  const json meta = group.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  const std::string name = meta.value("name", "");
+  std::string group_rv = ResourceVersionOf(group);
+  std::optional<Time> switch_started;
+  {
+    Status prev = ParseStatus(group.value("status", json::object()));
+    if (prev.switch_record) switch_started = prev.switch_record->started_at;
+  }
+  std::vector<kube::Status> results(plan.writes.size());
+  std::vector<char> applied(plan.writes.size(), 0);
+  std::vector<char> done(plan.writes.size(), 0);
+  std::vector<char> waiting(plan.writes.size(), 0);
+  std::vector<char> emitted(plan.events.size(), 0);
+  size_t prefix = 0;  // writes[0, prefix) succeeded
+  auto emit = [&](bool stopped) {
+    while (prefix < done.size() && done[prefix]) ++prefix;
+    for (size_t e = 0; e < plan.events.size(); ++e) {
+      const Event& event = plan.events[e];
+      if (emitted[e] || event.after_writes > prefix || (event.if_stopped && !stopped)) continue;
+      emitted[e] = 1;
+      Emit(group, event);
+    }
+  };
+  auto apply = [&](size_t i) {
+    bool w = false;
+    results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &w);
+    waiting[i] = w ? 1 : 0;
+    applied[i] = 1;
+  };
+  for (const StageRange& stage : Stages(plan)) {
+    if (stage.end - stage.begin == 1 || !Independent(plan, stage)) {
+      for (size_t i = stage.begin; i < stage.end; ++i) {
+        apply(i);
+        if (!results[i].ok() || waiting[i]) break;
+      }
+    } else {
+      // One thread per write but the first, which runs here; a thread that cannot be
+      // started leaves its write to this thread.
+      std::vector<std::thread> threads;
+      std::vector<size_t> inline_writes = {stage.begin};
+      for (size_t i = stage.begin + 1; i < stage.end; ++i) {
+        try {
+          threads.emplace_back(apply, i);
+        } catch (const std::system_error&) {
+          inline_writes.push_back(i);
+        }
+      }
+      for (size_t i : inline_writes) apply(i);
+      for (auto& t : threads) t.join();
+    }
+    std::optional<size_t> failed;
+    bool all_conflicts = true, stop_at_hook = false;
+    for (size_t i = stage.begin; i < stage.end && applied[i]; ++i) {
+      if (results[i].ok() && !waiting[i]) {
+        done[i] = 1;
+      } else if (!results[i].ok()) {
+        if (!failed) failed = i;
+        all_conflicts &= results[i].IsConflict();
+      }
+      stop_at_hook |= waiting[i] != 0;
+    }
+    if (failed) {
+      out.status = results[*failed].Annotate(Describe(plan.writes[*failed]));
+      out.conflict = all_conflicts;
+      emit(true);
+      return out;
+    }
+    if (stop_at_hook) {
+      out.waiting_hook = true;
+      emit(true);
+      return out;
+    }
+    emit(false);
+  }
+  emit(false);
+  return out;
+}
+
+}  // namespace failover

@@ -1,0 +1,174 @@
+// PlanExecutor: stage order, stopping after a failed stage, conflicts, 404s that count as
+// done, the leader guard, the group's resourceVersion chain, and Events tied to writes.
+// The client is a recording fake (tests/support/recording_client.h): these are the
+// failures a real apiserver cannot be made to produce on cue; the operator integration
+// tests run the same executor against the real one.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "failover/plan_executor.h"
+#include "support/recording_client.h"
+
+namespace failover {
+namespace {
+
+using json = nlohmann::json;
+using testsupport::RecordingClient;
+
+json GroupObject() {
+  return {{"metadata", {{"name", "db"}, {"namespace", "ns"}, {"uid", "g-uid"}, {"resourceVersion", "7"}}}};
+}
+
+PatchPodLabels Label(const std::string& pod, const std::string& role) {
+  return PatchPodLabels{pod, pod + "-uid", {{"failover.io/role", role}}, {}};
+}
+
+class PlanExecutorTest : public ::testing::Test {
+ protected:
+  PlanExecutor::Result Apply(const Plan& plan, bool leader = true) {
+    PlanExecutor::Deps deps;
+    deps.client = &client_;
+    deps.recent = &recent_;
+    deps.may_write = [leader] { return leader; };
+    deps.emit = [this](const json&, const Event& e) { events_.push_back(e.reason); };
+    return PlanExecutor(deps).Apply(GroupObject(), plan);
+  }
+  std::vector<std::string> Names() {
+    std::vector<std::string> out;
+    for (const auto& c : client_.calls()) out.push_back(c.resource + "/" + c.name + (c.subresource.empty() ? "" : "/" + c.subresource));
+    return out;
+  }
+
+  RecordingClient client_;
+  RecentWrites recent_;
+  std::vector<std::string> events_;
+};
+
+// fence a-0 and b-1 (one stage), point the Service (next stage), write the status.
+Plan SwitchPlan() {
+  Plan plan;
+  plan.writes = {Label("a-0", "fenced"), Label("b-1", "fenced"),
+                 PatchService{"db", {{"failover.io/member", "site-b"}}, {}, {}}, UpdateStatus{}};
+  plan.stage_ends = {2, 3, 4};
+  return plan;
+}
+
+TEST_F(PlanExecutorTest, AppliesStagesInOrderAndRemembersWhatItWrote) {
+  auto r = Apply(SwitchPlan());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.conflict);
+  EXPECT_FALSE(r.waiting_hook);
+  auto names = Names();
+  ASSERT_EQ(names.size(), 4u);
+  // Stage 0 runs its two writes at once: either order, but both before the Service.
+  std::vector<std::string> first(names.begin(), names.begin() + 2);
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(first, (std::vector<std::string>{"pods/a-0", "pods/b-1"}));
+  EXPECT_EQ(names[2], "services/db");
+  EXPECT_EQ(names[3], "failovergroups/db/status");
+  // Pod patches carry the uid precondition; the status patch the group's resourceVersion.
+  for (const auto& c : client_.calls()) {
+    if (c.resource == "pods") {
+      EXPECT_EQ(c.body["metadata"]["uid"], c.name + "-uid");
+    }
+  }
+  EXPECT_EQ(client_.calls()[3].body["metadata"]["resourceVersion"], "7");
+  // Read-your-writes: both pods, the Service and the group are remembered.
+  EXPECT_EQ(recent_.size(), 4u);
+}
+
+TEST_F(PlanExecutorTest, StopsAfterTheStageInWhichAWriteFailed) {
+  client_.FailNext("pods", "b-1", kube::Status(kube::Reason::kInternalError, "etcd timeout", 500));
+  auto r = Apply(SwitchPlan());
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_FALSE(r.conflict);
+  EXPECT_NE(r.status.message().find("b-1"), std::string::npos) << r.status.ToString();
+  // The other write of the stage was issued; nothing after the stage was.
+  auto names = Names();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"pods/a-0", "pods/b-1"}));
+}
+
+TEST_F(PlanExecutorTest, AllConflictsMeanDecideAgainAnyOtherFailureDoesNot) {
+  Plan plan;
+  plan.writes = {UpdateStatus{}};
+  client_.FailNext("failovergroups", "db", kube::Status(kube::Reason::kConflict, "modified", 409));
+  auto r = Apply(plan);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_TRUE(r.conflict);
+
+  Plan two;
+  two.writes = {Label("a-0", "fenced"), UpdateStatus{}};
+  two.stage_ends = {2};
+  client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kForbidden, "denied", 403));
+  client_.FailNext("failovergroups", "db", kube::Status(kube::Reason::kConflict, "modified", 409));
+  r = Apply(two);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_FALSE(r.conflict) << "a 403 in the same stage is not cured by a re-read";
+}
+
+TEST_F(PlanExecutorTest, APodThatIsGoneCountsAsDone) {
+  client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kNotFound, "not found", 404));
+  auto r = Apply(SwitchPlan());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Names().size(), 4u);
+}
+
+TEST_F(PlanExecutorTest, ADeleteWithAStaleUidCountsAsDone) {
+  Plan plan;
+  plan.writes = {DeletePod{"a-0", "old-uid"}, UpdateStatus{}};
+  client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kConflict, "uid precondition failed", 409));
+  auto r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_EQ(client_.calls().size(), 2u);
+  EXPECT_EQ(client_.calls()[0].verb, "DELETE");
+  EXPECT_EQ(client_.calls()[0].body["uid"], "old-uid");
+}
+
+TEST_F(PlanExecutorTest, NotTheLeaderSendsNothing) {
+  auto r = Apply(SwitchPlan(), /*leader=*/false);
+  EXPECT_EQ(r.status.reason(), kube::Reason::kCancelled);
+  EXPECT_NE(r.status.message().find("not the leader"), std::string::npos);
+  for (const auto& c : client_.calls()) ADD_FAILURE() << "sent " << c.verb << " " << c.resource << "/" << c.name;
+  EXPECT_EQ(recent_.size(), 0u);
+}
+
+TEST_F(PlanExecutorTest, GroupWritesChainTheResourceVersionTheLastOneReturned) {
+  Plan plan;
+  plan.writes = {PatchGroupFinalizers{{"failover.io/finalizer"}, ""}, UpdateStatus{}};
+  auto r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  auto calls = client_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].body["metadata"]["resourceVersion"], "7");
+  // The fake hands out 101 for the first write: the status write must be fenced on it.
+  EXPECT_EQ(calls[1].body["metadata"]["resourceVersion"], "101");
+}
+
+TEST_F(PlanExecutorTest, EventsFollowTheWritesTheyReportOn) {
+  Plan plan = SwitchPlan();
+  plan.events = {{"Normal", "Fenced", "", 2, false},
+                 {"Normal", "FailoverCompleted", "", 4, false},
+                 {"Warning", "SwitchInterrupted", "", 0, true}};
+  client_.FailNext("services", "db", kube::Status(kube::Reason::kServiceUnavailable, "down", 503));
+  Apply(plan);
+  EXPECT_EQ(events_, (std::vector<std::string>{"Fenced", "SwitchInterrupted"}));
+
+  events_.clear();
+  Apply(plan);
+  EXPECT_EQ(events_, (std::vector<std::string>{"Fenced", "FailoverCompleted"}));
+}
+
+TEST_F(PlanExecutorTest, AHookWithoutARunnerFailsTheStageInsteadOfPassing) {
+  Plan plan;
+  CallHook hook;
+  hook.hook.url = "http://hook.invalid/pre";
+  plan.writes = {hook, UpdateStatus{}};
+  auto r = Apply(plan);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_TRUE(client_.calls().empty());
+}
+
+}  // namespace
+}  // namespace failover

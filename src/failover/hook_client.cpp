@@ -97,45 +97,42 @@ HookOutcome HookClient::Call(const Hook& hook, const nlohmann::json& body) {
   return out;
 }
 
-HookRunner::HookRunner(HookClient* client, int threads,
+HookRunner::HookRunner(HookClient* client, runtime::WorkerPool* pool,
                        std::function<void(const std::string&)> on_done, std::chrono::milliseconds keep)
-    : client_(client), on_done_(std::move(on_done)), keep_(keep) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Worker(); });
-}
+    : client_(client), pool_(pool), on_done_(std::move(on_done)), keep_(keep) {}
 
 HookRunner::~HookRunner() { Stop(); }
 
-void HookRunner::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-}
+void HookRunner::Stop() { scope_.Close(); }
 
 HookRunner::State HookRunner::Run(const std::string& key, const std::string& group_key,
                                   const CallHook& call, const nlohmann::json& body, HookOutcome* outcome) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto now = SteadyClock::now();
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.state != State::kPending && now - it->second.finished > keep_) {
-      it = entries_.erase(it);
-    } else {
-      ++it;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = SteadyClock::now();
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.state != State::kPending && now - it->second.finished > keep_) {
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
     }
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      if (outcome) *outcome = it->second.outcome;
+      return it->second.state;
+    }
+    entries_[key] = Entry{};
   }
-  auto it = entries_.find(key);
-  if (it != entries_.end()) {
-    if (outcome) *outcome = it->second.outcome;
-    return it->second.state;
+  const bool queued = !scope_.closed() &&
+                      pool_->Submit(scope_.Wrap([this, key, group_key, hook = call.hook, body] {
+                        Call(key, group_key, hook, body);
+                      }));
+  if (!queued) {
+    // Shutting down: nothing will run the call; the next Run (after a restart) asks again.
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.erase(key);
   }
-  entries_[key] = Entry{};
-  jobs_.push_back({key, group_key, call.hook, body});
-  cv_.notify_one();
   return State::kPending;
 }
 
@@ -145,27 +142,17 @@ void HookRunner::Forget(const std::string& key) {
   if (it != entries_.end() && it->second.state != State::kPending) entries_.erase(it);
 }
 
-void HookRunner::Worker() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    HookOutcome out = client_->Call(job.hook, job.body);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Entry& e = entries_[job.key];
-      e.state = out.ok ? State::kSucceeded : State::kFailed;
-      e.outcome = out;
-      e.finished = SteadyClock::now();
-      if (stopping_) return;
-    }
-    if (on_done_) on_done_(job.group_key);
+void HookRunner::Call(const std::string& key, const std::string& group_key, const Hook& hook,
+                      const nlohmann::json& body) {
+  HookOutcome out = client_->Call(hook, body);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = entries_[key];
+    e.state = out.ok ? State::kSucceeded : State::kFailed;
+    e.outcome = out;
+    e.finished = SteadyClock::now();
   }
+  if (on_done_ && !scope_.closed()) on_done_(group_key);
 }
 
 }  // namespace failover

@@ -14,6 +14,7 @@
 
 #include "failover/engine.h"
 #include "failover/types.h"
+#include "runtime/worker_pool.h"
 
 namespace failover {
 
@@ -58,15 +59,16 @@ class HookClient {
   std::map<std::string, Breaker> breakers_;
 };
 
-// Runs hooks on a bounded pool of its own threads so that a slow or hanging hook never
-// holds a reconcile worker: Run() starts a call once per key and reports its state; the
-// reconciler stops its plan at a pending hook and is re-queued (on_done) when the call
-// ends. Results are kept for `keep` so a re-computed plan passes a finished hook.
+// Runs hooks on a worker pool (passed in; the wiring sizes it) so that a slow or hanging
+// hook never holds a reconcile worker: Run() starts a call once per key and reports its
+// state; the reconciler stops its plan at a pending hook and is re-queued (on_done) when
+// the call ends. Results are kept for `keep` so a re-computed plan passes a finished hook.
 class HookRunner {
  public:
   enum class State { kPending, kSucceeded, kFailed };
 
-  HookRunner(HookClient* client, int threads, std::function<void(const std::string& group_key)> on_done,
+  HookRunner(HookClient* client, runtime::WorkerPool* pool,
+             std::function<void(const std::string& group_key)> on_done,
              std::chrono::milliseconds keep = std::chrono::minutes(10));
   ~HookRunner();
   HookRunner(const HookRunner&) = delete;
@@ -77,6 +79,7 @@ class HookRunner {
             const nlohmann::json& body, HookOutcome* outcome);
   // Drops a finished result, so the next Run calls the hook again.
   void Forget(const std::string& key);
+  // Calls not started yet are dropped; waits for the running ones.
   void Stop();
 
  private:
@@ -85,23 +88,15 @@ class HookRunner {
     HookOutcome outcome;
     std::chrono::steady_clock::time_point finished{};
   };
-  struct Job {
-    std::string key;
-    std::string group_key;
-    Hook hook;
-    nlohmann::json body;
-  };
-  void Worker();
+  void Call(const std::string& key, const std::string& group_key, const Hook& hook, const nlohmann::json& body);
 
   HookClient* client_;
+  runtime::WorkerPool* pool_;
   std::function<void(const std::string&)> on_done_;
   std::chrono::milliseconds keep_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, Entry> entries_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  runtime::TaskScope scope_;  // last: closed (waiting for running calls) before the rest goes
 };
 
 }  // namespace failover

@@ -79,10 +79,9 @@ bool ProbeOnce(const Probe& probe, const std::string& ip) {
   return false;
 }
 
-MemberProber::MemberProber(int threads, std::function<void(const std::string&)> on_change)
-    : on_change_(std::move(on_change)) {
+MemberProber::MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string&)> on_change)
+    : pool_(pool), on_change_(std::move(on_change)) {
   scheduler_ = std::thread([this] { Scheduler(); });
-  for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Worker(); });
 }
 
 MemberProber::~MemberProber() { Stop(); }
@@ -94,11 +93,8 @@ void MemberProber::Stop() {
     stopping_ = true;
   }
   sched_cv_.notify_all();
-  work_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
-  for (auto& t : workers_) {
-    if (t.joinable()) t.join();
-  }
+  scope_.Close();
 }
 
 void MemberProber::SetTargets(const std::string& group_key, const std::optional<Probe>& probe,
@@ -154,30 +150,17 @@ void MemberProber::Scheduler() {
       for (auto& [uid, p] : g.pods) {
         if (p.running) continue;
         if (p.next <= now) {
+          Job job{gk, uid, p.ip, g.probe, p.generation};
+          // Refused only while the pool stops: the pod stays not running, tried next round.
+          if (!pool_->Submit(scope_.Wrap([this, job] { Finish(job, ProbeOnce(job.probe, job.ip)); }))) continue;
           p.running = true;
           p.next = now + g.probe.period;
-          jobs_.push_back({gk, uid, p.ip, g.probe, p.generation});
-          work_cv_.notify_one();
         } else {
           wake = std::min(wake, p.next);
         }
       }
     }
     sched_cv_.wait_until(lock, wake);
-  }
-}
-
-void MemberProber::Worker() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    Finish(job, ProbeOnce(job.probe, job.ip));
   }
 }
 

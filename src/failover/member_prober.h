@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "failover/types.h"
+#include "runtime/worker_pool.h"
 
 namespace failover {
 
@@ -22,8 +23,9 @@ bool ProbeOnce(const Probe& probe, const std::string& ip);
 // period, with the probe's timeout; a pod's verdict becomes false after
 // failureThreshold consecutive failures and true again after one success (unset until
 // the first result). A verdict change calls on_change(group_key) (the reconciler
-// enqueues the group). Probes run on a small pool of its own threads; a pod's next
-// probe never starts while its previous one runs. Thread-safe.
+// enqueues the group). A timer thread of its own hands due probes to a worker pool
+// (passed in; the wiring sizes it); a pod's next probe never starts while its previous
+// one runs. Thread-safe.
 class MemberProber {
  public:
   struct Target {
@@ -31,7 +33,7 @@ class MemberProber {
     std::string ip;
   };
 
-  MemberProber(int threads, std::function<void(const std::string& group_key)> on_change);
+  MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string& group_key)> on_change);
   ~MemberProber();
   MemberProber(const MemberProber&) = delete;
   MemberProber& operator=(const MemberProber&) = delete;
@@ -65,19 +67,17 @@ class MemberProber {
     uint64_t generation = 0;
   };
   void Scheduler();
-  void Worker();
   void Finish(const Job& job, bool ok);
 
+  runtime::WorkerPool* pool_;
   std::function<void(const std::string&)> on_change_;
   mutable std::mutex mu_;
   std::condition_variable sched_cv_;
-  std::condition_variable work_cv_;
   std::map<std::string, GroupState> groups_;
-  std::deque<Job> jobs_;
   uint64_t next_generation_ = 1;
   bool stopping_ = false;
+  runtime::TaskScope scope_;
   std::thread scheduler_;
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace failover

@@ -25,10 +25,10 @@ GroupReconciler::GroupReconciler(Deps deps) : deps_(std::move(deps)), log_("fail
   }
   if (!deps_.may_write) deps_.may_write = [] { return true; };
   auto enqueue = deps_.enqueue;
-  hooks_ = std::make_unique<HookRunner>(&hook_client_, deps_.hook_threads, [enqueue](const std::string& key) {
+  hooks_ = std::make_unique<HookRunner>(&hook_client_, deps_.hook_pool.get(), [enqueue](const std::string& key) {
     if (enqueue) enqueue(key);
   });
-  prober_ = std::make_unique<MemberProber>(deps_.probe_threads, [enqueue](const std::string& key) {
+  prober_ = std::make_unique<MemberProber>(deps_.probe_pool.get(), [enqueue](const std::string& key) {
     if (enqueue) enqueue(key);
   });
   PlanExecutor::Deps ed;
@@ -179,8 +179,8 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   deps.enqueue = [ref](const std::string& key) {
     if (ref->controller) ref->controller->Enqueue(key);
   };
-  deps.hook_threads = options.hook_threads;
-  deps.probe_threads = options.probe_threads;
+  deps.hook_pool = std::make_shared<runtime::WorkerPool>("hooks", options.hook_threads);
+  deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", options.probe_threads);
   auto reconciler = std::make_shared<GroupReconciler>(deps);
 
   runtime::ControllerOptions co;

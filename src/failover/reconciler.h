@@ -25,6 +25,7 @@
 #include "runtime/logger.h"
 #include "runtime/manager.h"
 #include "runtime/store.h"
+#include "runtime/worker_pool.h"
 
 namespace failover {
 
@@ -59,8 +60,10 @@ class GroupReconciler : public runtime::Reconciler {
     std::function<bool()> may_write;                 // leader-election guard
     std::function<void(const std::string&)> enqueue;  // re-queues a group key
     std::function<Time()> now;                        // wall clock (ms)
-    int hook_threads = 4;
-    int probe_threads = 4;
+    // Where hook calls and member probes run; made and sized by the wiring (the
+    // reconciler starts no threads of its own). Required.
+    std::shared_ptr<runtime::WorkerPool> hook_pool;
+    std::shared_ptr<runtime::WorkerPool> probe_pool;
   };
 
   explicit GroupReconciler(Deps deps);

@@ -1,8 +1,8 @@
-#include "runtime/backoff.h"
+#include "kube/backoff.h"
 
 #include <algorithm>
 
-namespace runtime {
+namespace kube {
 
 Backoff::Backoff(BackoffOptions options, uint64_t seed)
     : options_(options),
@@ -39,4 +39,4 @@ std::chrono::milliseconds Backoff::current_base() const {
   return std::chrono::milliseconds(static_cast<int64_t>(base_ms_));
 }
 
-}  // namespace runtime
+}  // namespace kube

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kube/backoff.h"
+#include "kube/client.h"
+
+namespace kube {
+
+// What one list-watch loop follows.
+struct ListWatchOptions {
+  Resource resource;
+  std::string ns;  // empty = all namespaces (or cluster-scoped)
+  std::string label_selector;
+  std::string field_selector;
+  int64_t page_size = 500;        // list page size (limit/continue); 0 = one page
+  int watch_timeout_seconds = 0;  // 0 = the client's default (5-10 minutes)
+  // Applied to every listed item (page by page, see ListOptions::item_transform) and to
+  // every watched object before a handler sees it; bookmarks are left alone.
+  std::function<void(json&)> transform;
+  BackoffOptions backoff;  // between failed lists and watches
+  // A watch that stayed up this long before it ended was healthy: the loop resumes it at
+  // once. One that ends sooner waits out a backoff, so a server that closes every stream
+  // at once is not hammered.
+  std::chrono::milliseconds healthy_watch{1000};
+};
+
+// A failure the loop recovers from by itself, told to on_error for logging.
+struct ListWatchError {
+  enum class Kind {
+    kListFailed,    // the list failed; it is tried again after retry_in
+    kWatchExpired,  // 410 Expired: resource_version is no longer served; re-listing at once
+    kWatchDropped,  // a healthy stream broke; resuming from resource_version at once
+    kWatchFailed,   // the watch failed; tried again after retry_in (a re-list when relist)
+  };
+  Kind kind;
+  Status status;
+  std::string resource_version;  // the last one seen
+  std::chrono::milliseconds retry_in{0};
+  bool relist = false;  // the next attempt lists instead of resuming the watch
+};
+
+// What the loop hands over. Each runs on the thread that called Run(), one at a time.
+struct ListWatchHandlers {
+  // A list replaced everything: `items` (a JSON array, each item carrying kind and
+  // apiVersion like a watched object) is the whole current set; anything the caller
+  // held that is not in it is gone. The caller may move out of `items`.
+  std::function<void(json& items, const std::string& resource_version)> on_list;
+  // One ADDED, MODIFIED or DELETED event. Bookmarks only move the resourceVersion and
+  // ERROR events end the watch (see Client::Watch), so neither arrives here.
+  std::function<void(WatchEvent& event)> on_event;
+  // Optional.
+  std::function<void(const ListWatchError& error)> on_error;
+};
+
+// client-go's reflector: a paginated list, then a watch from the list's resourceVersion.
+// A watch that ends resumes from the last resourceVersion seen (bookmarks included);
+// 410 Expired re-lists. Failures back off exponentially with jitter; transport trouble
+// resumes the watch, other API errors re-list. Run() blocks until Stop().
+class ListWatch {
+ public:
+  ListWatch(std::shared_ptr<Client> client, ListWatchOptions options, ListWatchHandlers handlers);
+  ListWatch(const ListWatch&) = delete;
+  ListWatch& operator=(const ListWatch&) = delete;
+
+  // Lists and watches until Stop(). Call it once.
+  void Run();
+  // Thread-safe, also before Run(): cancels the running watch or wakes a backoff wait,
+  // so Run() returns promptly (a handler already running finishes first).
+  void Stop();
+
+  // The last resourceVersion seen; "" before the first list.
+  std::string resource_version() const;
+  const ListWatchOptions& options() const { return options_; }
+
+ private:
+  Status List();
+  Status WatchOnce();
+  bool Stopping() const;
+  bool SleepFor(std::chrono::milliseconds d);  // false when stopping
+  void SetResourceVersion(const std::string& rv);
+  void Report(ListWatchError::Kind kind, const Status& status, std::chrono::milliseconds retry_in,
+              bool relist) const;
+
+  std::shared_ptr<Client> client_;
+  ListWatchOptions options_;
+  ListWatchHandlers handlers_;
+  Backoff backoff_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string resource_version_;
+  std::shared_ptr<WatchCancel> cancel_;
+  bool stopping_ = false;
+};
+
+}  // namespace kube

@@ -13,13 +13,25 @@ std::string ResourceVersionOf(const json& obj) {
   return obj["metadata"].value("resourceVersion", std::string());
 }
 
+kube::ListWatchOptions ListWatchOptionsFor(const InformerOptions& o) {
+  kube::ListWatchOptions lw;
+  lw.resource = o.resource;
+  lw.ns = o.ns;
+  lw.label_selector = o.label_selector;
+  lw.field_selector = o.field_selector;
+  lw.page_size = o.page_size;
+  lw.watch_timeout_seconds = o.watch_timeout_seconds;
+  lw.transform = o.transform;
+  lw.backoff = o.backoff;
+  return lw;
+}
+
 }  // namespace
 
 Informer::Informer(std::shared_ptr<kube::Client> client, InformerOptions options)
     : client_(std::move(client)),
       options_(std::move(options)),
-      log_("informer", {{"resource", options_.resource.Name()}}),
-      backoff_(options_.backoff) {
+      log_("informer", {{"resource", options_.resource.Name()}}) {
   if (!options_.ns.empty()) log_ = log_.WithValues({{"namespace", options_.ns}});
   relist_counter_ = &metrics::InformerRelists().Add({{"resource", options_.resource.Name()}});
 }
@@ -32,12 +44,16 @@ void Informer::AddEventHandler(std::shared_ptr<EventHandler> handler) {
 }
 
 void Informer::Start() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (thread_.joinable()) return;
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { Run(); });
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  kube::ListWatchHandlers handlers;
+  handlers.on_list = [this](json& items, const std::string& rv) { OnList(items, rv); };
+  handlers.on_event = [this](kube::WatchEvent& ev) { OnWatchEvent(ev); };
+  handlers.on_error = [this](const kube::ListWatchError& e) { OnListWatchError(e); };
+  list_watch_ = std::make_unique<kube::ListWatch>(client_, ListWatchOptionsFor(options_),
+                                                  std::move(handlers));
+  thread_ = std::thread([lw = list_watch_.get()] { lw->Run(); });
   if (options_.resync_period.count() > 0) resync_thread_ = std::thread([this] { ResyncLoop(); });
 }
 
@@ -45,7 +61,7 @@ void Informer::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    if (cancel_) cancel_->Cancel();
+    if (list_watch_) list_watch_->Stop();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -60,13 +76,7 @@ bool Informer::WaitForSync(Clock::time_point deadline) const {
 
 std::string Informer::LastResourceVersion() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return resource_version_;
-}
-
-void Informer::SetResourceVersion(const std::string& rv) {
-  if (rv.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  resource_version_ = rv;
+  return list_watch_ ? list_watch_->resource_version() : "";
 }
 
 bool Informer::SleepFor(std::chrono::milliseconds d) {
@@ -89,26 +99,13 @@ void Informer::DispatchDelete(const json& obj) {
   for (auto& h : handlers_) h->OnDelete(obj);
 }
 
-bool Informer::ListAndDiff() {
-  kube::ListOptions opts;
-  opts.label_selector = options_.label_selector;
-  opts.field_selector = options_.field_selector;
-  opts.limit = options_.page_size;
-  opts.item_transform = options_.transform;
-  auto list = client_->ListAll(options_.resource, options_.ns, opts);
-  if (!list.ok()) {
-    log_.Warn("list failed", {{"error", list.status().ToString()}});
-    return false;
-  }
+void Informer::OnList(json& items, const std::string& rv) {
   if (lists_++ > 0) {
     relists_++;
     relist_counter_->Increment();
   }
-  json& body = *list;
   std::map<std::string, json*> fresh;
-  if (body.contains("items") && body["items"].is_array()) {
-    for (auto& item : body["items"]) fresh[ObjectKey(item)] = &item;
-  }
+  for (auto& item : items) fresh[ObjectKey(item)] = &item;
   int adds = 0, updates = 0, deletes = 0;
   for (const auto& key : store_.ListKeys()) {
     if (fresh.count(key)) continue;
@@ -119,11 +116,6 @@ bool Informer::ListAndDiff() {
   }
   for (const auto& [key, item] : fresh) {
     json obj = std::move(*item);
-    if (!obj.contains("kind") && body.contains("kind")) {
-      std::string kind = body.value("kind", "");
-      if (kind.size() > 4 && kind.ends_with("List")) obj["kind"] = kind.substr(0, kind.size() - 4);
-      if (body.contains("apiVersion")) obj["apiVersion"] = body["apiVersion"];
-    }
     auto old = store_.Upsert(obj);
     if (!old) {
       DispatchAdd(obj);
@@ -133,125 +125,57 @@ bool Informer::ListAndDiff() {
       updates++;
     }
   }
-  const std::string rv =
-      body.contains("metadata") ? body["metadata"].value("resourceVersion", std::string()) : "";
-  SetResourceVersion(rv);
   log_.Info("listed", {{"resourceVersion", rv}, {"objects", fresh.size()}, {"added", adds},
                        {"updated", updates}, {"deleted", deletes}});
   fresh.clear();
-  list = kube::Result<json>(json());
+  items = json();
   // A large list leaves its pages' memory in malloc's free lists; give it back.
   ReleaseFreeMemory();
   if (!synced_.exchange(true)) {
     std::lock_guard<std::mutex> lock(mu_);
     cv_.notify_all();
   }
-  return true;
 }
 
-kube::Status Informer::WatchOnce() {
-  kube::WatchOptions opts;
-  opts.resource_version = LastResourceVersion();
-  opts.label_selector = options_.label_selector;
-  opts.field_selector = options_.field_selector;
-  opts.allow_bookmarks = true;
-  opts.timeout_seconds = options_.watch_timeout_seconds;
-  auto cancel = std::make_shared<kube::WatchCancel>();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return kube::Status(kube::Reason::kCancelled, "informer stopping");
-    cancel_ = cancel;
+void Informer::OnWatchEvent(kube::WatchEvent& ev) {
+  switch (ev.type) {
+    case kube::WatchEvent::Type::kAdded:
+    case kube::WatchEvent::Type::kModified: {
+      auto old = store_.Upsert(ev.object);
+      if (old) DispatchUpdate(*old, ev.object);
+      else DispatchAdd(ev.object);
+      break;
+    }
+    case kube::WatchEvent::Type::kDeleted: {
+      store_.Delete(ObjectKey(ev.object));
+      DispatchDelete(ev.object);
+      break;
+    }
+    case kube::WatchEvent::Type::kBookmark:
+    case kube::WatchEvent::Type::kError:
+      break;
   }
-  auto status = client_->Watch(
-      options_.resource, options_.ns, opts,
-      [this](kube::WatchEvent&& ev) {
-        const std::string rv = ResourceVersionOf(ev.object);
-        if (options_.transform && ev.type != kube::WatchEvent::Type::kBookmark &&
-            ev.type != kube::WatchEvent::Type::kError) {
-          options_.transform(ev.object);
-        }
-        switch (ev.type) {
-          case kube::WatchEvent::Type::kAdded:
-          case kube::WatchEvent::Type::kModified: {
-            auto old = store_.Upsert(ev.object);
-            if (old) DispatchUpdate(*old, ev.object);
-            else DispatchAdd(ev.object);
-            break;
-          }
-          case kube::WatchEvent::Type::kDeleted: {
-            store_.Delete(ObjectKey(ev.object));
-            DispatchDelete(ev.object);
-            break;
-          }
-          case kube::WatchEvent::Type::kBookmark:
-          case kube::WatchEvent::Type::kError:
-            break;
-        }
-        SetResourceVersion(rv);
-        return true;
-      },
-      cancel.get());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancel_.reset();
-  }
-  return status;
 }
 
-void Informer::Run() {
-  bool need_list = true;
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-    }
-    if (need_list) {
-      if (!ListAndDiff()) {
-        if (!SleepFor(backoff_.Next())) return;
-        continue;
-      }
-      need_list = false;
-    }
-    const auto started = Clock::now();
-    kube::Status st = WatchOnce();
-    if (st.reason() == kube::Reason::kCancelled) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-    }
-    if (st.ok()) {
-      // The server closed the stream: watch again from the last rv (at once, unless
-      // streams keep ending immediately).
-      if (Clock::now() - started < std::chrono::seconds(1) && !SleepFor(backoff_.Next())) return;
-      continue;
-    }
-    if (st.IsExpired()) {
+void Informer::OnListWatchError(const kube::ListWatchError& e) const {
+  switch (e.kind) {
+    case kube::ListWatchError::Kind::kListFailed:
+      log_.Warn("list failed", {{"error", e.status.ToString()}, {"retryInMs", e.retry_in.count()}});
+      break;
+    case kube::ListWatchError::Kind::kWatchExpired:
+      // e2e/drill.sh counts re-lists by this message.
       log_.Info("watch expired, re-listing",
-                {{"resourceVersion", LastResourceVersion()}, {"error", st.message()}});
-      need_list = true;
-      continue;
-    }
-    if (st.IsTransport() && st.reason() != kube::Reason::kCancelled &&
-        Clock::now() - started >= std::chrono::seconds(1)) {
-      // A stream that was up and then dropped (a cut connection, a proxy's idle timeout):
-      // resume from the last rv at once, so no change waits out a backoff; a resume that
-      // fails again (the apiserver is down) ends quickly and backs off below.
+                {{"resourceVersion", e.resource_version}, {"error", e.status.message()}});
+      break;
+    case kube::ListWatchError::Kind::kWatchDropped:
       log_.Info("watch dropped, resuming",
-                {{"error", st.ToString()}, {"resourceVersion", LastResourceVersion()}});
-      continue;
-    }
-    if (Clock::now() - started > options_.backoff.reset_after) backoff_.Reset();
-    const auto delay = backoff_.Next();
-    log_.Warn("watch failed, retrying",
-              {{"error", st.ToString()}, {"resourceVersion", LastResourceVersion()},
-               {"retryInMs", delay.count()}});
-    // Transport trouble resumes the watch from the last rv; API errors re-list.
-    if (!st.IsTransport() && st.reason() != kube::Reason::kTooManyRequests &&
-        st.reason() != kube::Reason::kServiceUnavailable &&
-        st.reason() != kube::Reason::kInternalError && st.reason() != kube::Reason::kTimeout &&
-        st.reason() != kube::Reason::kServerTimeout) {
-      need_list = true;
-    }
-    if (!SleepFor(delay)) return;
+                {{"error", e.status.ToString()}, {"resourceVersion", e.resource_version}});
+      break;
+    case kube::ListWatchError::Kind::kWatchFailed:
+      log_.Warn("watch failed, retrying",
+                {{"error", e.status.ToString()}, {"resourceVersion", e.resource_version},
+                 {"retryInMs", e.retry_in.count()}});
+      break;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kube/client.h"
+#include "kube/list_watch.h"
 #include "runtime/backoff.h"
 #include "runtime/event_handler.h"
 #include "runtime/logger.h"
@@ -38,11 +39,11 @@ struct InformerOptions {
   std::function<void(json&)> transform;
 };
 
-// Keeps a Store in step with the apiserver (client-go's reflector + shared informer):
-// a paginated list, then a watch from the list's resourceVersion. A dropped watch
-// resumes from the last resourceVersion seen (bookmarks included); 410 Expired causes
-// a re-list whose differences from the store are delivered as adds, updates and
-// deletes, so handlers never miss a deletion. Errors back off with jitter.
+// Keeps a Store in step with the apiserver (client-go's shared informer) over a
+// kube::ListWatch: a paginated list, then a watch from the list's resourceVersion. A
+// dropped watch resumes from the last resourceVersion seen (bookmarks included); 410
+// Expired causes a re-list whose differences from the store are delivered as adds,
+// updates and deletes, so handlers never miss a deletion. Errors back off with jitter.
 // Handlers run on the informer's thread, one at a time.
 class Informer {
  public:
@@ -66,19 +67,18 @@ class Informer {
   Store& store() { return store_; }
   const Store& store() const { return store_; }
   const InformerOptions& options() const { return options_; }
+  // The last resourceVersion seen (bookmarks included); "" until a Start()'s first list.
   std::string LastResourceVersion() const;
   // Full lists done after the first one.
   int64_t relists() const { return relists_.load(); }
 
  private:
-  void Run();
   void ResyncLoop();
-  // Lists and reconciles the store with the result; false on failure.
-  bool ListAndDiff();
-  // Watches from the last resourceVersion until the stream ends.
-  kube::Status WatchOnce();
+  // Reconciles the store with a full list and delivers the differences.
+  void OnList(json& items, const std::string& resource_version);
+  void OnWatchEvent(kube::WatchEvent& ev);
+  void OnListWatchError(const kube::ListWatchError& error) const;
   bool SleepFor(std::chrono::milliseconds d);  // false when stopping
-  void SetResourceVersion(const std::string& rv);
 
   void DispatchAdd(const json& obj);
   void DispatchUpdate(const json& old_obj, const json& new_obj);
@@ -88,15 +88,14 @@ class Informer {
   InformerOptions options_;
   Logger log_;
   Store store_;
-  Backoff backoff_;
 
   std::mutex handlers_mu_;
   std::vector<std::shared_ptr<EventHandler>> handlers_;
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::string resource_version_;
-  std::shared_ptr<kube::WatchCancel> cancel_;
+  // A fresh loop per Start(); kept after Stop() for LastResourceVersion().
+  std::unique_ptr<kube::ListWatch> list_watch_;
   bool stopping_ = false;
 
   std::atomic<bool> synced_{false};

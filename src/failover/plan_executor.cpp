@@ -7,6 +7,7 @@
 #include "failover/cache_trim.h"
 #include "failover/object_fields.h"
 #include "failover/parse.h"
+#include "failover/plan_json.h"
 
 namespace failover {
 namespace {

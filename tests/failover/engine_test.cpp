@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "failover/engine.h"
+#include "failover/plan_json.h"
 #include "failover/validate.h"
 #include "world.h"
 

@@ -33,6 +33,7 @@
 #include "support/cluster_env.h"
 #include "support/command.h"
 #include "support/names.h"
+#include "support/namespace_fixture.h"
 #include "support/pod_process.h"
 #include "support/wait.h"
 
@@ -60,30 +61,10 @@ inline int FreePort() {
   return port;
 }
 
-inline std::string HttpGet(const std::string& host, int port, const std::string& path = "/") {
-  httplib::Client cli(host, port);
-  cli.set_connection_timeout(1, 0);
-  cli.set_read_timeout(2, 0);
-  auto res = cli.Get(path);
-  if (!res || res->status != 200) return "";
-  return res->body;
-}
-
-inline bool HttpPost(const std::string& host, int port, const std::string& path) {
-  httplib::Client cli(host, port);
-  cli.set_connection_timeout(1, 0);
-  auto res = cli.Post(path, "x", "text/plain");
-  return res && res->status == 200;
-}
-
-inline std::string ConditionOf(const json& obj, const std::string& type, const char* field = "status") {
-  for (const auto& c : obj.value("status", json::object()).value("conditions", json::array())) {
-    if (c.value("type", "") == type) return c.value(field, "");
-  }
-  return "";
-}
-
-inline bool PodReady(const json& pod) { return ConditionOf(pod, "Ready") == "True"; }
+using testsupport::ConditionOf;
+using testsupport::HttpGet;
+using testsupport::HttpPost;
+using testsupport::PodReady;
 
 // The pid of the demo app running pod ns/name (found by its environment); 0 when none.
 inline pid_t FindPodProcess(const std::string& ns, const std::string& name) {
@@ -168,7 +149,7 @@ class OperatorProcess {
   int health_port_ = 0;
 };
 
-class OperatorTest : public ::testing::Test {
+class OperatorTest : public testsupport::NamespaceTest {
  protected:
   static void SetUpTestSuite() {
     const char* src = std::getenv("FO_SOURCE_DIR");
@@ -180,18 +161,8 @@ class OperatorTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_FALSE(testsupport::kubeconfig_path().empty()) << "FO_KUBECONFIG is not set (run through ctest)";
-    node_ = Env("FO_NODE_NAME");
-    node_ip_ = Env("FO_NODE_IP");
-    ASSERT_FALSE(node_.empty()) << "no FO_NODE_NAME in $FO_CLUSTER_DIR/cluster.env";
-    auto config = kube::LoadKubeconfig({testsupport::kubeconfig_path()});
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    auto client = kube::Client::Create(*config);
-    ASSERT_TRUE(client.ok()) << client.status().ToString();
-    client_ = *client;
-    ns_ = testsupport::unique_namespace("fo-op");
-    auto created = client_->Create(kube::resources::kNamespaces, "", json{{"metadata", {{"name", ns_}}}});
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    SetUpNamespace("fo-op");
+    if (HasFatalFailure()) return;
     const char* dir = std::getenv("FO_CLUSTER_DIR");
     log_path_ = std::string(dir ? dir : "/tmp") + "/operator-" + ns_ + ".log";
     operator_ = std::make_unique<OperatorProcess>(ns_, log_path_);
@@ -216,21 +187,14 @@ class OperatorTest : public ::testing::Test {
         client_->Patch(kube::resources::kFailoverGroups, ns_, "db", kube::PatchType::kMerge,
                        R"({"metadata":{"finalizers":null}})");
       }
-      client_->Delete(kube::resources::kNamespaces, "", ns_);
     }
+    NamespaceTest::TearDown();
     if (!HasFailure()) std::remove(log_path_.c_str());
   }
 
   // A demo-app pod on the harness node; readiness from GET /ready every second.
   json DemoPod(const std::string& name, const json& labels, const std::string& restart = "Never") {
-    json container = {{"name", "app"},
-                      {"image", "example.registry/failover-demo-app:test"},
-                      {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})},
-                      {"readinessProbe",
-                       {{"httpGet", {{"path", "/ready"}, {"port", "http"}}},
-                        {"periodSeconds", 1},
-                        {"successThreshold", 1},
-                        {"failureThreshold", 1}}}};
+    const json container = testsupport::DemoContainer(1);
     return json{{"apiVersion", "v1"},
                 {"kind", "Pod"},
                 {"metadata", {{"name", name}, {"namespace", ns_}, {"labels", labels}}},
@@ -299,10 +263,6 @@ class OperatorTest : public ::testing::Test {
     auto r = client_->Get(kube::resources::kFailoverGroups, ns_, "db");
     return r.ok() ? *r : json();
   }
-  json GetPod(const std::string& name) {
-    auto r = client_->Get(kube::resources::kPods, ns_, name);
-    return r.ok() ? *r : json();
-  }
   json GetService() {
     auto r = client_->Get(kube::resources::kServices, ns_, "db");
     return r.ok() ? *r : json();
@@ -325,9 +285,6 @@ class OperatorTest : public ::testing::Test {
     json s = GetService();
     if (s.is_null()) return "";
     return s["spec"].value("selector", json::object()).value("failover.io/member", "");
-  }
-  std::string PodIP(const std::string& name) {
-    return GetPod(name).value("status", json::object()).value("podIP", "");
   }
   // What a failed traffic check needs to be explained: the pods' addresses and readiness,
   // the namespace's EndpointSlices, and what the proxy and the controller-manager logged.
@@ -410,10 +367,6 @@ class OperatorTest : public ::testing::Test {
     return port;
   }
 
-  std::shared_ptr<kube::Client> client_;
-  std::string ns_;
-  std::string node_;
-  std::string node_ip_;
   std::string log_path_;
   std::unique_ptr<OperatorProcess> operator_;
 };

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "failover/engine.h"
+#include "failover/plan_json.h"
 #include "failover/validate.h"
 #include "world.h"
 

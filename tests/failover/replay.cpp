@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "failover/engine.h"
+#include "failover/plan_json.h"
 
 int main() {
   using failover::json;

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "failover/engine.h"
 #include "failover/parse.h"
+#include "failover/plan_json.h"
 #include "failover/validate.h"
 
 namespace {

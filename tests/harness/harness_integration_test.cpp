@@ -12,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -21,7 +20,9 @@
 
 #include "kube/client.h"
 #include "kube/config.h"
+#include "support/namespace_fixture.h"
 #include "support/pod_process.h"
+#include "support/wait.h"
 
 namespace harness {
 namespace {
@@ -31,68 +32,19 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::map<std::string, std::string> ClusterEnv() {
-  std::map<std::string, std::string> env;
-  const char* dir = std::getenv("FO_CLUSTER_DIR");
-  if (dir == nullptr) return env;
-  std::ifstream f(std::string(dir) + "/cluster.env");
-  std::string line;
-  while (std::getline(f, line)) {
-    auto eq = line.find('=');
-    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return env;
-}
-
 bool WaitFor(const std::function<bool()>& done, milliseconds timeout, milliseconds every = milliseconds(50)) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return done();
+  return testsupport::wait_until(done, timeout, every);
 }
 
-std::string Condition(const json& pod, const std::string& type) {
-  for (const auto& c : pod.value("status", json::object()).value("conditions", json::array())) {
-    if (c.value("type", "") == type) return c.value("status", "");
-  }
-  return "";
-}
+std::string Condition(const json& pod, const std::string& type) { return testsupport::ConditionOf(pod, type); }
 
-bool PodReady(const json& pod) { return Condition(pod, "Ready") == "True"; }
-
-bool ProcessAlive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  auto close = line.rfind(')');
-  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
-}
-
-// GET http://ip:port/path on a fresh connection; the body, or "" on any failure.
-std::string HttpGet(const std::string& ip, int port, const std::string& path = "/") {
-  httplib::Client cli(ip, port);
-  cli.set_connection_timeout(1, 0);
-  cli.set_read_timeout(2, 0);
-  auto res = cli.Get(path);
-  if (!res || res->status != 200) return "";
-  return res->body;
-}
-
-bool HttpPost(const std::string& ip, int port, const std::string& path) {
-  httplib::Client cli(ip, port);
-  cli.set_connection_timeout(1, 0);
-  auto res = cli.Post(path, "", "text/plain");
-  return res && res->status == 200;
-}
+using testsupport::HttpGet;
+using testsupport::HttpPost;
+using testsupport::PodReady;
+using testsupport::ProcessAlive;
 
 // The pod that answered a demo-app GET /, or "".
-std::string Answerer(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return "";
-  return j.value("pod", "");
-}
+std::string Answerer(const std::string& body) { return testsupport::AnsweringPod(body); }
 
 // Records every Ready value a watch saw per pod name, so short NotReady windows count.
 class ReadyRecorder {
@@ -150,18 +102,10 @@ class ReadyRecorder {
   std::thread thread_;
 };
 
-class HarnessTest : public ::testing::Test {
+class HarnessTest : public testsupport::NamespaceTest {
  protected:
   void SetUp() override {
-    const char* kubeconfig = std::getenv("FO_KUBECONFIG");
-    ASSERT_NE(kubeconfig, nullptr) << "FO_KUBECONFIG is not set (run through ctest)";
-    env_ = ClusterEnv();
-    ASSERT_FALSE(env_["FO_NODE_NAME"].empty()) << "no FO_NODE_NAME in $FO_CLUSTER_DIR/cluster.env";
-    auto config = kube::LoadKubeconfig({kubeconfig});
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    auto client = kube::Client::Create(*config);
-    ASSERT_TRUE(client.ok()) << client.status().ToString();
-    client_ = *client;
+    // The namespace says which test made it: "harness-<test-name-in-kebab-case>-...".
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::string lower;
     for (char c : test) {
@@ -172,17 +116,7 @@ class HarnessTest : public ::testing::Test {
         lower += c;
       }
     }
-    std::random_device rd;
-    ns_ = "harness-" + lower.substr(0, 40) + "-" + std::to_string(rd() % 100000);
-    auto created = client_->Create(kube::resources::kNamespaces, "",
-                                   json{{"metadata", {{"name", ns_}}}});
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-  }
-
-  void TearDown() override {
-    if (client_ && !ns_.empty()) {
-      client_->Delete(kube::resources::kNamespaces, "", ns_);
-    }
+    SetUpNamespace("harness-" + lower);
   }
 
   json DemoPod(const std::string& name, const json& labels, const json& extra_container = json::object()) {
@@ -199,7 +133,7 @@ class HarnessTest : public ::testing::Test {
                 {"kind", "Pod"},
                 {"metadata", {{"name", name}, {"namespace", ns_}, {"labels", labels}}},
                 {"spec",
-                 {{"nodeName", env_["FO_NODE_NAME"]},
+                 {{"nodeName", node_},
                   {"terminationGracePeriodSeconds", 5},
                   {"containers", json::array({container})}}}};
   }
@@ -207,11 +141,6 @@ class HarnessTest : public ::testing::Test {
   json CreatePod(const json& pod) {
     auto r = client_->Create(kube::resources::kPods, ns_, pod);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : json();
-  }
-
-  json GetPod(const std::string& name) {
-    auto r = client_->Get(kube::resources::kPods, ns_, name);
     return r.ok() ? *r : json();
   }
 
@@ -223,13 +152,6 @@ class HarnessTest : public ::testing::Test {
     }, timeout);
   }
 
-  std::string PodIP(const std::string& name) {
-    return GetPod(name).value("status", json::object()).value("podIP", "");
-  }
-
-  std::shared_ptr<kube::Client> client_;
-  std::map<std::string, std::string> env_;
-  std::string ns_;
 };
 
 TEST_F(HarnessTest, PodBecomesReadyWithinProbePeriodAfterItsProcessListens) {
@@ -250,9 +172,10 @@ TEST_F(HarnessTest, PodBecomesReadyWithinProbePeriodAfterItsProcessListens) {
   json p = GetPod("web");
   const json& st = p["status"];
   EXPECT_EQ(st["phase"], "Running");
-  EXPECT_EQ(st["hostIP"], env_["FO_NODE_IP"]);
+  EXPECT_EQ(st["hostIP"], node_ip_);
   EXPECT_EQ(st["podIPs"][0]["ip"], ip);
-  EXPECT_EQ(ip.rfind(env_["FO_POD_CIDR"].substr(0, env_["FO_POD_CIDR"].find(".0.0/")), 0), 0u) << ip;
+  const std::string cidr = testsupport::cluster_value("FO_POD_CIDR").value_or("");
+  EXPECT_EQ(ip.rfind(cidr.substr(0, cidr.find(".0.0/")), 0), 0u) << ip;
   EXPECT_TRUE(st.contains("startTime"));
   const json& cs = st["containerStatuses"][0];
   EXPECT_EQ(cs["name"], "app");
@@ -367,7 +290,7 @@ TEST_F(HarnessTest, ProxyReachesOnlyReadyEndpointsAndFollowsSelectorChange) {
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   int node_port = (*created)["spec"]["ports"][0].value("nodePort", 0);
   ASSERT_GT(node_port, 0);
-  const std::string node_ip = env_["FO_NODE_IP"];
+  const std::string node_ip = node_ip_;
   ASSERT_TRUE(WaitPod("site-a", PodReady));
   ASSERT_TRUE(WaitPod("site-b", PodReady));
 
@@ -451,7 +374,7 @@ TEST_F(HarnessTest, VirtualPodReadinessFollowsTheAnnotation) {
               {"kind", "Pod"},
               {"metadata", {{"name", "v"}, {"namespace", ns_}}},
               {"spec",
-               {{"nodeName", env_["FO_NODE_NAME"]},
+               {{"nodeName", node_},
                 {"containers", json::array({{{"name", "c"}, {"image", "failover.io/virtual"}}})}}}};
   CreatePod(pod);
   ASSERT_TRUE(WaitPod("v", PodReady));

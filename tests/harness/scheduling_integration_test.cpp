@@ -21,6 +21,7 @@
 #include "support/cluster_env.h"
 #include "support/command.h"
 #include "support/names.h"
+#include "support/namespace_fixture.h"
 #include "support/pod_process.h"
 #include "support/wait.h"
 
@@ -33,14 +34,12 @@ using std::chrono::seconds;
 
 const kube::Resource kDeployments{"apps", "v1", "deployments", true};
 
-std::string Condition(const json& pod, const std::string& type, const std::string& field = "status") {
-  for (const auto& c : pod.value("status", json::object()).value("conditions", json::array())) {
-    if (c.value("type", "") == type) return c.value(field, "");
-  }
-  return "";
-}
+using testsupport::PodReady;
+using testsupport::ProcessAlive;
 
-bool PodReady(const json& pod) { return Condition(pod, "Ready") == "True"; }
+std::string Condition(const json& pod, const std::string& type, const std::string& field = "status") {
+  return testsupport::ConditionOf(pod, type, field);
+}
 
 std::string NodeOf(const json& pod) { return pod.value("spec", json::object()).value("nodeName", ""); }
 
@@ -48,58 +47,19 @@ std::string NameOf(const json& obj) { return obj.value("metadata", json::object(
 
 bool Deleting(const json& pod) { return pod.value("metadata", json::object()).contains("deletionTimestamp"); }
 
-bool ProcessAlive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  auto close = line.rfind(')');
-  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
-}
-
 // The pod that answered GET http://ip:port/, or "" on any failure.
-std::string Answerer(const std::string& ip, int port) {
-  httplib::Client cli(ip, port);
-  cli.set_connection_timeout(1, 0);
-  cli.set_read_timeout(2, 0);
-  auto res = cli.Get("/");
-  if (!res || res->status != 200) return "";
-  auto j = json::parse(res->body, nullptr, false);
-  return j.is_object() ? j.value("pod", "") : "";
-}
+std::string Answerer(const std::string& ip, int port) { return testsupport::AnsweringPod(testsupport::HttpGet(ip, port)); }
 
-class SchedulingTest : public ::testing::Test {
+class SchedulingTest : public testsupport::NamespaceTest {
  protected:
-  void SetUp() override {
-    const std::string kubeconfig = testsupport::kubeconfig_path();
-    ASSERT_FALSE(kubeconfig.empty()) << "FO_KUBECONFIG is not set (run through ctest)";
-    node_ = testsupport::cluster_value("FO_NODE_NAME").value_or("");
-    node_ip_ = testsupport::cluster_value("FO_NODE_IP").value_or("");
-    ASSERT_FALSE(node_.empty()) << "no FO_NODE_NAME in $FO_CLUSTER_DIR/cluster.env";
-    auto config = kube::LoadKubeconfig({kubeconfig});
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    auto client = kube::Client::Create(*config);
-    ASSERT_TRUE(client.ok()) << client.status().ToString();
-    client_ = *client;
-    ns_ = testsupport::unique_namespace("sched");
-    auto created = client_->Create(kube::resources::kNamespaces, "", json{{"metadata", {{"name", ns_}}}});
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-  }
-
-  void TearDown() override {
-    if (client_ && !ns_.empty()) client_->Delete(kube::resources::kNamespaces, "", ns_);
-  }
+  void SetUp() override { SetUpNamespace("sched"); }
 
   json DemoTemplate(const json& labels) {
     return {{"metadata", {{"labels", labels}}},
             {"spec",
              {{"terminationGracePeriodSeconds", 5},
-              {"containers",
-               json::array({{{"name", "app"},
-                             {"image", "example.registry/failover-demo-app:test"},
-                             {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})},
-                             {"readinessProbe",
-                              {{"httpGet", {{"path", "/ready"}, {"port", "http"}}},
-                               {"periodSeconds", 1}}}}})}}}};
+              // failureThreshold 3: the API's default, which this template always used.
+              {"containers", json::array({testsupport::DemoContainer(3)})}}}};
   }
 
   std::vector<json> Pods(const std::string& selector = "") {
@@ -113,11 +73,6 @@ class SchedulingTest : public ::testing::Test {
     return out;
   }
 
-  json GetPod(const std::string& name) {
-    auto r = client_->Get(kube::resources::kPods, ns_, name);
-    return r.ok() ? *r : json();
-  }
-
   // Adds (value non-empty) or removes (empty) a label on this cluster's Node.
   void LabelNode(const std::string& key, const std::string& value) {
     json labels = {{key, value.empty() ? json(nullptr) : json(value)}};
@@ -125,11 +80,6 @@ class SchedulingTest : public ::testing::Test {
                             json{{"metadata", {{"labels", labels}}}}.dump());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
   }
-
-  std::shared_ptr<kube::Client> client_;
-  std::string node_;
-  std::string node_ip_;
-  std::string ns_;
 };
 
 TEST_F(SchedulingTest, DeploymentPodsAreBoundRunAndScaleDown) {

@@ -1,0 +1,237 @@
+#include "failover/engine/build_status.h"
+
+#include <set>
+
+#include "failover/engine/text.h"
+#include "failover/parse.h"
+
+namespace failover::engine {
+namespace {
+
+// What the conditions are computed from.
+struct Facts {
+  const Inputs& in;
+  const Classification& c;
+  const Decision& d;
+  const std::optional<SwitchRecord>& switch_record;
+  std::set<int> active;
+  int healthy = 0;
+  bool active_healthy = false;  // some member is active and every active one is healthy
+  std::vector<std::string> missing;  // Services not found
+  std::string active_text;           // status.activeMember
+};
+
+// StandbyAvailable: ActivePassive: an eligible member besides the active one;
+// ActiveActive: two healthy members.
+void Standby(const Facts& f, Assessment& a) {
+  const size_t n = f.c.members.size();
+  if (f.in.spec.mode == Mode::kActiveActive) {
+    a.standby = f.healthy >= 2;
+    a.standby_reason = a.standby ? Reason::kStandbyReady : Reason::kNoHealthyStandby;
+    a.standby_message = std::to_string(f.healthy) + " of " + std::to_string(n) + " members healthy";
+    return;
+  }
+  std::vector<std::string> why;
+  bool lagging = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (f.active.count(static_cast<int>(i))) continue;
+    const MemberState& m = f.c.members[i];
+    const Role role = f.d.roles[i];
+    if (Eligible(m, role)) {
+      if (!a.standby) a.standby_message = "member " + m.name + " can take over";
+      a.standby = true;
+    } else {
+      if (m.healthy && !m.lag_ok) lagging = true;
+      why.push_back(m.name + ": " + IneligibilityMessage(m, role, f.in.spec));
+    }
+  }
+  if (a.standby) {
+    a.standby_reason = Reason::kStandbyReady;
+    return;
+  }
+  a.standby_reason = lagging ? Reason::kStandbyLagging : Reason::kNoHealthyStandby;
+  a.standby_message = why.empty() ? "no standby member" : "no standby can take over: " + Join(why, "; ");
+}
+
+// Degraded: the first of these that holds, else AllHealthy.
+void Degraded(const Facts& f, Assessment& a) {
+  const bool active_passive = f.in.spec.mode == Mode::kActivePassive;
+  const size_t n = f.c.members.size();
+  a.degraded = true;
+  if (f.d.hold) {
+    a.degraded_reason = Reason::kFailoverBudgetExhausted;
+    a.degraded_message = *f.d.hold;
+  } else if (f.active.empty()) {
+    a.degraded_reason = f.healthy == 0 ? Reason::kNoHealthyMember : Reason::kNoActiveMember;
+    a.degraded_message = f.healthy == 0 ? "no member has enough ready pods; Services left as they are"
+                                        : "no active member yet";
+  } else if (!active_passive && f.healthy != static_cast<int>(n)) {
+    std::vector<std::string> down;
+    for (const auto& m : f.c.members) {
+      if (!m.healthy) down.push_back(m.name);
+    }
+    a.degraded_reason = Reason::kMembersUnhealthy;
+    a.degraded_message = "unhealthy: " + Join(down, ", ");
+  } else if (!f.active_healthy) {
+    const MemberState& cur = f.c.members[static_cast<size_t>(f.d.active.front())];
+    if (!a.standby && f.healthy == 0) {
+      a.degraded_reason = Reason::kNoHealthyMember;
+      a.degraded_message = "every member is unhealthy, the active member " + cur.name + " too; Services left on " +
+                           cur.name;
+    } else if (!a.standby) {
+      a.degraded_reason = a.standby_reason;
+      a.degraded_message = "active member " + cur.name + " is unhealthy and " + a.standby_message +
+                           "; Services left on " + cur.name;
+    } else {
+      a.degraded_reason = Reason::kActiveUnhealthy;
+      a.degraded_message = "active member " + cur.name + " unhealthy since " + FormatTime(cur.since) +
+                           "; failover after " + FormatDuration(f.in.spec.detection.unhealthy_for);
+    }
+  } else if (!f.missing.empty()) {
+    a.degraded_reason = Reason::kServiceMissing;
+    a.degraded_message = "Services not found: " + Join(f.missing, ", ");
+  } else if (!a.standby && active_passive) {
+    a.degraded_reason = a.standby_reason;
+    a.degraded_message = a.standby_message;
+  } else {
+    a.degraded = false;
+    a.degraded_reason = Reason::kAllHealthy;
+    a.degraded_message = std::to_string(f.healthy) + "/" + std::to_string(n) + " members healthy";
+  }
+}
+
+// Ready: the active member(s) healthy, every Service there, no switch under way.
+void Ready(const Facts& f, Assessment& a) {
+  a.ready = f.active_healthy && f.missing.empty() && !f.switch_record;
+  if (f.switch_record) {
+    a.ready_reason = Reason::kSwitching;
+    a.ready_message = "switching from " + f.switch_record->from + " to " + f.switch_record->to + " (" +
+                      f.switch_record->reason + ")";
+  } else if (f.active.empty()) {
+    a.ready_reason = Reason::kNoActiveMember;
+    a.ready_message = "no member is active";
+  } else if (!f.active_healthy) {
+    a.ready_reason = Reason::kActiveUnhealthy;
+    a.ready_message = "active member(s) " + f.active_text + " not healthy";
+  } else if (!f.missing.empty()) {
+    a.ready_reason = Reason::kServiceMissing;
+    a.ready_message = "Services not found: " + Join(f.missing, ", ");
+  } else {
+    a.ready_reason = Reason::kActiveHealthy;
+    a.ready_message = "Services point at " + f.active_text;
+  }
+}
+
+Phase PhaseOf(const Facts& f, const Assessment& a) {
+  if (!f.in.acting && f.in.spec.paused) return Phase::kPaused;
+  if (f.switch_record) {
+    auto reason = ParseSwitchReason(f.switch_record->reason);
+    bool back = reason == SwitchReason::kFailback || reason == SwitchReason::kSwitchover;
+    return back ? Phase::kFailingBack : Phase::kFailingOver;
+  }
+  if (a.degraded) return Phase::kDegraded;
+  if (f.d.active.empty()) return Phase::kPending;
+  if (f.in.spec.mode == Mode::kActivePassive && f.d.active.front() != f.c.rank_order.front()) {
+    return Phase::kFailedOver;
+  }
+  return Phase::kHealthy;
+}
+
+MemberStatus MemberReport(const Inputs& in, const MemberState& m, Role role, bool active) {
+  MemberStatus ms;
+  ms.name = m.name;
+  ms.role = role;
+  ms.healthy = m.healthy;
+  ms.ready_pods = m.ready;
+  ms.pods = m.total;
+  ms.since = m.since;
+  ms.lag_seconds = m.lag_seconds;
+  ms.lag_bytes = m.lag_bytes;
+  if (!active) {
+    ms.eligible = Eligible(m, role);
+    ms.message = IneligibilityMessage(m, role, in.spec);
+  } else if (!m.healthy) {
+    ms.message = IneligibilityMessage(m, role, in.spec);
+  }
+  return ms;
+}
+
+}  // namespace
+
+StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decision& d,
+                         const std::vector<ServiceStatus>& services, const Ledger& ledger) {
+  const Status& prev = in.previous;
+  Status s;
+  s.observed_generation = in.observed.group.generation;
+  s.failover_count = prev.failover_count + ledger.failovers;
+  s.last_transition = prev.last_transition;
+  s.history = prev.history;
+  for (const Switch& t : ledger.transitions) {
+    Transition done{t.from, t.to, SwitchReasonName(t.reason), t.detected_at, in.now};
+    s.last_transition = done;
+    s.history.insert(s.history.begin(), done);
+  }
+  if (s.history.size() > Status::kHistoryLimit) s.history.resize(Status::kHistoryLimit);
+  s.recent_failovers = ledger.recent_failovers;
+  s.switch_record = ledger.switch_record;
+
+  Facts f{in, c, d, ledger.switch_record, {d.active.begin(), d.active.end()}, 0, !d.active.empty(), {}, ""};
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const MemberState& m = c.members[i];
+    s.members.push_back(MemberReport(in, m, d.roles[i], f.active.count(static_cast<int>(i)) > 0));
+    f.healthy += m.healthy ? 1 : 0;
+  }
+  for (int i : d.active) f.active_healthy &= c.members[static_cast<size_t>(i)].healthy;
+  s.healthy_members = f.healthy;
+  s.healthy = std::to_string(f.healthy) + "/" + std::to_string(c.members.size());
+  for (int i : d.active) s.active_members.push_back(c.members[static_cast<size_t>(i)].name);
+  s.active_member = Join(s.active_members, ",");
+  f.active_text = s.active_member;
+  s.services = services;
+  for (const auto& sv : services) {
+    if (!sv.exists) f.missing.push_back(sv.name);
+  }
+
+  Assessment a;
+  Standby(f, a);
+  Degraded(f, a);
+  Ready(f, a);
+  a.phase = PhaseOf(f, a);
+
+  const int64_t gen = in.observed.group.generation;
+  s.conditions.push_back(MakeCondition(prev, kConditionReady, a.ready, a.ready_reason, a.ready_message, in.now, gen));
+  s.conditions.push_back(
+      MakeCondition(prev, kConditionDegraded, a.degraded, a.degraded_reason, a.degraded_message, in.now, gen));
+  s.conditions.push_back(MakeCondition(prev, kConditionStandbyAvailable, a.standby, a.standby_reason,
+                                       a.standby_message, in.now, gen));
+  s.conditions.push_back(
+      MakeCondition(prev, kConditionInvalidSpec, false, Reason::kValid, "spec is valid", in.now, gen));
+  s.phase = PhaseName(a.phase);
+  return {std::move(s), std::move(a)};
+}
+
+std::vector<Notice> ConditionNotices(const Status& previous, const Assessment& a) {
+  std::vector<Notice> out;
+  const Condition* before = previous.FindCondition(kConditionDegraded);
+  const bool was = before && before->status == "True";
+  if (a.degraded && (!was || before->reason != ReasonName(a.degraded_reason))) {
+    out.push_back(Warning(a.degraded_reason, a.degraded_message));
+  } else if (!a.degraded && was) {
+    out.push_back(Normal(Reason::kRecovered, a.degraded_message));
+  }
+  if (a.phase == Phase::kPaused && previous.phase != PhaseName(Phase::kPaused)) {
+    out.push_back(Normal(Reason::kPaused, "spec.paused is true: observing and reporting only"));
+  }
+  return out;
+}
+
+Condition MakeCondition(const Status& previous, const char* type, bool value, Reason reason, std::string message,
+                        Time now, int64_t generation) {
+  Condition c{type, value ? "True" : "False", ReasonName(reason), std::move(message), now, generation};
+  if (const Condition* old = previous.FindCondition(type); old && old->status == c.status) {
+    c.last_transition_time = old->last_transition_time;
+  }
+  return c;
+}
+
+}  // namespace failover::engine

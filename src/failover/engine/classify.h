@@ -1,0 +1,65 @@
+#pragma once
+// Stage 1 of the decision engine: the observed pods and the previous status, read per
+// member. Nothing here decides anything; every later stage reads this value.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "failover/observed.h"
+#include "failover/types.h"
+
+namespace failover::engine {
+
+// Whose a pod is, as the engine sees it.
+enum class PodOwner {
+  kMember,      // a member of this group selects it (the first one in spec order)
+  kStray,       // labelled failover.io/group=<this group> but no member selects it
+  kOtherGroup,  // labelled failover.io/group=<another group>: never touched
+  kNone,        // neither selected nor labelled for this group: left alone
+};
+
+struct PodState {
+  PodObservation pod;
+  PodOwner owner = PodOwner::kNone;
+  int member = -1;  // spec index when owner is kMember
+};
+
+// One member as observed, before any decision.
+struct MemberState {
+  std::string name;
+  int min_ready = 1;
+  int rank = 0;          // 0 = most preferred: higher priority first, then spec order
+  int ready = 0;         // pods that count as ready under the health source, not terminating
+  int total = 0;         // pods not terminating
+  bool healthy = false;  // ready >= min_ready
+  Time since{};          // when `healthy` last changed (kept from the previous status)
+  std::optional<double> lag_seconds;  // the largest lag its counted pods publish
+  std::optional<int64_t> lag_bytes;
+  bool lag_ok = true;        // within spec.maxLag; true without one
+  std::string lag_message;   // why not lag_ok
+  // The role last written; Active reads as Standby, since who is active is decided anew.
+  Role previous_role = Role::kStandby;
+  bool labelled_active = false;  // some pod of it, not terminating, carries role=active
+};
+
+struct Classification {
+  std::vector<MemberState> members;  // spec order
+  std::vector<int> rank_order;       // member indices, most preferred first
+  std::vector<PodState> pods;        // every observed pod once, sorted by name
+};
+
+// Pure: the same inputs in any order give the same value. A pod listed twice counts once
+// (the first listing).
+Classification Classify(const Spec& spec, const Observed& observed, const Status& previous, Time now);
+
+// Why a member may not be promoted automatically, the most fundamental cause first.
+enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced };
+Ineligibility WhyIneligible(const MemberState& member, Role role);
+inline bool Eligible(const MemberState& member, Role role) {
+  return WhyIneligible(member, role) == Ineligibility::kNone;
+}
+// The status message for WhyIneligible ("" when eligible): "unhealthy: 0/1 ready pods needed".
+std::string IneligibilityMessage(const MemberState& member, Role role, const Spec& spec);
+
+}  // namespace failover::engine

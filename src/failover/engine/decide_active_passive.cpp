@@ -1,0 +1,298 @@
+// ActivePassive: one member serves. The rules, in the order they apply:
+//   1. a switch recorded by an earlier plan finishes (toward another healthy member if its
+//      target failed meanwhile);
+//   2. else a switchover the user asked for (failover.io/switchover-to) is done or refused;
+//   3. else with no active member: the most preferred healthy one is elected (Initial),
+//      or, if the active member left the spec, the best standby takes over (MemberRemoved);
+//   4. else an active member unhealthy for detection.unhealthyFor fails over to the best
+//      eligible standby (PrimaryUnhealthy), within the antiFlap budget;
+//   5. else with failback Automatic a more preferred member healthy (and within maxLag) for
+//      the stabilization window takes over again (Failback), within the budget, unless the
+//      last switch was a switchover.
+// The member switched away from is fenced after a failover (fencing Label or DeletePods)
+// until it has been healthy for the stabilization window.
+#include <algorithm>
+
+#include "failover/engine/decision.h"
+#include "failover/engine/text.h"
+#include "failover/parse.h"
+
+namespace failover::engine {
+namespace {
+
+// The target as the rules choose it; reason unset = no rule moved it.
+struct Choice {
+  int target = -1;
+  std::optional<SwitchReason> reason;
+  Time detected{};
+};
+
+const MemberState& At(const Classification& c, int i) { return c.members[static_cast<size_t>(i)]; }
+
+// The most preferred eligible member outside `exclude`; failing that, a healthy fenced
+// one within the lag bound (better than no member at all); -1 when none.
+int BestStandby(const Classification& c, const std::vector<Role>& roles, const std::set<int>& exclude) {
+  for (int i : c.rank_order) {
+    if (!exclude.count(i) && Eligible(At(c, i), roles[static_cast<size_t>(i)])) return i;
+  }
+  for (int i : c.rank_order) {
+    if (!exclude.count(i) && At(c, i).healthy && At(c, i).lag_ok) return i;
+  }
+  return -1;
+}
+
+// The member that served before this plan, by name ("" = none): the status's, else (a
+// group that was ActiveActive) the most preferred of its serving members that is healthy,
+// else the Service annotation or the role labels of a group met for the first time.
+std::string PreviousActive(const Inputs& in, const Classification& c) {
+  const Status& prev = in.previous;
+  if (prev.active_members.size() > 1) {
+    std::string first;
+    for (int i : c.rank_order) {
+      const MemberState& m = At(c, i);
+      if (std::find(prev.active_members.begin(), prev.active_members.end(), m.name) == prev.active_members.end()) {
+        continue;
+      }
+      if (m.healthy) return m.name;
+      if (first.empty()) first = m.name;
+    }
+    if (!first.empty()) return first;
+  } else if (!prev.active_member.empty()) {
+    return prev.active_member;
+  }
+  for (const auto& ref : in.spec.services) {
+    for (const auto& s : in.observed.services) {
+      if (s.name != ref.name || !s.exists) continue;
+      auto a = s.annotations.find(keys::kActiveMember);
+      if (a != s.annotations.end() && in.spec.MemberIndex(a->second) >= 0) return a->second;
+    }
+  }
+  std::string labelled;
+  for (const auto& m : c.members) {
+    if (!m.labelled_active) continue;
+    if (!labelled.empty()) return "";
+    labelled = m.name;
+  }
+  return labelled;
+}
+
+// The switch an earlier plan recorded, if it still names a member and a reason this
+// engine knows (an unreadable record is as good as none: the plan decides afresh, which
+// every stage of every plan allows).
+std::optional<Switch> RecordedSwitch(const Inputs& in) {
+  const auto& rec = in.previous.switch_record;
+  if (!rec || in.spec.MemberIndex(rec->to) < 0) return std::nullopt;
+  auto reason = ParseSwitchReason(rec->reason);
+  if (!reason) return std::nullopt;
+  return Switch{rec->from, rec->to, *reason, rec->detected_at, rec->started_at};
+}
+
+// Members fenced and healthy for the stabilization window become standby again.
+void Unfence(const Inputs& in, const Classification& c, Decision& d) {
+  const Duration window = in.spec.failback.stabilization_window;
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const MemberState& m = c.members[i];
+    if (d.roles[i] != Role::kFenced || !m.healthy) continue;
+    Time at = m.since + window;
+    if (in.now < at) {
+      RequeueAt(d, at, in.now);
+    } else if (in.acting) {
+      d.roles[i] = Role::kStandby;
+      d.notices.push_back(Normal(Reason::kMemberUnfenced,
+                                 "member " + m.name + " healthy for " + FormatDuration(window) + ": standby again"));
+    }
+  }
+}
+
+// Rule 1: finish the recorded switch; if its target is unhealthy, stay on (cancel) or go
+// to (redirect) a healthy member instead; with none, carry on toward the target.
+Choice Resume(const Inputs& in, const Classification& c, Decision& d, std::optional<Switch>& sw, int current,
+              const std::string& current_name) {
+  const int to = in.spec.MemberIndex(sw->to);
+  Choice choice{to, sw->reason, sw->detected_at};
+  if (At(c, to).healthy) return choice;
+  int alt = BestStandby(c, d.roles, {to});
+  if (alt >= 0 && alt == current) {
+    d.notices.push_back(Warning(Reason::kSwitchCancelled,
+                                "switch target " + sw->to + " became unhealthy and " + current_name +
+                                    " is healthy: staying on " + current_name));
+    choice.target = alt;
+  } else if (alt >= 0) {
+    d.notices.push_back(Warning(Reason::kSwitchRedirected,
+                                "switch target " + sw->to + " became unhealthy; switching to " + At(c, alt).name +
+                                    " instead"));
+    choice.target = alt;
+    sw.reset();
+  }
+  return choice;
+}
+
+// Rule 2: a switchover request, consumed whatever its outcome. Returns whether it moves
+// the target.
+bool Switchover(const Inputs& in, const Classification& c, Decision& d, int current, Choice& choice) {
+  auto ann = in.observed.group.annotations.find(keys::kSwitchoverTo);
+  if (ann == in.observed.group.annotations.end()) return false;
+  d.clear_switchover = true;
+  const std::string& want = ann->second;
+  int idx = in.spec.MemberIndex(want);
+  if (idx < 0) {
+    std::vector<std::string> names;
+    for (const auto& m : c.members) names.push_back(m.name);
+    d.notices.push_back(Warning(Reason::kSwitchoverRefused,
+                                "no member named \"" + want + "\"; members: " + Join(names, ", ")));
+    return false;
+  }
+  const MemberState& m = At(c, idx);
+  if (idx == current) {
+    d.notices.push_back(Normal(Reason::kSwitchoverSkipped, "member " + want + " is already active"));
+    return false;
+  }
+  if (!m.healthy) {
+    d.notices.push_back(Warning(Reason::kSwitchoverRefused,
+                                "member " + want + " is not healthy (" + std::to_string(m.ready) + "/" +
+                                    std::to_string(m.min_ready) + " ready pods needed); nothing changed"));
+    return false;
+  }
+  choice = {idx, SwitchReason::kSwitchover, in.now};
+  if (!m.lag_ok) {
+    d.notices.push_back(Warning(Reason::kSwitchoverForced,
+                                "switching to " + want + " on request although " + m.lag_message));
+  }
+  return true;
+}
+
+bool BudgetExhausted(const Inputs& in, const Decision& d) {
+  return static_cast<int>(d.ledger.recent_failovers.size()) >= in.spec.anti_flap.max_failovers;
+}
+
+// Holds an automatic switch the antiFlap budget does not allow, until the oldest counted
+// switch leaves the window.
+void Hold(const Inputs& in, Decision& d, std::string message) {
+  d.hold = std::move(message);
+  RequeueAt(d, d.ledger.recent_failovers.front() + in.spec.anti_flap.window, in.now);
+}
+
+std::string BudgetText(const Inputs& in, const Decision& d) {
+  return std::to_string(d.ledger.recent_failovers.size()) + " automatic failovers within " +
+         FormatDuration(in.spec.anti_flap.window) + " used the antiFlap budget (maxFailovers " +
+         std::to_string(in.spec.anti_flap.max_failovers) + ")";
+}
+
+// Rule 3: no member is active.
+Choice Elect(const Classification& c, const Decision& d, const std::string& current_name, Time now) {
+  if (!current_name.empty()) {
+    // The active member left the spec: its pods are no longer ours.
+    int best = BestStandby(c, d.roles, {});
+    int target = best >= 0 ? best : (c.members.empty() ? -1 : c.rank_order.front());
+    return {target, SwitchReason::kMemberRemoved, now};
+  }
+  for (int i : c.rank_order) {
+    if (At(c, i).healthy) return {i, SwitchReason::kInitial, now};
+  }
+  return {-1, SwitchReason::kInitial, now};
+}
+
+// Rule 4: the active member is unhealthy.
+void Failover(const Inputs& in, const Classification& c, Decision& d, int current, Choice& choice) {
+  const MemberState& cur = At(c, current);
+  Time due = cur.since + in.spec.detection.unhealthy_for;
+  if (in.now < due) {
+    RequeueAt(d, due, in.now);
+    return;
+  }
+  int cand = BestStandby(c, d.roles, {current});
+  if (cand < 0) return;
+  if (BudgetExhausted(in, d)) {
+    Hold(in, d,
+         "active member " + cur.name + " is unhealthy but " + BudgetText(in, d) + "; holding until " +
+             FormatTime(d.ledger.recent_failovers.front() + in.spec.anti_flap.window));
+    return;
+  }
+  choice = {cand, SwitchReason::kPrimaryUnhealthy, cur.since};
+}
+
+// Rule 5: automatic failback to the most preferred member that would qualify.
+void Failback(const Inputs& in, const Classification& c, Decision& d, int current, Choice& choice) {
+  const int cur_rank = At(c, current).rank;
+  for (int i : c.rank_order) {
+    const MemberState& m = At(c, i);
+    if (m.rank >= cur_rank) break;
+    if (!m.healthy || !m.lag_ok) continue;
+    Time stable = m.since + in.spec.failback.stabilization_window;
+    if (in.now < stable) {
+      RequeueAt(d, stable, in.now);
+    } else if (BudgetExhausted(in, d)) {
+      Hold(in, d, "failback to " + m.name + " held: " + BudgetText(in, d));
+    } else {
+      choice = {i, SwitchReason::kFailback, stable};
+    }
+    return;
+  }
+}
+
+bool LastWasSwitchover(const Status& prev) {
+  return prev.last_transition && ParseSwitchReason(prev.last_transition->reason) == SwitchReason::kSwitchover;
+}
+
+}  // namespace
+
+Decision DecideActivePassive(const Inputs& in, const Classification& c) {
+  Decision d;
+  d.roles = PreviousRoles(c);
+  d.ledger.recent_failovers = RecentFailovers(in.spec, in.previous, in.now);
+  const std::string current_name = PreviousActive(in, c);
+  const int current = in.spec.MemberIndex(current_name);
+  std::optional<Switch> sw = RecordedSwitch(in);
+
+  Unfence(in, c, d);
+
+  Choice choice{current, std::nullopt, in.now};
+  if (!in.acting) {
+    // Observe only: keep what is, but still say when a decision would become due.
+    if (current >= 0 && !At(c, current).healthy) {
+      RequeueAt(d, At(c, current).since + in.spec.detection.unhealthy_for, in.now);
+    }
+  } else if (sw) {
+    choice = Resume(in, c, d, sw, current, current_name);
+  } else if (Switchover(in, c, d, current, choice)) {
+    // choice is the requested member
+  } else if (current < 0) {
+    choice = Elect(c, d, current_name, in.now);
+  } else if (!At(c, current).healthy) {
+    Failover(in, c, d, current, choice);
+  } else if (in.spec.failback.policy == FailbackPolicy::kAutomatic && !LastWasSwitchover(in.previous)) {
+    // A member chosen by a switchover stays until asked again: failback follows failures only.
+    Failback(in, c, d, current, choice);
+  }
+  const int target = choice.target;
+  // Observing, the status keeps reporting a switch under way as it was recorded.
+  if (!in.acting) d.ledger.switch_record = in.previous.switch_record;
+  if (target < 0) return d;  // none was active and none can be
+
+  if (target == current) {
+    sw.reset();  // nothing to switch (or a switch cancelled)
+  } else if (!sw || sw->to != At(c, target).name) {
+    sw = Switch{current_name, At(c, target).name, choice.reason.value_or(SwitchReason::kPrimaryUnhealthy),
+                choice.detected, in.now};
+  }
+  if (sw) {
+    int from = in.spec.MemberIndex(sw->from);
+    if (from >= 0 && from != target) {
+      const MemberState& old = At(c, from);
+      const bool failover = sw->reason == SwitchReason::kPrimaryUnhealthy;
+      bool recovered = old.healthy && in.now >= old.since + in.spec.failback.stabilization_window;
+      bool fence = failover && in.spec.fencing != FencingPolicy::kNone && !recovered;
+      d.roles[static_cast<size_t>(from)] = fence ? Role::kFenced : Role::kStandby;
+      if (failover && in.spec.fencing == FencingPolicy::kDeletePods) {
+        d.delete_from.insert(from);
+        d.delete_before = sw->started_at;
+      }
+    }
+  }
+  d.roles[static_cast<size_t>(target)] = Role::kActive;
+  d.active = {target};
+  d.switching = sw;
+  return d;
+}
+
+}  // namespace failover::engine

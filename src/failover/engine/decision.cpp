@@ -1,0 +1,26 @@
+#include "failover/engine/decision.h"
+
+#include <algorithm>
+
+namespace failover::engine {
+
+std::vector<Time> RecentFailovers(const Spec& spec, const Status& previous, Time now) {
+  std::vector<Time> out;
+  for (Time t : previous.recent_failovers) {
+    if (t > now - spec.anti_flap.window && t <= now) out.push_back(t);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void RequeueAt(Decision& d, Time at, Time now) {
+  if (at > now && (!d.requeue_at || at < *d.requeue_at)) d.requeue_at = at;
+}
+
+std::vector<Role> PreviousRoles(const Classification& c) {
+  std::vector<Role> roles;
+  for (const auto& m : c.members) roles.push_back(m.previous_role);
+  return roles;
+}
+
+}  // namespace failover::engine

@@ -1,0 +1,103 @@
+#pragma once
+// Stage 2 of the decision engine: who should serve. DecideActivePassive and
+// DecideActiveActive read the classification, the previous status, the spec and the time,
+// and return the target as a value; Assemble (assemble.h) turns it into a staged plan.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "failover/engine/classify.h"
+#include "failover/engine/reasons.h"
+#include "failover/observed.h"
+#include "failover/plan.h"
+#include "failover/types.h"
+
+namespace failover::engine {
+
+// What every stage reads; no stage changes it.
+struct Inputs {
+  const Spec& spec;
+  const Observed& observed;
+  const Status& previous;  // the status as last written
+  Time now;
+  bool acting;  // false: observe and report only (paused, and the status half of dryRun)
+};
+
+// A change of who serves: the engine's form of SwitchRecord and Transition.
+struct Switch {
+  std::string from;  // "" = none
+  std::string to;    // "" = none (ActiveActive: a member taken out)
+  SwitchReason reason = SwitchReason::kPrimaryUnhealthy;
+  Time detected_at{};
+  Time started_at{};
+};
+
+// An Event the engine emits; `after` unset = once every write of the plan has landed.
+struct Notice {
+  EventType type = EventType::kNormal;
+  Reason reason = Reason::kRecovered;
+  std::string message;
+  std::optional<size_t> after;
+  bool if_stopped = false;
+};
+inline Notice MakeNotice(EventType type, Reason reason, std::string message) {
+  return Notice{type, reason, std::move(message), std::nullopt, false};
+}
+inline Notice Warning(Reason reason, std::string message) {
+  return MakeNotice(EventType::kWarning, reason, std::move(message));
+}
+inline Notice Normal(Reason reason, std::string message) {
+  return MakeNotice(EventType::kNormal, reason, std::move(message));
+}
+
+// A metric observation (MetricObservation with the reason as an enum).
+struct Measurement {
+  MetricObservation::Kind kind = MetricObservation::Kind::kFailover;
+  std::string from;
+  std::string to;
+  SwitchReason reason = SwitchReason::kPrimaryUnhealthy;
+  double seconds = 0;
+  Time started_at{};
+};
+
+// What the status keeps of switches: lastTransition and history, failoverCount,
+// recentFailovers and the switch under way.
+struct Ledger {
+  std::vector<Switch> transitions;     // completed by this plan, oldest first
+  int64_t failovers = 0;               // added to failoverCount
+  std::vector<Time> recent_failovers;  // automatic switches inside antiFlap.window, sorted
+  std::optional<SwitchRecord> switch_record;
+};
+
+struct Decision {
+  std::vector<int> active;  // the members that should serve (indices, spec order); empty = none
+  std::vector<Role> roles;  // the role of each member
+  // The switch this plan performs (ActivePassive, acting); Assemble records its intent,
+  // orders the writes around it and books it in the ledger.
+  std::optional<Switch> switching;
+  std::set<int> delete_from;  // members whose pods DeletePods fencing deletes ...
+  Time delete_before{};       // ... when created before this
+  std::optional<std::string> hold;  // the antiFlap budget holds an automatic switch: why
+  bool clear_switchover = false;    // remove failover.io/switchover-to from the group
+  Ledger ledger;                    // as it stands without `switching`
+  std::vector<Notice> notices;
+  std::vector<Measurement> measurements;
+  std::optional<Time> requeue_at;  // look again then, even without an event
+};
+
+Decision DecideActivePassive(const Inputs& in, const Classification& c);
+Decision DecideActiveActive(const Inputs& in, const Classification& c);
+
+// Shared by both modes.
+// The previous status's automatic switches still inside antiFlap.window, oldest first.
+std::vector<Time> RecentFailovers(const Spec& spec, const Status& previous, Time now);
+// Asks for a look at `at` unless an earlier one is asked already; a time not after now is
+// no reason to look again.
+void RequeueAt(Decision& d, Time at, Time now);
+// The roles as last written (none Active), one per member.
+std::vector<Role> PreviousRoles(const Classification& c);
+
+}  // namespace failover::engine

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <mutex>
 #include <thread>
 
+#include "base/rfc3339.h"
 #include "kube/config.h"
 
 namespace bench {
@@ -78,40 +78,12 @@ std::string PodIp(int n) {
 }
 
 std::string WallTimeRfc3339(std::chrono::system_clock::time_point t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(us % 1000000));
-  return buf;
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(t), base::Fraction::kMicros);
 }
 
 int64_t ParseRfc3339Micros(const std::string& text) {
-  std::tm tm{};
-  int frac_digits = 0;
-  int64_t frac = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  if (text.size() > 19 && text[19] == '.') {
-    for (size_t i = 20; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-      if (frac_digits < 6) {
-        frac = frac * 10 + (text[i] - '0');
-        ++frac_digits;
-      }
-    }
-  }
-  while (frac_digits < 6) {
-    frac *= 10;
-    ++frac_digits;
-  }
-  return static_cast<int64_t>(timegm(&tm)) * 1000000 + frac;
+  auto t = base::ParseRfc3339(text);
+  return t ? static_cast<int64_t>(t->time_since_epoch().count()) : 0;
 }
 
 bool PodReady(const json& pod) {

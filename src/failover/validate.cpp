@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "failover/time_text.h"
+
 namespace failover {
 namespace {
 

@@ -2,7 +2,8 @@
 
 #include <vector>
 
-#include "failover/parse.h"
+#include "failover/observed.h"
+#include "failover/spec_parse.h"
 #include "failover/types.h"
 
 namespace failover {

@@ -2,17 +2,14 @@
 
 #include <ctime>
 
+#include "base/rfc3339.h"
+
 namespace harness {
 
 using nlohmann::json;
 
 std::string Rfc3339(long long unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return base::FormatRfc3339(base::WallTime{std::chrono::seconds(unix_seconds)}, base::Fraction::kNone);
 }
 
 std::string NowRfc3339() { return Rfc3339(static_cast<long long>(std::time(nullptr))); }

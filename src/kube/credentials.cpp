@@ -10,13 +10,13 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "base/rfc3339.h"
 #include "kube/tls.h"
 
 extern char** environ;
@@ -61,37 +61,12 @@ struct Fd {
 }  // namespace
 
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& text) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  size_t i = static_cast<size_t>(consumed);
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  }
-  long offset = 0;
-  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
-    ++i;
-  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset = (oh * 3600L + om * 60L) * (text[i] == '-' ? -1 : 1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != text.size()) return std::nullopt;
-  time_t t = timegm(&tm);
-  if (t == -1) return std::nullopt;
+  auto t = base::ParseRfc3339(text);
+  if (!t) return std::nullopt;
   // system_clock counts nanoseconds in 64 bits: far-future times are clamped (year 2255).
-  constexpr time_t kLatest = 9'000'000'000;
-  t = std::min(t, kLatest + offset);
-  return std::chrono::system_clock::from_time_t(t - offset);
+  constexpr std::chrono::seconds kLatest{9'000'000'000};
+  if (t->time_since_epoch() > kLatest) return std::chrono::system_clock::time_point{kLatest};
+  return std::chrono::system_clock::time_point{t->time_since_epoch()};
 }
 
 Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& cluster,

@@ -26,7 +26,8 @@ struct ExecCredential {
 Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& cluster,
                                      std::chrono::seconds timeout = std::chrono::seconds(60));
 
-// Parses an RFC 3339 timestamp ("2006-01-02T15:04:05Z", fractions and offsets allowed).
+// base::ParseRfc3339 on the system clock ("2006-01-02T15:04:05Z", fractions and offsets
+// allowed); times past the clock's range (year 2262) read as year 2255.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& text);
 
 // The bearer token (and exec-provided client certificate) for one client, as client-go's

@@ -1,10 +1,9 @@
 #include "plugin/commands.h"
 
 #include <algorithm>
-#include <ctime>
-#include <iomanip>
-#include <sstream>
 #include <vector>
+
+#include "base/rfc3339.h"
 
 namespace plugin {
 namespace {
@@ -58,12 +57,9 @@ std::string Transition(const json& t, std::chrono::system_clock::time_point now)
 }  // namespace
 
 std::string Age(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
-  std::tm tm{};
-  std::istringstream in(rfc3339);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return "";
-  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+  auto t = base::ParseRfc3339(rfc3339);
+  if (!t) return "";
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(now - *t).count();
   if (s < 0) s = 0;
   if (s < 120) return std::to_string(s) + "s";
   if (s < 2 * 3600) return std::to_string(s / 60) + "m";

@@ -2,19 +2,17 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <tuple>
+
+#include "base/rfc3339.h"
 
 namespace runtime {
 namespace {
 
+// metav1.Time: whole seconds.
 std::string NowRfc3339() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                             base::Fraction::kNone);
 }
 
 }  // namespace

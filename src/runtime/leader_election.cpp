@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <random>
 
+#include "base/rfc3339.h"
 #include "runtime/metrics.h"
 
 namespace runtime {
@@ -13,17 +13,8 @@ namespace {
 
 // metav1.MicroTime: RFC 3339 with microseconds, UTC.
 std::string MicroTimeNow() {
-  const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  const long micros =
-      static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(now - secs).count());
-  const std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                             base::Fraction::kMicros);
 }
 
 int64_t SteadyNs(Clock::time_point t) {

@@ -5,9 +5,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <mutex>
+
+#include "base/rfc3339.h"
 
 namespace runtime {
 namespace {
@@ -59,18 +60,8 @@ bool SecretText(const std::string& v) {
 }
 
 std::string Timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now - secs).count();
-  const std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long>(micros));
-  return buf;
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                             base::Fraction::kMicros);
 }
 
 std::string TextValue(const nlohmann::json& v) {

@@ -1,101 +1,13 @@
 #include <gtest/gtest.h>
 
-#include "failover/parse.h"
+#include "failover/spec_parse.h"
 #include "failover/validate.h"
+#include "valid_spec.h"
 
 namespace failover {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::vector<std::string> Messages(const std::vector<FieldError>& errors) {
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.ToString());
-  return out;
-}
-
-json ValidSpec() {
-  return json::parse(R"({
-    "mode": "ActivePassive",
-    "members": [
-      {"name": "site-a", "selector": {"matchLabels": {"app": "db", "site": "a"}}, "minReady": 2},
-      {"name": "site-b", "selector": {"matchExpressions": [{"key": "site", "operator": "In", "values": ["b", "c"]}]}, "priority": 5}
-    ],
-    "services": [{"name": "orders-db"}],
-    "detection": {"unhealthyFor": "1m30s", "probe": {"tcp": {"port": 5432}, "period": "2s", "timeout": "500ms", "failureThreshold": 2}},
-    "switchover": {"strategy": "MakeBeforeBreak"},
-    "failback": {"policy": "Automatic", "stabilizationWindow": "2m"},
-    "antiFlap": {"maxFailovers": 5, "window": "1h"},
-    "fencing": {"policy": "DeletePods"},
-    "promotion": {"maxLag": {"seconds": 10, "bytes": 1048576}},
-    "hooks": {"prePromote": {"url": "http://hooks/pre", "failurePolicy": "Ignore"}},
-    "paused": true,
-    "dryRun": false
-  })");
-}
-
-TEST(Duration, ParsesGoStyleDurations) {
-  EXPECT_EQ(ParseDuration("0"), Duration{0});
-  EXPECT_EQ(ParseDuration("500ms"), 500ms);
-  EXPECT_EQ(ParseDuration("5s"), 5s);
-  EXPECT_EQ(ParseDuration("1m30s"), 90s);
-  EXPECT_EQ(ParseDuration("1.5s"), 1500ms);
-  EXPECT_EQ(ParseDuration("2h1m"), 121min);
-  EXPECT_EQ(ParseDuration("1h0m0.25s"), 3600250ms);
-}
-
-TEST(Duration, RejectsWhatTheSchemaPatternRejects) {
-  for (const char* bad : {"", "5", "s", "5x", "-5s", "1.s", "5 s", "1m30", ".5s", "5S"}) {
-    EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
-  }
-}
-
-TEST(Duration, FormatsShortestText) {
-  EXPECT_EQ(FormatDuration(Duration{0}), "0s");
-  EXPECT_EQ(FormatDuration(500ms), "500ms");
-  EXPECT_EQ(FormatDuration(90s), "1m30s");
-  EXPECT_EQ(FormatDuration(3600250ms), "1h0.25s");
-  EXPECT_EQ(FormatDuration(10min), "10m");
-  for (auto d : {1ms, 999ms, 1000ms, 61001ms, Duration{86400000}}) {
-    EXPECT_EQ(ParseDuration(FormatDuration(d)), d) << FormatDuration(d);
-  }
-}
-
-TEST(Time, RoundTripsRfc3339) {
-  auto t = ParseTime("2026-11-27T17:40:05Z");
-  ASSERT_TRUE(t);
-  EXPECT_EQ(FormatTime(*t), "2026-11-27T17:40:05Z");
-  auto frac = ParseTime("2026-11-27T17:40:05.123456Z");
-  ASSERT_TRUE(frac);
-  EXPECT_EQ(FormatTime(*frac), "2026-11-27T17:40:05.123Z");
-  EXPECT_EQ(*frac - *t, 123ms);
-  auto offset = ParseTime("2026-11-27T18:40:05+01:00");
-  ASSERT_TRUE(offset);
-  EXPECT_EQ(*offset, *t);
-  EXPECT_FALSE(ParseTime("2026-11-27 17:40:05Z"));
-  EXPECT_FALSE(ParseTime("2026-02-30T00:00:00Z"));
-  EXPECT_FALSE(ParseTime("yesterday"));
-}
-
-TEST(LabelSelector, MatchLabelsAndEveryOperator) {
-  LabelSelector s;
-  s.match_labels = {{"app", "db"}};
-  s.match_expressions = {{"site", SelectorOperator::kIn, {"a", "b"}},
-                         {"tier", SelectorOperator::kNotIn, {"test"}},
-                         {"zone", SelectorOperator::kExists, {}},
-                         {"drain", SelectorOperator::kDoesNotExist, {}}};
-  EXPECT_TRUE(s.Matches({{"app", "db"}, {"site", "a"}, {"zone", "z1"}}));
-  EXPECT_TRUE(s.Matches({{"app", "db"}, {"site", "b"}, {"zone", "z1"}, {"tier", "prod"}}));
-  EXPECT_FALSE(s.Matches({{"app", "web"}, {"site", "a"}, {"zone", "z1"}}));
-  EXPECT_FALSE(s.Matches({{"app", "db"}, {"site", "c"}, {"zone", "z1"}}));
-  EXPECT_FALSE(s.Matches({{"app", "db"}, {"zone", "z1"}}));  // In needs the key
-  EXPECT_FALSE(s.Matches({{"app", "db"}, {"site", "a"}, {"zone", "z1"}, {"tier", "test"}}));
-  EXPECT_FALSE(s.Matches({{"app", "db"}, {"site", "a"}}));
-  EXPECT_FALSE(s.Matches({{"app", "db"}, {"site", "a"}, {"zone", "z1"}, {"drain", ""}}));
-  LabelSelector notin;
-  notin.match_expressions = {{"tier", SelectorOperator::kNotIn, {"test"}}};
-  EXPECT_TRUE(notin.Matches({}));  // NotIn holds when the key is absent
-}
 
 TEST(ParseSpec, ReadsEveryField) {
   SpecParse p = ParseSpec(ValidSpec());
@@ -240,33 +152,6 @@ INSTANTIATE_TEST_SUITE_P(
                     R"(spec.fencing.policy: unsupported value "Shoot": supported values: "None", "Label", "DeletePods")"}),
     [](const ::testing::TestParamInfo<BadSpecCase>& c) { return std::string(c.param.name); });
 
-TEST(Validate, AcceptsPrefixedKeysAndEmptyValues) {
-  SpecParse p = ParseSpec(json::parse(R"({"members": [
-      {"name": "a", "selector": {"matchLabels": {"app.kubernetes.io/name": "db", "tier": ""}}},
-      {"name": "b", "selector": {"matchExpressions": [{"key": "example.com/Site_B", "operator": "In", "values": ["b.1", "B-2"]}]}}],
-    "hooks": {"prePromote": {"url": "https://hooks.example:8443/pre"}}})"));
-  ASSERT_TRUE(p.ok()) << ::testing::PrintToString(Messages(p.errors));
-  EXPECT_TRUE(Validate(p.spec).empty()) << ::testing::PrintToString(Messages(Validate(p.spec)));
-}
-
-TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
-  SpecParse p = ParseSpec(ValidSpec());
-  ASSERT_TRUE(p.ok());
-  ASSERT_FALSE(p.spec.services.empty());
-  const std::string name = p.spec.services[0].name;
-  std::vector<ServiceObservation> seen{{name, true, {{"failover.io/group", "other"}, {"failover.io/role", "active"}}, {}}};
-  auto errors = ValidateServiceClaims(p.spec, seen, "db");
-  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(Messages(errors));
-  EXPECT_EQ(errors[0].path, "spec.services[0].name");
-  EXPECT_NE(errors[0].message.find("FailoverGroup other"), std::string::npos) << errors[0].message;
-  // Its own Service, a Service not yet taken over, and a missing one are fine.
-  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "other").empty());
-  seen[0].selector = {{"app", "db"}};
-  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
-  seen[0] = ServiceObservation{name, false, {{"failover.io/group", "other"}}, {}};
-  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
-}
-
 TEST(ParseSpec, CollectsEveryErrorNotJustTheFirst) {
   json spec = json::parse(R"({"mode": "X", "members": "a", "paused": 1, "failback": {"policy": "Later"}})");
   SpecParse p = ParseSpec(spec);
@@ -277,91 +162,6 @@ TEST(ParseSpec, MissingSpecAndMembers) {
   EXPECT_EQ(Messages(ParseSpec(json()).errors), std::vector<std::string>{"spec: required"});
   EXPECT_EQ(Messages(ParseSpec(json::object()).errors),
             std::vector<std::string>{"spec.members: required: at least one member"});
-}
-
-TEST(ActiveActive, OneMemberIsValid) {
-  SpecParse p = ParseSpec(json::parse(
-      R"({"mode": "ActiveActive", "members": [{"name": "a", "selector": {"matchLabels": {"x": "1"}}}]})"));
-  ASSERT_TRUE(p.ok());
-  EXPECT_TRUE(Validate(p.spec).empty());
-}
-
-TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
-  Status s;
-  s.phase = "FailedOver";
-  s.active_member = "b";
-  s.active_members = {"b"};
-  s.healthy = "1/2";
-  s.healthy_members = 1;
-  s.observed_generation = 7;
-  s.failover_count = 2;
-  MemberStatus m;
-  m.name = "a";
-  m.role = Role::kFenced;
-  m.since = *ParseTime("2026-01-01T00:00:01.5Z");
-  m.lag_seconds = 1.5;
-  m.message = "unhealthy";
-  s.members = {m};
-  s.services = {{"db", true, "b", true}};
-  s.switch_record = SwitchRecord{"a", "b", "PrimaryUnhealthy", "Promoting", m.since, m.since};
-  s.last_transition = Transition{"a", "b", "PrimaryUnhealthy", m.since, m.since};
-  s.history = {*s.last_transition};
-  s.recent_failovers = {m.since};
-  s.conditions = {{"Ready", "True", "ActiveHealthy", "ok", m.since, 7}};
-  json j = StatusToJson(s);
-  EXPECT_EQ(StatusToJson(ParseStatus(j)), j);
-  EXPECT_EQ(j["members"][0]["since"], "2026-01-01T00:00:01.500Z");
-  EXPECT_EQ(j["switch"]["step"], "Promoting");
-
-  // No empty string reaches the apiserver (it reads "" in a merge patch as null).
-  Status initial = s;
-  initial.last_transition->from = "";
-  initial.history[0].from = "";
-  initial.members[0].message = "";
-  json ij = StatusToJson(initial);
-  EXPECT_TRUE(ij["lastTransition"]["from"].is_null());
-  EXPECT_FALSE(ij["history"][0].contains("from"));
-  EXPECT_FALSE(ij["members"][0].contains("message"));
-  EXPECT_EQ(ParseStatus(ij), initial);
-
-  json empty = StatusToJson(Status{});
-  EXPECT_TRUE(empty["switch"].is_null());
-  EXPECT_TRUE(empty["lastTransition"].is_null());
-  EXPECT_TRUE(empty["conditions"].is_null());
-  // A merge patch with the empty status removes what the full one set.
-  json stored = {{"status", j}};
-  stored.merge_patch({{"status", empty}});
-  EXPECT_FALSE(stored["status"].contains("switch"));
-  EXPECT_EQ(StatusToJson(ParseStatus(stored["status"])), empty);
-}
-
-TEST(Observations, FromApiObjects) {
-  json pod = json::parse(R"({"metadata": {"name": "a-0", "uid": "u1", "labels": {"app": "db"},
-      "annotations": {"failover.io/lag-seconds": "3"}, "creationTimestamp": "2026-01-01T00:00:00Z",
-      "deletionTimestamp": "2026-01-01T00:01:00Z"},
-      "status": {"podIP": "127.0.0.5", "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}]}})");
-  PodObservation p = PodFromObject(pod);
-  EXPECT_EQ(p.name, "a-0");
-  EXPECT_EQ(p.uid, "u1");
-  EXPECT_TRUE(p.ready);
-  EXPECT_TRUE(p.terminating);
-  EXPECT_EQ(p.pod_ip, "127.0.0.5");
-  EXPECT_EQ(p.annotations.at("failover.io/lag-seconds"), "3");
-  EXPECT_EQ(FormatTime(p.created_at), "2026-01-01T00:00:00Z");
-
-  json svc = json::parse(R"({"metadata": {"name": "db", "annotations": {"failover.io/active-member": "a"}}, "spec": {"selector": {"app": "db"}}})");
-  ServiceObservation s = ServiceFromObject(svc);
-  EXPECT_TRUE(s.exists);
-  EXPECT_EQ(s.selector, (Labels{{"app", "db"}}));
-
-  json group = json::parse(R"({"metadata": {"name": "g", "namespace": "ns", "generation": 4, "resourceVersion": "9",
-      "finalizers": ["failover.io/finalizer"], "annotations": {"failover.io/switchover-to": "b"}}})");
-  GroupMeta g = GroupMetaFromObject(group);
-  EXPECT_EQ(g.name, "g");
-  EXPECT_EQ(g.namespace_, "ns");
-  EXPECT_EQ(g.generation, 4);
-  EXPECT_EQ(g.finalizers, std::vector<std::string>{"failover.io/finalizer"});
-  EXPECT_FALSE(g.deleting);
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include "failover/status_json.h"
+#include "failover/time_text.h"
+
+namespace failover {
+namespace {
+
+TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
+  Status s;
+  s.phase = "FailedOver";
+  s.active_member = "b";
+  s.active_members = {"b"};
+  s.healthy = "1/2";
+  s.healthy_members = 1;
+  s.observed_generation = 7;
+  s.failover_count = 2;
+  MemberStatus m;
+  m.name = "a";
+  m.role = Role::kFenced;
+  m.since = *ParseTime("2026-01-01T00:00:01.5Z");
+  m.lag_seconds = 1.5;
+  m.message = "unhealthy";
+  s.members = {m};
+  s.services = {{"db", true, "b", true}};
+  s.switch_record = SwitchRecord{"a", "b", "PrimaryUnhealthy", "Promoting", m.since, m.since};
+  s.last_transition = Transition{"a", "b", "PrimaryUnhealthy", m.since, m.since};
+  s.history = {*s.last_transition};
+  s.recent_failovers = {m.since};
+  s.conditions = {{"Ready", "True", "ActiveHealthy", "ok", m.since, 7}};
+  json j = StatusToJson(s);
+  EXPECT_EQ(StatusToJson(ParseStatus(j)), j);
+  EXPECT_EQ(j["members"][0]["since"], "2026-01-01T00:00:01.500Z");
+  EXPECT_EQ(j["switch"]["step"], "Promoting");
+
+  // No empty string reaches the apiserver (it reads "" in a merge patch as null).
+  Status initial = s;
+  initial.last_transition->from = "";
+  initial.history[0].from = "";
+  initial.members[0].message = "";
+  json ij = StatusToJson(initial);
+  EXPECT_TRUE(ij["lastTransition"]["from"].is_null());
+  EXPECT_FALSE(ij["history"][0].contains("from"));
+  EXPECT_FALSE(ij["members"][0].contains("message"));
+  EXPECT_EQ(ParseStatus(ij), initial);
+
+  json empty = StatusToJson(Status{});
+  EXPECT_TRUE(empty["switch"].is_null());
+  EXPECT_TRUE(empty["lastTransition"].is_null());
+  EXPECT_TRUE(empty["conditions"].is_null());
+  // A merge patch with the empty status removes what the full one set.
+  json stored = {{"status", j}};
+  stored.merge_patch({{"status", empty}});
+  EXPECT_FALSE(stored["status"].contains("switch"));
+  EXPECT_EQ(StatusToJson(ParseStatus(stored["status"])), empty);
+}
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include "failover/spec_parse.h"
+#include "failover/validate.h"
+#include "valid_spec.h"
+
+namespace failover {
+namespace {
+
+TEST(Validate, AcceptsPrefixedKeysAndEmptyValues) {
+  SpecParse p = ParseSpec(json::parse(R"({"members": [
+      {"name": "a", "selector": {"matchLabels": {"app.kubernetes.io/name": "db", "tier": ""}}},
+      {"name": "b", "selector": {"matchExpressions": [{"key": "example.com/Site_B", "operator": "In", "values": ["b.1", "B-2"]}]}}],
+    "hooks": {"prePromote": {"url": "https://hooks.example:8443/pre"}}})"));
+  ASSERT_TRUE(p.ok()) << ::testing::PrintToString(Messages(p.errors));
+  EXPECT_TRUE(Validate(p.spec).empty()) << ::testing::PrintToString(Messages(Validate(p.spec)));
+}
+
+TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
+  SpecParse p = ParseSpec(ValidSpec());
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE(p.spec.services.empty());
+  const std::string name = p.spec.services[0].name;
+  std::vector<ServiceObservation> seen{{name, true, {{"failover.io/group", "other"}, {"failover.io/role", "active"}}, {}}};
+  auto errors = ValidateServiceClaims(p.spec, seen, "db");
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(Messages(errors));
+  EXPECT_EQ(errors[0].path, "spec.services[0].name");
+  EXPECT_NE(errors[0].message.find("FailoverGroup other"), std::string::npos) << errors[0].message;
+  // Its own Service, a Service not yet taken over, and a missing one are fine.
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "other").empty());
+  seen[0].selector = {{"app", "db"}};
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
+  seen[0] = ServiceObservation{name, false, {{"failover.io/group", "other"}}, {}};
+  EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
+}
+
+TEST(ActiveActive, OneMemberIsValid) {
+  SpecParse p = ParseSpec(json::parse(
+      R"({"mode": "ActiveActive", "members": [{"name": "a", "selector": {"matchLabels": {"x": "1"}}}]})"));
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(Validate(p.spec).empty());
+}
+
+}  // namespace
+}  // namespace failover

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <vector>
 
+#include "base/flags.h"
 #include "failover/reconciler.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -42,77 +42,19 @@ std::string Usage() {
          "  --help                             this text\n";
 }
 
-bool ParseInt(const std::string& text, int* out) {
-  try {
-    size_t used = 0;
-    int v = std::stoi(text, &used);
-    if (used != text.size()) return false;
-    *out = v;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-bool ParseDouble(const std::string& text, double* out) {
-  try {
-    size_t used = 0;
-    double v = std::stod(text, &used);
-    if (used != text.size()) return false;
-    *out = v;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-// Parses what the manager's flags left; an error names the flag and what is allowed.
-kube::Status ParseFlags(const std::vector<std::string>& args, Flags* f) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    if (name == "--version" || name == "-version") {
-      f->version = true;
-      continue;
-    }
-    if (name == "--help" || name == "-h" || name == "-help") {
-      f->help = true;
-      continue;
-    }
-    const bool valued = name == "--kubeconfig" || name == "--context" || name == "--namespace" ||
-                        name == "--workers" || name == "--kube-api-qps" || name == "--kube-api-burst";
-    if (!valued) {
-      return kube::Status(kube::Reason::kInvalidArgument, "unknown flag " + arg + " (see --help)");
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return kube::Status(kube::Reason::kInvalidArgument, name + ": missing value");
-      value = args[++i];
-    }
-    if (name == "--kubeconfig") {
-      f->kubeconfig = value;
-    } else if (name == "--context") {
-      f->context = value;
-    } else if (name == "--namespace") {
-      f->watch_namespace = value;
-    } else if (name == "--workers") {
-      if (!ParseInt(value, &f->workers) || f->workers < 1 || f->workers > 256) {
-        return kube::Status(kube::Reason::kInvalidArgument, "--workers=" + value + ": want an integer 1..256");
-      }
-    } else if (name == "--kube-api-qps") {
-      if (!ParseDouble(value, &f->qps)) {
-        return kube::Status(kube::Reason::kInvalidArgument, "--kube-api-qps=" + value + ": want a number");
-      }
-    } else if (!ParseInt(value, &f->burst) || f->burst < 1) {
-      return kube::Status(kube::Reason::kInvalidArgument, "--kube-api-burst=" + value + ": want a positive integer");
-    }
-  }
-  return kube::Status::OK();
+// The operator's own flags, next to the manager's in one set (AddManagerFlags).
+void AddOperatorFlags(base::FlagSet& set, Flags* f) {
+  set.String("--kubeconfig", &f->kubeconfig);
+  set.String("--context", &f->context);
+  set.String("--namespace", &f->watch_namespace);
+  set.Int("--workers", &f->workers, 1, 256);
+  set.Double("--kube-api-qps", &f->qps);
+  set.Int("--kube-api-burst", &f->burst, 1);
+  set.Bool("--version", &f->version);
+  set.Alias("-version", "--version");
+  set.Bool("--help", &f->help);
+  set.Alias("-help", "--help");
+  set.Alias("-h", "--help");
 }
 
 // $POD_NAMESPACE, else the in-cluster service-account namespace, else "default".
@@ -128,14 +70,13 @@ std::string DefaultLeaseNamespace() {
 
 int main(int argc, char** argv) {
   runtime::ManagerOptions mo;
-  std::vector<std::string> rest;
-  if (auto st = runtime::ParseManagerFlags(argc, argv, &mo, &rest); !st.ok()) {
-    std::fprintf(stderr, "failover-operator: %s\n", st.message().c_str());
-    return 2;
-  }
   Flags flags;
-  if (auto st = ParseFlags(rest, &flags); !st.ok()) {
-    std::fprintf(stderr, "failover-operator: %s\n", st.message().c_str());
+  base::FlagSet flag_set;
+  runtime::AddManagerFlags(flag_set, &mo);
+  AddOperatorFlags(flag_set, &flags);
+  auto parsed = flag_set.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "failover-operator: %s (see --help)\n", parsed.error.c_str());
     return 2;
   }
   if (flags.help) {

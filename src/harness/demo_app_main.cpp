@@ -16,7 +16,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/flags.h"
+#include "base/flags.h"
 
 namespace harness {
 namespace {
@@ -48,18 +48,21 @@ bool ParseOptions(int argc, char** argv, DemoOptions* out) {
     char host[256] = {};
     if (gethostname(host, sizeof(host) - 1) == 0) pod = host;
   }
-  for (FlagReader flags(argc, argv); flags.Next();) {
-    const std::string& a = flags.Arg();
-    if (flags.Value("--address", &address) || flags.Value("--port", &port) ||
-        flags.Value("--pod-name", &pod)) {
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      Usage();
-      std::exit(0);
-    }
-    std::fprintf(stderr, "failover-demo-app: unknown argument %s\n", a.c_str());
+  bool help = false;
+  base::FlagSet flags;
+  flags.String("--address", &address);
+  flags.String("--port", &port);  // checked below with the PORT fallback
+  flags.String("--pod-name", &pod);
+  flags.Bool("--help", &help);
+  flags.Alias("-h", "--help");
+  auto parsed = flags.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "failover-demo-app: %s\n", parsed.error.c_str());
     return false;
+  }
+  if (help) {
+    Usage();
+    std::exit(0);
   }
   if (!address.empty()) out->address = address;
   if (!port.empty()) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "harness/flags.h"
+#include "base/flags.h"
 #include "harness/node_agent.h"
 #include "harness/process.h"
 #include "kube/client.h"
@@ -30,35 +30,37 @@ void Usage() {
 
 int Run(int argc, char** argv) {
   std::string kubeconfig;
-  std::string qps = "500";
-  std::string burst = "1000";
+  double qps = 500;
+  int burst = 1000;
   NodeAgentOptions opts;
   std::string pod_netns;
-  for (FlagReader flags(argc, argv); flags.Next();) {
-    const std::string& a = flags.Arg();
-    if (flags.Value("--kubeconfig", &kubeconfig) || flags.Value("--node-name", &opts.node_name) ||
-        flags.Value("--node-ip", &opts.node_ip) || flags.Value("--pod-cidr", &opts.pod_cidr) ||
-        flags.Value("--state-dir", &opts.state_dir) || flags.Value("--demo-app", &opts.demo_app_path) ||
-        flags.Value("--kube-api-qps", &qps) || flags.Value("--kube-api-burst", &burst) ||
-        flags.Value("--pod-netns", &pod_netns)) {
-      continue;
-    }
-    if (a == "--no-register-node") {
-      opts.register_node = false;
-      continue;
-    }
-    if (a == "--schedule") {
-      opts.schedule = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      Usage();
-      return 0;
-    }
-    std::fprintf(stderr, "failover-node-agent: unknown argument %s\n", a.c_str());
+  bool no_register_node = false;
+  bool help = false;
+  base::FlagSet flags;
+  flags.String("--kubeconfig", &kubeconfig);
+  flags.String("--node-name", &opts.node_name);
+  flags.String("--node-ip", &opts.node_ip);
+  flags.String("--pod-cidr", &opts.pod_cidr);
+  flags.String("--state-dir", &opts.state_dir);
+  flags.String("--demo-app", &opts.demo_app_path);
+  flags.Double("--kube-api-qps", &qps);
+  flags.Int("--kube-api-burst", &burst, 1);
+  flags.String("--pod-netns", &pod_netns);
+  flags.Bool("--no-register-node", &no_register_node);
+  flags.Bool("--schedule", &opts.schedule);
+  flags.Bool("--help", &help);
+  flags.Alias("-h", "--help");
+  auto parsed = flags.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "failover-node-agent: %s\n", parsed.error.c_str());
     Usage();
     return 2;
   }
+  if (help) {
+    Usage();
+    return 0;
+  }
+  if (no_register_node) opts.register_node = false;
   if (opts.node_name.empty() || opts.node_ip.empty() || opts.pod_cidr.empty()) {
     std::fprintf(stderr, "failover-node-agent: --node-name, --node-ip and --pod-cidr are required\n");
     Usage();
@@ -87,8 +89,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   config->user_agent = "failover-node-agent/" + opts.node_name;
-  config->qps = std::atof(qps.c_str());
-  config->burst = std::max(1, std::atoi(burst.c_str()));
+  config->qps = qps;
+  config->burst = burst;
   auto client = kube::Client::Create(*config);
   if (!client.ok()) {
     std::fprintf(stderr, "failover-node-agent: %s\n", client.status().ToString().c_str());

@@ -11,7 +11,7 @@
 
 #include <httplib.h>
 
-#include "harness/flags.h"
+#include "base/flags.h"
 #include "harness/service_proxy.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -31,32 +31,33 @@ void Usage() {
 int Run(int argc, char** argv) {
   std::string kubeconfig;
   ServiceProxyOptions opts;
-  std::string max_conns;
   bool admin_set = false;
-  for (FlagReader flags(argc, argv); flags.Next();) {
-    const std::string& a = flags.Arg();
-    if (flags.Value("--admin-address", &opts.admin_address)) {
-      admin_set = true;
-      continue;
-    }
-    if (flags.Value("--kubeconfig", &kubeconfig) || flags.Value("--bind-address", &opts.bind_address) ||
-        flags.Value("--max-connections", &max_conns)) {
-      continue;
-    }
-    if (a == "--quiet") {
-      opts.log_connections = false;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      Usage();
-      return 0;
-    }
-    std::fprintf(stderr, "failover-service-proxy: unknown argument %s\n", a.c_str());
+  bool quiet = false;
+  bool help = false;
+  base::FlagSet flags;
+  flags.Value("--admin-address", [&](const std::string& v) {
+    opts.admin_address = v;
+    admin_set = true;
+    return std::string();
+  });
+  flags.String("--kubeconfig", &kubeconfig);
+  flags.String("--bind-address", &opts.bind_address);
+  flags.Int("--max-connections", &opts.max_connections, 1);
+  flags.Bool("--quiet", &quiet);
+  flags.Bool("--help", &help);
+  flags.Alias("-h", "--help");
+  auto parsed = flags.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "failover-service-proxy: %s\n", parsed.error.c_str());
     Usage();
     return 2;
   }
+  if (help) {
+    Usage();
+    return 0;
+  }
+  if (quiet) opts.log_connections = false;
   if (!admin_set) opts.admin_address = opts.bind_address + ":" + std::to_string(kDefaultAdminPort);
-  if (!max_conns.empty()) opts.max_connections = std::max(1, std::atoi(max_conns.c_str()));
   std::string admin_host;
   int admin_port = 0;
   if (!opts.admin_address.empty()) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/flags.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/resource.h"
@@ -75,49 +76,35 @@ int Fail(const std::string& message) {
 
 // Returns -1 when parsing succeeded, otherwise the exit code.
 int Parse(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* s, const char* l, std::string* dst) -> int {
-      std::string ls = std::string(l) + "=";
-      if ((s && a == s) || a == l) {
-        if (i + 1 >= argc) return UsageError(std::string("flag ") + a + " needs a value");
-        *dst = argv[++i];
-        return 0;
-      }
-      if (a.rfind(ls, 0) == 0) {
-        *dst = a.substr(ls.size());
-        return 0;
-      }
-      return 1;
-    };
-    int r;
-    if ((r = value("-n", "--namespace", &o->ns)) != 1 ||
-        (r = value(nullptr, "--kubeconfig", &o->kubeconfig)) != 1 ||
-        (r = value(nullptr, "--context", &o->context)) != 1 ||
-        (r = value(nullptr, "--to", &o->to)) != 1) {
-      if (r != 0) return r;
-      continue;
-    }
-    if (a == "-A" || a == "--all-namespaces") {
-      o->all_namespaces = true;
-    } else if (a == "-h" || a == "--help" || a == "help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::printf("kubectl-failover %s\n", FAILOVER_OPERATOR_VERSION);
-      return 0;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return UsageError("unknown flag " + a);
-    } else if (o->command.empty()) {
-      o->command = a;
-    } else {
-      o->args.push_back(a);
-    }
+  bool help = false;
+  bool version = false;
+  base::FlagSet flags;
+  flags.String("--namespace", &o->ns);
+  flags.Alias("-n", "--namespace");
+  flags.String("--kubeconfig", &o->kubeconfig);
+  flags.String("--context", &o->context);
+  flags.String("--to", &o->to);
+  flags.Bool("--all-namespaces", &o->all_namespaces);
+  flags.Alias("-A", "--all-namespaces");
+  flags.Bool("--help", &help);
+  flags.Alias("-h", "--help");
+  flags.Bool("--version", &version);
+  auto parsed = flags.Parse(argc, argv);
+  if (!parsed.ok()) return UsageError(parsed.error);
+  if (help || (!parsed.rest.empty() && parsed.rest[0] == "help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
-  if (o->command.empty()) {
+  if (version) {
+    std::printf("kubectl-failover %s\n", FAILOVER_OPERATOR_VERSION);
+    return 0;
+  }
+  if (parsed.rest.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  o->command = parsed.rest[0];
+  o->args.assign(parsed.rest.begin() + 1, parsed.rest.end());
   return -1;
 }
 

@@ -18,24 +18,6 @@ extern "C" void OnTerminationSignal(int sig) {
   if (g_signal.exchange(sig) != 0) std::_Exit(1);  // second signal: exit at once
 }
 
-kube::Result<std::chrono::milliseconds> ParseDuration(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double n = std::stod(v, &used);
-    const std::string unit = v.substr(used);
-    double ms;
-    if (unit == "ms") ms = n;
-    else if (unit == "s" || unit.empty()) ms = n * 1000;
-    else if (unit == "m") ms = n * 60000;
-    else throw std::invalid_argument(unit);
-    if (ms <= 0) throw std::invalid_argument(v);
-    return std::chrono::milliseconds(static_cast<int64_t>(ms));
-  } catch (const std::exception&) {
-    return kube::Status(kube::Reason::kInvalidArgument,
-                        flag + "=" + v + ": want a positive duration like 15s or 500ms");
-  }
-}
-
 }  // namespace
 
 std::string ManagerFlagsUsage() {
@@ -44,7 +26,7 @@ std::string ManagerFlagsUsage() {
          "  --leader-elect[=true|false]        leader election on a Lease (default false)\n"
          "  --leader-election-id=NAME          Lease name (default failover-operator-leader)\n"
          "  --leader-election-namespace=NS     Lease namespace (default $POD_NAMESPACE or the kubeconfig's)\n"
-         "  --leader-elect-lease-duration=D    default 15s\n"
+         "  --leader-elect-lease-duration=D    default 15s (D: a duration, e.g. 500ms, 15s, 1m30s)\n"
          "  --leader-elect-renew-deadline=D    default 10s\n"
          "  --leader-elect-retry-period=D      default 2s\n"
          "  --cache-sync-timeout=D             first list of every watched kind (default 2m)\n"
@@ -52,67 +34,41 @@ std::string ManagerFlagsUsage() {
          "  --log-level=debug|info|warn|error  default info\n";
 }
 
+void AddManagerFlags(base::FlagSet& flags, ManagerOptions* o) {
+  for (auto [name, dst] : {std::pair{"--metrics-bind-address", &o->metrics_bind_address},
+                           std::pair{"--health-probe-bind-address", &o->health_probe_bind_address}}) {
+    flags.Value(name, [dst](const std::string& v) {
+      auto parsed = ParseBindAddress(v);
+      if (!parsed.ok()) return parsed.status().message();
+      *dst = v;
+      return std::string();
+    });
+  }
+  flags.Bool("--leader-elect", &o->leader_elect);
+  flags.String("--leader-election-id", &o->leader_election_id);
+  flags.String("--leader-election-namespace", &o->leader_election_namespace);
+  // A zero lease, deadline or timeout would make the elector or the cache wait spin.
+  constexpr std::chrono::milliseconds kShortest{1};
+  flags.Duration("--leader-elect-lease-duration", &o->lease_duration, kShortest);
+  flags.Duration("--leader-elect-renew-deadline", &o->renew_deadline, kShortest);
+  flags.Duration("--leader-elect-retry-period", &o->retry_period, kShortest);
+  flags.Duration("--cache-sync-timeout", &o->cache_sync_timeout, kShortest);
+  flags.Value("--log-format", [o](const std::string& v) {
+    return ParseLogFormat(v, &o->log_format) ? std::string() : "\"" + v + "\" is not json or text";
+  });
+  flags.Value("--log-level", [o](const std::string& v) {
+    return ParseLogLevel(v, &o->log_level) ? std::string()
+                                           : "\"" + v + "\" is not debug, info, warn or error";
+  });
+}
+
 kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions* o,
                                std::vector<std::string>* rest) {
-  static const char* const kValued[] = {
-      "--metrics-bind-address", "--health-probe-bind-address", "--leader-election-id",
-      "--leader-election-namespace", "--leader-elect-lease-duration",
-      "--leader-elect-renew-deadline", "--leader-elect-retry-period", "--cache-sync-timeout", "--log-format",
-      "--log-level"};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    if (name == "--leader-elect") {
-      if (!has_value || value == "true") o->leader_elect = true;
-      else if (value == "false") o->leader_elect = false;
-      else return kube::Status(kube::Reason::kInvalidArgument, "--leader-elect: want true or false");
-      continue;
-    }
-    bool known = false;
-    for (const char* k : kValued) known = known || name == k;
-    if (!known) {
-      if (rest) rest->push_back(arg);
-      continue;
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        return kube::Status(kube::Reason::kInvalidArgument, name + ": missing value");
-      }
-      value = argv[++i];
-    }
-    if (name == "--metrics-bind-address" || name == "--health-probe-bind-address") {
-      auto parsed = ParseBindAddress(value);
-      if (!parsed.ok()) return parsed.status();
-      (name == "--metrics-bind-address" ? o->metrics_bind_address
-                                        : o->health_probe_bind_address) = value;
-    } else if (name == "--leader-election-id") {
-      o->leader_election_id = value;
-    } else if (name == "--leader-election-namespace") {
-      o->leader_election_namespace = value;
-    } else if (name == "--log-format") {
-      if (!ParseLogFormat(value, &o->log_format)) {
-        return kube::Status(kube::Reason::kInvalidArgument, "--log-format: want json or text");
-      }
-    } else if (name == "--log-level") {
-      if (!ParseLogLevel(value, &o->log_level)) {
-        return kube::Status(kube::Reason::kInvalidArgument,
-                            "--log-level: want debug, info, warn or error");
-      }
-    } else {
-      auto d = ParseDuration(name, value);
-      if (!d.ok()) return d.status();
-      if (name == "--leader-elect-lease-duration") o->lease_duration = *d;
-      else if (name == "--leader-elect-renew-deadline") o->renew_deadline = *d;
-      else if (name == "--cache-sync-timeout") o->cache_sync_timeout = *d;
-      else o->retry_period = *d;
-    }
-  }
+  base::FlagSet flags;
+  AddManagerFlags(flags, o);
+  auto parsed = flags.Parse(argc, argv, base::FlagSet::Unknown::kKeep);
+  if (!parsed.ok()) return kube::Status(kube::Reason::kInvalidArgument, parsed.error);
+  if (rest) rest->insert(rest->end(), parsed.rest.begin(), parsed.rest.end());
   return kube::Status::OK();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/flags.h"
 #include "kube/client.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
@@ -42,11 +43,16 @@ struct ManagerOptions {
   std::function<void()> on_leadership_lost;
 };
 
-// Consumes the manager's flags from argv (--metrics-bind-address, --health-probe-bind-address,
-// --leader-elect, --leader-election-id, --leader-election-namespace,
-// --leader-elect-lease-duration/-renew-deadline/-retry-period (e.g. 15s, 500ms),
-// --log-format=json|text, --log-level=debug|info|warn|error), as --flag=value or
-// --flag value. Other arguments are appended to `rest` (argv[0] excluded).
+// Declares the manager's flags on `flags`, each writing into *options:
+// --metrics-bind-address, --health-probe-bind-address, --leader-elect,
+// --leader-election-id, --leader-election-namespace,
+// --leader-elect-lease-duration/-renew-deadline/-retry-period and --cache-sync-timeout
+// (positive durations in the CRD's grammar: 15s, 500ms, 1m30s), --log-format=json|text,
+// --log-level=debug|info|warn|error. A program adds its own flags to the same set and
+// reads the command line once.
+void AddManagerFlags(base::FlagSet& flags, ManagerOptions* options);
+// Reads only the manager's flags from argv (argv[0] excluded); every other argument is
+// appended to `rest`, in order, for the program to read. An error names the flag.
 kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions* options,
                                std::vector<std::string>* rest);
 // The usage lines for those flags.

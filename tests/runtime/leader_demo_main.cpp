@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "base/flags.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "runtime/manager.h"
@@ -42,20 +43,16 @@ class AnnotateReconciler : public runtime::Reconciler {
 
 int main(int argc, char** argv) {
   runtime::ManagerOptions opts;
-  std::vector<std::string> rest;
-  if (auto st = runtime::ParseManagerFlags(argc, argv, &opts, &rest); !st.ok()) {
-    std::cerr << st.message() << "\n" << runtime::ManagerFlagsUsage();
-    return 2;
-  }
   std::string kubeconfig, ns;
-  for (const auto& a : rest) {
-    if (a.rfind("--kubeconfig=", 0) == 0) kubeconfig = a.substr(13);
-    else if (a.rfind("--namespace=", 0) == 0) ns = a.substr(12);
-    else if (a.rfind("--identity=", 0) == 0) opts.leader_identity = a.substr(11);
-    else {
-      std::cerr << "unknown argument " << a << "\n";
-      return 2;
-    }
+  base::FlagSet flags;
+  runtime::AddManagerFlags(flags, &opts);
+  flags.String("--kubeconfig", &kubeconfig);
+  flags.String("--namespace", &ns);
+  flags.String("--identity", &opts.leader_identity);
+  auto parsed = flags.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << parsed.error << "\n" << runtime::ManagerFlagsUsage();
+    return 2;
   }
   auto cfg = kube::LoadConfig(kubeconfig);
   if (!cfg.ok()) {

@@ -62,6 +62,56 @@ TEST(ManagerFlags, BadValuesNameTheFlag) {
   EXPECT_FALSE(Parse({"--health-probe-bind-address"}, &o, nullptr).ok());
 }
 
+// The durations take the CRD's grammar (base::ParseDuration): compound and fractional
+// values that the first flag reader refused ("1m30s" read as 1 minute and a bad unit).
+TEST(ManagerFlags, DurationsTakeTheCrdGrammar) {
+  runtime::ManagerOptions o;
+  std::vector<std::string> rest;
+  ASSERT_TRUE(Parse({"--cache-sync-timeout=1m30s", "--leader-elect-lease-duration", "1.5s",
+                     "--leader-elect-renew-deadline=1h2m3s", "--leader-elect-retry-period=250ms"},
+                    &o, &rest)
+                  .ok());
+  EXPECT_EQ(o.cache_sync_timeout, 90s);
+  EXPECT_EQ(o.lease_duration, 1500ms);
+  EXPECT_EQ(o.renew_deadline, 1h + 2min + 3s);
+  EXPECT_EQ(o.retry_period, 250ms);
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST(ManagerFlags, DurationsMustBePositiveAndCarryAUnit) {
+  for (const char* arg : {"--cache-sync-timeout=0", "--cache-sync-timeout=5", "--cache-sync-timeout=1d",
+                          "--cache-sync-timeout=1m30", "--cache-sync-timeout=", "--cache-sync-timeout=-1s"}) {
+    runtime::ManagerOptions o;
+    auto st = Parse({arg}, &o, nullptr);
+    ASSERT_FALSE(st.ok()) << arg;
+    EXPECT_EQ(st.message().rfind("--cache-sync-timeout: ", 0), 0u) << st.message();
+    EXPECT_EQ(o.cache_sync_timeout, 2min) << arg << " must leave the default";
+  }
+}
+
+// What the operator's main does: the manager's flags and its own in one set, unknown
+// flags refused.
+TEST(ManagerFlags, ShareOneFlagSetWithTheProgram) {
+  runtime::ManagerOptions o;
+  int workers = 4;
+  base::FlagSet flags;
+  runtime::AddManagerFlags(flags, &o);
+  flags.Int("--workers", &workers, 1, 256);
+  const char* argv[] = {"prog", "--workers=16", "--cache-sync-timeout=1m30s", "--leader-elect"};
+  auto r = flags.Parse(4, argv);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(workers, 16);
+  EXPECT_EQ(o.cache_sync_timeout, 90s);
+  EXPECT_TRUE(o.leader_elect);
+  const char* bad[] = {"prog", "--workers=x"};
+  EXPECT_EQ(flags.Parse(2, bad).error, "--workers: \"x\" is not an integer");
+  const char* unknown[] = {"prog", "--foo"};
+  EXPECT_EQ(flags.Parse(2, unknown).error, "unknown flag --foo");
+  const char* address[] = {"prog", "--metrics-bind-address=nope"};
+  EXPECT_EQ(flags.Parse(2, address).error.rfind("--metrics-bind-address: ", 0), 0u);
+  EXPECT_EQ(o.metrics_bind_address, ":8080");
+}
+
 TEST(LeaderElection, ValidateRejectsInconsistentDurations) {
   runtime::LeaderElectionOptions o;
   o.lease_name = "l";

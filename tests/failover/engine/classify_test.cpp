@@ -1,0 +1,207 @@
+// Classify: what the engine reads from the pods and the previous status, per member,
+// before deciding anything.
+#include "failover/engine/classify.h"
+
+#include <gtest/gtest.h>
+
+#include "world.h"
+
+namespace failover::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using failover::testing::T;
+using failover::testing::TwoMembers;
+
+PodObservation Pod(const std::string& name, Labels labels, bool ready = true) {
+  PodObservation p;
+  p.name = name;
+  p.uid = "uid-" + name;
+  p.labels = std::move(labels);
+  p.ready = ready;
+  return p;
+}
+
+Labels Site(const std::string& site) { return {{"app", "db"}, {"site", site}}; }
+
+MemberStatus Recorded(const std::string& name, Role role, bool healthy, Time since) {
+  MemberStatus m;
+  m.name = name;
+  m.role = role;
+  m.healthy = healthy;
+  m.since = since;
+  return m;
+}
+
+Observed Group(std::vector<PodObservation> pods) {
+  Observed o;
+  o.group.name = "db";
+  o.pods = std::move(pods);
+  return o;
+}
+
+TEST(Classify, PodsAreOwnedByTheFirstMatchingMemberOrMarkedStrayOrForeign) {
+  Spec spec = TwoMembers();
+  spec.members[1].selector.match_labels = {{"app", "db"}};  // b selects a's pods too
+  Labels stray{{"app", "other"}, {keys::kGroup, "db"}};
+  Labels foreign = Site("a");
+  foreign[keys::kGroup] = "other-group";
+  Observed o = Group({Pod("z-0", stray), Pod("b-0", Site("b")), Pod("a-0", Site("a")), Pod("f-0", foreign),
+                      Pod("n-0", {{"app", "web"}})});
+  Classification c = Classify(spec, o, Status{}, T(0));
+  ASSERT_EQ(c.pods.size(), 5u);
+  std::vector<std::string> names;
+  for (const auto& p : c.pods) names.push_back(p.pod.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a-0", "b-0", "f-0", "n-0", "z-0"})) << "sorted by name";
+  EXPECT_EQ(c.pods[0].owner, PodOwner::kMember);
+  EXPECT_EQ(c.pods[0].member, 0) << "a comes first in the spec";
+  EXPECT_EQ(c.pods[1].member, 1);
+  EXPECT_EQ(c.pods[2].owner, PodOwner::kOtherGroup) << "another group's label wins over our selector";
+  EXPECT_EQ(c.pods[3].owner, PodOwner::kNone);
+  EXPECT_EQ(c.pods[4].owner, PodOwner::kStray);
+  EXPECT_EQ(c.members[0].total, 1);
+  EXPECT_EQ(c.members[1].total, 1);
+}
+
+TEST(Classify, APodListedTwiceCountsOnceAsFirstListed) {
+  Observed o = Group({Pod("a-0", Site("a"), false), Pod("a-0", Site("a"), true)});
+  Classification c = Classify(TwoMembers(), o, Status{}, T(0));
+  ASSERT_EQ(c.pods.size(), 1u);
+  EXPECT_EQ(c.members[0].total, 1);
+  EXPECT_EQ(c.members[0].ready, 0);
+}
+
+struct SourceCase {
+  std::optional<HealthSource> source;
+  bool ready;
+  std::optional<bool> probe_ok;
+  bool counts;
+};
+
+class HealthSources : public ::testing::TestWithParam<SourceCase> {};
+
+TEST_P(HealthSources, DecideWhichPodsCountAsReady) {
+  const SourceCase& k = GetParam();
+  Spec spec = TwoMembers();
+  spec.detection.source = k.source;
+  PodObservation p = Pod("a-0", Site("a"), k.ready);
+  p.probe_ok = k.probe_ok;
+  Classification c = Classify(spec, Group({p}), Status{}, T(0));
+  EXPECT_EQ(c.members[0].ready, k.counts ? 1 : 0);
+  EXPECT_EQ(c.members[0].healthy, k.counts);
+  EXPECT_EQ(c.members[0].total, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, HealthSources,
+    ::testing::Values(SourceCase{HealthSource::kReadiness, true, false, true},
+                      SourceCase{HealthSource::kReadiness, false, true, false},
+                      SourceCase{HealthSource::kProbe, false, true, true},
+                      SourceCase{HealthSource::kProbe, true, false, false},
+                      SourceCase{HealthSource::kProbe, true, std::nullopt, true},  // not probed yet: readiness
+                      SourceCase{HealthSource::kReadinessAndProbe, true, false, false},
+                      SourceCase{HealthSource::kReadinessAndProbe, false, true, false},
+                      SourceCase{HealthSource::kReadinessAndProbe, true, std::nullopt, true},
+                      SourceCase{std::nullopt, true, false, true}));  // no probe in the spec: readiness
+
+TEST(Classify, TerminatingPodsNeitherCountNorMarkTheMemberActive) {
+  Labels active = Site("a");
+  active[keys::kRole] = "active";
+  PodObservation going = Pod("a-0", active);
+  going.terminating = true;
+  Classification c = Classify(TwoMembers(), Group({going, Pod("a-1", Site("a"))}), Status{}, T(0));
+  EXPECT_EQ(c.members[0].total, 1);
+  EXPECT_EQ(c.members[0].ready, 1);
+  EXPECT_FALSE(c.members[0].labelled_active);
+
+  Classification d = Classify(TwoMembers(), Group({Pod("a-0", active)}), Status{}, T(0));
+  EXPECT_TRUE(d.members[0].labelled_active);
+  EXPECT_FALSE(d.members[1].labelled_active);
+}
+
+TEST(Classify, HealthyNeedsMinReadyPods) {
+  Spec spec = TwoMembers();
+  spec.members[0].min_ready = 2;
+  Classification c = Classify(spec, Group({Pod("a-0", Site("a")), Pod("a-1", Site("a"), false)}), Status{}, T(0));
+  EXPECT_FALSE(c.members[0].healthy);
+  EXPECT_EQ(c.members[0].ready, 1);
+  EXPECT_EQ(c.members[0].min_ready, 2);
+  EXPECT_EQ(IneligibilityMessage(c.members[0], Role::kStandby, spec), "unhealthy: 1/2 ready pods needed");
+}
+
+TEST(Classify, SinceAndRoleCarryOverFromThePreviousStatus) {
+  Status prev;
+  prev.members = {Recorded("a", Role::kActive, true, T(-50)), Recorded("b", Role::kFenced, false, T(-40))};
+  Observed o = Group({Pod("a-0", Site("a")), Pod("b-0", Site("b"))});
+  Classification c = Classify(TwoMembers(), o, prev, T(0));
+  EXPECT_EQ(c.members[0].since, T(-50)) << "still healthy: since is kept";
+  EXPECT_EQ(c.members[1].since, T(0)) << "healthy now: since restarts";
+  EXPECT_EQ(c.members[0].previous_role, Role::kStandby) << "who is active is decided anew";
+  EXPECT_EQ(c.members[1].previous_role, Role::kFenced);
+
+  prev.members[0].since = Time{};
+  EXPECT_EQ(Classify(TwoMembers(), o, prev, T(0)).members[0].since, T(0)) << "no time recorded";
+  EXPECT_EQ(Classify(TwoMembers(), o, Status{}, T(7)).members[0].since, T(7)) << "first sight";
+}
+
+TEST(Classify, RankIsPriorityFirstThenSpecOrder) {
+  Spec spec = TwoMembers();
+  Member c3 = spec.members[1];
+  c3.name = "c";
+  c3.priority = 5;
+  spec.members.push_back(c3);
+  spec.members[1].priority = 5;
+  Classification c = Classify(spec, Group({}), Status{}, T(0));
+  EXPECT_EQ(c.rank_order, (std::vector<int>{1, 2, 0}));
+  EXPECT_EQ(c.members[0].rank, 2);
+  EXPECT_EQ(c.members[1].rank, 0);
+  EXPECT_EQ(c.members[2].rank, 1);
+}
+
+TEST(Classify, LagIsTheWorstACountedPodPublishes) {
+  Spec spec = TwoMembers();
+  spec.max_lag = MaxLag{10.0, 1000};
+  auto lagging = [](const std::string& name, const std::string& seconds, const std::string& bytes, bool ready) {
+    PodObservation p = Pod(name, Site("b"), ready);
+    p.annotations[keys::kLagSeconds] = seconds;
+    p.annotations[keys::kLagBytes] = bytes;
+    return p;
+  };
+  Observed o = Group({lagging("b-0", "2.5", "10", true), lagging("b-1", "4", "1500", true),
+                      lagging("b-2", "99", "99999", false), lagging("b-3", "-1", "x", true)});
+  Classification c = Classify(spec, o, Status{}, T(0));
+  const MemberState& b = c.members[1];
+  EXPECT_EQ(b.lag_seconds, 4.0) << "the unready pod does not count; nonsense is ignored";
+  EXPECT_EQ(b.lag_bytes, 1500);
+  EXPECT_FALSE(b.lag_ok);
+  EXPECT_EQ(b.lag_message, "lag 1500 bytes over maxLag.bytes 1000");
+  EXPECT_EQ(WhyIneligible(b, Role::kStandby), Ineligibility::kLagging);
+
+  const MemberState& a = c.members[0];
+  EXPECT_FALSE(a.lag_ok) << "a member that publishes no lag is not known to be within the bound";
+  EXPECT_EQ(a.lag_message, "lag unknown: no ready pod publishes failover.io/lag-seconds; "
+                           "lag unknown: no ready pod publishes failover.io/lag-bytes");
+
+  spec.max_lag.reset();
+  EXPECT_TRUE(Classify(spec, o, Status{}, T(0)).members[1].lag_ok) << "no bound, no lag check";
+}
+
+TEST(Ineligibility, UnhealthyBeforeLaggingBeforeFenced) {
+  Spec spec = TwoMembers();
+  MemberState m;
+  m.name = "b";
+  m.healthy = true;
+  EXPECT_TRUE(Eligible(m, Role::kStandby));
+  EXPECT_EQ(IneligibilityMessage(m, Role::kStandby, spec), "");
+  EXPECT_EQ(WhyIneligible(m, Role::kFenced), Ineligibility::kFenced);
+  EXPECT_EQ(IneligibilityMessage(m, Role::kFenced, spec), "fenced until healthy for 1m");
+  m.lag_ok = false;
+  m.lag_message = "lag 30s over maxLag.seconds 10";
+  EXPECT_EQ(WhyIneligible(m, Role::kFenced), Ineligibility::kLagging);
+  EXPECT_EQ(IneligibilityMessage(m, Role::kFenced, spec), "lag 30s over maxLag.seconds 10");
+  m.healthy = false;
+  EXPECT_EQ(WhyIneligible(m, Role::kFenced), Ineligibility::kUnhealthy);
+}
+
+}  // namespace
+}  // namespace failover::engine

@@ -1,0 +1,376 @@
+// DecideActivePassive and DecideActiveActive on their own: (classification, previous
+// status, spec, time) -> the target as a Decision, before any write is planned.
+#include <gtest/gtest.h>
+
+#include "failover/engine/classify.h"
+#include "failover/engine/decision.h"
+#include "world.h"
+
+namespace failover::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using failover::testing::T;
+using failover::testing::TwoMembers;
+
+MemberStatus Recorded(const std::string& name, Role role, Time since, bool healthy = true) {
+  MemberStatus m;
+  m.name = name;
+  m.role = role;
+  m.healthy = healthy;
+  m.since = since;
+  return m;
+}
+
+// A group whose pods are a-0 and b-0 (c-0 with a third member), all ready; the previous
+// status has `active` serving and every member healthy since T(-100).
+struct Fixture {
+  Spec spec = TwoMembers();
+  Observed observed;
+  Status previous;
+
+  explicit Fixture(const std::string& active = "a", int members = 2) {
+    if (members == 3) {
+      Member c = spec.members[1];
+      c.name = "c";
+      c.selector.match_labels = {{"app", "db"}, {"site", "c"}};
+      spec.members.push_back(c);
+    }
+    observed.group.name = "db";
+    for (const auto& m : spec.members) {
+      PodObservation p;
+      p.name = m.name + "-0";
+      p.uid = "uid-" + p.name;
+      p.labels = {{"app", "db"}, {"site", m.name}};
+      p.ready = true;
+      observed.pods.push_back(p);
+      previous.members.push_back(Recorded(m.name, m.name == active ? Role::kActive : Role::kStandby, T(-100)));
+    }
+    if (!active.empty()) {
+      previous.active_member = active;
+      previous.active_members = {active};
+    }
+  }
+  void Down(const std::string& member, Time since) {
+    for (auto& p : observed.pods) {
+      if (p.labels.at("site") == member) p.ready = false;
+    }
+    for (auto& m : previous.members) {
+      if (m.name == member) {
+        m.healthy = false;
+        m.since = since;
+      }
+    }
+  }
+  MemberStatus& Previous(const std::string& name) {
+    for (auto& m : previous.members) {
+      if (m.name == name) return m;
+    }
+    throw std::logic_error("no member " + name);
+  }
+  Decision Run(Time now, bool acting = true) const {
+    const Inputs in{spec, observed, previous, now, acting};
+    const Classification c = Classify(spec, observed, previous, now);
+    return spec.mode == Mode::kActivePassive ? DecideActivePassive(in, c) : DecideActiveActive(in, c);
+  }
+};
+
+std::vector<Reason> Reasons(const Decision& d) {
+  std::vector<Reason> out;
+  for (const auto& n : d.notices) out.push_back(n.reason);
+  return out;
+}
+
+// ---- ActivePassive ---------------------------------------------------------------------
+
+TEST(DecideActivePassive, ElectsTheMostPreferredHealthyMember) {
+  Fixture f("");
+  f.spec.members[1].priority = 1;
+  Decision d = f.Run(T(0));
+  EXPECT_EQ(d.active, std::vector<int>{1});
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->from, "");
+  EXPECT_EQ(d.switching->to, "b");
+  EXPECT_EQ(d.switching->reason, SwitchReason::kInitial);
+  EXPECT_EQ(d.roles, (std::vector<Role>{Role::kStandby, Role::kActive}));
+
+  f.Down("a", T(0));
+  f.Down("b", T(0));
+  Decision none = f.Run(T(0));
+  EXPECT_TRUE(none.active.empty());
+  EXPECT_FALSE(none.switching);
+}
+
+TEST(DecideActivePassive, SteadyStateKeepsTheActiveMemberAndAsksForNothing) {
+  Fixture f;
+  Decision d = f.Run(T(0));
+  EXPECT_EQ(d.active, std::vector<int>{0});
+  EXPECT_FALSE(d.switching);
+  EXPECT_FALSE(d.requeue_at);
+  EXPECT_TRUE(d.notices.empty());
+  EXPECT_FALSE(d.hold);
+}
+
+TEST(DecideActivePassive, FailsOverOnceUnhealthyForTheDetectionWindow) {
+  Fixture f;
+  f.Down("a", T(0));
+  Decision early = f.Run(T(3));
+  EXPECT_EQ(early.active, std::vector<int>{0}) << "5s have not passed";
+  EXPECT_FALSE(early.switching);
+  EXPECT_EQ(early.requeue_at, T(5));
+
+  Decision d = f.Run(T(5));
+  EXPECT_EQ(d.active, std::vector<int>{1});
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->from, "a");
+  EXPECT_EQ(d.switching->to, "b");
+  EXPECT_EQ(d.switching->reason, SwitchReason::kPrimaryUnhealthy);
+  EXPECT_EQ(d.switching->detected_at, T(0)) << "detected when it turned unhealthy";
+  EXPECT_EQ(d.switching->started_at, T(5));
+  EXPECT_EQ(d.roles, (std::vector<Role>{Role::kFenced, Role::kActive}));
+  EXPECT_TRUE(d.delete_from.empty()) << "fencing Label deletes nothing";
+}
+
+TEST(DecideActivePassive, FencingPolicyDecidesTheOldMembersRole) {
+  Fixture f;
+  f.Down("a", T(0));
+  f.spec.fencing = FencingPolicy::kNone;
+  EXPECT_EQ(f.Run(T(5)).roles[0], Role::kStandby);
+  f.spec.fencing = FencingPolicy::kDeletePods;
+  Decision d = f.Run(T(5));
+  EXPECT_EQ(d.roles[0], Role::kFenced);
+  EXPECT_EQ(d.delete_from, std::set<int>{0});
+  EXPECT_EQ(d.delete_before, T(5)) << "pods created since the switch started are left";
+}
+
+TEST(DecideActivePassive, TheAntiFlapBudgetHoldsAnAutomaticFailover) {
+  Fixture f;
+  f.spec.anti_flap.max_failovers = 2;
+  f.previous.recent_failovers = {T(-700), T(-30), T(-20)};  // the first is outside the 10m window
+  f.Down("a", T(0));
+  Decision d = f.Run(T(5));
+  EXPECT_FALSE(d.switching);
+  EXPECT_EQ(d.active, std::vector<int>{0});
+  ASSERT_TRUE(d.hold);
+  EXPECT_EQ(*d.hold,
+            "active member a is unhealthy but 2 automatic failovers within 10m used the antiFlap budget "
+            "(maxFailovers 2); holding until " + FormatTime(T(-30) + 10min));
+  EXPECT_EQ(d.requeue_at, T(-30) + 10min);
+  EXPECT_EQ(d.ledger.recent_failovers, (std::vector<Time>{T(-30), T(-20)}));
+}
+
+TEST(DecideActivePassive, FailsBackAfterTheStabilizationWindowUnlessASwitchoverChose) {
+  Fixture f("b");
+  f.spec.failback.policy = FailbackPolicy::kAutomatic;
+  f.Previous("a").since = T(-30);
+  Decision early = f.Run(T(0));
+  EXPECT_FALSE(early.switching);
+  EXPECT_EQ(early.requeue_at, T(30)) << "a has been healthy for 30s of 60s";
+
+  Decision d = f.Run(T(30));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->reason, SwitchReason::kFailback);
+  EXPECT_EQ(d.switching->to, "a");
+  EXPECT_EQ(d.switching->detected_at, T(30));
+  EXPECT_EQ(d.roles, (std::vector<Role>{Role::kActive, Role::kStandby})) << "a failback fences nobody";
+
+  f.previous.last_transition = Transition{"a", "b", "Switchover", T(-40), T(-40)};
+  EXPECT_FALSE(f.Run(T(30)).switching);
+  f.spec.failback.policy = FailbackPolicy::kManual;
+  f.previous.last_transition.reset();
+  EXPECT_FALSE(f.Run(T(30)).switching);
+}
+
+TEST(DecideActivePassive, ASwitchoverRequestIsDoneOrRefusedAndAlwaysConsumed) {
+  Fixture f;
+  f.observed.group.annotations[keys::kSwitchoverTo] = "b";
+  Decision d = f.Run(T(0));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->reason, SwitchReason::kSwitchover);
+  EXPECT_TRUE(d.clear_switchover);
+  EXPECT_TRUE(d.notices.empty());
+
+  f.observed.group.annotations[keys::kSwitchoverTo] = "nope";
+  d = f.Run(T(0));
+  EXPECT_FALSE(d.switching);
+  EXPECT_TRUE(d.clear_switchover);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kSwitchoverRefused});
+  EXPECT_EQ(d.notices[0].message, "no member named \"nope\"; members: a, b");
+
+  f.observed.group.annotations[keys::kSwitchoverTo] = "a";
+  EXPECT_EQ(Reasons(f.Run(T(0))), std::vector<Reason>{Reason::kSwitchoverSkipped});
+
+  f.observed.group.annotations[keys::kSwitchoverTo] = "b";
+  f.Down("b", T(0));
+  d = f.Run(T(0));
+  EXPECT_FALSE(d.switching);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kSwitchoverRefused});
+  EXPECT_EQ(d.notices[0].type, EventType::kWarning);
+}
+
+TEST(DecideActivePassive, ASwitchoverToALaggingMemberIsForcedWithAWarning) {
+  Fixture f;
+  f.spec.max_lag = MaxLag{10.0, std::nullopt};
+  f.observed.group.annotations[keys::kSwitchoverTo] = "b";
+  Decision d = f.Run(T(0));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kSwitchoverForced});
+}
+
+TEST(DecideActivePassive, ARecordedSwitchFinishesEvenIfTheOldMemberLooksFineAgain) {
+  Fixture f;
+  f.previous.switch_record = SwitchRecord{"a", "b", "PrimaryUnhealthy", "Demoting", T(-3), T(-2)};
+  Decision d = f.Run(T(0));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->to, "b");
+  EXPECT_EQ(d.switching->started_at, T(-2)) << "the same switch, not a new one";
+  EXPECT_EQ(d.active, std::vector<int>{1});
+}
+
+TEST(DecideActivePassive, ARecordedSwitchWhoseTargetFailedIsRedirectedOrCancelled) {
+  Fixture f("a", 3);
+  f.previous.switch_record = SwitchRecord{"a", "b", "Switchover", "Promoting", T(-3), T(-2)};
+  f.Down("b", T(-1));
+  f.Down("a", T(-1));
+  Decision d = f.Run(T(0));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->to, "c");
+  EXPECT_EQ(d.switching->from, "a");
+  EXPECT_EQ(d.switching->reason, SwitchReason::kSwitchover) << "a redirect keeps the reason";
+  EXPECT_EQ(d.switching->started_at, T(0));
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kSwitchRedirected});
+
+  Fixture g;
+  g.previous.switch_record = SwitchRecord{"a", "b", "Switchover", "Promoting", T(-3), T(-2)};
+  g.Down("b", T(-1));
+  Decision e = g.Run(T(0));
+  EXPECT_FALSE(e.switching);
+  EXPECT_EQ(e.active, std::vector<int>{0}) << "a is healthy: stay";
+  EXPECT_EQ(Reasons(e), std::vector<Reason>{Reason::kSwitchCancelled});
+}
+
+// A record this engine never writes (an unknown reason) is no record: decide afresh.
+TEST(DecideActivePassive, ASwitchRecordWithAnUnknownReasonIsIgnored) {
+  Fixture f;
+  f.previous.switch_record = SwitchRecord{"a", "b", "SomethingElse", "Demoting", T(-3), T(-2)};
+  Decision d = f.Run(T(0));
+  EXPECT_FALSE(d.switching);
+  EXPECT_EQ(d.active, std::vector<int>{0});
+}
+
+TEST(DecideActivePassive, ObservingKeepsWhatIsAndReportsTheRecordedSwitch) {
+  Fixture f;
+  f.Down("a", T(0));
+  f.previous.switch_record = SwitchRecord{"a", "b", "PrimaryUnhealthy", "Demoting", T(-3), T(-2)};
+  f.observed.group.annotations[keys::kSwitchoverTo] = "b";
+  Decision d = f.Run(T(2), false);
+  EXPECT_FALSE(d.switching);
+  EXPECT_EQ(d.active, std::vector<int>{0});
+  EXPECT_EQ(d.ledger.switch_record, f.previous.switch_record);
+  EXPECT_TRUE(d.notices.empty());
+  EXPECT_FALSE(d.clear_switchover);
+  EXPECT_EQ(d.requeue_at, T(5)) << "when a failover would become due";
+}
+
+TEST(DecideActivePassive, TheActiveMemberLeavingTheSpecHandsOverToTheBestStandby) {
+  Fixture f("x");
+  Decision d = f.Run(T(0));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->reason, SwitchReason::kMemberRemoved);
+  EXPECT_EQ(d.switching->from, "x");
+  EXPECT_EQ(d.switching->to, "a");
+}
+
+TEST(DecideActivePassive, AFencedMemberIsUnfencedOnceHealthyForTheWindow) {
+  Fixture f("b");
+  f.Previous("a").role = Role::kFenced;
+  f.Previous("a").since = T(-30);
+  Decision early = f.Run(T(0));
+  EXPECT_EQ(early.roles[0], Role::kFenced);
+  EXPECT_EQ(early.requeue_at, T(30));
+  Decision d = f.Run(T(30));
+  EXPECT_EQ(d.roles[0], Role::kStandby);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kMemberUnfenced});
+  EXPECT_EQ(f.Run(T(30), false).roles[0], Role::kFenced) << "observing changes no role";
+}
+
+TEST(DecideActivePassive, AGroupThatWasActiveActiveKeepsItsBestHealthyServingMember) {
+  Fixture f("", 3);
+  f.previous.active_members = {"a", "b", "c"};
+  f.previous.active_member = "a,b,c";
+  f.Down("a", T(-1));
+  Decision d = f.Run(T(0));
+  EXPECT_EQ(d.active, std::vector<int>{1});
+  EXPECT_FALSE(d.switching) << "b served already";
+}
+
+// ---- ActiveActive ----------------------------------------------------------------------
+
+TEST(DecideActiveActive, AtFirstEveryHealthyMemberServesAtOnce) {
+  Fixture f("");
+  f.spec.mode = Mode::kActiveActive;
+  f.previous.members.clear();
+  Decision d = f.Run(T(0));
+  EXPECT_EQ(d.active, (std::vector<int>{0, 1}));
+  EXPECT_EQ(d.roles, (std::vector<Role>{Role::kActive, Role::kActive}));
+  EXPECT_TRUE(d.ledger.transitions.empty()) << "nothing was restored";
+  EXPECT_FALSE(d.switching) << "ActiveActive has no switch";
+}
+
+TEST(DecideActiveActive, AnUnhealthyMemberIsTakenOutButNeverTheLast) {
+  Fixture f("");
+  f.spec.mode = Mode::kActiveActive;
+  f.previous.active_members = {"a", "b"};
+  f.Down("a", T(0));
+  Decision early = f.Run(T(3));
+  EXPECT_EQ(early.active, (std::vector<int>{0, 1}));
+  EXPECT_EQ(early.requeue_at, T(5));
+
+  Decision d = f.Run(T(5));
+  EXPECT_EQ(d.active, std::vector<int>{1});
+  EXPECT_EQ(d.roles[0], Role::kFenced);
+  ASSERT_EQ(d.ledger.transitions.size(), 1u);
+  EXPECT_EQ(d.ledger.transitions[0].reason, SwitchReason::kMemberUnhealthy);
+  EXPECT_EQ(d.ledger.failovers, 1);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kMemberRemoved});
+  ASSERT_EQ(d.measurements.size(), 2u);
+  EXPECT_EQ(d.measurements[1].kind, MetricObservation::Kind::kDetectionLatency);
+  EXPECT_EQ(d.measurements[1].seconds, 5.0);
+
+  f.Down("b", T(0));
+  Decision last = f.Run(T(5));
+  EXPECT_EQ(last.active, (std::vector<int>{0, 1})) << "no member would be left";
+  EXPECT_TRUE(last.ledger.transitions.empty());
+}
+
+TEST(DecideActiveActive, ARecoveredMemberJoinsAfterTheStabilizationWindow) {
+  Fixture f("");
+  f.spec.mode = Mode::kActiveActive;
+  f.previous.active_members = {"a"};
+  f.Previous("b").since = T(-30);
+  Decision early = f.Run(T(0));
+  EXPECT_EQ(early.active, std::vector<int>{0});
+  EXPECT_EQ(early.requeue_at, T(30));
+  Decision d = f.Run(T(30));
+  EXPECT_EQ(d.active, (std::vector<int>{0, 1}));
+  ASSERT_EQ(d.ledger.transitions.size(), 1u);
+  EXPECT_EQ(d.ledger.transitions[0].reason, SwitchReason::kMemberRecovered);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kMemberRestored});
+
+  f.Down("a", T(-10));
+  EXPECT_EQ(f.Run(T(0)).active, std::vector<int>{1}) << "no healthy member served: b joins at once, a goes";
+}
+
+TEST(DecideActiveActive, ASwitchoverRequestIsRefused) {
+  Fixture f("");
+  f.spec.mode = Mode::kActiveActive;
+  f.previous.active_members = {"a", "b"};
+  f.observed.group.annotations[keys::kSwitchoverTo] = "b";
+  Decision d = f.Run(T(0));
+  EXPECT_TRUE(d.clear_switchover);
+  EXPECT_EQ(Reasons(d), std::vector<Reason>{Reason::kSwitchoverRefused});
+  EXPECT_EQ(d.active, (std::vector<int>{0, 1}));
+}
+
+}  // namespace
+}  // namespace failover::engine

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "harness/list_watch_options.h"
 #include "harness/process.h"
 #include "harness/scheduler.h"
 
@@ -194,15 +195,31 @@ struct NodeAgent::ContainerRuntime {
 
 NodeAgent::NodeAgent(std::shared_ptr<kube::Client> client, NodeAgentOptions options,
                      PodIPAllocator allocator)
-    : client_(std::move(client)), options_(std::move(options)), allocator_(std::move(allocator)) {}
+    : client_(std::move(client)), options_(std::move(options)), allocator_(std::move(allocator)) {
+  kube::ListWatchHandlers pods;
+  pods.on_list = [this](json& items, const std::string&) { OnPodsListed(items); };
+  pods.on_event = [this](kube::WatchEvent& ev) {
+    if (ev.type == kube::WatchEvent::Type::kDeleted) {
+      OnPodGone(ev.object["metadata"].value("uid", ""));
+    } else {
+      OnPod(ev.object);
+    }
+  };
+  pods.on_error = [](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("pods", e)) Log("%s", *line);
+  };
+  pod_watch_ = std::make_unique<kube::ListWatch>(
+      client_, HarnessListWatch(kube::resources::kPods, "spec.nodeName=" + options_.node_name),
+      std::move(pods));
+}
 
 NodeAgent::~NodeAgent() { Stop(); }
 
 void NodeAgent::Stop() {
   stopping_ = true;
+  pod_watch_->Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (watch_cancel_ != nullptr) watch_cancel_->Cancel();
     for (auto& [uid, rec] : pods_) rec->cv.notify_all();
   }
   cv_.notify_all();
@@ -220,7 +237,7 @@ void NodeAgent::Run() {
   Scheduler scheduler(client_, options_.node_name);
   std::thread scheduling;
   if (options_.schedule) scheduling = std::thread([&scheduler] { scheduler.Run(); });
-  WatchPods();
+  pod_watch_->Run();
   stopping_ = true;
   cv_.notify_all();
   scheduler.Stop();
@@ -244,78 +261,20 @@ void NodeAgent::Run() {
   Log("stopped; all workload processes ended");
 }
 
-void NodeAgent::WatchPods() {
-  const std::string selector = "spec.nodeName=" + options_.node_name;
-  std::string rv;
-  while (!stopping_) {
-    if (rv.empty()) {
-      kube::ListOptions lo;
-      lo.field_selector = selector;
-      auto list = client_->ListAll(kube::resources::kPods, "", lo);
-      if (!list.ok()) {
-        Log("list pods: %s", list.status().ToString());
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, seconds(1), [this] { return stopping_.load(); });
-        continue;
-      }
-      std::set<std::string> present;
-      for (const auto& pod : list->value("items", json::array())) {
-        present.insert(pod["metadata"].value("uid", ""));
-        OnPod(pod);
-      }
-      std::vector<std::string> vanished;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const auto& [uid, rec] : pods_) {
-          if (present.count(uid) == 0) vanished.push_back(uid);
-        }
-      }
-      for (const auto& uid : vanished) OnPodGone(uid);
-      rv = (*list)["metadata"].value("resourceVersion", "");
-    }
-    kube::WatchOptions wo;
-    wo.field_selector = selector;
-    wo.resource_version = rv;
-    kube::WatchCancel cancel;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;
-      watch_cancel_ = &cancel;
-    }
-    kube::Status st = client_->Watch(
-        kube::resources::kPods, "", wo,
-        [&](kube::WatchEvent&& ev) {
-          const std::string v = ev.object.value("metadata", json::object()).value("resourceVersion", "");
-          switch (ev.type) {
-            case kube::WatchEvent::Type::kAdded:
-            case kube::WatchEvent::Type::kModified:
-              OnPod(ev.object);
-              break;
-            case kube::WatchEvent::Type::kDeleted:
-              OnPodGone(ev.object["metadata"].value("uid", ""));
-              break;
-            default:
-              break;
-          }
-          if (!v.empty()) rv = v;
-          return !stopping_.load();
-        },
-        &cancel);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      watch_cancel_ = nullptr;
-    }
-    if (stopping_) break;
-    if (!st.ok()) {
-      if (st.IsExpired()) {
-        rv.clear();
-      } else {
-        Log("watch pods: %s", st.ToString());
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, seconds(1), [this] { return stopping_.load(); });
-      }
+void NodeAgent::OnPodsListed(const json& items) {
+  std::set<std::string> present;
+  for (const auto& pod : items) {
+    present.insert(pod["metadata"].value("uid", ""));
+    OnPod(pod);
+  }
+  std::vector<std::string> vanished;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [uid, rec] : pods_) {
+      if (present.count(uid) == 0) vanished.push_back(uid);
     }
   }
+  for (const auto& uid : vanished) OnPodGone(uid);
 }
 
 void NodeAgent::OnPod(const json& pod) {

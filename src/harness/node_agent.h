@@ -16,6 +16,7 @@
 #include "harness/pod_status.h"
 #include "harness/probe.h"
 #include "kube/client.h"
+#include "kube/list_watch.h"
 
 namespace harness {
 
@@ -100,7 +101,8 @@ class NodeAgent {
   struct PodRecord;
   struct ContainerRuntime;
 
-  void WatchPods();
+  // A list of this node's pods replaced everything: pods not in it are gone.
+  void OnPodsListed(const nlohmann::json& items);
   void OnPod(const nlohmann::json& pod);
   void OnPodGone(const std::string& uid);
   void SyncLoop();
@@ -114,7 +116,7 @@ class NodeAgent {
   std::shared_ptr<kube::Client> client_;
   NodeAgentOptions options_;
   std::atomic<bool> stopping_{false};
-  kube::WatchCancel* watch_cancel_ = nullptr;
+  std::unique_ptr<kube::ListWatch> pod_watch_;  // pods bound to this node
 
   std::mutex mu_;
   std::condition_variable cv_;

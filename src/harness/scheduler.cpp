@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/list_watch_options.h"
 #include "harness/node_agent.h"
 #include "harness/pod_status.h"
 
@@ -200,147 +201,104 @@ json PodBinding(const json& pod, const std::string& node_name) {
 }
 
 Scheduler::Scheduler(std::shared_ptr<kube::Client> client, std::string node_name)
-    : client_(std::move(client)), node_name_(std::move(node_name)) {}
+    : client_(std::move(client)), node_name_(std::move(node_name)) {
+  kube::ListWatchHandlers pods;
+  pods.on_list = [this](json& items, const std::string&) { OnPendingPodsListed(items); };
+  pods.on_event = [this](kube::WatchEvent& ev) { OnPendingPodEvent(ev); };
+  pods.on_error = [](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("pods", e)) Log(*line);
+  };
+  pods_watch_ = std::make_unique<kube::ListWatch>(
+      client_, HarnessListWatch(kube::resources::kPods, "spec.nodeName="), std::move(pods));
+  kube::ListWatchHandlers node;
+  node.on_list = [this](json& items, const std::string&) { OnNodeListed(items); };
+  node.on_event = [this](kube::WatchEvent& ev) { OnNodeEvent(ev); };
+  node.on_error = [](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("nodes", e)) Log(*line);
+  };
+  node_watch_ = std::make_unique<kube::ListWatch>(
+      client_, HarnessListWatch(kube::resources::kNodes, "metadata.name=" + node_name_),
+      std::move(node));
+}
 
 Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Stop() {
   stopping_ = true;
+  pods_watch_->Stop();
+  node_watch_->Stop();
   std::lock_guard<std::mutex> lock(mu_);
-  if (pod_cancel_ != nullptr) pod_cancel_->Cancel();
-  if (node_cancel_ != nullptr) node_cancel_->Cancel();
   cv_.notify_all();
-}
-
-void Scheduler::Sleep(milliseconds d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
 void Scheduler::Run() {
   Log("binding unscheduled pods that fit node " + node_name_);
-  std::thread node([this] { WatchNode(); });
+  std::thread node([this] { node_watch_->Run(); });
   std::thread worker([this] { Work(); });
-  WatchPendingPods();
+  pods_watch_->Run();
   Stop();
   node.join();
   worker.join();
 }
 
-void Scheduler::ListWatch(const kube::Resource& res, const std::string& field_selector,
-                          kube::WatchCancel** cancel_slot,
-                          const std::function<void(const json&)>& on_list,
-                          const std::function<void(kube::WatchEvent&)>& on_event) {
-  std::string rv;
-  while (!stopping_) {
-    if (rv.empty()) {
-      kube::ListOptions lo;
-      lo.field_selector = field_selector;
-      auto list = client_->ListAll(res, "", lo);
-      if (!list.ok()) {
-        Log("list " + res.resource + ": " + list.status().ToString());
-        Sleep(seconds(1));
-        continue;
-      }
-      on_list(list->value("items", json::array()));
-      rv = Str(Field(*list, "metadata"), "resourceVersion");
-    }
-    kube::WatchOptions wo;
-    wo.field_selector = field_selector;
-    wo.resource_version = rv;
-    kube::WatchCancel cancel;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;
-      *cancel_slot = &cancel;
-    }
-    kube::Status st = client_->Watch(
-        res, "", wo,
-        [&](kube::WatchEvent&& ev) {
-          const std::string v = Str(Field(ev.object, "metadata"), "resourceVersion");
-          on_event(ev);
-          if (!v.empty()) rv = v;
-          return !stopping_.load();
-        },
-        &cancel);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      *cancel_slot = nullptr;
-    }
-    if (stopping_) break;
-    if (!st.ok()) {
-      if (st.IsExpired()) {
-        rv.clear();
-      } else {
-        Log("watch " + res.resource + ": " + st.ToString());
-        Sleep(seconds(1));
-      }
-    }
+void Scheduler::TrackLocked(const json& pod) {
+  const std::string uid = Str(Field(pod, "metadata"), "uid");
+  if (uid.empty()) return;
+  if (WantsScheduling(pod)) {
+    pending_[uid] = pod;
+    queue_.insert(uid);
+  } else {
+    pending_.erase(uid);
+    logged_.erase(uid);
   }
 }
 
-void Scheduler::WatchPendingPods() {
-  auto track = [this](const json& pod) {
-    const std::string uid = Str(Field(pod, "metadata"), "uid");
-    if (uid.empty()) return;
-    if (WantsScheduling(pod)) {
-      pending_[uid] = pod;
-      queue_.insert(uid);
-    } else {
-      pending_.erase(uid);
-      logged_.erase(uid);
-    }
-  };
-  ListWatch(
-      kube::resources::kPods, "spec.nodeName=", &pod_cancel_,
-      [&](const json& items) {
-        std::lock_guard<std::mutex> lock(mu_);
-        pending_.clear();
-        for (const auto& pod : items) track(pod);
-        cv_.notify_all();
-      },
-      [&](kube::WatchEvent& ev) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (ev.type == kube::WatchEvent::Type::kAdded || ev.type == kube::WatchEvent::Type::kModified) {
-          track(ev.object);
-        } else if (ev.type == kube::WatchEvent::Type::kDeleted) {
-          const std::string uid = Str(Field(ev.object, "metadata"), "uid");
-          pending_.erase(uid);
-          logged_.erase(uid);
-          retry_at_.erase(uid);
-        }
-        cv_.notify_all();
-      });
+void Scheduler::OnPendingPodsListed(const json& items) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.clear();
+  for (const auto& pod : items) TrackLocked(pod);
+  cv_.notify_all();
 }
 
-void Scheduler::WatchNode() {
-  auto seen = [this](const json& node) {
-    std::string key = SchedulingKey(node);
-    node_ = node;
-    if (key == node_key_) return;
-    node_key_ = std::move(key);
-    for (const auto& [uid, pod] : pending_) queue_.insert(uid);
-    cv_.notify_all();
-  };
-  ListWatch(
-      kube::resources::kNodes, "metadata.name=" + node_name_, &node_cancel_,
-      [&](const json& items) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (items.empty()) {
-          node_.reset();
-        } else {
-          seen(items[0]);
-        }
-      },
-      [&](kube::WatchEvent& ev) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (ev.type == kube::WatchEvent::Type::kAdded || ev.type == kube::WatchEvent::Type::kModified) {
-          seen(ev.object);
-        } else if (ev.type == kube::WatchEvent::Type::kDeleted) {
-          node_.reset();
-          node_key_.clear();
-        }
-      });
+void Scheduler::OnPendingPodEvent(const kube::WatchEvent& ev) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ev.type == kube::WatchEvent::Type::kAdded || ev.type == kube::WatchEvent::Type::kModified) {
+    TrackLocked(ev.object);
+  } else if (ev.type == kube::WatchEvent::Type::kDeleted) {
+    const std::string uid = Str(Field(ev.object, "metadata"), "uid");
+    pending_.erase(uid);
+    logged_.erase(uid);
+    retry_at_.erase(uid);
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::SeenNodeLocked(const json& node) {
+  std::string key = SchedulingKey(node);
+  node_ = node;
+  if (key == node_key_) return;
+  node_key_ = std::move(key);
+  for (const auto& [uid, pod] : pending_) queue_.insert(uid);
+  cv_.notify_all();
+}
+
+void Scheduler::OnNodeListed(const json& items) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (items.empty()) {
+    node_.reset();
+  } else {
+    SeenNodeLocked(items[0]);
+  }
+}
+
+void Scheduler::OnNodeEvent(const kube::WatchEvent& ev) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ev.type == kube::WatchEvent::Type::kAdded || ev.type == kube::WatchEvent::Type::kModified) {
+    SeenNodeLocked(ev.object);
+  } else if (ev.type == kube::WatchEvent::Type::kDeleted) {
+    node_.reset();
+    node_key_.clear();
+  }
 }
 
 void Scheduler::Work() {

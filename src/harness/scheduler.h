@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/client.h"
+#include "kube/list_watch.h"
 
 namespace harness {
 
@@ -34,8 +34,8 @@ std::optional<std::string> UnschedulableReason(const nlohmann::json& pod,
 nlohmann::json PodBinding(const nlohmann::json& pod, const std::string& node_name);
 
 // A minimal kube-scheduler for one node: binds each unscheduled pod that fits the node
-// through the pods/binding subresource. Event-driven from a watch on unscheduled pods
-// and on the Node; a pod that does not fit is re-checked when it or the Node changes.
+// through the pods/binding subresource. Event-driven from list-watches on unscheduled
+// pods and on the Node; a pod that does not fit is re-checked when it or the Node changes.
 // Several schedulers (one per node agent) may race for a pod: the loser gets 409 Conflict.
 class Scheduler {
  public:
@@ -48,27 +48,25 @@ class Scheduler {
   void Stop();
 
  private:
-  // Lists, then watches `res` under `field_selector` until Stop(), relisting after an
-  // expired watch; on_list gets each list's items, on_event each watch event.
-  void ListWatch(const kube::Resource& res, const std::string& field_selector,
-                 kube::WatchCancel** cancel_slot,
-                 const std::function<void(const nlohmann::json&)>& on_list,
-                 const std::function<void(kube::WatchEvent&)>& on_event);
-  void WatchPendingPods();
-  void WatchNode();
+  // Handlers of the two list-watches (on their threads); each takes mu_.
+  void OnPendingPodsListed(const nlohmann::json& items);
+  void OnPendingPodEvent(const kube::WatchEvent& ev);
+  void OnNodeListed(const nlohmann::json& items);
+  void OnNodeEvent(const kube::WatchEvent& ev);
+  void TrackLocked(const nlohmann::json& pod);
+  void SeenNodeLocked(const nlohmann::json& node);
   void Work();
   void Schedule(const std::string& uid);
   void MarkUnschedulable(const nlohmann::json& pod, const std::string& reason);
-  void Sleep(std::chrono::milliseconds d);
 
   std::shared_ptr<kube::Client> client_;
   std::string node_name_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<kube::ListWatch> pods_watch_;  // pods with no spec.nodeName
+  std::unique_ptr<kube::ListWatch> node_watch_;  // this node's Node
 
   std::mutex mu_;
   std::condition_variable cv_;
-  kube::WatchCancel* pod_cancel_ = nullptr;
-  kube::WatchCancel* node_cancel_ = nullptr;
   std::optional<nlohmann::json> node_;
   std::string node_key_;                        // the Node's scheduling-relevant fields
   std::map<std::string, nlohmann::json> pending_;  // unscheduled pods by uid

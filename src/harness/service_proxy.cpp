@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "harness/list_watch_options.h"
 #include "harness/pod_ip_allocator.h"
 #include "harness/pod_status.h"
 
@@ -105,6 +106,8 @@ std::string PeerName(int fd) {
 ServiceProxy::ServiceProxy(std::shared_ptr<kube::Client> client, ServiceProxyOptions options)
     : client_(std::move(client)), options_(std::move(options)) {
   if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
+  services_watch_ = MakeWatch(kube::resources::kServices, true);
+  slices_watch_ = MakeWatch(kube::resources::kEndpointSlices, false);
 }
 
 ServiceProxy::~ServiceProxy() {
@@ -116,10 +119,8 @@ ServiceProxy::~ServiceProxy() {
 
 void ServiceProxy::Stop() {
   stopping_ = true;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [cancel, unused] : cancels_) cancel->Cancel();
-  }
+  services_watch_->Stop();
+  slices_watch_->Stop();
   cv_.notify_all();
   if (wake_pipe_[1] >= 0) {
     char c = 'x';
@@ -129,8 +130,8 @@ void ServiceProxy::Stop() {
 }
 
 void ServiceProxy::Run() {
-  std::thread services([this] { WatchLoop(kube::resources::kServices, true); });
-  std::thread slices([this] { WatchLoop(kube::resources::kEndpointSlices, false); });
+  std::thread services([this] { services_watch_->Run(); });
+  std::thread slices([this] { slices_watch_->Run(); });
   AcceptLoop();
   services.join();
   slices.join();
@@ -138,79 +139,40 @@ void ServiceProxy::Run() {
   cv_.wait_for(lock, std::chrono::seconds(2), [this] { return active_ == 0; });
 }
 
-void ServiceProxy::WatchLoop(const kube::Resource& res, bool services) {
-  std::string rv;
-  while (!stopping_) {
-    if (rv.empty()) {
-      auto list = client_->ListAll(res, "");
-      if (!list.ok()) {
-        Log("list " + res.Name() + ": " + list.status().ToString());
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
-        continue;
+std::unique_ptr<kube::ListWatch> ServiceProxy::MakeWatch(const kube::Resource& res, bool services) {
+  kube::ListWatchHandlers h;
+  h.on_list = [this, services](json& items, const std::string&) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (services) table_.ClearServices(); else table_.ClearSlices();
+      for (const auto& obj : items) {
+        if (services) table_.UpsertService(obj); else table_.UpsertSlice(obj);
       }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (services) table_.ClearServices(); else table_.ClearSlices();
-        for (const auto& obj : list->value("items", json::array())) {
-          if (services) table_.UpsertService(obj); else table_.UpsertSlice(obj);
+    }
+    Rebuild();
+  };
+  h.on_event = [this, services](kube::WatchEvent& ev) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ev.type == kube::WatchEvent::Type::kDeleted) {
+        const json& meta = ev.object.value("metadata", json::object());
+        if (services) {
+          table_.RemoveService(meta.value("namespace", ""), meta.value("name", ""));
+        } else {
+          table_.RemoveSlice(meta.value("namespace", ""), meta.value("name", ""));
         }
-      }
-      Rebuild();
-      rv = (*list)["metadata"].value("resourceVersion", "");
-    }
-    kube::WatchOptions wo;
-    wo.resource_version = rv;
-    kube::WatchCancel cancel;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;
-      cancels_[&cancel] = true;
-    }
-    kube::Status st = client_->Watch(
-        res, "", wo,
-        [&](kube::WatchEvent&& ev) {
-          const json& meta = ev.object.value("metadata", json::object());
-          const std::string v = meta.value("resourceVersion", "");
-          bool changed = true;
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            switch (ev.type) {
-              case kube::WatchEvent::Type::kAdded:
-              case kube::WatchEvent::Type::kModified:
-                if (services) table_.UpsertService(ev.object); else table_.UpsertSlice(ev.object);
-                break;
-              case kube::WatchEvent::Type::kDeleted:
-                if (services) {
-                  table_.RemoveService(meta.value("namespace", ""), meta.value("name", ""));
-                } else {
-                  table_.RemoveSlice(meta.value("namespace", ""), meta.value("name", ""));
-                }
-                break;
-              default:
-                changed = false;
-            }
-          }
-          if (changed) Rebuild();
-          if (!v.empty()) rv = v;
-          return !stopping_.load();
-        },
-        &cancel);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancels_.erase(&cancel);
-    }
-    if (stopping_) break;
-    if (!st.ok()) {
-      if (st.IsExpired()) {
-        rv.clear();
+      } else if (services) {
+        table_.UpsertService(ev.object);
       } else {
-        Log("watch " + res.Name() + ": " + st.ToString());
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
+        table_.UpsertSlice(ev.object);
       }
     }
-  }
+    Rebuild();
+  };
+  h.on_error = [name = res.Name()](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine(name, e)) Log(*line);
+  };
+  return std::make_unique<kube::ListWatch>(client_, HarnessListWatch(res), std::move(h));
 }
 
 void ServiceProxy::Rebuild() {

@@ -12,6 +12,7 @@
 
 #include "harness/service_table.h"
 #include "kube/client.h"
+#include "kube/list_watch.h"
 
 namespace harness {
 
@@ -46,7 +47,9 @@ class ServiceProxy {
     std::string pod;
   };
 
-  void WatchLoop(const kube::Resource& res, bool services);
+  // Follows Services (services) or EndpointSlices into table_, rebuilding the routes
+  // after each change.
+  std::unique_ptr<kube::ListWatch> MakeWatch(const kube::Resource& res, bool services);
   void Rebuild();
   void AcceptLoop();
   void Relay(int client_fd, int node_port, std::string client_addr);
@@ -56,6 +59,8 @@ class ServiceProxy {
   ServiceProxyOptions options_;
   std::atomic<bool> stopping_{false};
   int wake_pipe_[2] = {-1, -1};
+  std::unique_ptr<kube::ListWatch> services_watch_;
+  std::unique_ptr<kube::ListWatch> slices_watch_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -65,7 +70,6 @@ class ServiceProxy {
   std::map<int, int> listeners_;                   // node port -> listening fd
   std::map<int, std::string> listen_errors_;       // node port -> why it is not listening
   std::map<std::string, Counters> counters_;       // backend "ip:port"
-  std::map<kube::WatchCancel*, bool> cancels_;
   int active_ = 0;
 };
 

@@ -1,0 +1,202 @@
+// PodWrites and ServiceWrites: the writes that bring pods and Services to a decision,
+// sorted by kind before Assemble stages them.
+#include "failover/engine/writes.h"
+
+#include <gtest/gtest.h>
+
+#include "world.h"
+
+namespace failover::engine {
+namespace {
+
+using failover::testing::T;
+using failover::testing::TwoMembers;
+
+PodObservation Pod(const std::string& name, Labels labels) {
+  PodObservation p;
+  p.name = name;
+  p.uid = "uid-" + name;
+  p.labels = std::move(labels);
+  p.ready = true;
+  return p;
+}
+
+Labels Site(const std::string& site, const std::string& role = "") {
+  Labels l{{"app", "db"}, {"site", site}};
+  if (!role.empty()) {
+    l[keys::kGroup] = "db";
+    l[keys::kMember] = site;
+    l[keys::kRole] = role;
+  }
+  return l;
+}
+
+std::vector<std::string> Described(const std::vector<Write>& writes) {
+  std::vector<std::string> out;
+  for (const auto& w : writes) out.push_back(Describe(w));
+  return out;
+}
+
+// a active, b standby (roles as given), over the pods in `observed`.
+struct Fixture {
+  Spec spec = TwoMembers();
+  Observed observed;
+  Status previous;
+  Decision decision;
+
+  Fixture() {
+    observed.group.name = "db";
+    decision.active = {0};
+    decision.roles = {Role::kActive, Role::kStandby};
+  }
+  WriteSets Pods() const {
+    const Inputs in{spec, observed, previous, T(0), true};
+    return PodWrites(in, Classify(spec, observed, previous, T(0)), decision);
+  }
+  ServicePlan Services(bool acting = true) const {
+    const Inputs in{spec, observed, previous, T(0), acting};
+    return ServiceWrites(in, decision);
+  }
+};
+
+TEST(PodWrites, EachPodGetsItsGroupMemberAndRoleLabelsOnlyWhenTheyDiffer) {
+  Fixture f;
+  f.observed.pods = {Pod("a-0", Site("a")), Pod("a-1", Site("a", "active")), Pod("b-0", Site("b"))};
+  WriteSets w = f.Pods();
+  EXPECT_EQ(Described(w.promotions),
+            std::vector<std::string>{"pod a-0: set failover.io/group=db, set failover.io/member=a, "
+                                     "set failover.io/role=active"});
+  EXPECT_EQ(Described(w.neutral),
+            std::vector<std::string>{"pod b-0: set failover.io/group=db, set failover.io/member=b, "
+                                     "set failover.io/role=standby"});
+  EXPECT_TRUE(w.demotions.empty());
+  EXPECT_TRUE(w.deletes.empty());
+  EXPECT_TRUE(w.services.empty());
+}
+
+TEST(PodWrites, ActivePodsThatMustNotBeAreDemotionsEvenWhenTerminating) {
+  Fixture f;
+  f.decision.active = {1};
+  f.decision.roles = {Role::kFenced, Role::kActive};
+  PodObservation going = Pod("a-1", Site("a", "active"));
+  going.terminating = true;
+  Labels wrong_member = Site("b", "active");
+  wrong_member[keys::kMember] = "a";  // role=active, but for the wrong member
+  f.observed.pods = {Pod("a-0", Site("a", "active")), going, Pod("b-0", wrong_member)};
+  WriteSets w = f.Pods();
+  EXPECT_EQ(Described(w.demotions),
+            (std::vector<std::string>{"pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced",
+                                      "pod b-0: set failover.io/member=b"}));
+  EXPECT_TRUE(w.promotions.empty());
+}
+
+TEST(PodWrites, TerminatingPodsAreNotPromotedNorRelabelled) {
+  Fixture f;
+  PodObservation a = Pod("a-0", Site("a"));
+  PodObservation b = Pod("b-0", Site("b"));
+  a.terminating = b.terminating = true;
+  f.observed.pods = {a, b};
+  WriteSets w = f.Pods();
+  EXPECT_TRUE(w.promotions.empty());
+  EXPECT_TRUE(w.neutral.empty());
+}
+
+TEST(PodWrites, StraysLoseTheGroupsLabelsAndOtherPodsAreLeftAlone) {
+  Fixture f;
+  Labels stray_active{{"app", "old"}, {keys::kGroup, "db"}, {keys::kRole, "active"}};
+  Labels stray{{"app", "old"}, {keys::kGroup, "db"}, {keys::kMember, "x"}};
+  Labels foreign = Site("a", "active");
+  foreign[keys::kGroup] = "other";
+  f.observed.pods = {Pod("s-0", stray_active), Pod("s-1", stray), Pod("f-0", foreign), Pod("n-0", {{"app", "web"}})};
+  WriteSets w = f.Pods();
+  EXPECT_EQ(Described(w.demotions),
+            std::vector<std::string>{"pod s-0: remove failover.io/group, remove failover.io/role"});
+  EXPECT_EQ(Described(w.neutral),
+            std::vector<std::string>{"pod s-1: remove failover.io/group, remove failover.io/member"});
+  EXPECT_TRUE(w.promotions.empty());
+}
+
+TEST(PodWrites, DeletePodsFencingDeletesOnlyOlderRunningPodsOfTheFencedMember) {
+  Fixture f;
+  f.decision.active = {1};
+  f.decision.roles = {Role::kFenced, Role::kActive};
+  f.decision.delete_from = {0};
+  f.decision.delete_before = T(10);
+  PodObservation old = Pod("a-0", Site("a", "fenced"));
+  old.created_at = T(0);
+  PodObservation young = Pod("a-1", Site("a", "fenced"));
+  young.created_at = T(10);
+  PodObservation going = Pod("a-2", Site("a", "fenced"));
+  going.terminating = true;
+  f.observed.pods = {old, young, going, Pod("b-0", Site("b", "active"))};
+  EXPECT_EQ(Described(f.Pods().deletes), std::vector<std::string>{"pod a-0: delete (fencing)"});
+}
+
+TEST(ServiceWrites, AServiceIsPointedAtTheActiveMemberWithItsSince) {
+  Fixture f;
+  f.spec.services = {{"db"}, {"gone"}};
+  f.observed.services = {{"db", true, {{"app", "db"}, {"site", "b"}}, {}}, {"gone", false, {}, {}}};
+  ServicePlan p = f.Services();
+  ASSERT_EQ(p.writes.size(), 1u);
+  const auto& patch = std::get<PatchService>(p.writes[0]);
+  EXPECT_EQ(patch.selector, (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}}));
+  EXPECT_EQ(patch.remove_selector_keys, (std::vector<std::string>{"app", "site"}));
+  EXPECT_EQ(patch.annotations, (Labels{{keys::kActiveMember, "a"}, {keys::kActiveSince, FormatTime(T(0))}}));
+  EXPECT_TRUE(p.notices.empty()) << "a first pointing is no drift";
+  ASSERT_EQ(p.statuses.size(), 2u);
+  EXPECT_EQ(p.statuses[0], (ServiceStatus{"db", true, "a", true}));
+  EXPECT_EQ(p.statuses[1], (ServiceStatus{"gone", false, "", false}));
+}
+
+TEST(ServiceWrites, AnEditedSelectorIsPutBackKeepingSinceAndReported) {
+  Fixture f;
+  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}};
+  Labels annotations{{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}};
+  f.observed.services = {{"db", true, want, annotations}};
+  EXPECT_TRUE(f.Services().writes.empty()) << "in step: nothing to write";
+
+  f.observed.services[0].selector[keys::kMember] = "b";
+  ServicePlan p = f.Services();
+  ASSERT_EQ(p.writes.size(), 1u);
+  EXPECT_EQ(std::get<PatchService>(p.writes[0]).annotations.at(keys::kActiveSince), "2026-01-01T00:00:00Z");
+  ASSERT_EQ(p.notices.size(), 1u);
+  EXPECT_EQ(p.notices[0].reason, Reason::kSelectorDriftCorrected);
+  EXPECT_EQ(p.notices[0].message,
+            "Service db selector was {failover.io/group=db,failover.io/member=b,failover.io/role=active}; "
+            "set back to {failover.io/group=db,failover.io/member=a,failover.io/role=active}");
+
+  f.decision.switching = Switch{"b", "a", SwitchReason::kSwitchover, T(0), T(0)};
+  EXPECT_TRUE(f.Services().notices.empty()) << "a switch moves Services itself";
+}
+
+TEST(ServiceWrites, ObservingOrWithNoTargetOnlyReports) {
+  Fixture f;
+  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}};
+  f.observed.services = {{"db", true, {{"app", "db"}}, {{keys::kActiveMember, "b"}}}};
+  ServicePlan p = f.Services(false);
+  EXPECT_TRUE(p.writes.empty());
+  EXPECT_EQ(p.statuses[0], (ServiceStatus{"db", true, "b", false}));
+
+  f.observed.services = {{"db", true, want, {{keys::kActiveMember, "a"}}}};
+  EXPECT_EQ(f.Services(false).statuses[0], (ServiceStatus{"db", true, "a", true}));
+
+  f.decision.active.clear();
+  p = f.Services();
+  EXPECT_TRUE(p.writes.empty());
+  EXPECT_EQ(p.statuses[0], (ServiceStatus{"db", true, "a", false})) << "no target: never in sync";
+}
+
+TEST(ServiceWrites, ActiveActiveSelectsEveryActivePodOfTheGroup) {
+  Fixture f;
+  f.spec.mode = Mode::kActiveActive;
+  f.decision.active = {0, 1};
+  f.observed.services = {{"db", true, {{"app", "db"}}, {}}};
+  ServicePlan p = f.Services();
+  ASSERT_EQ(p.writes.size(), 1u);
+  const auto& patch = std::get<PatchService>(p.writes[0]);
+  EXPECT_EQ(patch.selector, (Labels{{keys::kGroup, "db"}, {keys::kRole, "active"}}));
+  EXPECT_EQ(patch.annotations.at(keys::kActiveMember), "a,b");
+}
+
+}  // namespace
+}  // namespace failover::engine

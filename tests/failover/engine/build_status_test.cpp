@@ -1,0 +1,219 @@
+// BuildStatus and ConditionNotices: the status a decision leads to, its conditions and
+// phase, and the Events they call for.
+#include "failover/engine/build_status.h"
+
+#include <gtest/gtest.h>
+
+#include "world.h"
+
+namespace failover::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using failover::testing::T;
+using failover::testing::TwoMembers;
+
+// Members a and b with one pod each, a active and both healthy unless told otherwise.
+struct Fixture {
+  Spec spec = TwoMembers();
+  Observed observed;
+  Status previous;
+  Decision decision;
+  Ledger ledger;
+  std::vector<ServiceStatus> services{{"db", true, "a", true}};
+  bool acting = true;
+
+  Fixture() {
+    observed.group.name = "db";
+    observed.group.generation = 4;
+    for (const char* m : {"a", "b"}) {
+      PodObservation p;
+      p.name = std::string(m) + "-0";
+      p.labels = {{"app", "db"}, {"site", m}};
+      p.ready = true;
+      observed.pods.push_back(p);
+    }
+    decision.active = {0};
+    decision.roles = {Role::kActive, Role::kStandby};
+  }
+  void Down(const std::string& member) {
+    for (auto& p : observed.pods) {
+      if (p.labels.at("site") == member) p.ready = false;
+    }
+  }
+  StatusReport Build(Time now = T(0)) const {
+    const Inputs in{spec, observed, previous, now, acting};
+    return BuildStatus(in, Classify(spec, observed, previous, now), decision, services, ledger);
+  }
+};
+
+const Condition& Cond(const Status& s, const char* type) {
+  const Condition* c = s.FindCondition(type);
+  EXPECT_NE(c, nullptr) << type;
+  static Condition none;
+  return c ? *c : none;
+}
+
+TEST(BuildStatus, AllHealthyIsReadyAndNotDegraded) {
+  Fixture f;
+  StatusReport r = f.Build();
+  const Status& s = r.status;
+  EXPECT_EQ(s.phase, "Healthy");
+  EXPECT_EQ(s.active_member, "a");
+  EXPECT_EQ(s.healthy, "2/2");
+  EXPECT_EQ(s.observed_generation, 4);
+  EXPECT_EQ(Cond(s, "Ready").status, "True");
+  EXPECT_EQ(Cond(s, "Ready").message, "Services point at a");
+  EXPECT_EQ(Cond(s, "Degraded").reason, "AllHealthy");
+  EXPECT_EQ(Cond(s, "Degraded").message, "2/2 members healthy");
+  EXPECT_EQ(Cond(s, "StandbyAvailable").message, "member b can take over");
+  EXPECT_EQ(Cond(s, "InvalidSpec").reason, "Valid");
+  ASSERT_EQ(s.members.size(), 2u);
+  EXPECT_FALSE(s.members[0].eligible) << "the active member is not a candidate";
+  EXPECT_TRUE(s.members[1].eligible);
+  EXPECT_FALSE(r.assessment.degraded);
+  EXPECT_EQ(r.assessment.phase, Phase::kHealthy);
+}
+
+TEST(BuildStatus, TheLessPreferredMemberServingIsFailedOver) {
+  Fixture f;
+  f.decision.active = {1};
+  f.decision.roles = {Role::kStandby, Role::kActive};
+  EXPECT_EQ(f.Build().status.phase, "FailedOver");
+}
+
+TEST(BuildStatus, DegradedSaysWhyInOrderOfWhatMattersMost) {
+  Fixture f;
+  f.Down("a");
+  StatusReport r = f.Build();
+  EXPECT_EQ(r.assessment.degraded_reason, Reason::kActiveUnhealthy);
+  EXPECT_EQ(Cond(r.status, "Degraded").message,
+            "active member a unhealthy since " + FormatTime(T(0)) + "; failover after 5s");
+  EXPECT_EQ(Cond(r.status, "Ready").reason, "ActiveUnhealthy");
+  EXPECT_EQ(r.status.members[0].message, "unhealthy: 0/1 ready pods needed");
+
+  f.decision.hold = "held";
+  EXPECT_EQ(Cond(f.Build().status, "Degraded").reason, "FailoverBudgetExhausted") << "a hold comes first";
+  f.decision.hold.reset();
+
+  f.Down("b");
+  r = f.Build();
+  EXPECT_EQ(r.assessment.degraded_reason, Reason::kNoHealthyMember);
+  EXPECT_EQ(Cond(r.status, "Degraded").message,
+            "every member is unhealthy, the active member a too; Services left on a");
+
+  f.decision.active.clear();
+  EXPECT_EQ(Cond(f.Build().status, "Degraded").message,
+            "no member has enough ready pods; Services left as they are");
+}
+
+TEST(BuildStatus, ALaggingStandbyIsNamed) {
+  Fixture f;
+  f.spec.max_lag = MaxLag{10.0, std::nullopt};
+  f.observed.pods[0].annotations[keys::kLagSeconds] = "0";
+  f.observed.pods[1].annotations[keys::kLagSeconds] = "30";
+  StatusReport r = f.Build();
+  EXPECT_EQ(Cond(r.status, "StandbyAvailable").reason, "StandbyLagging");
+  EXPECT_EQ(Cond(r.status, "StandbyAvailable").message,
+            "no standby can take over: b: lag 30s over maxLag.seconds 10");
+  EXPECT_EQ(Cond(r.status, "Degraded").reason, "StandbyLagging");
+  EXPECT_EQ(r.status.phase, "Degraded");
+}
+
+TEST(BuildStatus, AMissingServiceIsReported) {
+  Fixture f;
+  f.services.push_back({"db-ro", false, "", false});
+  const Status s = f.Build().status;
+  EXPECT_EQ(Cond(s, "Ready").reason, "ServiceMissing");
+  EXPECT_EQ(Cond(s, "Degraded").message, "Services not found: db-ro");
+}
+
+TEST(BuildStatus, ASwitchUnderWayIsFailingOverOrBack) {
+  Fixture f;
+  f.ledger.switch_record = SwitchRecord{"b", "a", "PrimaryUnhealthy", "Demoting", T(0), T(0)};
+  Status s = f.Build().status;
+  EXPECT_EQ(s.phase, "FailingOver");
+  EXPECT_EQ(Cond(s, "Ready").status, "False");
+  EXPECT_EQ(Cond(s, "Ready").message, "switching from b to a (PrimaryUnhealthy)");
+  EXPECT_EQ(s.switch_record, f.ledger.switch_record);
+  f.ledger.switch_record->reason = "Switchover";
+  EXPECT_EQ(f.Build().status.phase, "FailingBack");
+}
+
+TEST(BuildStatus, ObservingAPausedGroupIsPaused) {
+  Fixture f;
+  f.spec.paused = true;
+  f.acting = false;
+  EXPECT_EQ(f.Build().assessment.phase, Phase::kPaused);
+}
+
+TEST(BuildStatus, TheLedgerBooksTransitionsNewestFirstAndBounded) {
+  Fixture f;
+  f.previous.failover_count = 7;
+  for (int i = 0; i < 10; ++i) f.previous.history.push_back({"x", "y", "Failback", T(-i - 100), T(-i - 100)});
+  f.ledger.transitions = {{"a", "", SwitchReason::kMemberUnhealthy, T(-5), {}},
+                          {"", "b", SwitchReason::kMemberRecovered, T(-3), {}}};
+  f.ledger.failovers = 1;
+  f.ledger.recent_failovers = {T(-1)};
+  Status s = f.Build(T(2)).status;
+  EXPECT_EQ(s.failover_count, 8);
+  ASSERT_EQ(s.history.size(), Status::kHistoryLimit);
+  EXPECT_EQ(s.history[0], (Transition{"", "b", "MemberRecovered", T(-3), T(2)}));
+  EXPECT_EQ(s.history[1], (Transition{"a", "", "MemberUnhealthy", T(-5), T(2)}));
+  EXPECT_EQ(s.last_transition, s.history[0]);
+  EXPECT_EQ(s.recent_failovers, std::vector<Time>{T(-1)});
+}
+
+TEST(MakeCondition, KeepsTheTransitionTimeWhileTheStatusHolds) {
+  Status prev;
+  prev.conditions = {Condition{"Ready", "True", "ActiveHealthy", "m", T(-9), 1}};
+  EXPECT_EQ(MakeCondition(prev, kConditionReady, true, Reason::kActiveHealthy, "x", T(0), 2).last_transition_time,
+            T(-9));
+  Condition flipped = MakeCondition(prev, kConditionReady, false, Reason::kSwitching, "x", T(0), 2);
+  EXPECT_EQ(flipped.last_transition_time, T(0));
+  EXPECT_EQ(flipped.reason, "Switching");
+  EXPECT_EQ(flipped.observed_generation, 2);
+}
+
+TEST(ConditionNotices, AWarningWhenDegradedOrDegradedAnotherWayAndRecoveredOnce) {
+  Assessment degraded;
+  degraded.degraded = true;
+  degraded.degraded_reason = Reason::kActiveUnhealthy;
+  degraded.degraded_message = "a is down";
+  degraded.phase = Phase::kDegraded;
+  Status prev;
+  std::vector<Notice> n = ConditionNotices(prev, degraded);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].type, EventType::kWarning);
+  EXPECT_EQ(n[0].reason, Reason::kActiveUnhealthy);
+  EXPECT_EQ(n[0].message, "a is down");
+
+  prev.conditions = {Condition{"Degraded", "True", "ActiveUnhealthy", "a is down", T(0), 1}};
+  EXPECT_TRUE(ConditionNotices(prev, degraded).empty()) << "said already";
+  degraded.degraded_reason = Reason::kNoHealthyMember;
+  EXPECT_EQ(ConditionNotices(prev, degraded).size(), 1u) << "degraded another way";
+
+  Assessment fine;
+  fine.degraded = false;
+  fine.degraded_message = "2/2 members healthy";
+  fine.phase = Phase::kHealthy;
+  n = ConditionNotices(prev, fine);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].reason, Reason::kRecovered);
+  EXPECT_EQ(n[0].type, EventType::kNormal);
+}
+
+TEST(ConditionNotices, PausedOnceWhenTheGroupStartsObserving) {
+  Assessment paused;
+  paused.degraded = false;
+  paused.phase = Phase::kPaused;
+  Status prev;
+  std::vector<Notice> n = ConditionNotices(prev, paused);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].reason, Reason::kPaused);
+  prev.phase = "Paused";
+  EXPECT_TRUE(ConditionNotices(prev, paused).empty());
+}
+
+}  // namespace
+}  // namespace failover::engine

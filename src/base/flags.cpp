@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -150,6 +151,24 @@ FlagSet::Result FlagSet::ParseFlagsOnly(int argc, const char* const* argv) const
   Result out = Parse(argc, argv);
   if (out.ok() && !out.rest.empty()) out.error = "unexpected argument " + out.rest[0];
   return out;
+}
+
+std::optional<int> ReadProgramFlags(FlagSet& flags, int argc, const char* const* argv,
+                                    const std::string& program, const std::function<void()>& usage) {
+  bool help = false;
+  flags.Bool("--help", &help);
+  flags.Alias("-h", "--help");
+  auto parsed = flags.ParseFlagsOnly(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), parsed.error.c_str());
+    usage();
+    return 2;
+  }
+  if (help) {
+    usage();
+    return 0;
+  }
+  return std::nullopt;
 }
 
 }  // namespace base

@@ -4,6 +4,7 @@
 #include <climits>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,12 @@ class FlagSet {
   std::map<std::string, Flag> flags_;
   std::map<std::string, std::string> aliases_;
 };
+
+// The command line of a program that takes flags only and has --help (and -h): declares
+// those two on `flags` and reads argv. On an error it prints "<program>: <error>" and
+// calls `usage` and returns 2; on --help it calls `usage` and returns 0; otherwise nullopt
+// (the program runs on).
+std::optional<int> ReadProgramFlags(FlagSet& flags, int argc, const char* const* argv,
+                                    const std::string& program, const std::function<void()>& usage);
 
 }  // namespace base

@@ -48,21 +48,12 @@ bool ParseOptions(int argc, char** argv, DemoOptions* out) {
     char host[256] = {};
     if (gethostname(host, sizeof(host) - 1) == 0) pod = host;
   }
-  bool help = false;
   base::FlagSet flags;
   flags.String("--address", &address);
   flags.String("--port", &port);  // checked below with the PORT fallback
   flags.String("--pod-name", &pod);
-  flags.Bool("--help", &help);
-  flags.Alias("-h", "--help");
-  auto parsed = flags.ParseFlagsOnly(argc, argv);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "failover-demo-app: %s\n", parsed.error.c_str());
-    return false;
-  }
-  if (help) {
-    Usage();
-    std::exit(0);
+  if (auto exit_code = base::ReadProgramFlags(flags, argc, argv, "failover-demo-app", Usage)) {
+    std::exit(*exit_code);
   }
   if (!address.empty()) out->address = address;
   if (!port.empty()) {

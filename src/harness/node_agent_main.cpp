@@ -35,7 +35,6 @@ int Run(int argc, char** argv) {
   NodeAgentOptions opts;
   std::string pod_netns;
   bool no_register_node = false;
-  bool help = false;
   base::FlagSet flags;
   flags.String("--kubeconfig", &kubeconfig);
   flags.String("--node-name", &opts.node_name);
@@ -48,17 +47,8 @@ int Run(int argc, char** argv) {
   flags.String("--pod-netns", &pod_netns);
   flags.Bool("--no-register-node", &no_register_node);
   flags.Bool("--schedule", &opts.schedule);
-  flags.Bool("--help", &help);
-  flags.Alias("-h", "--help");
-  auto parsed = flags.ParseFlagsOnly(argc, argv);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "failover-node-agent: %s\n", parsed.error.c_str());
-    Usage();
-    return 2;
-  }
-  if (help) {
-    Usage();
-    return 0;
+  if (auto exit_code = base::ReadProgramFlags(flags, argc, argv, "failover-node-agent", Usage)) {
+    return *exit_code;
   }
   if (no_register_node) opts.register_node = false;
   if (opts.node_name.empty() || opts.node_ip.empty() || opts.pod_cidr.empty()) {

@@ -33,7 +33,6 @@ int Run(int argc, char** argv) {
   ServiceProxyOptions opts;
   bool admin_set = false;
   bool quiet = false;
-  bool help = false;
   base::FlagSet flags;
   flags.Value("--admin-address", [&](const std::string& v) {
     opts.admin_address = v;
@@ -44,17 +43,8 @@ int Run(int argc, char** argv) {
   flags.String("--bind-address", &opts.bind_address);
   flags.Int("--max-connections", &opts.max_connections, 1);
   flags.Bool("--quiet", &quiet);
-  flags.Bool("--help", &help);
-  flags.Alias("-h", "--help");
-  auto parsed = flags.ParseFlagsOnly(argc, argv);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "failover-service-proxy: %s\n", parsed.error.c_str());
-    Usage();
-    return 2;
-  }
-  if (help) {
-    Usage();
-    return 0;
+  if (auto exit_code = base::ReadProgramFlags(flags, argc, argv, "failover-service-proxy", Usage)) {
+    return *exit_code;
   }
   if (quiet) opts.log_connections = false;
   if (!admin_set) opts.admin_address = opts.bind_address + ":" + std::to_string(kDefaultAdminPort);

@@ -189,6 +189,28 @@ TEST(FlagSet, FlagsOnlyRefusesPositionalArguments) {
   EXPECT_EQ(Declare(&o).ParseFlagsOnly(2, unknown).error, "unknown flag --bogus");
 }
 
+TEST(ReadProgramFlags, RunsOnHelpsOrRefuses) {
+  struct Case {
+    std::vector<const char*> argv;
+    std::optional<int> exit_code;
+    int usages;
+  };
+  for (const Case& c : std::vector<Case>{{{"prog", "--workers=2"}, std::nullopt, 0},
+                                         {{"prog", "--help"}, 0, 1},
+                                         {{"prog", "-h", "--workers=2"}, 0, 1},
+                                         {{"prog", "--workers=x"}, 2, 1},
+                                         {{"prog", "stray"}, 2, 1},
+                                         {{"prog", "--bogus", "--help"}, 2, 1}}) {
+    Options o;
+    FlagSet flags = Declare(&o);
+    int usages = 0;
+    auto code = ReadProgramFlags(flags, static_cast<int>(c.argv.size()), c.argv.data(), "prog",
+                                 [&] { ++usages; });
+    EXPECT_EQ(code, c.exit_code) << ::testing::PrintToString(c.argv);
+    EXPECT_EQ(usages, c.usages) << ::testing::PrintToString(c.argv);
+  }
+}
+
 TEST(FlagSet, DeclaringANameTwiceIsAProgrammingError) {
   Options o;
   FlagSet f = Declare(&o);

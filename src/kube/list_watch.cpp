@@ -101,7 +101,7 @@ Status ListWatch::List() {
       if (body.contains("apiVersion")) item["apiVersion"] = body["apiVersion"];
     }
   }
-  list = Result<json>(json());
+  list = Result<json>(json());  // the rest of the List goes before the handler runs
   SetResourceVersion(rv);
   if (handlers_.on_list) handlers_.on_list(items, rv);
   return Status::OK();

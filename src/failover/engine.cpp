@@ -15,7 +15,9 @@
 #include "failover/engine/classify.h"
 #include "failover/engine/decision.h"
 #include "failover/engine/text.h"
-#include "failover/parse.h"
+#include "failover/object_observations.h"
+#include "failover/spec_parse.h"
+#include "failover/status_json.h"
 #include "failover/validate.h"
 
 namespace failover {

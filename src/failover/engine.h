@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "failover/observed.h"
-#include "failover/parse.h"
 #include "failover/plan.h"
+#include "failover/spec_parse.h"
 #include "failover/types.h"
 
 namespace failover {

@@ -1,6 +1,7 @@
 #include "failover/plan_json.h"
 
-#include "failover/parse.h"
+#include "failover/status_json.h"
+#include "failover/time_text.h"
 
 namespace failover {
 namespace {

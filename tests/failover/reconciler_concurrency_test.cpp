@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "failover/reconciler.h"
+#include "failover/time_text.h"
 #include "runtime/cluster_env.h"
 #include "runtime/manager.h"
 #include "support/command.h"

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "failover/engine.h"
+#include "failover/object_observations.h"
 #include "failover/plan_json.h"
+#include "failover/time_text.h"
 
 int main() {
   using failover::json;

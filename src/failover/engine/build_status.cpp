@@ -3,7 +3,7 @@
 #include <set>
 
 #include "failover/engine/text.h"
-#include "failover/parse.h"
+#include "failover/time_text.h"
 
 namespace failover::engine {
 namespace {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "failover/engine/text.h"
-#include "failover/parse.h"
+#include "failover/time_text.h"
 
 namespace failover::engine {
 namespace {
@@ -93,6 +93,16 @@ void CheckLag(MemberState& m, const MaxLag& max) {
 
 }  // namespace
 
+std::vector<int> RankOrder(const Spec& spec) {
+  std::vector<int> order;
+  for (size_t i = 0; i < spec.members.size(); ++i) order.push_back(static_cast<int>(i));
+  std::stable_sort(order.begin(), order.end(), [&spec](int a, int b) {
+    return spec.members[static_cast<size_t>(a)].priority.value_or(0) >
+           spec.members[static_cast<size_t>(b)].priority.value_or(0);
+  });
+  return order;
+}
+
 Classification Classify(const Spec& spec, const Observed& observed, const Status& previous, Time now) {
   Classification c;
   const size_t n = spec.members.size();
@@ -100,12 +110,8 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
   for (size_t i = 0; i < n; ++i) {
     c.members[i].name = spec.members[i].name;
     c.members[i].min_ready = spec.members[i].min_ready;
-    c.rank_order.push_back(static_cast<int>(i));
   }
-  std::stable_sort(c.rank_order.begin(), c.rank_order.end(), [&spec](int a, int b) {
-    return spec.members[static_cast<size_t>(a)].priority.value_or(0) >
-           spec.members[static_cast<size_t>(b)].priority.value_or(0);
-  });
+  c.rank_order = RankOrder(spec);
   for (size_t r = 0; r < n; ++r) c.members[static_cast<size_t>(c.rank_order[r])].rank = static_cast<int>(r);
 
   std::vector<const PodObservation*> pods;

@@ -53,6 +53,10 @@ struct Classification {
 // (the first listing).
 Classification Classify(const Spec& spec, const Observed& observed, const Status& previous, Time now);
 
+// Member indices, most preferred first: higher spec priority first (unset = 0), then spec
+// order. The order failover, failback and election follow.
+std::vector<int> RankOrder(const Spec& spec);
+
 // Why a member may not be promoted automatically, the most fundamental cause first.
 enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced };
 Ineligibility WhyIneligible(const MemberState& member, Role role);

@@ -3,7 +3,7 @@
 // one; a healthy member joins at once while no serving member is healthy, otherwise once
 // healthy for the stabilization window. A switchover request is refused.
 #include "failover/engine/decision.h"
-#include "failover/parse.h"
+#include "failover/time_text.h"
 
 namespace failover::engine {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "failover/engine/decision.h"
 #include "failover/engine/text.h"
-#include "failover/parse.h"
+#include "failover/time_text.h"
 
 namespace failover::engine {
 namespace {

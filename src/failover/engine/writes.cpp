@@ -1,7 +1,7 @@
 #include "failover/engine/writes.h"
 
 #include "failover/engine/text.h"
-#include "failover/parse.h"
+#include "failover/time_text.h"
 
 namespace failover::engine {
 namespace {

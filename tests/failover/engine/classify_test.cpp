@@ -153,6 +153,7 @@ TEST(Classify, RankIsPriorityFirstThenSpecOrder) {
   spec.members[1].priority = 5;
   Classification c = Classify(spec, Group({}), Status{}, T(0));
   EXPECT_EQ(c.rank_order, (std::vector<int>{1, 2, 0}));
+  EXPECT_EQ(RankOrder(spec), c.rank_order);
   EXPECT_EQ(c.members[0].rank, 2);
   EXPECT_EQ(c.members[1].rank, 0);
   EXPECT_EQ(c.members[2].rank, 1);

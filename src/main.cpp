@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/flags.h"
+#include "base/stop_signals.h"
 #include "failover/reconciler.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -69,6 +70,8 @@ std::string DefaultLeaseNamespace() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts, so that every thread inherits the blocked stop signals.
+  base::StopSignals stop_signals;
   runtime::ManagerOptions mo;
   Flags flags;
   base::FlagSet flag_set;
@@ -118,6 +121,16 @@ int main(int argc, char** argv) {
                                  {"namespace", flags.watch_namespace.empty() ? "(all)" : flags.watch_namespace},
                                  {"workers", flags.workers},
                                  {"leaderElect", mo.leader_elect}});
+  // The first SIGTERM/SIGINT starts the graceful shutdown; a second one ends the process
+  // at once, as controller-runtime's signal handler does.
+  stop_signals.Watch([&manager](int sig, int count) {
+    if (count > 1) {
+      std::fflush(nullptr);
+      std::_Exit(1);
+    }
+    runtime::Logger("setup").Info("signal received; shutting down", {{"signal", sig}});
+    manager.RequestStop();
+  });
   const int rc = manager.Run();
   // The manager has drained the controllers, released the lease and flushed Events; a hook
   // or probe still waiting on a slow endpoint must not hold the exit.

@@ -182,6 +182,13 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   deps.hook_pool = std::make_shared<runtime::WorkerPool>("hooks", options.hook_threads);
   deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", options.probe_threads);
   auto reconciler = std::make_shared<GroupReconciler>(deps);
+  // Once the controller's reconciles have drained: the runners stop taking calls and wait
+  // for the running ones, then the pools' threads end.
+  manager.AddStopStep("failover-pools", [reconciler, hooks = deps.hook_pool, probes = deps.probe_pool] {
+    reconciler->Stop();
+    hooks->Stop();
+    probes->Stop();
+  });
 
   runtime::ControllerOptions co;
   co.name = "failovergroup";

@@ -1,6 +1,7 @@
 #include "runtime/manager.h"
 
-#include <csignal>
+#include <condition_variable>
+#include <memory>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -10,15 +11,6 @@
 #include "runtime/request_metrics.h"
 
 namespace runtime {
-namespace {
-
-std::atomic<int> g_signal{0};
-
-extern "C" void OnTerminationSignal(int sig) {
-  if (g_signal.exchange(sig) != 0) std::_Exit(1);  // second signal: exit at once
-}
-
-}  // namespace
 
 std::string ManagerFlagsUsage() {
   return "  --metrics-bind-address=ADDR        /metrics address (default :8080, 0 disables)\n"
@@ -152,12 +144,6 @@ void Manager::StartControllers() {
 int Manager::Run() {
   running_.store(true);
   ConfigureLogging(options_.log_format, options_.log_level);
-  g_signal.store(0);
-  struct sigaction sa {};
-  sa.sa_handler = OnTerminationSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
 
   auto metrics_addr = ParseBindAddress(options_.metrics_bind_address);
   auto health_addr = ParseBindAddress(options_.health_probe_bind_address);
@@ -245,9 +231,14 @@ int Manager::Run() {
         options_.on_leadership_lost();
         return;
       }
+      // Writes already stopped (IsLeader is false); Run returns 1 at once and the
+      // program ends without waiting for reconciles that can no longer write.
       log_.Error("leader election lost; exiting");
-      std::fflush(nullptr);
-      std::_Exit(1);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lost_leadership_ = true;
+      }
+      cv_.notify_all();
     };
     cb.on_new_leader = [this](const std::string& id) {
       if (id != identity_) log_.Info("new leader observed", {{"leader", id}});
@@ -269,9 +260,9 @@ int Manager::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(100));
-      if (g_signal.load() != 0) {
-        log_.Info("signal received; shutting down", {{"signal", g_signal.load()}});
-        stop_requested_ = true;
+      if (lost_leadership_) {
+        running_.store(false);
+        return 1;
       }
       if (stop_requested_) break;
       if (leading_ && !controllers_started_) {
@@ -281,41 +272,65 @@ int Manager::Run() {
     }
     if (start_controllers) StartControllers();
   }
-  Shutdown();
+  const bool clean = Shutdown();
   running_.store(false);
-  return 0;
+  return clean ? 0 : 1;
 }
 
-void Manager::Shutdown() {
+bool Manager::Shutdown() {
   const auto deadline = Clock::now() + options_.graceful_shutdown_timeout;
-  std::atomic<bool> done{false};
-  std::thread watchdog([&] {
-    while (!done.load()) {
-      if (Clock::now() >= deadline + std::chrono::seconds(1)) {
-        Logger("manager").Error("graceful shutdown exceeded its bound; exiting");
-        std::fflush(nullptr);
-        std::_Exit(1);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+  // The steps run on a thread of their own so that a step stuck past the bound cannot hold
+  // the program: Run returns 1 and main ends the process, the stuck step with it.
+  struct Progress {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool clean = true;
+  };
+  auto progress = std::make_shared<Progress>();
+  std::thread steps([this, deadline, progress] {
+    const bool clean = ShutdownSteps(deadline);
+    std::lock_guard<std::mutex> lock(progress->mu);
+    progress->done = true;
+    progress->clean = clean;
+    progress->cv.notify_all();
   });
+  std::unique_lock<std::mutex> lock(progress->mu);
+  if (!progress->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return progress->done; })) {
+    log_.Error("graceful shutdown exceeded its bound; exiting");
+    steps.detach();
+    return false;
+  }
+  lock.unlock();
+  steps.join();
+  return progress->clean;
+}
+
+bool Manager::ShutdownSteps(Clock::time_point deadline) {
   bool drained = true;
   for (auto& c : controllers_) drained = c->Stop(deadline) && drained;
   if (!drained) {
     // A reconcile may still write: keep the lease (it expires) rather than hand it over.
     log_.Error("reconciles did not finish within the shutdown bound; exiting without "
                "releasing the lease");
-    std::fflush(nullptr);
-    std::_Exit(1);
+    return false;
+  }
+  // What the reconciles used (their pools), last registered first.
+  for (auto it = runnables_.rbegin(); it != runnables_.rend(); ++it) {
+    if (it->second) it->second();
   }
   if (elector_) elector_->Stop();  // releases the lease
   for (auto& [key, inf] : informers_) inf->Stop();
   events_->Stop(std::min(deadline, Clock::now() + std::chrono::seconds(5)));
   if (health_server_) health_server_->Stop();
   if (metrics_server_) metrics_server_->Stop();
-  done.store(true);
-  watchdog.join();
   log_.Info("shutdown complete");
+  return true;
+}
+
+void Manager::AddStopStep(std::string name, std::function<void()> stop) {
+  std::lock_guard<std::mutex> lock(mu_);
+  runnables_.emplace_back(std::move(name), std::move(stop));
 }
 
 }  // namespace runtime

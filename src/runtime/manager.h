@@ -39,7 +39,8 @@ struct ManagerOptions {
   std::string component = "failover-operator";  // Event source
   LogFormat log_format = LogFormat::kJson;
   LogLevel log_level = LogLevel::kInfo;
-  // Called when the lease is lost after having led. Default: log and exit(1) at once.
+  // Called when the lease is lost after having led. Default: log, and Run returns 1 at
+  // once (the program must then end: see Run).
   std::function<void()> on_leadership_lost;
 };
 
@@ -89,9 +90,19 @@ class Manager {
   }
   const std::string& identity() const { return identity_; }
 
-  // Blocks until stopped; 0 after a clean shutdown, 1 on a startup failure.
+  // Blocks until stopped; 0 after a clean shutdown. 1 on a startup failure, a lost lease,
+  // or a shutdown that did not finish within graceful_shutdown_timeout (reconciles that
+  // did not drain keep the lease unreleased): then threads may still run, and the caller
+  // must end the process at once (main: std::_Exit). The manager installs no signal
+  // handler and never ends the process itself: main turns SIGTERM into RequestStop.
   int Run();
+  // Thread-safe; also from a signal-watching thread.
   void RequestStop();
+
+  // A step of the graceful shutdown, run after the controllers have drained and before
+  // the lease is released and the informers stop; steps run last-added first. For what
+  // the reconciles used: the hook and probe pools.
+  void AddStopStep(std::string name, std::function<void()> stop);
 
   // Ports actually bound (useful with ":0"); 0 when disabled or not started.
   int metrics_port() const;
@@ -99,7 +110,8 @@ class Manager {
 
  private:
   void StartControllers();
-  void Shutdown();
+  bool Shutdown();  // false: not clean (see Run)
+  bool ShutdownSteps(Clock::time_point deadline);
 
   std::shared_ptr<kube::Client> client_;
   ManagerOptions options_;
@@ -116,6 +128,8 @@ class Manager {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_requested_ = false;
+  bool lost_leadership_ = false;
+  std::vector<std::pair<std::string, std::function<void()>>> runnables_;
   bool leading_ = false;
   bool controllers_started_ = false;
   std::atomic<bool> running_{false};

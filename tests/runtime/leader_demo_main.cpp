@@ -3,11 +3,13 @@
 // annotating them with its identity, and prints "reconciled <key>" for each reconcile
 // that wrote. Flags: the manager's, plus --kubeconfig=PATH --namespace=NS --identity=ID.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "base/flags.h"
+#include "base/stop_signals.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "runtime/manager.h"
@@ -42,6 +44,7 @@ class AnnotateReconciler : public runtime::Reconciler {
 }  // namespace
 
 int main(int argc, char** argv) {
+  base::StopSignals stop_signals;  // first: every thread inherits the blocked signals
   runtime::ManagerOptions opts;
   std::string kubeconfig, ns;
   base::FlagSet flags;
@@ -73,5 +76,12 @@ int main(int argc, char** argv) {
   auto& ctl = mgr.AddController({"leader_demo", 2, nullptr},
                                 std::make_shared<AnnotateReconciler>(&mgr, mgr.identity()));
   ctl.Watch(inf);
-  return mgr.Run();
+  // As the operator's main: SIGTERM stops gracefully (and releases the lease).
+  stop_signals.Watch([&mgr](int, int count) {
+    if (count > 1) std::_Exit(1);
+    mgr.RequestStop();
+  });
+  const int rc = mgr.Run();
+  std::fflush(nullptr);
+  std::_Exit(rc);
 }

@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "harness/flags.h"
 #include "harness/node_agent.h"
 #include "harness/pod_ip_allocator.h"
 #include "harness/pod_status.h"
@@ -349,41 +348,6 @@ TEST(ServiceTable, ClusterIPServicesAndUnlabelledSlicesAreIgnored) {
   EXPECT_TRUE(t.Routes()[30081].backends.empty());
   t.UpsertService(Service("ClusterIP", 0));  // type changed back: the node port goes away
   EXPECT_TRUE(t.Routes().empty());
-}
-
-// What the mains' loops see: each argument, and the values of the flags they ask for.
-std::vector<std::string> ReadFlags(std::vector<std::string> args, std::string* kubeconfig, std::string* port) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  std::vector<std::string> rest;
-  for (FlagReader flags(static_cast<int>(argv.size()), argv.data()); flags.Next();) {
-    if (flags.Value("--kubeconfig", kubeconfig) || flags.Value("--port", port)) continue;
-    rest.push_back(flags.Arg());
-  }
-  return rest;
-}
-
-TEST(FlagReader, ReadsSeparateAndEqualsValuesAndLeavesTheRest) {
-  std::string kubeconfig, port;
-  auto rest = ReadFlags({"prog", "--kubeconfig", "/k", "--quiet", "--port=8081", "x"}, &kubeconfig, &port);
-  EXPECT_EQ(kubeconfig, "/k");
-  EXPECT_EQ(port, "8081");
-  EXPECT_EQ(rest, (std::vector<std::string>{"--quiet", "x"}));
-}
-
-TEST(FlagReader, EmptyEqualsValueAndValuesThatLookLikeFlags) {
-  std::string kubeconfig = "unchanged", port;
-  auto rest = ReadFlags({"prog", "--kubeconfig=", "--port", "--kubeconfig"}, &kubeconfig, &port);
-  EXPECT_EQ(kubeconfig, "");
-  EXPECT_EQ(port, "--kubeconfig");
-  EXPECT_TRUE(rest.empty());
-}
-
-TEST(FlagReader, AFlagWithoutItsValueIsLeftForTheCaller) {
-  std::string kubeconfig = "unchanged", port;
-  auto rest = ReadFlags({"prog", "--portal", "--kubeconfig"}, &kubeconfig, &port);
-  EXPECT_EQ(kubeconfig, "unchanged");
-  EXPECT_EQ(rest, (std::vector<std::string>{"--portal", "--kubeconfig"}));
 }
 
 }  // namespace

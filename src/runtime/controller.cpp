@@ -30,8 +30,7 @@ Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> re
     : options_(std::move(options)),
       reconciler_(std::move(reconciler)),
       log_("controller", {{"controller", options_.name}}),
-      queue_(options_.name, options_.rate_limiter ? options_.rate_limiter
-                                                  : DefaultControllerRateLimiter()) {
+      queue_(options_.name, options_.rate_limiter, options_.env) {
   const prometheus::Labels labels{{"controller", options_.name}};
   for (const char* result : {"success", "error", "requeue", "requeue_after"}) {
     metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}});
@@ -106,7 +105,7 @@ void Controller::ProcessOne(const std::string& key) {
   const Request req = Request::FromKey(key);
   const Logger log = log_.WithValues(
       {{"namespace", req.ns}, {"name", req.name}, {"reconcileID", NewReconcileID()}});
-  const auto start = Clock::now();
+  const auto start = options_.env->Now();
   std::string result;
   try {
     auto r = reconciler_->Reconcile(req);
@@ -140,7 +139,7 @@ void Controller::ProcessOne(const std::string& key) {
     log.Error("unknown exception in reconcile");
     queue_.AddRateLimited(key);
   }
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  const double secs = std::chrono::duration<double>(options_.env->Now() - start).count();
   metrics::ReconcileTime().Add(labels, metrics::LatencyBuckets()).Observe(secs);
   metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}}).Increment();
   log.Debug("reconciled", {{"result", result}, {"seconds", secs}});

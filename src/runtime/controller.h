@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/env.h"
 #include "kube/status.h"
 #include "runtime/informer.h"
 #include "runtime/logger.h"
@@ -42,7 +43,8 @@ class Reconciler {
 struct ControllerOptions {
   std::string name;  // labels metrics and logs ("failovergroup")
   int workers = 1;
-  std::shared_ptr<RateLimiter> rate_limiter;  // null = DefaultControllerRateLimiter()
+  std::shared_ptr<RateLimiter> rate_limiter;  // null = DefaultControllerRateLimiter(env)
+  base::Env* env = &base::RealEnv();          // the work queue's clock
 };
 
 // Maps a watched object to the keys to reconcile.

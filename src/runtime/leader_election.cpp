@@ -12,9 +12,8 @@ namespace runtime {
 namespace {
 
 // metav1.MicroTime: RFC 3339 with microseconds, UTC.
-std::string MicroTimeNow() {
-  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                             base::Fraction::kMicros);
+std::string MicroTimeNow(const base::Env& env) {
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(env.WallNow()), base::Fraction::kMicros);
 }
 
 int64_t SteadyNs(Clock::time_point t) {
@@ -54,6 +53,7 @@ LeaderElector::LeaderElector(std::shared_ptr<kube::Client> client, LeaderElectio
       options_(std::move(options)),
       callbacks_(std::move(callbacks)) {
   if (options_.identity.empty()) options_.identity = DefaultLeaderIdentity();
+  if (!options_.env) options_.env = &base::RealEnv();
   log_ = Logger("leader-election", {{"lease", options_.lease_namespace + "/" + options_.lease_name},
                                     {"identity", options_.identity}});
   status_gauge_ = &metrics::LeaderStatus().Add({{"name", options_.lease_name}});
@@ -79,7 +79,7 @@ void LeaderElector::Stop() {
 bool LeaderElector::IsLeader() const {
   if (!leading_.load()) return false;
   const int64_t renewed = renewed_at_ns_.load();
-  return SteadyNs(Clock::now()) - renewed <
+  return SteadyNs(options_.env->Now()) - renewed <
          std::chrono::duration_cast<std::chrono::nanoseconds>(options_.renew_deadline).count();
 }
 
@@ -90,7 +90,7 @@ std::string LeaderElector::ObservedLeader() const {
 
 bool LeaderElector::Sleep(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stopping_; });
+  return !options_.env->WaitFor(lock, cv_, d, [&] { return stopping_; });
 }
 
 void LeaderElector::SetLeading(bool leading) {
@@ -99,8 +99,8 @@ void LeaderElector::SetLeading(bool leading) {
 }
 
 bool LeaderElector::TryAcquireOrRenew() {
-  const auto attempt_start = Clock::now();
-  const std::string now = MicroTimeNow();
+  const auto attempt_start = options_.env->Now();
+  const std::string now = MicroTimeNow(*options_.env);
   const int64_t duration_s =
       std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
   auto got = client_->Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name);
@@ -129,7 +129,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     observed_renew_time_ = now;
     observed_acquire_time_ = now;
     observed_transitions_ = 0;
-    observed_at_ = Clock::now();
+    observed_at_ = options_.env->Now();
     renewed_at_ns_.store(SteadyNs(attempt_start));
     return true;
   }
@@ -148,11 +148,11 @@ bool LeaderElector::TryAcquireOrRenew() {
       }
       observed_holder_ = holder;
       observed_renew_time_ = renew_time;
-      observed_at_ = Clock::now();
+      observed_at_ = options_.env->Now();
     }
     observed_transitions_ = spec.value("leaseTransitions", int64_t{0});
     observed_acquire_time_ = spec.value("acquireTime", std::string());
-    expired_for_us = Clock::now() > observed_at_ + std::chrono::seconds(lease_seconds);
+    expired_for_us = options_.env->Now() > observed_at_ + std::chrono::seconds(lease_seconds);
   }
   if (!holder.empty() && holder != options_.identity && !expired_for_us) {
     return false;  // held by someone else and still valid
@@ -174,7 +174,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   std::lock_guard<std::mutex> lock(mu_);
   observed_holder_ = options_.identity;
   observed_renew_time_ = now;
-  observed_at_ = Clock::now();
+  observed_at_ = options_.env->Now();
   renewed_at_ns_.store(SteadyNs(attempt_start));
   return true;
 }
@@ -205,7 +205,7 @@ void LeaderElector::Run() {
     const auto deadline =
         Clock::time_point(std::chrono::nanoseconds(renewed_at_ns_.load())) + options_.renew_deadline;
     bool renewed = false;
-    while (Clock::now() < deadline) {
+    while (options_.env->Now() < deadline) {
       if (TryAcquireOrRenew()) {
         renewed = true;
         break;
@@ -237,7 +237,7 @@ void LeaderElector::Release() {
   kube::json lease = *got;
   if (lease["spec"].value("holderIdentity", std::string()) != options_.identity) return;
   SetLeading(false);
-  const std::string now = MicroTimeNow();
+  const std::string now = MicroTimeNow(*options_.env);
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = now;

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "base/env.h"
 #include "kube/client.h"
 #include "runtime/backoff.h"
 #include "runtime/logger.h"
@@ -27,6 +28,9 @@ struct LeaderElectionOptions {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   bool release_on_cancel = true;
+  // The clocks: monotonic for the deadlines and the retry waits, wall for the times
+  // written on the Lease.
+  base::Env* env = &base::RealEnv();
 };
 
 // hostname + "_" + random hex: unique per process.

@@ -31,11 +31,11 @@ int ItemExponentialRateLimiter::NumRequeues(const std::string& item) {
   return it == failures_.end() ? 0 : it->second;
 }
 
-BucketRateLimiter::BucketRateLimiter(double qps, int burst)
-    : qps_(qps), burst_(burst), tokens_(burst) {}
+BucketRateLimiter::BucketRateLimiter(double qps, int burst, base::Env* env)
+    : qps_(qps), burst_(burst), env_(env), tokens_(burst) {}
 
 std::chrono::nanoseconds BucketRateLimiter::When(const std::string&) {
-  return ReserveAt(Clock::now());
+  return ReserveAt(env_->Now());
 }
 
 std::chrono::nanoseconds BucketRateLimiter::ReserveAt(Clock::time_point now) {
@@ -70,9 +70,9 @@ int MaxOfRateLimiter::NumRequeues(const std::string& item) {
   return most;
 }
 
-std::shared_ptr<RateLimiter> DefaultControllerRateLimiter() {
+std::shared_ptr<RateLimiter> DefaultControllerRateLimiter(base::Env* env) {
   return std::make_shared<MaxOfRateLimiter>(std::vector<std::shared_ptr<RateLimiter>>{
-      std::make_shared<ItemExponentialRateLimiter>(), std::make_shared<BucketRateLimiter>()});
+      std::make_shared<ItemExponentialRateLimiter>(), std::make_shared<BucketRateLimiter>(10, 100, env)});
 }
 
 }  // namespace runtime

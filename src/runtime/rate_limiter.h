@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "runtime/backoff.h"
 
 namespace runtime {
@@ -40,12 +41,13 @@ class ItemExponentialRateLimiter : public RateLimiter {
   std::map<std::string, int> failures_;
 };
 
-// An overall token bucket (qps, burst) shared by all items; never forgets.
+// An overall token bucket (qps, burst) shared by all items, refilled on env's clock;
+// never forgets.
 class BucketRateLimiter : public RateLimiter {
  public:
-  BucketRateLimiter(double qps = 10, int burst = 100);
+  BucketRateLimiter(double qps = 10, int burst = 100, base::Env* env = &base::RealEnv());
   std::chrono::nanoseconds When(const std::string& item) override;
-  // As When(), at a given time (for tests).
+  // As When(), at a given time.
   std::chrono::nanoseconds ReserveAt(Clock::time_point now);
   void Forget(const std::string&) override {}
   int NumRequeues(const std::string&) override { return 0; }
@@ -53,6 +55,7 @@ class BucketRateLimiter : public RateLimiter {
  private:
   double qps_;
   double burst_;
+  base::Env* env_;
   std::mutex mu_;
   double tokens_;
   bool started_ = false;
@@ -72,6 +75,6 @@ class MaxOfRateLimiter : public RateLimiter {
 };
 
 // client-go's DefaultControllerRateLimiter: max(per-item 5 ms..1000 s, bucket 10 qps / 100).
-std::shared_ptr<RateLimiter> DefaultControllerRateLimiter();
+std::shared_ptr<RateLimiter> DefaultControllerRateLimiter(base::Env* env = &base::RealEnv());
 
 }  // namespace runtime

@@ -4,9 +4,9 @@
 
 namespace runtime {
 
-WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter)
-    : name_(std::move(name)), limiter_(std::move(limiter)) {
-  if (!limiter_) limiter_ = DefaultControllerRateLimiter();
+WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter, base::Env* env)
+    : name_(std::move(name)), env_(env), limiter_(std::move(limiter)) {
+  if (!limiter_) limiter_ = DefaultControllerRateLimiter(env_);
   if (!name_.empty()) {
     const prometheus::Labels labels{{"name", name_}};
     depth_ = &metrics::WorkqueueDepth().Add(labels);
@@ -28,7 +28,7 @@ void WorkQueue::AddLocked(const std::string& key) {
   if (adds_) adds_->Increment();
   if (dirty_.count(key)) return;
   dirty_.insert(key);
-  added_at_.emplace(key, Clock::now());
+  added_at_.emplace(key, env_->Now());
   if (processing_.count(key)) return;
   queue_.push_back(key);
   UpdateDepthLocked();
@@ -47,7 +47,7 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay)
     AddLocked(key);
     return;
   }
-  const auto due = Clock::now() + delay;
+  const auto due = env_->Now() + delay;
   auto [it, inserted] = delayed_.emplace(key, due);
   if (!inserted && due < it->second) it->second = due;
   cv_.notify_all();
@@ -85,16 +85,16 @@ bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* tim
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     std::optional<Clock::time_point> next;
-    if (!shutting_down_) next = PromoteLocked(Clock::now());
+    if (!shutting_down_) next = PromoteLocked(env_->Now());
     if (!queue_.empty()) break;
     if (shutting_down_) return false;
     Clock::time_point wake = deadline;
     if (next && *next < wake) wake = *next;
     if (wake == Clock::time_point::max()) {
-      cv_.wait(lock);
+      env_->WaitUntil(lock, cv_, wake);
     } else {
-      cv_.wait_until(lock, wake);
-      if (Clock::now() >= deadline && queue_.empty()) {
+      env_->WaitUntil(lock, cv_, wake);
+      if (env_->Now() >= deadline && queue_.empty()) {
         if (timed_out) *timed_out = true;
         return false;
       }
@@ -105,7 +105,7 @@ bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* tim
   UpdateDepthLocked();
   processing_.insert(*key);
   dirty_.erase(*key);
-  const auto now = Clock::now();
+  const auto now = env_->Now();
   auto added = added_at_.find(*key);
   if (added != added_at_.end()) {
     if (queue_duration_) {
@@ -123,7 +123,7 @@ void WorkQueue::Done(const std::string& key) {
   if (started != started_at_.end()) {
     if (work_duration_) {
       work_duration_->Observe(
-          std::chrono::duration<double>(Clock::now() - started->second).count());
+          std::chrono::duration<double>(env_->Now() - started->second).count());
     }
     started_at_.erase(started);
   }
@@ -149,10 +149,10 @@ bool WorkQueue::ShutDownWithDrain(Clock::time_point deadline) {
   cv_.notify_all();
   const auto drained = [&] { return processing_.empty() && queue_.empty(); };
   if (deadline == Clock::time_point::max()) {
-    cv_.wait(lock, drained);
+    env_->WaitUntil(lock, cv_, deadline, drained);
     return true;
   }
-  return cv_.wait_until(lock, deadline, drained);
+  return env_->WaitUntil(lock, cv_, deadline, drained);
 }
 
 bool WorkQueue::ShuttingDown() const {
@@ -162,7 +162,7 @@ bool WorkQueue::ShuttingDown() const {
 
 size_t WorkQueue::Len() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!shutting_down_) PromoteLocked(Clock::now());
+  if (!shutting_down_) PromoteLocked(env_->Now());
   return queue_.size();
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "base/env.h"
 #include "runtime/backoff.h"
 #include "runtime/rate_limiter.h"
 
@@ -29,11 +30,12 @@ namespace runtime {
 //   exponential backoff by default); Forget resets its backoff;
 // - ShutDown stops accepting keys; queued keys are still handed out, then Get returns
 //   false. Delayed keys not yet due are dropped.
-// Thread-safe. `name` labels the workqueue_* metrics (empty = no metrics).
+// Thread-safe. `name` labels the workqueue_* metrics (empty = no metrics). Delays and
+// deadlines are on env's clock (null limiter = DefaultControllerRateLimiter(env)).
 class WorkQueue {
  public:
-  explicit WorkQueue(std::string name = "",
-                     std::shared_ptr<RateLimiter> limiter = DefaultControllerRateLimiter());
+  explicit WorkQueue(std::string name = "", std::shared_ptr<RateLimiter> limiter = nullptr,
+                     base::Env* env = &base::RealEnv());
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -70,6 +72,7 @@ class WorkQueue {
   void UpdateDepthLocked();
 
   std::string name_;
+  base::Env* env_;
   std::shared_ptr<RateLimiter> limiter_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -3,12 +3,24 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+
+#include "support/fake_env.h"
 
 using namespace std::chrono_literals;
 using runtime::Clock;
 using runtime::WorkQueue;
+using testsupport::FakeEnv;
 
 namespace {
+
+// Get on another thread; the test moves the fake clock meanwhile.
+std::future<std::string> GetAsync(WorkQueue& q) {
+  return std::async(std::launch::async, [&q] {
+    std::string k;
+    return q.Get(&k) ? k : std::string("<shut down>");
+  });
+}
 
 std::shared_ptr<runtime::RateLimiter> FastLimiter() {
   return std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 1s);
@@ -29,16 +41,23 @@ TEST(WorkQueue, DuplicateAddsAreHandedOutOnce) {
 }
 
 TEST(WorkQueue, KeyAddedWhileProcessingRunsOnceMoreAfterDone) {
-  WorkQueue q("", FastLimiter());
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
   q.Add("k");
   std::string k;
   ASSERT_TRUE(q.Get(&k));
   q.Add("k");
   q.Add("k");
   EXPECT_EQ(q.Len(), 0u) << "must not be handed out while it is processing";
-  bool timed_out = false;
-  EXPECT_FALSE(q.GetUntil(&k, Clock::now() + 20ms, &timed_out));
-  EXPECT_TRUE(timed_out);
+  auto waiting = std::async(std::launch::async, [&] {
+    std::string other;
+    bool timed_out = false;
+    const bool got = q.GetUntil(&other, env.Now() + 20ms, &timed_out);
+    return !got && timed_out;
+  });
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  env.Advance(20ms);
+  EXPECT_TRUE(waiting.get()) << "GetUntil must time out at its deadline";
   q.Done("k");
   EXPECT_EQ(q.Len(), 1u);
   ASSERT_TRUE(q.Get(&k));
@@ -48,42 +67,100 @@ TEST(WorkQueue, KeyAddedWhileProcessingRunsOnceMoreAfterDone) {
 }
 
 TEST(WorkQueue, AddAfterWaitsForTheDelay) {
-  WorkQueue q("", FastLimiter());
-  const auto start = Clock::now();
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
   q.AddAfter("k", 60ms);
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.DelayedLen(), 1u);
-  std::string k;
-  ASSERT_TRUE(q.Get(&k));
-  EXPECT_EQ(k, "k");
-  EXPECT_GE(Clock::now() - start, 60ms);
-}
-
-TEST(WorkQueue, AddAfterKeepsTheEarliestDueTime) {
-  WorkQueue q("", FastLimiter());
-  q.AddAfter("k", 10s);
-  q.AddAfter("k", 10ms);
-  std::string k;
-  bool timed_out = false;
-  ASSERT_TRUE(q.GetUntil(&k, Clock::now() + 5s, &timed_out));
-  EXPECT_EQ(k, "k");
-  q.Done("k");
+  auto got = GetAsync(q);
+  // The waiting Get arms its timer for the key's due time.
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + 60ms));
+  env.Advance(59ms);
+  EXPECT_EQ(q.Len(), 0u) << "handed out before its delay";
+  EXPECT_EQ(q.DelayedLen(), 1u);
+  env.Advance(1ms);
+  EXPECT_EQ(got.get(), "k");
   EXPECT_EQ(q.DelayedLen(), 0u);
 }
 
+TEST(WorkQueue, AddAfterWakesAWaitingGetForAnEarlierKey) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.AddAfter("late", 1h);
+  auto got = GetAsync(q);
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + 1h));
+  q.AddAfter("soon", 10ms);
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + 10ms)) << "Get must re-arm for the earlier key";
+  env.Advance(10ms);
+  EXPECT_EQ(got.get(), "soon");
+  EXPECT_EQ(q.DelayedLen(), 1u);
+}
+
+TEST(WorkQueue, AddAfterKeepsTheEarliestDueTime) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.AddAfter("k", 10s);
+  q.AddAfter("k", 10ms);
+  env.Advance(9ms);
+  EXPECT_EQ(q.Len(), 0u);
+  env.Advance(1ms);
+  EXPECT_EQ(q.Len(), 1u);
+  EXPECT_EQ(q.DelayedLen(), 0u);
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "k");
+  q.Done("k");
+  env.Advance(10s);
+  EXPECT_EQ(q.Len(), 0u) << "the later due time was merged away";
+}
+
 TEST(WorkQueue, RateLimitedRetriesBackOffAndForgetResets) {
-  WorkQueue q("", std::make_shared<runtime::ItemExponentialRateLimiter>(20ms, 1s));
+  FakeEnv env;
+  WorkQueue q("", std::make_shared<runtime::ItemExponentialRateLimiter>(20ms, 1s), &env);
   EXPECT_EQ(q.NumRequeues("k"), 0);
-  const auto start = Clock::now();
   q.AddRateLimited("k");  // 20 ms
   q.AddRateLimited("k");  // 40 ms (the earlier due time wins)
   EXPECT_EQ(q.NumRequeues("k"), 2);
+  env.Advance(19ms);
+  EXPECT_EQ(q.Len(), 0u);
+  env.Advance(1ms);
+  ASSERT_EQ(q.Len(), 1u);
   std::string k;
   ASSERT_TRUE(q.Get(&k));
-  EXPECT_GE(Clock::now() - start, 20ms);
+  q.Done(k);
+  // The third failure in a row waits 20 ms * 2^2.
+  q.AddRateLimited("k");
+  env.Advance(79ms);
+  EXPECT_EQ(q.Len(), 0u);
+  env.Advance(1ms);
+  ASSERT_EQ(q.Len(), 1u);
+  ASSERT_TRUE(q.Get(&k));
   q.Done(k);
   q.Forget("k");
   EXPECT_EQ(q.NumRequeues("k"), 0);
+  q.AddRateLimited("k");
+  env.Advance(20ms);
+  EXPECT_EQ(q.Len(), 1u) << "Forget starts the backoff over";
+}
+
+TEST(WorkQueue, ShutDownWithDrainWaitsForRunningKeysUntilTheDeadline) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.Add("k");
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  auto drained = std::async(std::launch::async, [&] { return q.ShutDownWithDrain(env.Now() + 1s); });
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  env.Advance(1s);
+  EXPECT_FALSE(drained.get()) << "the key was still processing at the deadline";
+
+  WorkQueue q2("", FastLimiter(), &env);
+  q2.Add("k");
+  ASSERT_TRUE(q2.Get(&k));
+  auto drained2 = std::async(std::launch::async, [&] { return q2.ShutDownWithDrain(env.Now() + 1s); });
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  q2.Done(k);
+  EXPECT_TRUE(drained2.get());
 }
 
 TEST(WorkQueue, ShutDownDrainsQueuedKeysThenStops) {
@@ -136,6 +213,16 @@ TEST(RateLimiter, DefaultControllerIsTheMaxOfBoth) {
   EXPECT_EQ(l->NumRequeues("x"), 2);
   l->Forget("x");
   EXPECT_EQ(l->NumRequeues("x"), 0);
+}
+
+TEST(RateLimiter, DefaultControllerBucketRefillsOnTheEnvClock) {
+  FakeEnv env;
+  auto l = runtime::DefaultControllerRateLimiter(&env);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(l->When("item" + std::to_string(i)), 5ms) << i;
+  // The burst of 100 is spent: the next item waits for a token at 10 qps.
+  EXPECT_EQ(l->When("one-more"), 100ms);
+  env.Advance(1s);
+  EXPECT_EQ(l->When("after-a-second"), 5ms);
 }
 
 }  // namespace

@@ -148,16 +148,31 @@ Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observ
   return plan;
 }
 
-Plan DecideObject(const json& group, Observed observed, Time now) {
-  observed.group = GroupMetaFromObject(group);
-  Status previous = ParseStatus(group.contains("status") ? group["status"] : json::object());
+GroupInput ReadGroup(const json& group) {
+  GroupInput in;
+  in.meta = GroupMetaFromObject(group);
+  in.previous = ParseStatus(group.contains("status") ? group["status"] : json::object());
+  in.parsed = ParseSpec(group.contains("spec") ? group["spec"] : json());
+  in.errors = in.parsed.errors;
+  if (in.errors.empty()) in.errors = Validate(in.parsed.spec);
+  return in;
+}
+
+std::vector<FieldError> CheckGroup(const GroupInput& input, const Observed& observed) {
+  if (!input.errors.empty()) return input.errors;
+  return ValidateServiceClaims(input.parsed.spec, observed.services, input.meta.name);
+}
+
+Plan DecideGroup(const GroupInput& input, Observed observed, Time now) {
+  observed.group = input.meta;
   if (observed.group.deleting) return Finalize(observed);
-  SpecParse parsed = ParseSpec(group.contains("spec") ? group["spec"] : json());
-  std::vector<FieldError> errors = parsed.errors;
-  if (errors.empty()) errors = Validate(parsed.spec);
-  if (errors.empty()) errors = ValidateServiceClaims(parsed.spec, observed.services, observed.group.name);
-  if (!errors.empty()) return DecideInvalid(errors, observed, previous, now);
-  return Decide(parsed.spec, observed, previous, now);
+  std::vector<FieldError> errors = CheckGroup(input, observed);
+  if (!errors.empty()) return DecideInvalid(errors, observed, input.previous, now);
+  return Decide(input.parsed.spec, observed, input.previous, now);
+}
+
+Plan DecideObject(const json& group, Observed observed, Time now) {
+  return DecideGroup(ReadGroup(group), std::move(observed), now);
 }
 
 }  // namespace failover

@@ -22,8 +22,26 @@ Plan Decide(const Spec& spec, const Observed& observed, const Status& previous, 
 Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observed,
                    const Status& previous, Time now);
 
-// Parses and validates group (the object as the apiserver returns it), then Decide or
-// DecideInvalid. observed.group is taken from the object.
+// A FailoverGroup object (as the apiserver returns it) read once: its metadata, the
+// status last written, its spec parsed and checked on its own (ParseSpec, Validate).
+struct GroupInput {
+  GroupMeta meta;
+  Status previous;
+  SpecParse parsed;
+  std::vector<FieldError> errors;  // parse and Validate errors; empty = the spec is usable
+};
+GroupInput ReadGroup(const nlohmann::json& group);
+
+// The one validity check of a group: the spec's own errors, else whether its Services are
+// claimed by another group (ValidateServiceClaims, which needs the observed Services).
+// Empty = valid. What the reconciler probes and what the engine decides both follow it.
+std::vector<FieldError> CheckGroup(const GroupInput& input, const Observed& observed);
+
+// Decide, DecideInvalid or the deletion cleanup, as CheckGroup says; observed.group is
+// taken from input.meta.
+Plan DecideGroup(const GroupInput& input, Observed observed, Time now);
+
+// ReadGroup, then DecideGroup (for the replay tool, tests and the fuzzer).
 Plan DecideObject(const nlohmann::json& group, Observed observed, Time now);
 
 }  // namespace failover

@@ -4,8 +4,6 @@
 
 #include "failover/cache_trim.h"
 #include "failover/object_fields.h"
-#include "failover/parse.h"
-#include "failover/validate.h"
 
 namespace failover {
 namespace {
@@ -92,16 +90,17 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       return runtime::ReconcileResult{};
     }
     const json& group = *obj;
-    SpecParse parsed = ParseSpec(group.value("spec", json()));
-    const bool spec_ok = parsed.ok() && Validate(parsed.spec).empty();
+    // The object read once: the spec is parsed and checked here and nowhere else.
+    const GroupInput input = ReadGroup(group);
     ProbeVerdict probe;
-    if (spec_ok) probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
+    if (input.errors.empty()) probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
     Observed observed = GatherObserved(CachedObjects(deps_.pods, deps_.services, &recent_), request.ns,
-                                       request.name, parsed.spec, probe);
-    observed.group = GroupMetaFromObject(group);
-    UpdateProbes(key, parsed.spec, spec_ok, observed);
+                                       request.name, input.parsed.spec, probe);
+    observed.group = input.meta;
+    // Probing follows the same validity check the engine decides by (CheckGroup).
+    UpdateProbes(key, input.parsed.spec, CheckGroup(input, observed).empty(), observed);
 
-    const Plan plan = DecideObject(group, observed, deps_.now());
+    const Plan plan = DecideGroup(input, observed, deps_.now());
     PlanExecutor::Result applied = executor_->Apply(group, plan);
     if (applied.conflict) {
       auto live = deps_.client->Get(kube::resources::kFailoverGroups, request.ns, request.name);
@@ -132,7 +131,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       prober_->SetTargets(key, std::nullopt, {});
     } else {
       metrics_.Observe(request.ns, request.name, plan.metrics, deps_.now());
-      metrics_.SetState(request.ns, request.name, plan.status, static_cast<int>(parsed.spec.members.size()));
+      metrics_.SetState(request.ns, request.name, plan.status, static_cast<int>(input.parsed.spec.members.size()));
     }
     if (plan.requeue_after && plan.requeue_after->count() > 0) {
       result.requeue_after = *plan.requeue_after;

@@ -643,6 +643,30 @@ TEST(InvalidSpec, AServiceAnotherGroupSteersIsNotTakenOver) {
   EXPECT_NE(q.status.phase, "Invalid");
 }
 
+// One validity check: what the reconciler probes by and what the engine decides by.
+TEST(InvalidSpec, CheckGroupIsTheSpecsOwnErrorsThenTheServiceClaims) {
+  World w = TwoMemberWorld();
+  w.AddService("db", {{"failover.io/group", "orders"}, {"failover.io/member", "x"}, {"failover.io/role", "active"}});
+  json group = {{"metadata", {{"name", "db"}, {"namespace", "shop"}, {"generation", 1}}},
+                {"spec", {{"members", {{{"name", "a"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "a"}}}}}},
+                                       {{"name", "b"}, {"selector", {{"matchLabels", {{"app", "db"}, {"site", "b"}}}}}}}},
+                          {"services", {{{"name", "db"}}}}}}};
+  const GroupInput input = ReadGroup(group);
+  EXPECT_TRUE(input.errors.empty()) << "the spec itself is fine";
+  EXPECT_EQ(input.meta.name, "db");
+  std::vector<FieldError> errors = CheckGroup(input, w.Observe());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "spec.services[0].name");
+  EXPECT_EQ(DecideGroup(input, w.Observe(), T(0)).status.phase, "Invalid");
+
+  // The spec's own errors come first (the claims are not looked at for a broken spec).
+  group["spec"]["members"].erase(1);
+  const GroupInput broken = ReadGroup(group);
+  errors = CheckGroup(broken, w.Observe());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "spec.members");
+}
+
 TEST(Deletion, FinalizerRemovesEveryRoleLabelThenItself) {
   Scenario s = Settled();
   s.world.pods.at("b-0").labels.erase("site");  // left the group earlier: still ours until cleaned

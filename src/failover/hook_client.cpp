@@ -7,12 +7,13 @@
 namespace failover {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
-// Splits "http://host:port/path?q" into "http://host:port" and "/path?q".
+// Splits "http://host:port/path?q" into "http://host:port" and "/path?q". Other schemes
+// are refused here: httplib throws on them.
 bool SplitUrl(const std::string& url, std::string* base, std::string* path) {
   auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return false;
+  const std::string scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
   auto slash = url.find('/', scheme_end + 3);
   *base = slash == std::string::npos ? url : url.substr(0, slash);
   *path = slash == std::string::npos ? "/" : url.substr(slash);
@@ -36,7 +37,7 @@ bool HookClient::Admit(const std::string& url) {
   std::lock_guard<std::mutex> lock(mu_);
   Breaker& b = breakers_[url];
   if (b.failures < options_.breaker_threshold) return true;
-  if (SteadyClock::now() < b.open_until || b.trial_running) return false;
+  if (options_.env->Now() < b.open_until || b.trial_running) return false;
   b.trial_running = true;  // half-open: one trial call
   return true;
 }
@@ -50,7 +51,7 @@ void HookClient::Record(const std::string& url, bool ok) {
     return;
   }
   if (++b.failures >= options_.breaker_threshold) {
-    b.open_until = SteadyClock::now() + options_.breaker_open;
+    b.open_until = options_.env->Now() + options_.breaker_open;
   }
 }
 
@@ -70,7 +71,7 @@ HookOutcome HookClient::Call(const Hook& hook, const nlohmann::json& body) {
   auto backoff = options_.backoff_initial;
   for (int attempt = 0; attempt <= std::max(0, hook.retries); ++attempt) {
     if (attempt > 0) {
-      std::this_thread::sleep_for(backoff);
+      options_.env->SleepFor(backoff);
       backoff = std::min(options_.backoff_max, backoff * 2);
     }
     ++out.attempts;
@@ -98,8 +99,9 @@ HookOutcome HookClient::Call(const Hook& hook, const nlohmann::json& body) {
 }
 
 HookRunner::HookRunner(HookClient* client, runtime::WorkerPool* pool,
-                       std::function<void(const std::string&)> on_done, std::chrono::milliseconds keep)
-    : client_(client), pool_(pool), on_done_(std::move(on_done)), keep_(keep) {}
+                       std::function<void(const std::string&)> on_done, std::chrono::milliseconds keep,
+                       base::Env* env)
+    : client_(client), pool_(pool), on_done_(std::move(on_done)), keep_(keep), env_(env) {}
 
 HookRunner::~HookRunner() { Stop(); }
 
@@ -109,7 +111,7 @@ HookRunner::State HookRunner::Run(const std::string& key, const std::string& gro
                                   const CallHook& call, const nlohmann::json& body, HookOutcome* outcome) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const auto now = SteadyClock::now();
+    const auto now = env_->Now();
     for (auto it = entries_.begin(); it != entries_.end();) {
       if (it->second.state != State::kPending && now - it->second.finished > keep_) {
         it = entries_.erase(it);
@@ -150,7 +152,7 @@ void HookRunner::Call(const std::string& key, const std::string& group_key, cons
     Entry& e = entries_[key];
     e.state = out.ok ? State::kSucceeded : State::kFailed;
     e.outcome = out;
-    e.finished = SteadyClock::now();
+    e.finished = env_->Now();
   }
   if (on_done_ && !scope_.closed()) on_done_(group_key);
 }

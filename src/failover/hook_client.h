@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "failover/engine.h"
 #include "failover/types.h"
 #include "runtime/worker_pool.h"
@@ -29,7 +30,8 @@ struct HookOutcome {
 // by hook.timeout; failed attempts are retried hook.retries times with exponential
 // backoff; a circuit breaker per URL opens after `breaker_threshold` consecutive failed
 // calls and fails calls fast for `breaker_open`, then lets one trial call through.
-// Thread-safe.
+// The breaker and the backoff run on env's clock (the attempts themselves on real
+// sockets). Thread-safe.
 class HookClient {
  public:
   struct Options {
@@ -37,6 +39,7 @@ class HookClient {
     std::chrono::milliseconds breaker_open{30000};
     std::chrono::milliseconds backoff_initial{200};
     std::chrono::milliseconds backoff_max{2000};
+    base::Env* env = &base::RealEnv();
   };
   HookClient();
   explicit HookClient(Options options);
@@ -62,14 +65,15 @@ class HookClient {
 // Runs hooks on a worker pool (passed in; the wiring sizes it) so that a slow or hanging
 // hook never holds a reconcile worker: Run() starts a call once per key and reports its
 // state; the reconciler stops its plan at a pending hook and is re-queued (on_done) when
-// the call ends. Results are kept for `keep` so a re-computed plan passes a finished hook.
+// the call ends. Results are kept for `keep` (on env's clock) so a re-computed plan passes
+// a finished hook.
 class HookRunner {
  public:
   enum class State { kPending, kSucceeded, kFailed };
 
   HookRunner(HookClient* client, runtime::WorkerPool* pool,
              std::function<void(const std::string& group_key)> on_done,
-             std::chrono::milliseconds keep = std::chrono::minutes(10));
+             std::chrono::milliseconds keep = std::chrono::minutes(10), base::Env* env = &base::RealEnv());
   ~HookRunner();
   HookRunner(const HookRunner&) = delete;
   HookRunner& operator=(const HookRunner&) = delete;
@@ -94,6 +98,7 @@ class HookRunner {
   runtime::WorkerPool* pool_;
   std::function<void(const std::string&)> on_done_;
   std::chrono::milliseconds keep_;
+  base::Env* env_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
   runtime::TaskScope scope_;  // last: closed (waiting for running calls) before the rest goes

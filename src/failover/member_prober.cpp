@@ -16,8 +16,6 @@
 namespace failover {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 bool TcpConnect(const std::string& ip, int port, std::chrono::milliseconds timeout) {
   sockaddr_storage addr{};
   socklen_t len = 0;
@@ -79,8 +77,9 @@ bool ProbeOnce(const Probe& probe, const std::string& ip) {
   return false;
 }
 
-MemberProber::MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string&)> on_change)
-    : pool_(pool), on_change_(std::move(on_change)) {
+MemberProber::MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string&)> on_change,
+                           base::Env* env, ProbeFunc probe)
+    : pool_(pool), on_change_(std::move(on_change)), env_(env), probe_(std::move(probe)) {
   scheduler_ = std::thread([this] { Scheduler(); });
 }
 
@@ -123,7 +122,7 @@ void MemberProber::SetTargets(const std::string& group_key, const std::optional<
     }
     PodState s;
     s.ip = t.ip;
-    s.next = SteadyClock::now();
+    s.next = env_->Now();
     s.generation = next_generation_++;
     next[t.uid] = s;
     added = true;
@@ -144,7 +143,7 @@ std::optional<bool> MemberProber::Verdict(const std::string& group_key, const st
 void MemberProber::Scheduler() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    const auto now = SteadyClock::now();
+    const auto now = env_->Now();
     auto wake = now + std::chrono::seconds(1);
     for (auto& [gk, g] : groups_) {
       for (auto& [uid, p] : g.pods) {
@@ -152,7 +151,7 @@ void MemberProber::Scheduler() {
         if (p.next <= now) {
           Job job{gk, uid, p.ip, g.probe, p.generation};
           // Refused only while the pool stops: the pod stays not running, tried next round.
-          if (!pool_->Submit(scope_.Wrap([this, job] { Finish(job, ProbeOnce(job.probe, job.ip)); }))) continue;
+          if (!pool_->Submit(scope_.Wrap([this, job] { Finish(job, probe_(job.probe, job.ip)); }))) continue;
           p.running = true;
           p.next = now + g.probe.period;
         } else {
@@ -160,7 +159,7 @@ void MemberProber::Scheduler() {
         }
       }
     }
-    sched_cv_.wait_until(lock, wake);
+    env_->WaitUntil(lock, sched_cv_, wake);
   }
 }
 

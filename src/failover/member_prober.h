@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/env.h"
 #include "failover/types.h"
 #include "runtime/worker_pool.h"
 
@@ -25,15 +26,18 @@ bool ProbeOnce(const Probe& probe, const std::string& ip);
 // the first result). A verdict change calls on_change(group_key) (the reconciler
 // enqueues the group). A timer thread of its own hands due probes to a worker pool
 // (passed in; the wiring sizes it); a pod's next probe never starts while its previous
-// one runs. Thread-safe.
+// one runs. Periods are on env's clock; `probe` makes one attempt (ProbeOnce; tests pass
+// their own). Thread-safe.
 class MemberProber {
  public:
   struct Target {
     std::string uid;
     std::string ip;
   };
+  using ProbeFunc = std::function<bool(const Probe& probe, const std::string& ip)>;
 
-  MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string& group_key)> on_change);
+  MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string& group_key)> on_change,
+               base::Env* env = &base::RealEnv(), ProbeFunc probe = ProbeOnce);
   ~MemberProber();
   MemberProber(const MemberProber&) = delete;
   MemberProber& operator=(const MemberProber&) = delete;
@@ -71,6 +75,8 @@ class MemberProber {
 
   runtime::WorkerPool* pool_;
   std::function<void(const std::string&)> on_change_;
+  base::Env* env_;
+  ProbeFunc probe_;
   mutable std::mutex mu_;
   std::condition_variable sched_cv_;
   std::map<std::string, GroupState> groups_;

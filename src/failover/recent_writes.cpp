@@ -41,14 +41,14 @@ void RecentWrites::SweepLocked(Clock::time_point now) {
 }
 
 void RecentWrites::Remember(const std::string& key, json obj) {
-  const Clock::time_point now = now_();
+  const Clock::time_point now = env_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked(now);
   entries_[key] = {std::make_shared<const json>(std::move(obj)), now};
 }
 
 runtime::ObjectPtr RecentWrites::Resolve(const std::string& key, runtime::ObjectPtr cached) {
-  const Clock::time_point now = now_();
+  const Clock::time_point now = env_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked(now);
   auto it = entries_.find(key);
@@ -62,7 +62,7 @@ runtime::ObjectPtr RecentWrites::Resolve(const std::string& key, runtime::Object
 }
 
 void RecentWrites::Observe(const std::string& key, const json& cached) {
-  const Clock::time_point now = now_();
+  const Clock::time_point now = env_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked(now);
   auto it = entries_.find(key);

@@ -1,13 +1,13 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "runtime/store.h"
 
 namespace failover {
@@ -20,13 +20,14 @@ namespace failover {
 // both are, as etcd's are, otherwise only equality counts), when the cache no longer has
 // the object, or once older than `ttl` (swept on every call at most once per ttl). The
 // caller stores what the cache would hold (the trimmed object), so that an entry costs no
-// more than a cached object and a steady state holds none. Thread-safe.
+// more than a cached object and a steady state holds none. Ages are on env's monotonic
+// clock. Thread-safe.
 class RecentWrites {
  public:
   using Clock = std::chrono::steady_clock;
   explicit RecentWrites(std::chrono::milliseconds ttl = std::chrono::seconds(10),
-                        std::function<Clock::time_point()> now = Clock::now)
-      : ttl_(ttl), now_(std::move(now)), last_sweep_(now_()) {}
+                        base::Env* env = &base::RealEnv())
+      : ttl_(ttl), env_(env), last_sweep_(env_->Now()) {}
 
   void Remember(const std::string& key, nlohmann::json obj);
   // The fresher of the cached object and what this process wrote.
@@ -44,7 +45,7 @@ class RecentWrites {
   void SweepLocked(Clock::time_point now);
 
   std::chrono::milliseconds ttl_;
-  std::function<Clock::time_point()> now_;
+  base::Env* env_;
   std::mutex mu_;
   Clock::time_point last_sweep_;
   std::map<std::string, Entry> entries_;

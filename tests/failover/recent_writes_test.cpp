@@ -6,28 +6,22 @@
 #include <memory>
 
 #include "failover/recent_writes.h"
+#include "support/fake_env.h"
 
 namespace failover {
 namespace {
 
 using json = nlohmann::json;
-using Clock = RecentWrites::Clock;
 
 json Obj(const std::string& rv, const std::string& marker = "") {
   return {{"metadata", {{"namespace", "ns"}, {"name", "p"}, {"resourceVersion", rv}}}, {"marker", marker}};
 }
 runtime::ObjectPtr Ptr(const json& j) { return std::make_shared<const json>(j); }
 
-struct FakeClock {
-  Clock::time_point t{};
-  std::function<Clock::time_point()> fn() {
-    return [this] { return t; };
-  }
-};
 
 TEST(RecentWrites, ResolvePrefersTheWriteUntilTheCacheCatchesUp) {
-  FakeClock clock;
-  RecentWrites recent(std::chrono::seconds(10), clock.fn());
+  testsupport::FakeEnv env;
+  RecentWrites recent(std::chrono::seconds(10), &env);
   recent.Remember("pod|ns/p", Obj("12", "written"));
   EXPECT_EQ((*recent.Resolve("pod|ns/p", Ptr(Obj("11", "cached"))))["marker"], "written");
   EXPECT_EQ(recent.size(), 1u);
@@ -36,8 +30,8 @@ TEST(RecentWrites, ResolvePrefersTheWriteUntilTheCacheCatchesUp) {
 }
 
 TEST(RecentWrites, ObserveDropsOnlyWhenTheCacheIsAtLeastAsNew) {
-  FakeClock clock;
-  RecentWrites recent(std::chrono::seconds(10), clock.fn());
+  testsupport::FakeEnv env;
+  RecentWrites recent(std::chrono::seconds(10), &env);
   recent.Remember("svc|ns/p", Obj("20"));
   recent.Observe("svc|ns/p", Obj("19"));
   EXPECT_EQ(recent.size(), 1u);
@@ -48,8 +42,8 @@ TEST(RecentWrites, ObserveDropsOnlyWhenTheCacheIsAtLeastAsNew) {
 }
 
 TEST(RecentWrites, OpaqueResourceVersionsCountOnlyWhenEqual) {
-  FakeClock clock;
-  RecentWrites recent(std::chrono::seconds(10), clock.fn());
+  testsupport::FakeEnv env;
+  RecentWrites recent(std::chrono::seconds(10), &env);
   recent.Remember("fg|ns/p", Obj("b7", "written"));
   recent.Observe("fg|ns/p", Obj("c9"));
   EXPECT_EQ(recent.size(), 1u);
@@ -59,21 +53,21 @@ TEST(RecentWrites, OpaqueResourceVersionsCountOnlyWhenEqual) {
 }
 
 TEST(RecentWrites, EntriesOlderThanTheTtlAreSweptWithoutBeingAskedFor) {
-  FakeClock clock;
-  RecentWrites recent(std::chrono::seconds(10), clock.fn());
+  testsupport::FakeEnv env;
+  RecentWrites recent(std::chrono::seconds(10), &env);
   for (int i = 0; i < 100; ++i) recent.Remember("pod|ns/p" + std::to_string(i), Obj("5"));
-  clock.t += std::chrono::seconds(5);
+  env.Advance(std::chrono::seconds(5));
   recent.Remember("pod|ns/fresh", Obj("6"));
   EXPECT_EQ(recent.size(), 101u);
-  clock.t += std::chrono::seconds(6);  // the first 100 are 11 s old, the last one 6 s
+  env.Advance(std::chrono::seconds(6));  // the first 100 are 11 s old, the last one 6 s
   recent.Observe("pod|ns/unrelated", Obj("1"));
   EXPECT_EQ(recent.size(), 1u);
   EXPECT_EQ((*recent.Resolve("pod|ns/fresh", Ptr(Obj("5", "cached"))))["metadata"]["resourceVersion"], "6");
 }
 
 TEST(RecentWrites, AGoneObjectOrAForgottenKeyReadsAsTheCache) {
-  FakeClock clock;
-  RecentWrites recent(std::chrono::seconds(10), clock.fn());
+  testsupport::FakeEnv env;
+  RecentWrites recent(std::chrono::seconds(10), &env);
   recent.Remember("pod|ns/p", Obj("3"));
   EXPECT_EQ(recent.Resolve("pod|ns/p", nullptr), nullptr);
   EXPECT_EQ(recent.size(), 0u);

@@ -5,7 +5,6 @@
 namespace kube {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::string ResourceVersionOf(const json& obj) {
   if (!obj.is_object() || !obj.contains("metadata")) return "";
@@ -56,7 +55,7 @@ bool ListWatch::Stopping() const {
 
 bool ListWatch::SleepFor(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stopping_; });
+  return !options_.env->WaitFor(lock, cv_, d, [&] { return stopping_; });
 }
 
 std::string ListWatch::resource_version() const {
@@ -148,20 +147,20 @@ void ListWatch::Run() {
     if (need_list) {
       Status listed = List();
       if (!listed.ok()) {
-        const auto delay = backoff_.Next();
+        const auto delay = backoff_.Next(options_.env->Now());
         Report(Kind::kListFailed, listed, delay, true);
         if (!SleepFor(delay)) return;
         continue;
       }
       need_list = false;
     }
-    const auto started = Clock::now();
+    const auto started = options_.env->Now();
     Status st = WatchOnce();
     if (Stopping()) return;
-    const auto lasted = Clock::now() - started;
+    const auto lasted = options_.env->Now() - started;
     if (st.ok()) {
       // The server ended the stream (its timeout): watch again from the last rv.
-      if (lasted < options_.healthy_watch && !SleepFor(backoff_.Next())) return;
+      if (lasted < options_.healthy_watch && !SleepFor(backoff_.Next(options_.env->Now()))) return;
       continue;
     }
     if (st.IsExpired()) {
@@ -177,7 +176,7 @@ void ListWatch::Run() {
       continue;
     }
     if (lasted > options_.backoff.reset_after) backoff_.Reset();
-    const auto delay = backoff_.Next();
+    const auto delay = backoff_.Next(options_.env->Now());
     need_list = !ResumesWatch(st);
     Report(Kind::kWatchFailed, st, delay, need_list);
     if (!SleepFor(delay)) return;

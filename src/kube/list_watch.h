@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/env.h"
 #include "kube/backoff.h"
 #include "kube/client.h"
 
@@ -29,6 +30,8 @@ struct ListWatchOptions {
   // once. One that ends sooner waits out a backoff, so a server that closes every stream
   // at once is not hammered.
   std::chrono::milliseconds healthy_watch{1000};
+  // The clock of the backoff waits and of how long a watch stayed up.
+  base::Env* env = &base::RealEnv();
 };
 
 // A failure the loop recovers from by itself, told to on_error for logging.

@@ -10,9 +10,8 @@ namespace runtime {
 namespace {
 
 // metav1.Time: whole seconds.
-std::string NowRfc3339() {
-  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                             base::Fraction::kNone);
+std::string NowRfc3339(const base::Env& env) {
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(env.WallNow()), base::Fraction::kNone);
 }
 
 }  // namespace
@@ -96,7 +95,9 @@ EventRecorder::EventRecorder(std::shared_ptr<kube::Client> client, Options optio
       log_("events", {{"component", options_.component}}),
       aggregator_(options_.aggregation) {}
 
-EventRecorder::~EventRecorder() { Stop(std::chrono::steady_clock::now()); }
+EventRecorder::~EventRecorder() { Stop(options_.env->Now()); }
+
+void EventRecorder::Stop() { Stop(options_.env->Now() + std::chrono::seconds(5)); }
 
 void EventRecorder::SetWriteGuard(std::function<bool()> may_write) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -160,7 +161,7 @@ void EventRecorder::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      if (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_) {
+      if (stopping_ && options_.env->Now() >= stop_deadline_) {
         dropped_ += queue_.size();
         queue_.clear();
         return;
@@ -175,8 +176,8 @@ void EventRecorder::Run() {
 }
 
 void EventRecorder::Send(const Pending& p) {
-  const std::string now = NowRfc3339();
-  EventAction action = aggregator_.Observe(p.key, now, std::chrono::steady_clock::now());
+  const std::string now = NowRfc3339(*options_.env);
+  EventAction action = aggregator_.Observe(p.key, now, options_.env->Now());
   if (action.kind == EventAction::Kind::kDrop) {
     log_.Debug("event rate-limited", {{"reason", p.key.reason}, {"name", p.key.object_name}});
     return;
@@ -192,7 +193,7 @@ void EventRecorder::Send(const Pending& p) {
       return;
     }
     aggregator_.Forget(p.key);
-    action = aggregator_.Observe(p.key, now, std::chrono::steady_clock::now());
+    action = aggregator_.Observe(p.key, now, options_.env->Now());
     if (action.kind == EventAction::Kind::kDrop) return;
   }
   nlohmann::json ev = {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "kube/client.h"
 #include "runtime/logger.h"
 
@@ -84,6 +85,8 @@ class EventRecorder {
     std::string host;
     size_t queue_capacity = 1000;
     EventAggregator::Options aggregation;
+    // Event timestamps (wall), aggregation windows and the stop deadline (monotonic).
+    base::Env* env = &base::RealEnv();
   };
 
   EventRecorder(std::shared_ptr<kube::Client> client, Options options);
@@ -98,9 +101,10 @@ class EventRecorder {
              const std::string& message);
 
   void Start();
-  // Sends what is queued until the deadline, then stops.
-  void Stop(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() +
-                                                               std::chrono::seconds(5));
+  // Sends what is queued until the deadline (on options.env's clock; 5 s from now when
+  // not given), then stops.
+  void Stop();
+  void Stop(std::chrono::steady_clock::time_point deadline);
   uint64_t dropped() const;
 
  private:

@@ -23,6 +23,7 @@ kube::ListWatchOptions ListWatchOptionsFor(const InformerOptions& o) {
   lw.watch_timeout_seconds = o.watch_timeout_seconds;
   lw.transform = o.transform;
   lw.backoff = o.backoff;
+  lw.env = o.env;
   return lw;
 }
 
@@ -70,7 +71,7 @@ void Informer::Stop() {
 
 bool Informer::WaitForSync(Clock::time_point deadline) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_until(lock, deadline, [&] { return synced_.load() || stopping_; }) &&
+  return options_.env->WaitUntil(lock, cv_, deadline, [&] { return synced_.load() || stopping_; }) &&
          synced_.load();
 }
 
@@ -81,7 +82,7 @@ std::string Informer::LastResourceVersion() const {
 
 bool Informer::SleepFor(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stopping_; });
+  return !options_.env->WaitFor(lock, cv_, d, [&] { return stopping_; });
 }
 
 void Informer::DispatchAdd(const json& obj) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/env.h"
 #include "kube/client.h"
 #include "kube/list_watch.h"
 #include "runtime/backoff.h"
@@ -37,6 +38,8 @@ struct InformerOptions {
   // Applied to every listed and watched object before it is cached and handed to handlers
   // (controller-runtime's cache transform): drop what no handler reads to keep memory small.
   std::function<void(json&)> transform;
+  // The clock of the resync period, the backoff and WaitForSync's deadline.
+  base::Env* env = &base::RealEnv();
 };
 
 // Keeps a Store in step with the apiserver (client-go's shared informer) over a

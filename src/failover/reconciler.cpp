@@ -13,22 +13,44 @@ using json = nlohmann::json;
 const char* const kApiVersion = "failover.io/v1alpha1";
 const char* const kKind = "FailoverGroup";
 
+GroupReconciler::Deps WithEnv(GroupReconciler::Deps deps) {
+  if (!deps.env) deps.env = &base::RealEnv();
+  return deps;
+}
+
+HookClient::Options HookClientOptions(base::Env* env) {
+  HookClient::Options o;
+  o.env = env;
+  return o;
+}
+
 }  // namespace
 
 // ---- GroupReconciler --------------------------------------------------------------------
 
-GroupReconciler::GroupReconciler(Deps deps) : deps_(std::move(deps)), log_("failovergroup") {
+GroupReconciler::GroupReconciler(Deps deps)
+    : deps_(WithEnv(std::move(deps))),
+      log_("failovergroup"),
+      recent_(std::chrono::seconds(10), deps_.env),
+      hook_client_(HookClientOptions(deps_.env)) {
   if (!deps_.now) {
-    deps_.now = [] { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); };
+    base::Env* env = deps_.env;
+    deps_.now = [env] { return std::chrono::time_point_cast<Duration>(env->WallNow()); };
   }
   if (!deps_.may_write) deps_.may_write = [] { return true; };
   auto enqueue = deps_.enqueue;
-  hooks_ = std::make_unique<HookRunner>(&hook_client_, deps_.hook_pool.get(), [enqueue](const std::string& key) {
-    if (enqueue) enqueue(key);
-  });
-  prober_ = std::make_unique<MemberProber>(deps_.probe_pool.get(), [enqueue](const std::string& key) {
-    if (enqueue) enqueue(key);
-  });
+  hooks_ = std::make_unique<HookRunner>(
+      &hook_client_, deps_.hook_pool.get(),
+      [enqueue](const std::string& key) {
+        if (enqueue) enqueue(key);
+      },
+      std::chrono::minutes(10), deps_.env);
+  prober_ = std::make_unique<MemberProber>(
+      deps_.probe_pool.get(),
+      [enqueue](const std::string& key) {
+        if (enqueue) enqueue(key);
+      },
+      deps_.env);
   PlanExecutor::Deps ed;
   ed.client = deps_.client.get();
   ed.recent = &recent_;

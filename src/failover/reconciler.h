@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "failover/engine.h"
 #include "failover/gather.h"
 #include "failover/group_index.h"
@@ -59,7 +60,10 @@ class GroupReconciler : public runtime::Reconciler {
     runtime::EventRecorder* events = nullptr;
     std::function<bool()> may_write;                 // leader-election guard
     std::function<void(const std::string&)> enqueue;  // re-queues a group key
-    std::function<Time()> now;                        // wall clock (ms)
+    // The clocks of the reconciler and its parts (hooks, probes, recent writes); now,
+    // when unset, is env's wall clock in ms.
+    base::Env* env = &base::RealEnv();
+    std::function<Time()> now;
     // Where hook calls and member probes run; made and sized by the wiring (the
     // reconciler starts no threads of its own). Required.
     std::shared_ptr<runtime::WorkerPool> hook_pool;

@@ -191,6 +191,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   auto ref = std::make_shared<ControllerRef>();
 
   GroupReconciler::Deps deps;
+  deps.env = manager.options().env;
   deps.client = manager.client();
   deps.groups = &groups.store();
   deps.pods = &pods.store();

@@ -70,6 +70,7 @@ Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
   client_->SetObserver(std::make_shared<RequestMetrics>());
   EventRecorder::Options eo;
   eo.component = options_.component;
+  eo.env = options_.env;
   events_ = std::make_unique<EventRecorder>(client_, eo);
   if (options_.leader_elect) events_->SetWriteGuard([this] { return IsLeader(); });
 }
@@ -83,12 +84,15 @@ Informer& Manager::GetInformer(const InformerOptions& o) {
   for (auto& [k, inf] : informers_) {
     if (k == key) return *inf;
   }
-  informers_.emplace_back(key, std::make_unique<Informer>(client_, o));
+  InformerOptions with_clock = o;
+  with_clock.env = options_.env;
+  informers_.emplace_back(key, std::make_unique<Informer>(client_, with_clock));
   return *informers_.back().second;
 }
 
 Controller& Manager::AddController(ControllerOptions o, std::shared_ptr<Reconciler> r) {
   std::lock_guard<std::mutex> lock(mu_);
+  o.env = options_.env;
   controllers_.push_back(std::make_unique<Controller>(std::move(o), std::move(r)));
   return *controllers_.back();
 }
@@ -203,6 +207,7 @@ int Manager::Run() {
 
   if (options_.leader_elect) {
     LeaderElectionOptions le;
+    le.env = options_.env;
     le.lease_name = options_.leader_election_id;
     le.lease_namespace = options_.leader_election_namespace;
     if (le.lease_namespace.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/flags.h"
 #include "kube/client.h"
 #include "runtime/controller.h"
@@ -39,6 +40,9 @@ struct ManagerOptions {
   std::string component = "failover-operator";  // Event source
   LogFormat log_format = LogFormat::kJson;
   LogLevel log_level = LogLevel::kInfo;
+  // The one clock of everything the manager makes (informers, controllers, leader
+  // election, Events) and of what the wiring makes from it (manager.options().env).
+  base::Env* env = &base::RealEnv();
   // Called when the lease is lost after having led. Default: log, and Run returns 1 at
   // once (the program must then end: see Run).
   std::function<void()> on_leadership_lost;

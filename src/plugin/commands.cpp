@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "base/rfc3339.h"
+#include "failover/engine/classify.h"
+#include "failover/spec_parse.h"
 
 namespace plugin {
 namespace {
@@ -68,19 +70,11 @@ std::string Age(const std::string& rfc3339, std::chrono::system_clock::time_poin
 }
 
 std::string PreferredMember(const json& group) {
-  const json& members = Field(Field(group, "spec"), "members");
-  if (!members.is_array()) return "";
-  std::string best;
-  int64_t best_priority = 0;
-  for (const auto& m : members) {
-    const json& p = Field(m, "priority");
-    int64_t priority = p.is_number_integer() ? p.get<int64_t>() : 0;
-    if (best.empty() || priority > best_priority) {
-      best = Str(m, "name");
-      best_priority = priority;
-    }
-  }
-  return best;
+  // The engine's own ranking, so the plugin can never name another member than the one
+  // the operator fails back to.
+  const failover::SpecParse parsed = failover::ParseSpec(Field(group, "spec"));
+  const std::vector<int> order = failover::engine::RankOrder(parsed.spec);
+  return order.empty() ? "" : parsed.spec.members[static_cast<size_t>(order.front())].name;
 }
 
 bool HasMember(const json& group, const std::string& member) {

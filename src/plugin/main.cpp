@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/flags.h"
+#include "failover/types.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/resource.h"
@@ -16,7 +17,7 @@
 namespace plugin {
 namespace {
 
-constexpr const char* kSwitchoverAnnotation = "failover.io/switchover-to";
+constexpr const char* kSwitchoverAnnotation = failover::keys::kSwitchoverTo;  // the engine's key
 
 constexpr const char* kUsage = R"(kubectl failover: inspect and drive FailoverGroups (failover.io/v1alpha1).
 

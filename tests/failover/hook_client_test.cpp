@@ -95,6 +95,22 @@ bool FailedFast(const HookOutcome& out) {
   return !out.ok && out.attempts == 0 && out.message.find("circuit breaker open") != std::string::npos;
 }
 
+// A client with BreakerOptions on a fake clock, and a hook on a server answering 500.
+struct FailingHook {
+  FakeEnv env;
+  HookServer server;
+  HookClient client{BreakerOptions(&env)};
+  Hook hook = MakeHook(server.url());
+
+  FailingHook() { server.set_status(500); }
+  // breaker_threshold failed calls open the breaker; breaker_open later it is half open,
+  // letting one trial call through.
+  void OpenUntilHalfOpen() {
+    for (int i = 0; i < 3; ++i) client.Call(hook, {});
+    env.Advance(30s);
+  }
+};
+
 TEST(HookClient, SuccessOnTheFirstAttempt) {
   FakeEnv env;
   HookServer server;
@@ -107,11 +123,8 @@ TEST(HookClient, SuccessOnTheFirstAttempt) {
 }
 
 TEST(HookClient, BreakerOpensAfterThresholdFailuresAndFailsFastWhileOpen) {
-  FakeEnv env;
-  HookServer server;
-  server.set_status(500);
-  HookClient client(BreakerOptions(&env));
-  const Hook hook = MakeHook(server.url());
+  FailingHook f;
+  auto& [env, server, client, hook] = f;
   for (int i = 0; i < 3; ++i) {
     const HookOutcome out = client.Call(hook, {});
     EXPECT_FALSE(out.ok);
@@ -136,13 +149,9 @@ TEST(HookClient, BreakerOpensAfterThresholdFailuresAndFailsFastWhileOpen) {
 }
 
 TEST(HookClient, FailedTrialOpensTheBreakerAgain) {
-  FakeEnv env;
-  HookServer server;
-  server.set_status(500);
-  HookClient client(BreakerOptions(&env));
-  const Hook hook = MakeHook(server.url());
-  for (int i = 0; i < 3; ++i) client.Call(hook, {});
-  env.Advance(30s);
+  FailingHook f;
+  auto& [env, server, client, hook] = f;
+  f.OpenUntilHalfOpen();
   const HookOutcome trial = client.Call(hook, {});
   EXPECT_FALSE(trial.ok);
   EXPECT_EQ(trial.attempts, 1);
@@ -154,13 +163,9 @@ TEST(HookClient, FailedTrialOpensTheBreakerAgain) {
 }
 
 TEST(HookClient, OnlyOneTrialWhileHalfOpen) {
-  FakeEnv env;
-  HookServer server;
-  server.set_status(500);
-  HookClient client(BreakerOptions(&env));
-  const Hook hook = MakeHook(server.url());
-  for (int i = 0; i < 3; ++i) client.Call(hook, {});
-  env.Advance(30s);
+  FailingHook f;
+  auto& [env, server, client, hook] = f;
+  f.OpenUntilHalfOpen();
   server.set_status(200);
   server.Hold();
   auto trial = std::async(std::launch::async, [&] { return client.Call(hook, {}); });

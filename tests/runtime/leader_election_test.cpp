@@ -177,19 +177,31 @@ LeaderElectionOptions Options(FakeEnv* env) {
   return o;
 }
 
+// An elector ("me", with Options) on a LeaseServer of its own and a fake clock, its
+// callbacks reported to `events`; not started.
+struct Election {
+  FakeEnv env;
+  std::shared_ptr<LeaseServer> server = std::make_shared<LeaseServer>();
+  Events events;
+  LeaderElector elector{server, Options(&env), events.Callbacks()};
+
+  // Starts the elector and waits (real time, bounded) until it leads.
+  bool StartLeading() {
+    elector.Start();
+    return events.AwaitStarted();
+  }
+};
+
 std::string Holder(const LeaseServer& server) {
   auto lease = server.Lease("failover-operator");
   return lease ? (*lease)["spec"].value("holderIdentity", "<none>") : "<no lease>";
 }
 
 TEST(LeaderElector, AcquiresAFreeLeaseAndWritesTheWallClock) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
+  Election e;
+  auto& [env, server, events, elector] = e;
   EXPECT_FALSE(elector.IsLeader());
-  elector.Start();
-  ASSERT_TRUE(events.AwaitStarted());
+  ASSERT_TRUE(e.StartLeading());
   EXPECT_TRUE(elector.IsLeader());
   auto lease = server->Lease("failover-operator");
   ASSERT_TRUE(lease);
@@ -202,12 +214,9 @@ TEST(LeaderElector, AcquiresAFreeLeaseAndWritesTheWallClock) {
 }
 
 TEST(LeaderElector, RenewsEveryRetryPeriod) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
-  elector.Start();
-  ASSERT_TRUE(events.AwaitStarted());
+  Election e;
+  auto& [env, server, events, elector] = e;
+  ASSERT_TRUE(e.StartLeading());
   for (int i = 1; i <= 10; ++i) {
     ASSERT_TRUE(env.BlockUntilWaiters(1));
     ASSERT_EQ(env.NextDeadline(), env.Now() + 2s);
@@ -223,12 +232,9 @@ TEST(LeaderElector, RenewsEveryRetryPeriod) {
 }
 
 TEST(LeaderElector, LosesLeadershipWhenNoRenewalSucceedsForRenewDeadline) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
-  elector.Start();
-  ASSERT_TRUE(events.AwaitStarted());
+  Election e;
+  auto& [env, server, events, elector] = e;
+  ASSERT_TRUE(e.StartLeading());
   const auto acquired = env.Now();
   server->SetUnreachable(true);
   // Renewals at +2 s, then every retryPeriod/4 until the deadline at +10 s.
@@ -247,12 +253,9 @@ TEST(LeaderElector, LosesLeadershipWhenNoRenewalSucceedsForRenewDeadline) {
 }
 
 TEST(LeaderElector, OneLateRenewalWithinTheDeadlineKeepsLeadership) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
-  elector.Start();
-  ASSERT_TRUE(events.AwaitStarted());
+  Election e;
+  auto& [env, server, events, elector] = e;
+  ASSERT_TRUE(e.StartLeading());
   server->SetUnreachable(true);
   ASSERT_TRUE(env.BlockUntilWaiters(1));
   env.Advance(2s);
@@ -271,15 +274,13 @@ TEST(LeaderElector, OneLateRenewalWithinTheDeadlineKeepsLeadership) {
 }
 
 TEST(LeaderElector, TakesALeaseOnlyAfterItsHolderStopsRenewingForLeaseDuration) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
+  Election e;
+  auto& [env, server, events, elector] = e;
   server->Put("failover-operator", {{"holderIdentity", "other"},
                                     {"leaseDurationSeconds", 15},
                                     {"renewTime", "2023-12-31T23:59:59.000000Z"},
                                     {"acquireTime", "2023-12-31T23:00:00.000000Z"},
                                     {"leaseTransitions", 4}});
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
   const auto start = env.Now();
   elector.Start();
   // Retries come every retryPeriod plus up to 20 % jitter.
@@ -304,8 +305,8 @@ TEST(LeaderElector, TakesALeaseOnlyAfterItsHolderStopsRenewingForLeaseDuration) 
 }
 
 TEST(LeaderElector, NeverTakesALeaseItsHolderKeepsRenewing) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
+  Election e;
+  auto& [env, server, events, elector] = e;
   auto renew_by_other = [&](int n) {
     server->Put("failover-operator", {{"holderIdentity", "other"},
                                       {"leaseDurationSeconds", 15},
@@ -313,8 +314,6 @@ TEST(LeaderElector, NeverTakesALeaseItsHolderKeepsRenewing) {
                                       {"leaseTransitions", 1}});
   };
   renew_by_other(0);
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
   const auto start = env.Now();
   elector.Start();
   for (int n = 1; env.Now() < start + 2min; ++n) {
@@ -330,12 +329,9 @@ TEST(LeaderElector, NeverTakesALeaseItsHolderKeepsRenewing) {
 }
 
 TEST(LeaderElector, StopReleasesTheLease) {
-  FakeEnv env;
-  auto server = std::make_shared<LeaseServer>();
-  Events events;
-  LeaderElector elector(server, Options(&env), events.Callbacks());
-  elector.Start();
-  ASSERT_TRUE(events.AwaitStarted());
+  Election e;
+  auto& [env, server, events, elector] = e;
+  ASSERT_TRUE(e.StartLeading());
   ASSERT_TRUE(env.BlockUntilWaiters(1));
   env.Advance(1s);
   elector.Stop();

@@ -4,41 +4,24 @@
 
 #include <gtest/gtest.h>
 
-#include "world.h"
+#include "stage_fixture.h"
 
 namespace failover::engine {
 namespace {
 
 using namespace std::chrono_literals;
 using failover::testing::T;
-using failover::testing::TwoMembers;
 
 // Pods a-0 (active) and b-0 (standby), labelled and settled, the Service on a, the
 // finalizer in place; the decision to write is set by each test.
-struct Fixture {
-  Spec spec = TwoMembers();
-  Observed observed;
-  Status previous;
-  Decision decision;
-
+struct Fixture : failover::testing::StageFixture {
   Fixture() {
-    observed.group.name = "db";
     observed.group.finalizers = {keys::kFinalizer};
-    for (const char* m : {"a", "b"}) {
-      PodObservation p;
-      p.name = std::string(m) + "-0";
-      p.uid = "uid-" + p.name;
-      p.labels = {{"app", "db"}, {"site", m}, {keys::kGroup, "db"}, {keys::kMember, m},
-                  {keys::kRole, std::string(m) == "a" ? "active" : "standby"}};
-      p.ready = true;
-      observed.pods.push_back(p);
-    }
+    AddMemberPods(/*settled=*/true);
     observed.services = {{"db",
                           true,
                           {{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}},
                           {{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}}}};
-    decision.active = {0};
-    decision.roles = {Role::kActive, Role::kStandby};
   }
   // a goes down; the decision: fail over from a to b, started at `now`.
   void FailOver(Time now) {
@@ -47,10 +30,7 @@ struct Fixture {
     decision.roles = {Role::kFenced, Role::kActive};
     decision.switching = Switch{"a", "b", SwitchReason::kPrimaryUnhealthy, now - 5s, now};
   }
-  Plan Run(Time now, bool acting = true) const {
-    const Inputs in{spec, observed, previous, now, acting};
-    return Assemble(in, Classify(spec, observed, previous, now), decision);
-  }
+  Plan Run(Time now, bool acting = true) const { return Assemble(In(now, acting), Classified(now), decision); }
 };
 
 std::vector<std::vector<std::string>> StagesOf(const Plan& p) {

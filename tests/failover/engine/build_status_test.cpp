@@ -4,46 +4,26 @@
 
 #include <gtest/gtest.h>
 
-#include "world.h"
+#include "stage_fixture.h"
 
 namespace failover::engine {
 namespace {
 
 using namespace std::chrono_literals;
 using failover::testing::T;
-using failover::testing::TwoMembers;
 
 // Members a and b with one pod each, a active and both healthy unless told otherwise.
-struct Fixture {
-  Spec spec = TwoMembers();
-  Observed observed;
-  Status previous;
-  Decision decision;
+struct Fixture : failover::testing::StageFixture {
   Ledger ledger;
   std::vector<ServiceStatus> services{{"db", true, "a", true}};
   bool acting = true;
 
   Fixture() {
-    observed.group.name = "db";
     observed.group.generation = 4;
-    for (const char* m : {"a", "b"}) {
-      PodObservation p;
-      p.name = std::string(m) + "-0";
-      p.labels = {{"app", "db"}, {"site", m}};
-      p.ready = true;
-      observed.pods.push_back(p);
-    }
-    decision.active = {0};
-    decision.roles = {Role::kActive, Role::kStandby};
-  }
-  void Down(const std::string& member) {
-    for (auto& p : observed.pods) {
-      if (p.labels.at("site") == member) p.ready = false;
-    }
+    AddMemberPods();
   }
   StatusReport Build(Time now = T(0)) const {
-    const Inputs in{spec, observed, previous, now, acting};
-    return BuildStatus(in, Classify(spec, observed, previous, now), decision, services, ledger);
+    return BuildStatus(In(now, acting), Classified(now), decision, services, ledger);
   }
 };
 

@@ -4,41 +4,17 @@
 
 #include <gtest/gtest.h>
 
-#include "world.h"
+#include "stage_fixture.h"
 
 namespace failover::engine {
 namespace {
 
-using namespace std::chrono_literals;
+using failover::testing::Group;
+using failover::testing::Pod;
+using failover::testing::Recorded;
+using failover::testing::Site;
 using failover::testing::T;
 using failover::testing::TwoMembers;
-
-PodObservation Pod(const std::string& name, Labels labels, bool ready = true) {
-  PodObservation p;
-  p.name = name;
-  p.uid = "uid-" + name;
-  p.labels = std::move(labels);
-  p.ready = ready;
-  return p;
-}
-
-Labels Site(const std::string& site) { return {{"app", "db"}, {"site", site}}; }
-
-MemberStatus Recorded(const std::string& name, Role role, bool healthy, Time since) {
-  MemberStatus m;
-  m.name = name;
-  m.role = role;
-  m.healthy = healthy;
-  m.since = since;
-  return m;
-}
-
-Observed Group(std::vector<PodObservation> pods) {
-  Observed o;
-  o.group.name = "db";
-  o.pods = std::move(pods);
-  return o;
-}
 
 TEST(Classify, PodsAreOwnedByTheFirstMatchingMemberOrMarkedStrayOrForeign) {
   Spec spec = TwoMembers();
@@ -131,7 +107,7 @@ TEST(Classify, HealthyNeedsMinReadyPods) {
 
 TEST(Classify, SinceAndRoleCarryOverFromThePreviousStatus) {
   Status prev;
-  prev.members = {Recorded("a", Role::kActive, true, T(-50)), Recorded("b", Role::kFenced, false, T(-40))};
+  prev.members = {Recorded("a", Role::kActive, T(-50)), Recorded("b", Role::kFenced, T(-40), /*healthy=*/false)};
   Observed o = Group({Pod("a-0", Site("a")), Pod("b-0", Site("b"))});
   Classification c = Classify(TwoMembers(), o, prev, T(0));
   EXPECT_EQ(c.members[0].since, T(-50)) << "still healthy: since is kept";

@@ -2,33 +2,18 @@
 // status, spec, time) -> the target as a Decision, before any write is planned.
 #include <gtest/gtest.h>
 
-#include "failover/engine/classify.h"
-#include "failover/engine/decision.h"
-#include "world.h"
+#include "stage_fixture.h"
 
 namespace failover::engine {
 namespace {
 
 using namespace std::chrono_literals;
+using failover::testing::Recorded;
 using failover::testing::T;
-using failover::testing::TwoMembers;
-
-MemberStatus Recorded(const std::string& name, Role role, Time since, bool healthy = true) {
-  MemberStatus m;
-  m.name = name;
-  m.role = role;
-  m.healthy = healthy;
-  m.since = since;
-  return m;
-}
 
 // A group whose pods are a-0 and b-0 (c-0 with a third member), all ready; the previous
 // status has `active` serving and every member healthy since T(-100).
-struct Fixture {
-  Spec spec = TwoMembers();
-  Observed observed;
-  Status previous;
-
+struct Fixture : failover::testing::StageFixture {
   explicit Fixture(const std::string& active = "a", int members = 2) {
     if (members == 3) {
       Member c = spec.members[1];
@@ -36,14 +21,8 @@ struct Fixture {
       c.selector.match_labels = {{"app", "db"}, {"site", "c"}};
       spec.members.push_back(c);
     }
-    observed.group.name = "db";
+    AddMemberPods();
     for (const auto& m : spec.members) {
-      PodObservation p;
-      p.name = m.name + "-0";
-      p.uid = "uid-" + p.name;
-      p.labels = {{"app", "db"}, {"site", m.name}};
-      p.ready = true;
-      observed.pods.push_back(p);
       previous.members.push_back(Recorded(m.name, m.name == active ? Role::kActive : Role::kStandby, T(-100)));
     }
     if (!active.empty()) {
@@ -51,10 +30,9 @@ struct Fixture {
       previous.active_members = {active};
     }
   }
+  // The pods of `member` turn unready, and the previous status has it unhealthy since `since`.
   void Down(const std::string& member, Time since) {
-    for (auto& p : observed.pods) {
-      if (p.labels.at("site") == member) p.ready = false;
-    }
+    StageFixture::Down(member);
     for (auto& m : previous.members) {
       if (m.name == member) {
         m.healthy = false;
@@ -69,8 +47,8 @@ struct Fixture {
     throw std::logic_error("no member " + name);
   }
   Decision Run(Time now, bool acting = true) const {
-    const Inputs in{spec, observed, previous, now, acting};
-    const Classification c = Classify(spec, observed, previous, now);
+    const Inputs in = In(now, acting);
+    const Classification c = Classified(now);
     return spec.mode == Mode::kActivePassive ? DecideActivePassive(in, c) : DecideActiveActive(in, c);
   }
 };

@@ -4,32 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include "world.h"
+#include "stage_fixture.h"
 
 namespace failover::engine {
 namespace {
 
+using failover::testing::Pod;
+using failover::testing::Site;
 using failover::testing::T;
-using failover::testing::TwoMembers;
-
-PodObservation Pod(const std::string& name, Labels labels) {
-  PodObservation p;
-  p.name = name;
-  p.uid = "uid-" + name;
-  p.labels = std::move(labels);
-  p.ready = true;
-  return p;
-}
-
-Labels Site(const std::string& site, const std::string& role = "") {
-  Labels l{{"app", "db"}, {"site", site}};
-  if (!role.empty()) {
-    l[keys::kGroup] = "db";
-    l[keys::kMember] = site;
-    l[keys::kRole] = role;
-  }
-  return l;
-}
 
 std::vector<std::string> Described(const std::vector<Write>& writes) {
   std::vector<std::string> out;
@@ -37,26 +19,10 @@ std::vector<std::string> Described(const std::vector<Write>& writes) {
   return out;
 }
 
-// a active, b standby (roles as given), over the pods in `observed`.
-struct Fixture {
-  Spec spec = TwoMembers();
-  Observed observed;
-  Status previous;
-  Decision decision;
-
-  Fixture() {
-    observed.group.name = "db";
-    decision.active = {0};
-    decision.roles = {Role::kActive, Role::kStandby};
-  }
-  WriteSets Pods() const {
-    const Inputs in{spec, observed, previous, T(0), true};
-    return PodWrites(in, Classify(spec, observed, previous, T(0)), decision);
-  }
-  ServicePlan Services(bool acting = true) const {
-    const Inputs in{spec, observed, previous, T(0), acting};
-    return ServiceWrites(in, decision);
-  }
+// a active, b standby (roles as given), over the pods in `observed` (none until a test adds them).
+struct Fixture : failover::testing::StageFixture {
+  WriteSets Pods() const { return PodWrites(In(T(0)), Classified(T(0)), decision); }
+  ServicePlan Services(bool acting = true) const { return ServiceWrites(In(T(0), acting), decision); }
 };
 
 TEST(PodWrites, EachPodGetsItsGroupMemberAndRoleLabelsOnlyWhenTheyDiffer) {

@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
       ready.clear();
       for (const auto& p : (*list)["items"]) ready[p["metadata"]["name"].get<std::string>()] = bench::PodReady(p);
       rv = (*list)["metadata"].value("resourceVersion", "");
+      // The floor acts on transitions only: a pod already unready when it lists is never
+      // switched. bench/run.sh waits for this line before it fails the first pod.
+      std::fprintf(stderr, "fo-bench-floor: listed %zu pods\n", ready.size());
     }
     kube::WatchOptions wo;
     wo.resource_version = rv;

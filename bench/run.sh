@@ -153,6 +153,15 @@ start_operator() {  # NAMESPACE FLAGS
   sleep 0.5
   kill -0 "$(pid_of operator)" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited at start"; }
 }
+start_floor() {  # NAMESPACE: the floor program, once it has listed the pods (it acts on transitions)
+  start_bg floor "$BIN/fo-bench-floor" --kubeconfig "$FLOOR_KC" --namespace "$1"
+  local i; for i in $(seq 1 600); do
+    grep -q "fo-bench-floor: listed" "$WORK/floor.log" 2>/dev/null && return 0
+    kill -0 "$(pid_of floor)" 2>/dev/null || { tail -20 "$WORK/floor.log" >&2; die "the floor exited at start"; }
+    sleep 0.1
+  done
+  tail -20 "$WORK/floor.log" >&2; die "the floor did not list the pods within 60 s"
+}
 delete_namespace() {
   "$KUBECTL" delete namespace "$1" --wait=false >/dev/null
   "$KUBECTL" wait --for=delete "namespace/$1" --timeout=600s >/dev/null 2>&1 || log "namespace $1 still terminating"
@@ -183,7 +192,7 @@ if [[ " $PHASES " == *" latency "* ]]; then
   "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$LAT_GROUPS" \
     --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/latency-populate.json"
   start_operator "$NS" "$OP_FLAGS"
-  start_bg floor "$BIN/fo-bench-floor" --kubeconfig "$FLOOR_KC" --namespace "$NS"
+  start_floor "$NS"
   "$BIN/fo-bench" latency --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$LAT_GROUPS" \
     --failovers "$FAILOVERS" >"$WORK/latency.json"
   L="$(cat "$WORK/latency.json")"
@@ -202,7 +211,7 @@ if [[ " $PHASES " == *" storm "* ]]; then
   "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" \
     --first 0 --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/storm-populate.json"
   start_operator "$NS" "$STORM_OP_FLAGS"
-  start_bg floor "$BIN/fo-bench-floor" --kubeconfig "$FLOOR_KC" --namespace "$NS"
+  start_floor "$NS"
   "$BIN/fo-bench" storm --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" >"$WORK/storm.json"
   S="$(cat "$WORK/storm.json")"
   A="$(audit "$(jq -r .since <<<"$S")" "$(jq -r .until <<<"$S")")"

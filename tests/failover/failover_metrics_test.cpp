@@ -1,0 +1,90 @@
+// FailoverMetrics: the failover_group_* series docs/metrics.md promises, read back from the
+// text /metrics serves: counters and histograms from a landed plan, gauges from the
+// status, and no series left behind for a member that stopped serving or a group deleted.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "failover/failover_metrics.h"
+#include "runtime/metrics.h"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The registry is process-wide: every test uses a namespace of its own.
+bool Has(const std::string& line) { return runtime::SerializeMetrics().find(line) != std::string::npos; }
+
+Status TwoMembers(const std::string& active, const std::string& phase) {
+  Status s;
+  s.phase = phase;
+  s.active_members = {active};
+  s.healthy_members = 2;
+  MemberStatus a;
+  a.name = "site-a";
+  a.healthy = true;
+  MemberStatus b = a;
+  b.name = "site-b";
+  s.members = {a, b};
+  return s;
+}
+
+TEST(FailoverMetrics, ALandedSwitchIsCountedAndTimed) {
+  FailoverMetrics m;
+  const Time started{1'000'000ms};
+  MetricObservation failover{MetricObservation::Kind::kFailover, "site-a", "site-b", "PrimaryUnhealthy", 0, {}};
+  MetricObservation detection{MetricObservation::Kind::kDetectionLatency, "", "", "", 0.25, {}};
+  MetricObservation duration{MetricObservation::Kind::kSwitchDuration, "", "", "", 0, started};
+  m.Observe("m-count", "db", {failover, detection, duration}, started + 1500ms);
+  EXPECT_TRUE(Has("failover_group_failovers_total{from=\"site-a\",group=\"db\",namespace=\"m-count\","
+                  "reason=\"PrimaryUnhealthy\",to=\"site-b\"} 1"));
+  EXPECT_TRUE(Has("failover_group_switch_duration_seconds_count{group=\"db\",namespace=\"m-count\"} 1"));
+  EXPECT_TRUE(Has("failover_group_switch_duration_seconds_sum{group=\"db\",namespace=\"m-count\"} 1.5"));
+  EXPECT_TRUE(Has("failover_group_detection_latency_seconds_sum{group=\"db\",namespace=\"m-count\"} 0.25"));
+  m.Observe("m-count", "db", {failover}, started);
+  EXPECT_TRUE(Has("failover_group_failovers_total{from=\"site-a\",group=\"db\",namespace=\"m-count\","
+                  "reason=\"PrimaryUnhealthy\",to=\"site-b\"} 2"));
+}
+
+TEST(FailoverMetrics, OnlyTheServingMemberHasAnActiveSeries) {
+  FailoverMetrics m;
+  m.SetState("m-active", "db", TwoMembers("site-a", "Healthy"), 2);
+  EXPECT_TRUE(Has("failover_group_active_member{group=\"db\",member=\"site-a\",namespace=\"m-active\"} 1"));
+  EXPECT_TRUE(Has("failover_group_standby_available{group=\"db\",namespace=\"m-active\"} 1"));
+  EXPECT_TRUE(Has("failover_group_members{group=\"db\",namespace=\"m-active\"} 2"));
+  m.SetState("m-active", "db", TwoMembers("site-b", "Healthy"), 2);
+  EXPECT_TRUE(Has("failover_group_active_member{group=\"db\",member=\"site-b\",namespace=\"m-active\"} 1"));
+  // Removed, not set to 0: a dashboard summing the series must not count a stale member.
+  EXPECT_FALSE(Has("member=\"site-a\",namespace=\"m-active\""));
+}
+
+TEST(FailoverMetrics, OnePhaseIsOneTheOthersZero) {
+  FailoverMetrics m;
+  m.SetState("m-phase", "db", TwoMembers("site-a", "Degraded"), 2);
+  EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Degraded\"} 1"));
+  EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Healthy\"} 0"));
+  m.SetState("m-phase", "db", TwoMembers("site-a", "Healthy"), 2);
+  EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Degraded\"} 0"));
+  EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Healthy\"} 1"));
+}
+
+TEST(FailoverMetrics, AForgottenGroupLeavesNoGauge) {
+  FailoverMetrics m;
+  m.SetState("m-gone", "db", TwoMembers("site-a", "Healthy"), 2);
+  ASSERT_TRUE(Has("namespace=\"m-gone\""));
+  m.Forget("m-gone", "db");
+  const std::string text = runtime::SerializeMetrics();
+  for (const char* family : {"failover_group_active_member{", "failover_group_phase{", "failover_group_members{",
+                             "failover_group_healthy_members{", "failover_group_standby_available{"}) {
+    const size_t at = text.find(family);
+    for (size_t pos = at; pos != std::string::npos; pos = text.find(family, pos + 1)) {
+      const std::string line = text.substr(pos, text.find('\n', pos) - pos);
+      EXPECT_EQ(line.find("namespace=\"m-gone\""), std::string::npos) << line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace failover

@@ -7,7 +7,8 @@
 //   fo-bench storm       --kubeconfig K --namespace NS --groups N [--no-operator]
 //   fo-bench wait-synced --kubeconfig K --namespace NS --groups N [--timeout 1800]
 //   fo-bench audit       --log FILE --since T --until T --users a,b
-// Every subcommand prints one JSON document on stdout; progress goes to stderr.
+// Every flag with its default: Usage() below (base::FlagSet reads them; an unknown flag
+// is an error). Every subcommand prints one JSON document on stdout; progress goes to stderr.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -57,23 +58,57 @@ json GroupObject(const std::string& group, const std::string& strategy) {
             {"fencing", {{"policy", "None"}}}}}};
 }
 
+void Usage() {
+  std::fprintf(stderr,
+               "usage: fo-bench populate    --kubeconfig K --namespace NS --groups N (10) [--first 0]\n"
+               "                            [--pods-per-group 2] [--extra-services] [--no-groups]\n"
+               "                            [--strategy BreakBeforeMake] [--threads 16]\n"
+               "                            [--node fo-bench-node] [--node-ip 10.199.0.1]\n"
+               "       fo-bench latency     --kubeconfig K --namespace NS --groups N (10) [--failovers 200]\n"
+               "                            [--no-operator] [--no-floor] [--node-ip 10.199.0.1]\n"
+               "                            [--timeout-ms 15000] [--pause-ms 20]\n"
+               "       fo-bench storm       --kubeconfig K --namespace NS --groups N (1000) [--no-operator]\n"
+               "                            [--no-floor] [--node-ip 10.199.0.1] [--threads 32]\n"
+               "                            [--timeout 300 (s)] [--tail-seconds 5]\n"
+               "       fo-bench wait-synced --kubeconfig K --namespace NS --groups N (10) [--timeout 1800 (s)]\n"
+               "       fo-bench audit       --log FILE --since T --until T --users a,b\n");
+}
+
+// The flags of the subcommands that talk to the cluster.
+struct ClusterFlags {
+  std::string kubeconfig;
+  std::string ns;
+  void Declare(base::FlagSet& f) {
+    f.String("--kubeconfig", &kubeconfig);
+    f.String("--namespace", &ns);
+  }
+};
+
 kube::Status Ok(const kube::Result<json>& r) {
   if (r.ok() || r.status().IsAlreadyExists()) return kube::Status::OK();
   return r.status();
 }
 
-int Populate(const Flags& f) {
-  auto client = Connect(f.Get("kubeconfig"), "fo-bench-populate");
-  const std::string ns = f.Get("namespace");
-  const int groups = static_cast<int>(f.Int("groups", 10));
-  const int first = static_cast<int>(f.Int("first", 0));
-  const int per_group = static_cast<int>(f.Int("pods-per-group", 2));
-  const bool extra = f.Has("extra-services");
-  const bool fgs = !f.Has("no-groups");
-  const std::string strategy = f.Get("strategy", "BreakBeforeMake");
-  const std::string node = f.Get("node", "fo-bench-node");
-  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
-  const int threads = static_cast<int>(f.Int("threads", 16));
+int Populate(int argc, char** argv) {
+  ClusterFlags c;
+  int groups = 10, first = 0, per_group = 2, threads = 16;
+  bool extra = false, no_groups = false;
+  std::string strategy = "BreakBeforeMake", node = "fo-bench-node", node_ip = "10.199.0.1";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--groups", &groups, 0);
+  f.Int("--first", &first, 0);
+  f.Int("--pods-per-group", &per_group, 1);
+  f.Bool("--extra-services", &extra);
+  f.Bool("--no-groups", &no_groups);
+  f.String("--strategy", &strategy);
+  f.String("--node", &node);
+  f.String("--node-ip", &node_ip);
+  f.Int("--threads", &threads, 1);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench populate", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-populate");
+  const std::string& ns = c.ns;
+  const bool fgs = !no_groups;
 
   auto t0 = Clock::now();
   auto st = Ok(client->Create(kube::resources::kNamespaces, "",
@@ -276,10 +311,16 @@ json SamplesJson(const std::vector<Sample>& samples) {
   return out;
 }
 
-Expect ExpectFrom(const Flags& f) {
+// --no-operator, --no-floor: that reaction is not expected (nothing runs it).
+void DeclareExpect(base::FlagSet& f, bool* no_operator, bool* no_floor) {
+  f.Bool("--no-operator", no_operator);
+  f.Bool("--no-floor", no_floor);
+}
+
+Expect ExpectFrom(bool no_operator, bool no_floor) {
   Expect e;
-  e.op = !f.Has("no-operator");
-  e.floor = !f.Has("no-floor");
+  e.op = !no_operator;
+  e.floor = !no_floor;
   return e;
 }
 
@@ -308,15 +349,25 @@ bool WaitSettled(Watcher& w, int groups, const std::map<std::string, std::string
   return ok;
 }
 
-int Latency(const Flags& f) {
-  auto client = Connect(f.Get("kubeconfig"), "fo-bench-driver");
-  auto watch_client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
-  const std::string ns = f.Get("namespace");
-  const int groups = static_cast<int>(f.Int("groups", 10));
-  const int failovers = static_cast<int>(f.Int("failovers", 200));
-  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
-  const auto timeout = milliseconds(f.Int("timeout-ms", 15000));
-  Expect e = ExpectFrom(f);
+int Latency(int argc, char** argv) {
+  ClusterFlags c;
+  int groups = 10, failovers = 200, timeout_ms = 15000, pause_ms = 20;
+  bool no_operator = false, no_floor = false;
+  std::string node_ip = "10.199.0.1";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--groups", &groups, 1);
+  f.Int("--failovers", &failovers, 0);
+  f.String("--node-ip", &node_ip);
+  f.Int("--timeout-ms", &timeout_ms, 0);
+  f.Int("--pause-ms", &pause_ms, 0);
+  DeclareExpect(f, &no_operator, &no_floor);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench latency", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-driver");
+  auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
+  const std::string& ns = c.ns;
+  const auto timeout = milliseconds(timeout_ms);
+  Expect e = ExpectFrom(no_operator, no_floor);
   Watcher w(watch_client, ns);
   if (!w.Start(seconds(60))) {
     std::fprintf(stderr, "latency: the watches did not list within 60 s\n");
@@ -356,7 +407,7 @@ int Latency(const Flags& f) {
       return 1;
     }
     w.WaitFor(timeout, [&](const Watcher& ww) { return Settled(ww, g, active[g], e); });
-    std::this_thread::sleep_for(milliseconds(f.Int("pause-ms", 20)));
+    std::this_thread::sleep_for(milliseconds(pause_ms));
     if ((n + 1) % 50 == 0) std::fprintf(stderr, "latency: %d/%d failovers\n", n + 1, failovers);
   }
   auto wall_end = std::chrono::system_clock::now();
@@ -369,14 +420,25 @@ int Latency(const Flags& f) {
   return 0;
 }
 
-int Storm(const Flags& f) {
-  auto client = Connect(f.Get("kubeconfig"), "fo-bench-driver");
-  auto watch_client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
-  const std::string ns = f.Get("namespace");
-  const int groups = static_cast<int>(f.Int("groups", 1000));
-  const std::string node_ip = f.Get("node-ip", "10.199.0.1");
-  const auto timeout = seconds(f.Int("timeout", 300));
-  Expect e = ExpectFrom(f);
+int Storm(int argc, char** argv) {
+  ClusterFlags c;
+  int groups = 1000, threads = 32, timeout_s = 300, tail_seconds = 5;
+  bool no_operator = false, no_floor = false;
+  std::string node_ip = "10.199.0.1";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--groups", &groups, 1);
+  f.String("--node-ip", &node_ip);
+  f.Int("--threads", &threads, 1);
+  f.Int("--timeout", &timeout_s, 0);
+  f.Int("--tail-seconds", &tail_seconds, 0);
+  DeclareExpect(f, &no_operator, &no_floor);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench storm", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-driver");
+  auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
+  const std::string& ns = c.ns;
+  const auto timeout = seconds(timeout_s);
+  Expect e = ExpectFrom(no_operator, no_floor);
   Watcher w(watch_client, ns);
   if (!w.Start(seconds(120))) {
     std::fprintf(stderr, "storm: the watches did not list within 120 s\n");
@@ -392,7 +454,7 @@ int Storm(const Flags& f) {
   for (int i = 0; i < groups; ++i) samples.push_back(NewSample(GroupName(i), "a"));
   auto wall_start = std::chrono::system_clock::now();
   auto t_start = Clock::now();
-  auto errors = ParallelFor(groups, static_cast<int>(f.Int("threads", 32)), [&](int i) {
+  auto errors = ParallelFor(groups, threads, [&](int i) {
     return SetReady(*client, w, ns, PodName(GroupName(i), "a", 0), false, node_ip);
   });
   auto t_written = Clock::now();
@@ -409,7 +471,7 @@ int Storm(const Flags& f) {
     return 0;
   });
   // Writes that follow the traffic switch (status, history) belong to the failover too.
-  std::this_thread::sleep_for(seconds(f.Int("tail-seconds", 5)));
+  std::this_thread::sleep_for(seconds(tail_seconds));
   auto wall_end = std::chrono::system_clock::now();
   json out = SamplesJson(samples);
   out.erase("samples");
@@ -436,11 +498,18 @@ int Storm(const Flags& f) {
   return 0;
 }
 
-int WaitSynced(const Flags& f) {
-  auto client = Connect(f.Get("kubeconfig"), "fo-bench-watcher");
-  const std::string ns = f.Get("namespace");
-  const size_t groups = static_cast<size_t>(f.Int("groups", 10));
-  const auto deadline = Clock::now() + seconds(f.Int("timeout", 1800));
+int WaitSynced(int argc, char** argv) {
+  ClusterFlags c;
+  int group_count = 10, timeout_s = 1800;
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--groups", &group_count, 0);
+  f.Int("--timeout", &timeout_s, 0);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench wait-synced", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-watcher");
+  const std::string& ns = c.ns;
+  const size_t groups = static_cast<size_t>(group_count);
+  const auto deadline = Clock::now() + seconds(timeout_s);
   const auto t0 = Clock::now();
   std::set<std::string> healthy;
   std::string rv;
@@ -483,16 +552,23 @@ int WaitSynced(const Flags& f) {
   return healthy.size() >= groups ? 0 : 1;
 }
 
-int Audit(const Flags& f) {
-  std::ifstream in(f.Get("log"));
+int Audit(int argc, char** argv) {
+  std::string log, since_text, until_text, user_list;
+  base::FlagSet f;
+  f.String("--log", &log);
+  f.String("--since", &since_text);
+  f.String("--until", &until_text);
+  f.String("--users", &user_list);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench audit", Usage)) return *rc;
+  std::ifstream in(log);
   if (!in) {
-    std::fprintf(stderr, "audit: cannot read %s\n", f.Get("log").c_str());
+    std::fprintf(stderr, "audit: cannot read %s\n", log.c_str());
     return 1;
   }
-  const int64_t since = ParseRfc3339Micros(f.Get("since"));
-  const int64_t until = ParseRfc3339Micros(f.Get("until"));
+  const int64_t since = ParseRfc3339Micros(since_text);
+  const int64_t until = ParseRfc3339Micros(until_text);
   std::set<std::string> users;
-  std::stringstream ss(f.Get("users"));
+  std::stringstream ss(user_list);
   for (std::string u; std::getline(ss, u, ',');) users.insert(u);
   static const std::set<std::string> kWrites = {"create", "update", "patch", "delete", "deletecollection"};
   json out = json::object();
@@ -528,16 +604,20 @@ int Audit(const Flags& f) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: fo-bench populate|latency|storm|wait-synced|audit [flags]\n");
+    bench::Usage();
     return 2;
   }
   std::string cmd = argv[1];
-  bench::Flags flags(argc, argv, 2);
-  if (cmd == "populate") return bench::Populate(flags);
-  if (cmd == "latency") return bench::Latency(flags);
-  if (cmd == "storm") return bench::Storm(flags);
-  if (cmd == "wait-synced") return bench::WaitSynced(flags);
-  if (cmd == "audit") return bench::Audit(flags);
-  std::fprintf(stderr, "unknown subcommand %s\n", cmd.c_str());
+  if (cmd == "populate") return bench::Populate(argc, argv);
+  if (cmd == "latency") return bench::Latency(argc, argv);
+  if (cmd == "storm") return bench::Storm(argc, argv);
+  if (cmd == "wait-synced") return bench::WaitSynced(argc, argv);
+  if (cmd == "audit") return bench::Audit(argc, argv);
+  if (cmd == "--help" || cmd == "-h") {
+    bench::Usage();
+    return 0;
+  }
+  std::fprintf(stderr, "fo-bench: unknown subcommand %s\n", cmd.c_str());
+  bench::Usage();
   return 2;
 }

@@ -14,37 +14,10 @@
 
 namespace bench {
 
-Flags::Flags(int argc, char** argv, int first) {
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      std::fprintf(stderr, "unexpected argument %s\n", arg.c_str());
-      std::exit(2);
-    }
-    arg = arg.substr(2);
-    if (auto eq = arg.find('='); eq != std::string::npos) {
-      values_[arg.substr(0, eq)] = arg.substr(eq + 1);
-    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
-      values_[arg] = argv[++i];
-    } else {
-      values_[arg] = "true";
-    }
-  }
-}
-
-std::string Flags::Get(const std::string& name, const std::string& fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
-}
-
-int64_t Flags::Int(const std::string& name, int64_t fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : std::stoll(it->second);
-}
-
-double Flags::Double(const std::string& name, double fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : std::stod(it->second);
+std::optional<int> ReadFlags(base::FlagSet& flags, int argc, char** argv, int first, const std::string& program,
+                             const std::function<void()>& usage) {
+  // ReadProgramFlags reads from its argv[1]: hand it the arguments from `first` on.
+  return base::ReadProgramFlags(flags, argc - (first - 1), argv + (first - 1), program, usage);
 }
 
 std::shared_ptr<kube::Client> Connect(const std::string& path, const std::string& user_agent) {

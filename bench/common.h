@@ -5,11 +5,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "base/flags.h"
 #include "kube/client.h"
 
 namespace bench {
@@ -23,18 +25,12 @@ inline const char* const kMemberLabel = "bench.failover.io/member";
 inline const char* const kRoleLabel = "failover.io/role";
 inline const char* const kOperatorMemberLabel = "failover.io/member";
 
-// Command-line flags as --name=value or --name value; bare --name means "true".
-class Flags {
- public:
-  Flags(int argc, char** argv, int first);
-  std::string Get(const std::string& name, const std::string& fallback = "") const;
-  int64_t Int(const std::string& name, int64_t fallback) const;
-  double Double(const std::string& name, double fallback) const;
-  bool Has(const std::string& name) const { return values_.count(name) > 0; }
-
- private:
-  std::map<std::string, std::string> values_;
-};
+// Reads a program's flags, declared on `flags` (base::FlagSet, as every program of the
+// project): argv[first] onwards (fo-bench's subcommand sits before its flags). Declares
+// --help and -h. nullopt: the program runs on; otherwise the exit code (2 after an error,
+// which is printed with `usage`; 0 after --help).
+std::optional<int> ReadFlags(base::FlagSet& flags, int argc, char** argv, int first, const std::string& program,
+                             const std::function<void()>& usage);
 
 // A client for the kubeconfig at `path` with no client-side rate limit.
 std::shared_ptr<kube::Client> Connect(const std::string& path, const std::string& user_agent);

@@ -48,12 +48,21 @@ class Queue {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv, 1);
-  const std::string ns = flags.Get("namespace", "default");
-  auto client = bench::Connect(flags.Get("kubeconfig"), "fo-bench-floor");
+  std::string kubeconfig, ns = "default";
+  int worker_count = 4;
+  base::FlagSet flags;
+  flags.String("--kubeconfig", &kubeconfig);
+  flags.String("--namespace", &ns);
+  flags.Int("--workers", &worker_count, 1);
+  if (auto rc = bench::ReadFlags(flags, argc, argv, 1, "fo-bench-floor", [] {
+        std::fprintf(stderr, "usage: fo-bench-floor --kubeconfig K [--namespace NS (default)] [--workers 4]\n");
+      })) {
+    return *rc;
+  }
+  auto client = bench::Connect(kubeconfig, "fo-bench-floor");
   Queue queue;
   std::vector<std::thread> workers;
-  for (int i = 0; i < flags.Int("workers", 4); ++i) {
+  for (int i = 0; i < worker_count; ++i) {
     workers.emplace_back([&] {
       for (;;) {
         Switch s = queue.Pop();

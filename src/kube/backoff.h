@@ -25,7 +25,8 @@ class Backoff {
 
   explicit Backoff(BackoffOptions options = {}, uint64_t seed = 0);
 
-  std::chrono::milliseconds Next(Clock::time_point now = Clock::now());
+  // `now`: the caller's clock (base::Env::Now()).
+  std::chrono::milliseconds Next(Clock::time_point now);
   void Reset();
   // The un-jittered base of the next delay.
   std::chrono::milliseconds current_base() const;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "kube/status.h"
 
 namespace kube {
@@ -40,6 +41,10 @@ struct RestConfig {
   int burst = 100;
   std::chrono::milliseconds timeout{30000};  // per ordinary request
   std::string user_agent;                    // default failover-operator/<version>
+
+  // The client's clock: the rate limiter, exec credentials' expiry and timeout, token
+  // file re-reads, request and watch timing. Outlives the client.
+  base::Env* env = &base::RealEnv();
 };
 
 // Loads kubeconfig files (several are merged as kubectl merges KUBECONFIG: the first

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -115,17 +116,18 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& c
   err_w.Close();
 
   std::string out, err;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  base::Env& clock = *cluster.env;
+  const auto deadline = clock.Deadline(timeout);
   bool timed_out = false;
   while (out_r.fd >= 0 || err_r.fd >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // poll waits in real time; the deadline is on the client's clock.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.Now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
     }
     pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
-    int n = poll(fds, 2, static_cast<int>(left.count()));
+    int n = poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     for (int i = 0; i < 2; ++i) {
@@ -193,9 +195,9 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& c
 
 Credentials::Credentials(const RestConfig& config, std::chrono::seconds file_period)
     : config_(config), file_period_(file_period), token_(config.bearer_token),
-      file_read_at_(Clock::now()) {}
+      file_read_at_(config.env->Now()) {}
 
-void Credentials::RereadFileLocked(Clock::time_point now) {
+void Credentials::RereadFileLocked(base::Env::SteadyTime now) {
   file_read_at_ = now;
   std::ifstream in(config_.bearer_token_file, std::ios::binary);
   if (!in) return;  // keep the last good token, as client-go does
@@ -223,7 +225,7 @@ Status Credentials::RefreshExecLocked() {
 Result<std::string> Credentials::Token() {
   std::lock_guard<std::mutex> lock(mu_);
   if (config_.exec) {
-    bool expired = exec_expiry_ && std::chrono::system_clock::now() >= *exec_expiry_;
+    const bool expired = exec_expiry_ && config_.env->WallNow() >= *exec_expiry_;
     if (!exec_valid_ || expired) {
       Status s = RefreshExecLocked();
       if (!s.ok()) return s;
@@ -231,7 +233,7 @@ Result<std::string> Credentials::Token() {
     return token_;
   }
   if (!config_.bearer_token_file.empty()) {
-    auto now = Clock::now();
+    const auto now = config_.env->Now();
     if (now - file_read_at_ >= file_period_) RereadFileLocked(now);
   }
   return token_;
@@ -249,7 +251,7 @@ bool Credentials::OnUnauthorized(const std::string& used) {
     return token_ != used || identity_.generation != generation;
   }
   if (!config_.bearer_token_file.empty()) {
-    RereadFileLocked(Clock::now());
+    RereadFileLocked(config_.env->Now());
     return token_ != used;
   }
   return false;

@@ -19,10 +19,11 @@ struct ExecCredential {
   std::optional<std::chrono::system_clock::time_point> expiry;
 };
 
-// Runs the plugin of `exec` with KUBERNETES_EXEC_INFO set (cluster info from `cluster`
-// when provideClusterInfo is on) and decodes its stdout. A plugin that fails, hangs
-// past `timeout` or prints something that is not an ExecCredential gives kConfigError
-// naming the command and, for failures, its exit status and stderr.
+// Runs the plugin of `exec` with KUBERNETES_EXEC_INFO set (cluster info from `cluster`,
+// the client's config, when provideClusterInfo is on) and decodes its stdout. A plugin
+// that fails, hangs past `timeout` (on cluster.env's clock) or prints something that is
+// not an ExecCredential gives kConfigError naming the command and, for failures, its
+// exit status and stderr.
 Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& cluster,
                                      std::chrono::seconds timeout = std::chrono::seconds(60));
 
@@ -33,11 +34,10 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::str
 // The bearer token (and exec-provided client certificate) for one client, as client-go's
 // cached token sources keep it: a token file is re-read at most every `file_period` and
 // after a 401; an exec credential is cached until its expirationTimestamp and re-run
-// after a 401. Thread-safe.
+// after a 401. Both on config.env's clocks (monotonic for the period, wall for the
+// expiry). Thread-safe.
 class Credentials {
  public:
-  using Clock = std::chrono::steady_clock;
-
   explicit Credentials(const RestConfig& config,
                        std::chrono::seconds file_period = std::chrono::seconds(60));
 
@@ -58,13 +58,13 @@ class Credentials {
 
  private:
   Status RefreshExecLocked();
-  void RereadFileLocked(Clock::time_point now);
+  void RereadFileLocked(base::Env::SteadyTime now);
 
   const RestConfig config_;
   const std::chrono::seconds file_period_;
   std::mutex mu_;
   std::string token_;
-  Clock::time_point file_read_at_;
+  base::Env::SteadyTime file_read_at_;
   bool exec_valid_ = false;
   std::optional<std::chrono::system_clock::time_point> exec_expiry_;
   Identity identity_;

@@ -1,12 +1,11 @@
 #include "kube/rate_limiter.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace kube {
 
-RateLimiter::RateLimiter(double qps, int burst, Clock::time_point now)
-    : qps_(qps), burst_(std::max(1, burst)), tokens_(std::max(1, burst)), last_(now) {}
+RateLimiter::RateLimiter(double qps, int burst, base::Env& env)
+    : qps_(qps), burst_(std::max(1, burst)), env_(env), tokens_(std::max(1, burst)), last_(env.Now()) {}
 
 RateLimiter::Clock::duration RateLimiter::Reserve(Clock::time_point now) {
   if (qps_ <= 0) return Clock::duration::zero();
@@ -25,8 +24,8 @@ RateLimiter::Clock::duration RateLimiter::Reserve(Clock::time_point now) {
 
 void RateLimiter::Wait() {
   if (qps_ <= 0) return;
-  auto wait = Reserve(Clock::now());
-  if (wait > Clock::duration::zero()) std::this_thread::sleep_for(wait);
+  const auto wait = Reserve(env_.Now());
+  if (wait > Clock::duration::zero()) env_.SleepFor(wait);
 }
 
 }  // namespace kube

@@ -3,20 +3,25 @@
 #include <chrono>
 #include <mutex>
 
+#include "base/env.h"
+
 namespace kube {
 
 // A token bucket (client-go's flowcontrol / golang.org/x/time/rate): `burst` tokens,
-// refilled at `qps` per second. qps <= 0 means unlimited. Thread-safe.
+// refilled at `qps` per second on env's clock, full at construction. qps <= 0 means
+// unlimited. Thread-safe.
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
 
-  RateLimiter(double qps, int burst, Clock::time_point now = Clock::now());
+  RateLimiter(double qps, int burst, base::Env& env);
+  // TRANSITIONAL, goes once the client passes its config's env.
+  RateLimiter(double qps, int burst) : RateLimiter(qps, burst, base::RealEnv()) {}
 
   // Takes one token and returns how long the caller must wait before using it
   // (zero when a token was available). Waiting callers queue in arrival order.
   Clock::duration Reserve(Clock::time_point now);
-  // Reserve(now) and sleep for the answer.
+  // Reserve(env.Now()) and sleep on env for the answer.
   void Wait();
 
   bool unlimited() const { return qps_ <= 0; }
@@ -24,6 +29,7 @@ class RateLimiter {
  private:
   const double qps_;
   const double burst_;
+  base::Env& env_;
   std::mutex mu_;
   double tokens_;
   Clock::time_point last_;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/credentials.h"
+#include "support/fake_env.h"
 #include "temp_dir.h"
 
 namespace kube {
@@ -172,6 +173,40 @@ TEST(CredentialsTest, ExecCachedUntilExpiryAndRerunOn401) {
   Credentials short_lived(expired);
   EXPECT_EQ(*short_lived.Token(), "run-1");
   EXPECT_EQ(*short_lived.Token(), "run-2");  // already expired: run again
+}
+
+TEST(CredentialsTest, ExecRerunOnceTheWallClockPassesItsExpiry) {
+  testsupport::FakeEnv env;  // the wall reads 2024-01-01T00:00:00Z
+  testing::TempDir dir;
+  RestConfig cfg = Cluster();
+  cfg.env = &env;
+  cfg.exec = Exec(dir.Write("plugin.sh", CountingPlugin(dir.path(), "2024-01-01T00:10:00Z"), 0755));
+  Credentials creds(cfg);
+  EXPECT_EQ(*creds.Token(), "run-1");
+  env.Advance(std::chrono::minutes(10) - std::chrono::seconds(1));
+  EXPECT_EQ(*creds.Token(), "run-1") << "cached until its expirationTimestamp";
+  env.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(*creds.Token(), "run-2") << "expired on the client's clock: the plugin runs again";
+}
+
+TEST(CredentialsTest, TokenFileRereadOnceThePeriodHasPassedOnTheClock) {
+  testsupport::FakeEnv env;
+  testing::TempDir dir;
+  RestConfig cfg = Cluster();
+  cfg.env = &env;
+  cfg.bearer_token = "one";
+  cfg.bearer_token_file = dir.Write("token", "one\n");
+  Credentials creds(cfg, std::chrono::seconds(60));
+  dir.Write("token", "two\n");
+  env.Advance(std::chrono::seconds(59));
+  EXPECT_EQ(*creds.Token(), "one");
+  env.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(*creds.Token(), "two");
+  dir.Write("token", "three\n");
+  env.Advance(std::chrono::seconds(59));
+  EXPECT_EQ(*creds.Token(), "two") << "the period counts from the last read";
+  env.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(*creds.Token(), "three");
 }
 
 TEST(CredentialsTest, ExecFailureIsReported) {

@@ -1,14 +1,18 @@
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "kube/client.h"
 #include "kube/rate_limiter.h"
 #include "kube/resource.h"
 #include "kube/tls.h"
+#include "support/fake_env.h"
 
 namespace kube {
 namespace {
 
 using std::chrono::milliseconds;
+using namespace std::chrono_literals;
 
 TEST(QueryStringTest, EncodesAndSkipsEmptyValues) {
   EXPECT_EQ(QueryString({}), "");
@@ -58,8 +62,9 @@ TEST(ResourceTest, Paths) {
 }
 
 TEST(RateLimiterTest, BurstThenQps) {
-  auto t0 = RateLimiter::Clock::now();
-  RateLimiter rl(10, 3, t0);
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  RateLimiter rl(10, 3, env);
   EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
   EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
   EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
@@ -73,8 +78,9 @@ TEST(RateLimiterTest, BurstThenQps) {
 }
 
 TEST(RateLimiterTest, RefillsPartially) {
-  auto t0 = RateLimiter::Clock::now();
-  RateLimiter rl(4, 1, t0);
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  RateLimiter rl(4, 1, env);
   EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
   // A quarter second refills exactly one token at 4 qps.
   EXPECT_EQ(rl.Reserve(t0 + milliseconds(250)), RateLimiter::Clock::duration::zero());
@@ -83,12 +89,55 @@ TEST(RateLimiterTest, RefillsPartially) {
 }
 
 TEST(RateLimiterTest, ZeroQpsIsUnlimited) {
-  auto t0 = RateLimiter::Clock::now();
-  RateLimiter rl(0, 1, t0);
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  RateLimiter rl(0, 1, env);
   EXPECT_TRUE(rl.unlimited());
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
-  RateLimiter negative(-1, 0, t0);
+  for (int i = 0; i < 10; ++i) rl.Wait();  // never waits on the clock (it would block: nobody advances it)
+  RateLimiter negative(-1, 0, env);
   EXPECT_TRUE(negative.unlimited());
+}
+
+// rl.Wait() on a thread of its own: the future is ready once Wait returned.
+std::future<void> WaitAsync(RateLimiter& rl) {
+  return std::async(std::launch::async, [&rl] { rl.Wait(); });
+}
+
+bool Returned(std::future<void>& f) { return f.wait_for(0s) == std::future_status::ready; }
+
+TEST(RateLimiterTest, WaitAdmitsQpsPerSecondAndSleepsOnItsClockUntilTheNextToken) {
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  RateLimiter rl(5, 5, env);
+  // The burst: five callers at the same instant go at once, none waits on the clock.
+  for (int i = 0; i < 5; ++i) {
+    auto w = WaitAsync(rl);
+    ASSERT_EQ(w.wait_for(10s), std::future_status::ready) << "caller " << i << " is in the burst";
+  }
+  EXPECT_EQ(env.Waiters(), 0u);
+  // The sixth waits for the next token: 1/qps = 200 ms after t0, to the nanosecond.
+  auto sixth = WaitAsync(rl);
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  ASSERT_TRUE(env.NextDeadline().has_value());
+  EXPECT_EQ(std::chrono::nanoseconds(*env.NextDeadline() - t0).count(), 200'000'000);
+  env.Advance(200ms - 1ns);
+  EXPECT_FALSE(Returned(sixth));
+  EXPECT_EQ(env.Waiters(), 1u) << "still waiting a nanosecond before its token";
+  env.Advance(1ns);
+  ASSERT_EQ(sixth.wait_for(10s), std::future_status::ready);
+  // At t0 + 1 s, the second's 5 tokens have come and one went to the sixth caller: four
+  // go at once, and the fifth of this second waits 200 ms again.
+  env.Advance(800ms);
+  for (int i = 0; i < 4; ++i) {
+    auto w = WaitAsync(rl);
+    ASSERT_EQ(w.wait_for(10s), std::future_status::ready) << "caller " << i << " of the second second";
+  }
+  auto next = WaitAsync(rl);
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  EXPECT_EQ(std::chrono::nanoseconds(*env.NextDeadline() - t0).count(), 1'200'000'000);
+  env.Advance(200ms);
+  ASSERT_EQ(next.wait_for(10s), std::future_status::ready);
 }
 
 TEST(Base64Test, RoundTripAndRejects) {

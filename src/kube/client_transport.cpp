@@ -102,7 +102,7 @@ RestClient::RestClient(RestConfig config, Endpoint ep)
     : config_(std::move(config)),
       ep_(std::move(ep)),
       creds_(config_),
-      limiter_(config_.qps, config_.burst),
+      limiter_(config_.qps, config_.burst, *config_.env),
       user_agent_(config_.user_agent.empty()
                       ? std::string("failover-operator/") + FAILOVER_OPERATOR_VERSION
                       : config_.user_agent) {}
@@ -249,7 +249,7 @@ Status RestClient::TransportError(httplib::Error err, const httplib::ClientImpl&
       return Status(Reason::kRequestTimeout,
                     "no complete answer within " + std::to_string(timeout.count()) + "ms" + where);
     case httplib::Error::Read:
-      if (Clock::now() - started >= timeout - std::chrono::milliseconds(50)) {
+      if (config_.env->Now() - started >= timeout - std::chrono::milliseconds(50)) {
         return Status(Reason::kRequestTimeout,
                       "no answer within " + std::to_string(timeout.count()) + "ms" + where);
       }
@@ -266,7 +266,7 @@ void RestClient::Observe(const std::string& verb, const std::string& resource, i
     std::lock_guard<std::mutex> lock(observer_mu_);
     obs = observer_;
   }
-  if (obs) obs->OnRequest(verb, resource, code, Clock::now() - started);
+  if (obs) obs->OnRequest(verb, resource, code, config_.env->Now() - started);
 }
 
 void RestClient::AddHeaders(httplib::Request& req, const std::string& token) const {
@@ -295,9 +295,9 @@ Result<Answer> RestClient::Call(const std::string& verb, const std::string& meth
       req.body = *body;
       req.headers.emplace("Content-Type", content_type);
     }
-    auto started = Clock::now();
+    auto started = config_.env->Now();
     auto deadline = started + config_.timeout;
-    req.progress = [deadline](uint64_t, uint64_t) { return Clock::now() < deadline; };
+    req.progress = [env = config_.env, deadline](uint64_t, uint64_t) { return env->Now() < deadline; };
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     bool sent = lease->cli->send(req, res, err);

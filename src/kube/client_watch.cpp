@@ -73,7 +73,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
     EventSplitter splitter;
     Status stream_status;
     bool stopped_by_caller = false;
-    auto last_bytes = Clock::now();
+    auto last_bytes = config_.env->Now();
     auto started = last_bytes;
     req.response_handler = [&](const httplib::Response& r) {
       code = r.status;
@@ -98,7 +98,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
       return cancel == nullptr || !cancel->cancelled();
     };
     req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-      last_bytes = Clock::now();
+      last_bytes = config_.env->Now();
       if (cancel != nullptr && cancel->cancelled()) return false;
       if (code < 200 || code >= 300) {
         if (error_body.size() < 65536) error_body.append(data, n);
@@ -124,7 +124,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
       return Status::FromHttp(code, error_body, retry_after).Annotate(what);
     }
     if (!sent) {
-      if (code != 0 && err == httplib::Error::Read && Clock::now() - last_bytes >= stall - std::chrono::milliseconds(50)) {
+      if (code != 0 && err == httplib::Error::Read && config_.env->Now() - last_bytes >= stall - std::chrono::milliseconds(50)) {
         return Status(Reason::kStalled, what + ": no data for " +
                                             std::to_string(stall.count() / 1000) + "s");
       }

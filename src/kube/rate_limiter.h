@@ -15,8 +15,6 @@ class RateLimiter {
   using Clock = std::chrono::steady_clock;
 
   RateLimiter(double qps, int burst, base::Env& env);
-  // TRANSITIONAL, goes once the client passes its config's env.
-  RateLimiter(double qps, int burst) : RateLimiter(qps, burst, base::RealEnv()) {}
 
   // Takes one token and returns how long the caller must wait before using it
   // (zero when a token was available). Waiting callers queue in arrival order.

@@ -10,8 +10,8 @@ namespace runtime {
 namespace {
 
 // metav1.Time: whole seconds.
-std::string NowRfc3339(const base::Env& env) {
-  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(env.WallNow()), base::Fraction::kNone);
+std::string TimeRfc3339(base::Env::WallTime t) {
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(t), base::Fraction::kNone);
 }
 
 }  // namespace
@@ -25,9 +25,9 @@ bool EventKey::operator<(const EventKey& o) const {
 EventAggregator::EventAggregator() : EventAggregator(Options{}) {}
 EventAggregator::EventAggregator(Options options) : options_(options) {}
 
-EventAction EventAggregator::Observe(const EventKey& key, const std::string& now_wall,
-                                     std::chrono::steady_clock::time_point now) {
+EventAction EventAggregator::Observe(const EventKey& key, base::Env::WallTime wall, base::Env::SteadyTime now) {
   EventAction action;
+  const std::string now_wall = TimeRfc3339(wall);
   const std::string object = key.object_kind + "/" + key.object_namespace + "/" +
                              key.object_name + "/" + key.object_uid;
   auto [bit, fresh] = buckets_.try_emplace(object, Bucket{static_cast<double>(options_.burst), now});
@@ -62,7 +62,7 @@ EventAction EventAggregator::Observe(const EventKey& key, const std::string& now
   char suffix[24];
   std::snprintf(suffix, sizeof suffix, "%llx%04llx",
                 static_cast<unsigned long long>(
-                    std::chrono::system_clock::now().time_since_epoch().count()),
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(wall.time_since_epoch()).count()),
                 static_cast<unsigned long long>(sequence_++ & 0xffff));
   e.name = key.object_name + "." + suffix;
   e.count = 1;
@@ -176,7 +176,7 @@ void EventRecorder::Run() {
 }
 
 void EventRecorder::Send(const Pending& p) {
-  const std::string now = NowRfc3339(*options_.env);
+  const base::Env::WallTime now = options_.env->WallNow();
   EventAction action = aggregator_.Observe(p.key, now, options_.env->Now());
   if (action.kind == EventAction::Kind::kDrop) {
     log_.Debug("event rate-limited", {{"reason", p.key.reason}, {"name", p.key.object_name}});

@@ -51,9 +51,10 @@ class EventAggregator {
   EventAggregator();
   explicit EventAggregator(Options options);
 
-  // now_wall: RFC 3339 timestamp; now: for the rate limit.
-  EventAction Observe(const EventKey& key, const std::string& now_wall,
-                      std::chrono::steady_clock::time_point now);
+  // wall: the Event's timestamps (whole seconds) and, for a new Event, its name's suffix
+  // (the nanoseconds since the epoch, as client-go's, and a sequence number); now: for
+  // the rate limit. Both from the caller's clock.
+  EventAction Observe(const EventKey& key, base::Env::WallTime wall, base::Env::SteadyTime now);
   // The Event named in a kBump no longer exists: the next occurrence creates one.
   void Forget(const EventKey& key);
 

@@ -18,6 +18,7 @@ struct LogState {
   std::atomic<int> level{static_cast<int>(LogLevel::kInfo)};
   std::atomic<int> format{static_cast<int>(LogFormat::kJson)};
   std::function<void(const std::string&)> sink;
+  std::atomic<base::Env*> clock{&base::RealEnv()};
 };
 
 LogState& State() {
@@ -59,9 +60,8 @@ bool SecretText(const std::string& v) {
          v.find("bearer ") != std::string::npos;
 }
 
-std::string Timestamp() {
-  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                             base::Fraction::kMicros);
+std::string Timestamp(base::Env::WallTime at) {
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(at), base::Fraction::kMicros);
 }
 
 std::string TextValue(const nlohmann::json& v) {
@@ -105,6 +105,8 @@ void SetLogSink(std::function<void(const std::string& line)> sink) {
   State().sink = std::move(sink);
 }
 
+void SetLogClock(base::Env& env) { State().clock.store(&env); }
+
 LogLevel CurrentLogLevel() { return static_cast<LogLevel>(State().level.load()); }
 
 nlohmann::json RedactValue(const std::string& key, const nlohmann::json& value) {
@@ -124,11 +126,11 @@ nlohmann::json RedactValue(const std::string& key, const nlohmann::json& value) 
 }
 
 std::string FormatLogRecord(LogFormat format, LogLevel level, const std::string& logger,
-                            const std::string& msg, const LogFields& fields) {
+                            const std::string& msg, const LogFields& fields, base::Env::WallTime at) {
   const std::string safe_msg = SecretText(msg) ? "[redacted]" : msg;
   if (format == LogFormat::kJson) {
     nlohmann::ordered_json rec;
-    rec["ts"] = Timestamp();
+    rec["ts"] = Timestamp(at);
     rec["level"] = LevelName(level);
     if (!logger.empty()) rec["logger"] = logger;
     rec["msg"] = safe_msg;
@@ -138,7 +140,7 @@ std::string FormatLogRecord(LogFormat format, LogLevel level, const std::string&
     }
     return rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  std::string line = Timestamp();
+  std::string line = Timestamp(at);
   line += ' ';
   line += LevelName(level);
   if (!logger.empty()) {
@@ -179,9 +181,9 @@ void Logger::Log(LogLevel level, const std::string& msg, const LogFields& fields
   if (!Enabled(level)) return;
   LogFields all = fields_;
   all.insert(all.end(), fields.begin(), fields.end());
-  const std::string line =
-      FormatLogRecord(static_cast<LogFormat>(State().format.load()), level, name_, msg, all);
   LogState& s = State();
+  const std::string line = FormatLogRecord(static_cast<LogFormat>(s.format.load()), level, name_, msg, all,
+                                           s.clock.load()->WallNow());
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.sink) {
     s.sink(line);

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
+
 namespace runtime {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
@@ -24,15 +26,18 @@ bool ParseLogFormat(const std::string& word, LogFormat* out);
 // record; the default sink writes to stderr. Thread-safe.
 void ConfigureLogging(LogFormat format, LogLevel level);
 void SetLogSink(std::function<void(const std::string& line)> sink);  // nullptr = stderr
+// The clock records are stamped with (its WallNow()): the process's (base::RealEnv())
+// until set; main sets the one it hands to the rest. `env` outlives the logging.
+void SetLogClock(base::Env& env);
 LogLevel CurrentLogLevel();
 
 // Replaces credential material (field names like token/key/password/secret, PEM
 // blocks, "Bearer ..." values) by "[redacted]".
 nlohmann::json RedactValue(const std::string& key, const nlohmann::json& value);
 
-// Formats one record the way the sink will receive it.
+// Formats one record, stamped `at`, the way the sink will receive it.
 std::string FormatLogRecord(LogFormat format, LogLevel level, const std::string& logger,
-                            const std::string& msg, const LogFields& fields);
+                            const std::string& msg, const LogFields& fields, base::Env::WallTime at);
 
 // A named logger carrying fixed fields; cheap to copy. Each call emits one line.
 class Logger {

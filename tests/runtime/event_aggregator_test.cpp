@@ -9,34 +9,50 @@ using runtime::EventKey;
 
 namespace {
 
+// 2026-01-01T00:00:00Z, and a steady time: the aggregator reads no clock of its own.
+const base::Env::WallTime kWall{std::chrono::seconds(1767225600)};
+const base::Env::SteadyTime kNow = base::Env::SteadyTime{} + 1h;
+
 EventKey Key(const std::string& reason, const std::string& message, const std::string& name = "orders-db") {
   return {"FailoverGroup", "shop", name, "uid-1", "Normal", reason, message};
 }
 
 TEST(EventAggregator, RepeatsBumpCountAndLastTimestampOfOneEvent) {
   EventAggregator agg;
-  const auto t = std::chrono::steady_clock::now();
-  auto a1 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), "2026-01-01T00:00:00Z", t);
+  const auto t = kNow;
+  auto a1 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), kWall, t);
   EXPECT_EQ(a1.kind, EventAction::Kind::kCreate);
   EXPECT_EQ(a1.count, 1);
   EXPECT_EQ(a1.event_name.rfind("orders-db.", 0), 0u);
-  auto a2 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), "2026-01-01T00:00:05Z", t + 5s);
+  auto a2 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), kWall + 5s, t + 5s);
   EXPECT_EQ(a2.kind, EventAction::Kind::kBump);
   EXPECT_EQ(a2.event_name, a1.event_name);
   EXPECT_EQ(a2.count, 2);
   EXPECT_EQ(a2.first_timestamp, "2026-01-01T00:00:00Z");
   EXPECT_EQ(a2.last_timestamp, "2026-01-01T00:00:05Z");
-  auto a3 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), "2026-01-01T00:00:09Z", t + 9s);
+  auto a3 = agg.Observe(Key("FailoverStarted", "site-a unhealthy"), kWall + 9s + 300ms, t + 9s);
   EXPECT_EQ(a3.count, 3);
+  EXPECT_EQ(a3.last_timestamp, "2026-01-01T00:00:09Z") << "metav1.Time: whole seconds";
+}
+
+TEST(EventAggregator, ANewEventIsNamedAfterTheWallClockInNanoseconds) {
+  EventAggregator agg;
+  const auto wall = kWall + std::chrono::nanoseconds(123456789);
+  auto a = agg.Observe(Key("R", "m"), wall, kNow);
+  auto b = agg.Observe(Key("R", "m2"), wall, kNow);
+  // client-go's "<name>.<UnixNano in hex>", and a sequence number for events in the same nanosecond.
+  EXPECT_EQ(a.event_name, "orders-db.18867251f555cd150000");
+  EXPECT_EQ(b.event_name, "orders-db.18867251f555cd150001");
+  EXPECT_EQ(a.first_timestamp, "2026-01-01T00:00:00Z");
 }
 
 TEST(EventAggregator, DifferentReasonMessageOrObjectIsANewEvent) {
   EventAggregator agg;
-  const auto t = std::chrono::steady_clock::now();
-  auto base = agg.Observe(Key("R", "m"), "t0", t);
-  auto other_msg = agg.Observe(Key("R", "m2"), "t1", t);
-  auto other_reason = agg.Observe(Key("R2", "m"), "t2", t);
-  auto other_obj = agg.Observe(Key("R", "m", "other"), "t3", t);
+  const auto t = kNow;
+  auto base = agg.Observe(Key("R", "m"), kWall, t);
+  auto other_msg = agg.Observe(Key("R", "m2"), kWall, t);
+  auto other_reason = agg.Observe(Key("R2", "m"), kWall, t);
+  auto other_obj = agg.Observe(Key("R", "m", "other"), kWall, t);
   for (const auto& a : {other_msg, other_reason, other_obj}) {
     EXPECT_EQ(a.kind, EventAction::Kind::kCreate);
     EXPECT_NE(a.event_name, base.event_name);
@@ -48,31 +64,31 @@ TEST(EventAggregator, RateLimitPerObjectWithRefill) {
   o.burst = 3;
   o.refill_interval = 10s;
   EventAggregator agg(o);
-  const auto t = std::chrono::steady_clock::now();
+  const auto t = kNow;
   for (int i = 0; i < 3; ++i) {
-    EXPECT_NE(agg.Observe(Key("R", "m" + std::to_string(i)), "t", t).kind, EventAction::Kind::kDrop);
+    EXPECT_NE(agg.Observe(Key("R", "m" + std::to_string(i)), kWall, t).kind, EventAction::Kind::kDrop);
   }
-  EXPECT_EQ(agg.Observe(Key("R", "m9"), "t", t).kind, EventAction::Kind::kDrop);
-  EXPECT_NE(agg.Observe(Key("R", "m", "another-object"), "t", t).kind, EventAction::Kind::kDrop)
+  EXPECT_EQ(agg.Observe(Key("R", "m9"), kWall, t).kind, EventAction::Kind::kDrop);
+  EXPECT_NE(agg.Observe(Key("R", "m", "another-object"), kWall, t).kind, EventAction::Kind::kDrop)
       << "the limit is per object";
-  EXPECT_NE(agg.Observe(Key("R", "m9"), "t", t + 10s).kind, EventAction::Kind::kDrop);
-  EXPECT_EQ(agg.Observe(Key("R", "m10"), "t", t + 10s).kind, EventAction::Kind::kDrop);
+  EXPECT_NE(agg.Observe(Key("R", "m9"), kWall + 10s, t + 10s).kind, EventAction::Kind::kDrop);
+  EXPECT_EQ(agg.Observe(Key("R", "m10"), kWall + 10s, t + 10s).kind, EventAction::Kind::kDrop);
 }
 
 TEST(EventAggregator, ForgetStartsANewEventAndMemoryIsBounded) {
   EventAggregator::Options o;
   o.max_entries = 2;
   EventAggregator agg(o);
-  const auto t = std::chrono::steady_clock::now();
-  auto a = agg.Observe(Key("R", "a"), "t", t);
+  const auto t = kNow;
+  auto a = agg.Observe(Key("R", "a"), kWall, t);
   agg.Forget(Key("R", "a"));
-  auto b = agg.Observe(Key("R", "a"), "t", t);
+  auto b = agg.Observe(Key("R", "a"), kWall, t);
   EXPECT_EQ(b.kind, EventAction::Kind::kCreate);
   EXPECT_NE(a.event_name, b.event_name);
-  agg.Observe(Key("R", "b"), "t", t);
-  agg.Observe(Key("R", "c"), "t", t);  // evicts "a", the least recently used
-  EXPECT_EQ(agg.Observe(Key("R", "a"), "t", t).kind, EventAction::Kind::kCreate);
-  EXPECT_EQ(agg.Observe(Key("R", "c"), "t", t).kind, EventAction::Kind::kBump);
+  agg.Observe(Key("R", "b"), kWall, t);
+  agg.Observe(Key("R", "c"), kWall, t);  // evicts "a", the least recently used
+  EXPECT_EQ(agg.Observe(Key("R", "a"), kWall, t).kind, EventAction::Kind::kCreate);
+  EXPECT_EQ(agg.Observe(Key("R", "c"), kWall, t).kind, EventAction::Kind::kBump);
 }
 
 }  // namespace

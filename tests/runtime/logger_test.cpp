@@ -5,6 +5,8 @@
 #include <mutex>
 #include <vector>
 
+#include "support/fake_env.h"
+
 namespace {
 
 class LoggerTest : public ::testing::Test {
@@ -16,6 +18,7 @@ class LoggerTest : public ::testing::Test {
     });
   }
   void TearDown() override {
+    runtime::SetLogClock(base::RealEnv());
     runtime::SetLogSink(nullptr);
     runtime::ConfigureLogging(runtime::LogFormat::kJson, runtime::LogLevel::kInfo);
   }
@@ -65,6 +68,22 @@ TEST_F(LoggerTest, LevelFiltersRecords) {
   EXPECT_TRUE(runtime::ParseLogLevel("debug", &lvl));
   EXPECT_EQ(lvl, runtime::LogLevel::kDebug);
   EXPECT_FALSE(runtime::ParseLogLevel("loud", &lvl));
+}
+
+TEST_F(LoggerTest, RecordsAreStampedWithTheLogClock) {
+  testsupport::FakeEnv env;  // 2024-01-01T00:00:00Z on the wall
+  runtime::SetLogClock(env);
+  runtime::ConfigureLogging(runtime::LogFormat::kJson, runtime::LogLevel::kInfo);
+  runtime::Logger log("x");
+  log.Info("first");
+  env.Advance(std::chrono::milliseconds(1500) + std::chrono::microseconds(7));
+  log.Info("second");
+  runtime::ConfigureLogging(runtime::LogFormat::kText, runtime::LogLevel::kInfo);
+  log.Info("third");
+  ASSERT_EQ(lines_.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(lines_[0])["ts"], "2024-01-01T00:00:00.000000Z");
+  EXPECT_EQ(nlohmann::json::parse(lines_[1])["ts"], "2024-01-01T00:00:01.500007Z");
+  EXPECT_EQ(lines_[2].rfind("2024-01-01T00:00:01.500007Z info x ", 0), 0u) << lines_[2];
 }
 
 TEST_F(LoggerTest, NeverPrintsTokensOrKeys) {

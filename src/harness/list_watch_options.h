@@ -9,11 +9,12 @@
 namespace harness {
 
 // How the harness's components (node agent, scheduler, service proxy) run a
-// kube::ListWatch: a failed list or watch is tried again after a fixed second.
-inline kube::ListWatchOptions HarnessListWatch(const kube::Resource& res,
+// kube::ListWatch: a failed list or watch is tried again after a fixed second of env's.
+inline kube::ListWatchOptions HarnessListWatch(const kube::Resource& res, base::Env& env,
                                                std::string field_selector = "") {
   kube::ListWatchOptions o;
   o.resource = res;
+  o.env = &env;
   o.field_selector = std::move(field_selector);
   o.backoff.initial = o.backoff.max = std::chrono::seconds(1);
   return o;

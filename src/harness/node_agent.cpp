@@ -16,16 +16,15 @@
 namespace harness {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using node_agent_internal::Log;
 
 namespace node_agent_internal {
 
-void Log(const std::string& fmt, const std::string& a, const std::string& b,
+void Log(const base::Env& env, const std::string& fmt, const std::string& a, const std::string& b,
          const std::string& c) {
   const std::string* args[] = {&a, &b, &c};
-  std::string line = NowRfc3339() + " node-agent: ";
+  std::string line = NowRfc3339(env) + " node-agent: ";
   size_t next = 0;
   for (size_t i = 0; i < fmt.size(); ++i) {
     if (fmt[i] == '%' && i + 1 < fmt.size() && fmt[i + 1] == 's' && next < 3) {
@@ -42,8 +41,8 @@ void Log(const std::string& fmt, const std::string& a, const std::string& b,
 }  // namespace node_agent_internal
 
 NodeAgent::NodeAgent(std::shared_ptr<kube::Client> client, NodeAgentOptions options,
-                     PodIPAllocator allocator)
-    : client_(std::move(client)), options_(std::move(options)), allocator_(std::move(allocator)) {
+                     PodIPAllocator allocator, base::Env& env)
+    : client_(std::move(client)), options_(std::move(options)), env_(env), allocator_(std::move(allocator)) {
   kube::ListWatchHandlers pods;
   pods.on_list = [this](json& items, const std::string&) { OnPodsListed(items); };
   pods.on_event = [this](kube::WatchEvent& ev) {
@@ -53,11 +52,11 @@ NodeAgent::NodeAgent(std::shared_ptr<kube::Client> client, NodeAgentOptions opti
       OnPod(ev.object);
     }
   };
-  pods.on_error = [](const kube::ListWatchError& e) {
-    if (auto line = ListWatchErrorLine("pods", e)) Log("%s", *line);
+  pods.on_error = [this](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("pods", e)) Log(env_, "%s", *line);
   };
   pod_watch_ = std::make_unique<kube::ListWatch>(
-      client_, HarnessListWatch(kube::resources::kPods, "spec.nodeName=" + options_.node_name),
+      client_, HarnessListWatch(kube::resources::kPods, env_, "spec.nodeName=" + options_.node_name),
       std::move(pods));
 }
 
@@ -82,7 +81,7 @@ void NodeAgent::Run() {
   std::thread sync([this] { SyncLoop(); });
   std::thread heartbeat;
   if (options_.register_node) heartbeat = std::thread([this] { HeartbeatLoop(); });
-  Scheduler scheduler(client_, options_.node_name);
+  Scheduler scheduler(client_, options_.node_name, env_);
   std::thread scheduling;
   if (options_.schedule) scheduling = std::thread([&scheduler] { scheduler.Run(); });
   pod_watch_->Run();
@@ -106,7 +105,7 @@ void NodeAgent::Run() {
   std::error_code ec;
   std::filesystem::remove(options_.state_dir + "/pods", ec);  // only when empty
   std::filesystem::remove(options_.state_dir, ec);
-  Log("stopped; all workload processes ended");
+  Log(env_, "stopped; all workload processes ended");
 }
 
 void NodeAgent::OnPodsListed(const json& items) {
@@ -155,7 +154,7 @@ void NodeAgent::OnPod(const json& pod) {
     if (ip.ok()) rec->pod_ip = *ip;
     else rec->ip_error = ip.status().message();
   }
-  rec->start_time = spec.status_start_time.empty() ? NowRfc3339() : spec.status_start_time;
+  rec->start_time = spec.status_start_time.empty() ? NowRfc3339(env_) : spec.status_start_time;
   rec->clock.Seed(spec.status_conditions);
   spec.status_conditions = nullptr;
   rec->terminal = spec.status_phase == "Succeeded" || spec.status_phase == "Failed";
@@ -169,7 +168,7 @@ void NodeAgent::OnPod(const json& pod) {
   rec->spec = std::move(spec);
   pods_[rec->uid] = rec;
   if (rec->process_pod) {
-    Log("pod %s/%s: starting worker (podIP %s)", rec->ns, rec->name, rec->pod_ip);
+    Log(env_, "pod %s/%s: starting worker (podIP %s)", rec->ns, rec->name, rec->pod_ip);
     rec->worker = std::thread([this, rec] { PodWorker(rec); });
   } else {
     dirty_.push_back(rec->uid);
@@ -196,7 +195,7 @@ void NodeAgent::SyncLoop() {
     std::vector<std::shared_ptr<PodRecord>> done;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, milliseconds(500), [this] { return stopping_.load() || !dirty_.empty(); });
+      env_.WaitFor(lock, cv_, milliseconds(500), [this] { return stopping_.load() || !dirty_.empty(); });
       if (stopping_) return;
       batch.swap(dirty_);
       for (auto it = pods_.begin(); it != pods_.end();) {
@@ -227,9 +226,9 @@ void NodeAgent::SyncLoop() {
       }
       SyncStaticPod(*rec);
       if (stopping_) return;
-      if (Clock::now() < rec->retry_at) retry_pending = true;
+      if (env_.Now() < rec->retry_at) retry_pending = true;
     }
-    if (retry_pending) std::this_thread::sleep_for(milliseconds(200));
+    if (retry_pending) env_.SleepFor(milliseconds(200));
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "harness/pod_ip_allocator.h"
 #include "harness/pod_status.h"
 #include "harness/probe.h"
@@ -86,11 +87,12 @@ struct NodeAgentOptions {
 };
 
 // The kubelet stand-in for one node: runs the pods bound to it as local processes,
-// probes them and reports their status. Run() blocks until Stop().
+// probes them and reports their status. Its timers, waits and timestamps are env's
+// (and so are its scheduler's). Run() blocks until Stop().
 class NodeAgent {
  public:
   NodeAgent(std::shared_ptr<kube::Client> client, NodeAgentOptions options,
-            PodIPAllocator allocator);
+            PodIPAllocator allocator, base::Env& env);
   ~NodeAgent();
 
   void Run();
@@ -115,6 +117,7 @@ class NodeAgent {
 
   std::shared_ptr<kube::Client> client_;
   NodeAgentOptions options_;
+  base::Env& env_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<kube::ListWatch> pod_watch_;  // pods bound to this node
 

@@ -12,14 +12,15 @@
 #include <string>
 #include <thread>
 
+#include "base/env.h"
 #include "harness/node_agent.h"
 #include "harness/pod_status.h"
 
 namespace harness {
 namespace node_agent_internal {
 
-// One log line; each "%s" in fmt takes the next argument.
-void Log(const std::string& fmt, const std::string& a = "", const std::string& b = "",
+// One log line, stamped with env's wall clock; each "%s" in fmt takes the next argument.
+void Log(const base::Env& env, const std::string& fmt, const std::string& a = "", const std::string& b = "",
          const std::string& c = "");
 
 }  // namespace node_agent_internal
@@ -38,10 +39,10 @@ struct NodeAgent::PodRecord {
   std::string start_time;
   ConditionClock clock;
   std::string last_written;  // the status JSON last written
-  std::chrono::steady_clock::time_point retry_at{};
+  base::Env::SteadyTime retry_at{};
   std::thread worker;
   std::string ns, name, uid;
-  std::chrono::steady_clock::time_point delete_sent{};
+  base::Env::SteadyTime delete_sent{};
 };
 
 }  // namespace harness

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "base/env.h"
 #include "base/flags.h"
 #include "harness/node_agent.h"
 #include "harness/process.h"
@@ -78,6 +79,9 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "failover-node-agent: %s\n", config.status().ToString().c_str());
     return 1;
   }
+  // The process's clocks, for the client and the agent alike.
+  base::Env& env = base::RealEnv();
+  config->env = &env;
   config->user_agent = "failover-node-agent/" + opts.node_name;
   config->qps = qps;
   config->burst = burst;
@@ -95,7 +99,7 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  NodeAgent agent(*client, opts, std::move(*allocator));
+  NodeAgent agent(*client, opts, std::move(*allocator), env);
   std::fprintf(stderr, "failover-node-agent: node %s ip %s pod CIDR %s state %s demo app %s\n",
                opts.node_name.c_str(), opts.node_ip.c_str(), opts.pod_cidr.c_str(),
                opts.state_dir.c_str(), opts.demo_app_path.c_str());

@@ -11,25 +11,24 @@
 namespace harness {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using node_agent_internal::Log;
 
 bool NodeAgent::WriteStatus(PodRecord& rec, const PodView& view) {
-  json status = RenderPodStatus(view, &rec.clock, NowRfc3339());
+  json status = RenderPodStatus(view, &rec.clock, NowRfc3339(env_));
   std::string text = status.dump();
   if (text == rec.last_written) return true;
-  if (Clock::now() < rec.retry_at) return false;
+  if (env_.Now() < rec.retry_at) return false;
   kube::PatchOptions po;
   po.subresource = "status";
   auto res = client_->Patch(kube::resources::kPods, rec.ns, rec.name, kube::PatchType::kMerge,
                             StatusPatch(rec.uid, status).dump(), po);
   if (!res.ok()) {
     if (!res.status().IsNotFound() && !res.status().IsConflict()) {
-      Log("pod %s/%s: status write failed: %s", rec.ns, rec.name, res.status().ToString());
+      Log(env_, "pod %s/%s: status write failed: %s", rec.ns, rec.name, res.status().ToString());
     }
-    rec.retry_at = Clock::now() + milliseconds(500);
+    rec.retry_at = env_.Now() + milliseconds(500);
     return false;
   }
   rec.last_written = std::move(text);
@@ -37,14 +36,14 @@ bool NodeAgent::WriteStatus(PodRecord& rec, const PodView& view) {
 }
 
 bool NodeAgent::FinishDeletion(PodRecord& rec) {
-  if (Clock::now() - rec.delete_sent < seconds(2)) return false;
-  rec.delete_sent = Clock::now();
+  if (env_.Now() - rec.delete_sent < seconds(2)) return false;
+  rec.delete_sent = env_.Now();
   kube::DeleteOptions opts;
   opts.grace_period_seconds = 0;
   opts.precondition_uid = rec.uid;
   auto res = client_->Delete(kube::resources::kPods, rec.ns, rec.name, opts);
   if (res.ok() || res.status().IsNotFound() || res.status().IsConflict()) return true;
-  Log("pod %s/%s: delete failed: %s", rec.ns, rec.name, res.status().ToString());
+  Log(env_, "pod %s/%s: delete failed: %s", rec.ns, rec.name, res.status().ToString());
   return false;
 }
 
@@ -132,10 +131,10 @@ void NodeAgent::HeartbeatLoop() {
                   {"spec", {{"podCIDR", options_.pod_cidr}, {"podCIDRs", {options_.pod_cidr}}}}};
       auto created = client_->Create(kube::resources::kNodes, "", obj);
       if (!created.ok() && !created.status().IsAlreadyExists()) {
-        Log("create node %s: %s", node, created.status().ToString());
+        Log(env_, "create node %s: %s", node, created.status().ToString());
       }
     }
-    const std::string now = NowRfc3339();
+    const std::string now = NowRfc3339(env_);
     std::string since = now;
     if (got.ok()) {
       for (const auto& c : (*got).value("status", json::object()).value("conditions", json::array())) {
@@ -171,7 +170,7 @@ void NodeAgent::HeartbeatLoop() {
     auto res = client_->Patch(kube::resources::kNodes, "", node, kube::PatchType::kMerge,
                               json{{"status", status}}.dump(), po);
     if (!res.ok() && !logged) {
-      Log("node %s status: %s", node, res.status().ToString());
+      Log(env_, "node %s status: %s", node, res.status().ToString());
       logged = true;
     }
     // The apiserver taints a new Node not-ready; the node lifecycle controller, which does
@@ -191,9 +190,9 @@ void NodeAgent::HeartbeatLoop() {
                       {"spec", {{"taints", kept.empty() ? json(nullptr) : kept}}}};
         auto lifted = client_->Patch(kube::resources::kNodes, "", node, kube::PatchType::kMerge, patch.dump());
         if (lifted.ok()) {
-          Log("node %s: lifted the node.kubernetes.io/not-ready taint (the node is Ready)", node);
+          Log(env_, "node %s: lifted the node.kubernetes.io/not-ready taint (the node is Ready)", node);
         } else if (!lifted.status().IsConflict()) {
-          Log("node %s: lifting the not-ready taint: %s", node, lifted.status().ToString());
+          Log(env_, "node %s: lifting the not-ready taint: %s", node, lifted.status().ToString());
         }
       }
     }
@@ -212,7 +211,7 @@ void NodeAgent::HeartbeatLoop() {
       client_->Create(kube::resources::kLeases, "kube-node-lease", obj);
     }
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, seconds(10), [this] { return stopping_.load(); });
+    env_.WaitFor(lock, cv_, seconds(10), [this] { return stopping_.load(); });
   }
 }
 

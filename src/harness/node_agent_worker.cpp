@@ -17,7 +17,6 @@
 namespace harness {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using node_agent_internal::Log;
@@ -26,10 +25,10 @@ using node_agent_internal::Log;
 struct NodeAgent::ContainerRuntime {
   ContainerView view;
   pid_t pid = 0;
-  Clock::time_point started{};
-  Clock::time_point next_start{};
-  Clock::time_point next_readiness{};
-  Clock::time_point next_liveness{};
+  base::Env::SteadyTime started{};
+  base::Env::SteadyTime next_start{};
+  base::Env::SteadyTime next_readiness{};
+  base::Env::SteadyTime next_liveness{};
   int crashes = 0;
   bool ever_started = false;
   std::optional<ProbeTracker> readiness;
@@ -74,13 +73,13 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
   auto stop_all = [&](milliseconds grace, const char* why) {
     for (auto& c : containers) {
       if (c.pid <= 0) continue;
-      Log("pod %s/%s: stopping container (%s)", rec->ns, rec->name, why);
-      ExitInfo info = StopProcess(c.pid, grace);
+      Log(env_, "pod %s/%s: stopping container (%s)", rec->ns, rec->name, why);
+      ExitInfo info = StopProcess(c.pid, grace, env_);
       c.pid = 0;
       c.view.state = ContainerView::State::kTerminated;
       c.view.exit_code = info.exit_code;
       c.view.reason = info.exit_code == 0 ? "Completed" : "Error";
-      c.view.finished_at = NowRfc3339();
+      c.view.finished_at = NowRfc3339(env_);
       c.view.ready = false;
       c.view.started = false;
       std::filesystem::remove(dir + "/" + c.view.name + ".pid", ec);
@@ -93,16 +92,16 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
     json term = {{"exitCode", info.exit_code},
                  {"reason", why.empty() ? (info.exit_code == 0 ? "Completed" : "Error") : why},
                  {"startedAt", c.view.started_at},
-                 {"finishedAt", NowRfc3339()}};
+                 {"finishedAt", NowRfc3339(env_)}};
     c.view.ready = false;
     c.view.started = false;
     if (c.readiness) c.readiness->Reset();
     if (c.liveness) c.liveness->Reset();
     bool restart = spec.restart_policy == "Always" ||
                    (spec.restart_policy == "OnFailure" && info.exit_code != 0);
-    if (Clock::now() - c.started >= seconds(30)) c.crashes = 0;
+    if (env_.Now() - c.started >= seconds(30)) c.crashes = 0;
     ++c.crashes;
-    Log("pod %s/%s: container exited with code %s", rec->ns, rec->name,
+    Log(env_, "pod %s/%s: container exited with code %s", rec->ns, rec->name,
         std::to_string(info.exit_code));
     if (restart) {
       milliseconds delay = CrashBackoff(c.crashes);
@@ -113,7 +112,7 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
                                                " pod=" + rec->name + "_" + rec->ns
                                          : "";
       c.view.last_state = json{{"terminated", term}};
-      c.next_start = Clock::now() + delay;
+      c.next_start = env_.Now() + delay;
     } else {
       c.view.state = ContainerView::State::kTerminated;
       c.view.exit_code = info.exit_code;
@@ -147,14 +146,14 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
           c.view.state = ContainerView::State::kTerminated;
           c.view.exit_code = 0;
           c.view.reason = "Completed";
-          c.view.finished_at = NowRfc3339();
+          c.view.finished_at = NowRfc3339(env_);
           c.view.ready = false;
         }
       }
       deletion_done = true;
     }
-    auto now = Clock::now();
-    Clock::time_point wake = now + milliseconds(100);
+    auto now = env_.Now();
+    base::Env::SteadyTime wake = now + milliseconds(100);
     if (!spec.deleting) {
       for (size_t i = 0; i < containers.size() && i < spec.containers.size(); ++i) {
         auto& c = containers[i];
@@ -174,24 +173,24 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
           }
           if (cs.liveness && now >= c.next_liveness) {
             if (!c.liveness) c.liveness.emplace(cs.liveness->success_threshold, cs.liveness->failure_threshold, true);
-            auto env = ContainerEnv(spec, cs, rec->pod_ip, options_.node_ip, options_.node_name);
-            ProbeOutcome out = RunProbe(*cs.liveness, rec->pod_ip, env);
-            c.next_liveness = Clock::now() + seconds(cs.liveness->period_seconds);
+            auto container_env = ContainerEnv(spec, cs, rec->pod_ip, options_.node_ip, options_.node_name);
+            ProbeOutcome out = RunProbe(*cs.liveness, rec->pod_ip, container_env, env_);
+            c.next_liveness = env_.Now() + seconds(cs.liveness->period_seconds);
             if (c.liveness->Observe(out.success) && !c.liveness->result()) {
-              Log("pod %s/%s: liveness probe failed (%s); restarting", rec->ns, rec->name, out.message);
+              Log(env_, "pod %s/%s: liveness probe failed (%s); restarting", rec->ns, rec->name, out.message);
               int64_t grace = std::max<int64_t>(0, spec.termination_grace_seconds);
-              ExitInfo info = StopProcess(c.pid, milliseconds(grace * 1000));
+              ExitInfo info = StopProcess(c.pid, milliseconds(grace * 1000), env_);
               handle_exit(c, cs, info, "Error");
               continue;
             }
           }
           if (cs.readiness && now >= c.next_readiness) {
             if (!c.readiness) c.readiness.emplace(cs.readiness->success_threshold, cs.readiness->failure_threshold, false);
-            auto env = ContainerEnv(spec, cs, rec->pod_ip, options_.node_ip, options_.node_name);
-            ProbeOutcome out = RunProbe(*cs.readiness, rec->pod_ip, env);
-            c.next_readiness = Clock::now() + seconds(cs.readiness->period_seconds);
+            auto container_env = ContainerEnv(spec, cs, rec->pod_ip, options_.node_ip, options_.node_name);
+            ProbeOutcome out = RunProbe(*cs.readiness, rec->pod_ip, container_env, env_);
+            c.next_readiness = env_.Now() + seconds(cs.readiness->period_seconds);
             if (c.readiness->Observe(out.success)) {
-              Log("pod %s/%s: readiness now %s", rec->ns, rec->name,
+              Log(env_, "pod %s/%s: readiness now %s", rec->ns, rec->name,
                   c.readiness->result() ? "true" : "false (" + out.message + ")");
             }
           }
@@ -216,16 +215,16 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
           WritePidFile(dir + "/" + cs.name + ".pid", c.pid);
           if (c.ever_started) ++c.view.restart_count;
           c.ever_started = true;
-          c.started = Clock::now();
+          c.started = env_.Now();
           c.view.state = ContainerView::State::kRunning;
-          c.view.started_at = NowRfc3339();
+          c.view.started_at = NowRfc3339(env_);
           c.view.started = true;
           c.view.reason.clear();
           c.view.message.clear();
           c.view.ready = !cs.readiness;
           if (cs.readiness) c.next_readiness = c.started + seconds(cs.readiness->initial_delay_seconds);
           if (cs.liveness) c.next_liveness = c.started + seconds(cs.liveness->initial_delay_seconds);
-          Log("pod %s/%s: started pid %s", rec->ns, rec->name, std::to_string(c.pid));
+          Log(env_, "pod %s/%s: started pid %s", rec->ns, rec->name, std::to_string(c.pid));
           wake = std::min(wake, now + milliseconds(50));
         } else if (c.view.state == ContainerView::State::kWaiting) {
           wake = std::min(wake, c.next_start);
@@ -250,8 +249,8 @@ void NodeAgent::PodWorker(std::shared_ptr<PodRecord> rec) {
     bool written = WriteStatus(*rec, view);
     if (spec.deleting && written) FinishDeletion(*rec);
     std::unique_lock<std::mutex> lock(rec->mu);
-    rec->cv.wait_until(lock, std::max(wake, Clock::now() + milliseconds(10)),
-                       [&] { return rec->gone || stopping_.load(); });
+    env_.WaitUntil(lock, rec->cv, std::max(wake, env_.Now() + milliseconds(10)),
+                   [&] { return rec->gone || stopping_.load(); });
   }
   std::lock_guard<std::mutex> lock(mu_);
   rec->finished = true;

@@ -1,7 +1,5 @@
 #include "harness/pod_status.h"
 
-#include <ctime>
-
 #include "base/rfc3339.h"
 
 namespace harness {
@@ -12,7 +10,9 @@ std::string Rfc3339(long long unix_seconds) {
   return base::FormatRfc3339(base::WallTime{std::chrono::seconds(unix_seconds)}, base::Fraction::kNone);
 }
 
-std::string NowRfc3339() { return Rfc3339(static_cast<long long>(std::time(nullptr))); }
+std::string NowRfc3339(const base::Env& env) {
+  return base::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(env.WallNow()), base::Fraction::kNone);
+}
 
 void ConditionClock::Seed(const json& conditions) {
   if (!conditions.is_array()) return;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
+
 namespace harness {
 
 // What the agent knows about one container, in kubelet's terms.
@@ -71,8 +73,9 @@ nlohmann::json RenderPodStatus(const PodView& pod, ConditionClock* clock, const 
 // a pod; metadata.uid makes the apiserver refuse it for another pod reusing the name.
 nlohmann::json StatusPatch(const std::string& uid, const nlohmann::json& status);
 
-// RFC 3339 UTC with seconds ("2026-01-02T03:04:05Z") for a time_t.
+// RFC 3339 UTC with seconds ("2026-01-02T03:04:05Z") for a time_t, and for env's wall
+// clock now.
 std::string Rfc3339(long long unix_seconds);
-std::string NowRfc3339();
+std::string NowRfc3339(const base::Env& env);
 
 }  // namespace harness

@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include <httplib.h>
 
@@ -182,7 +181,7 @@ ProbeOutcome HttpProbe(const ProbeSpec& p, const std::string& host) {
   return {false, "HTTP probe failed with statuscode: " + std::to_string(res->status)};
 }
 
-ProbeOutcome ExecProbe(const ProbeSpec& p, const std::vector<std::string>& env) {
+ProbeOutcome ExecProbe(const ProbeSpec& p, const std::vector<std::string>& env, base::Env& clock) {
   std::vector<char*> argv;
   for (const auto& a : p.command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -206,17 +205,17 @@ ProbeOutcome ExecProbe(const ProbeSpec& p, const std::vector<std::string>& env) 
     execvpe(argv[0], argv.data(), envp.data());
     _exit(127);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(p.timeout_seconds);
+  const auto deadline = clock.Deadline(std::chrono::seconds(p.timeout_seconds));
   int status = 0;
   while (true) {
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (clock.Now() >= deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       return {false, "command timed out after " + std::to_string(p.timeout_seconds) + "s"};
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.SleepFor(std::chrono::milliseconds(20));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, ""};
   return {false, "command exited with " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
@@ -225,7 +224,7 @@ ProbeOutcome ExecProbe(const ProbeSpec& p, const std::vector<std::string>& env) 
 }  // namespace
 
 ProbeOutcome RunProbe(const ProbeSpec& probe, const std::string& pod_ip,
-                      const std::vector<std::string>& env) {
+                      const std::vector<std::string>& env, base::Env& clock) {
   const std::string host = probe.host.empty() ? pod_ip : probe.host;
   switch (probe.kind) {
     case ProbeSpec::Kind::kTcpSocket:
@@ -233,7 +232,7 @@ ProbeOutcome RunProbe(const ProbeSpec& probe, const std::string& pod_ip,
     case ProbeSpec::Kind::kHttpGet:
       return HttpProbe(probe, host);
     case ProbeSpec::Kind::kExec:
-      return ExecProbe(probe, env);
+      return ExecProbe(probe, env, clock);
   }
   return {false, "unknown probe"};
 }

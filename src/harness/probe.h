@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
+
 namespace harness {
 
 // A container probe (core/v1 Probe) with Kubernetes defaults filled in.
@@ -67,8 +69,10 @@ class ProbeTracker {
 };
 
 // Runs one probe against pod_ip, within timeoutSeconds. exec runs the command as a
-// local process with `env`. Blocks the calling thread for at most the timeout.
+// local process with `env`, and kills it once timeoutSeconds have passed on `clock`
+// (the TCP and HTTP probes' timeouts are their sockets'). Blocks the calling thread for
+// at most the timeout.
 ProbeOutcome RunProbe(const ProbeSpec& probe, const std::string& pod_ip,
-                      const std::vector<std::string>& env);
+                      const std::vector<std::string>& env, base::Env& clock);
 
 }  // namespace harness

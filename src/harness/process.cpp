@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <thread>
 
 namespace harness {
 namespace {
@@ -116,12 +115,12 @@ std::optional<ExitInfo> TryReap(pid_t pid) {
   return info;
 }
 
-ExitInfo StopProcess(pid_t pid, std::chrono::milliseconds grace) {
+ExitInfo StopProcess(pid_t pid, std::chrono::milliseconds grace, base::Env& clock) {
   kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = clock.Deadline(grace);
+  while (clock.Now() < deadline) {
     if (auto info = TryReap(pid)) return *info;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.SleepFor(std::chrono::milliseconds(20));
   }
   kill(pid, SIGKILL);
   int status = 0;

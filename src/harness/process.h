@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "kube/status.h"
 
 namespace harness {
@@ -35,8 +36,8 @@ struct ExitInfo {
 // Reaps pid when it has exited; nullopt while it runs.
 std::optional<ExitInfo> TryReap(pid_t pid);
 
-// SIGTERM, then SIGKILL once `grace` has passed; waits for the exit and reaps.
-ExitInfo StopProcess(pid_t pid, std::chrono::milliseconds grace);
+// SIGTERM, then SIGKILL once `grace` has passed on `clock`; waits for the exit and reaps.
+ExitInfo StopProcess(pid_t pid, std::chrono::milliseconds grace, base::Env& clock);
 
 // Directory of the running executable (/proc/self/exe), without a trailing slash.
 std::string ExecutableDir();

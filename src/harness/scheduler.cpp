@@ -12,14 +12,13 @@
 namespace harness {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
 
-void Log(const std::string& line) {
-  std::fputs((NowRfc3339() + " scheduler: " + line + "\n").c_str(), stderr);
+void Log(const base::Env& env, const std::string& line) {
+  std::fputs((NowRfc3339(env) + " scheduler: " + line + "\n").c_str(), stderr);
 }
 
 const json& Field(const json& obj, const char* key) {
@@ -200,24 +199,24 @@ json PodBinding(const json& pod, const std::string& node_name) {
           {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node_name}}}};
 }
 
-Scheduler::Scheduler(std::shared_ptr<kube::Client> client, std::string node_name)
-    : client_(std::move(client)), node_name_(std::move(node_name)) {
+Scheduler::Scheduler(std::shared_ptr<kube::Client> client, std::string node_name, base::Env& env)
+    : client_(std::move(client)), node_name_(std::move(node_name)), env_(env) {
   kube::ListWatchHandlers pods;
   pods.on_list = [this](json& items, const std::string&) { OnPendingPodsListed(items); };
   pods.on_event = [this](kube::WatchEvent& ev) { OnPendingPodEvent(ev); };
-  pods.on_error = [](const kube::ListWatchError& e) {
-    if (auto line = ListWatchErrorLine("pods", e)) Log(*line);
+  pods.on_error = [this](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("pods", e)) Log(env_, *line);
   };
   pods_watch_ = std::make_unique<kube::ListWatch>(
-      client_, HarnessListWatch(kube::resources::kPods, "spec.nodeName="), std::move(pods));
+      client_, HarnessListWatch(kube::resources::kPods, env_, "spec.nodeName="), std::move(pods));
   kube::ListWatchHandlers node;
   node.on_list = [this](json& items, const std::string&) { OnNodeListed(items); };
   node.on_event = [this](kube::WatchEvent& ev) { OnNodeEvent(ev); };
-  node.on_error = [](const kube::ListWatchError& e) {
-    if (auto line = ListWatchErrorLine("nodes", e)) Log(*line);
+  node.on_error = [this](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine("nodes", e)) Log(env_, *line);
   };
   node_watch_ = std::make_unique<kube::ListWatch>(
-      client_, HarnessListWatch(kube::resources::kNodes, "metadata.name=" + node_name_),
+      client_, HarnessListWatch(kube::resources::kNodes, env_, "metadata.name=" + node_name_),
       std::move(node));
 }
 
@@ -232,7 +231,7 @@ void Scheduler::Stop() {
 }
 
 void Scheduler::Run() {
-  Log("binding unscheduled pods that fit node " + node_name_);
+  Log(env_, "binding unscheduled pods that fit node " + node_name_);
   std::thread node([this] { node_watch_->Run(); });
   std::thread worker([this] { Work(); });
   pods_watch_->Run();
@@ -304,8 +303,8 @@ void Scheduler::OnNodeEvent(const kube::WatchEvent& ev) {
 void Scheduler::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    auto now = Clock::now();
-    Clock::time_point wake = Clock::time_point::max();
+    const auto now = env_.Now();
+    base::Env::SteadyTime wake = base::Env::SteadyTime::max();
     for (auto it = retry_at_.begin(); it != retry_at_.end();) {
       if (it->second <= now) {
         queue_.insert(it->first);
@@ -316,11 +315,7 @@ void Scheduler::Work() {
       }
     }
     if (queue_.empty() || !node_) {
-      if (wake == Clock::time_point::max()) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, wake);
-      }
+      env_.WaitUntil(lock, cv_, wake);  // max(): until notified
       continue;
     }
     std::string uid = *queue_.begin();
@@ -350,7 +345,7 @@ void Scheduler::Schedule(const std::string& uid) {
       log = last != *reason;
       last = *reason;
     }
-    if (log) Log("pod " + key + " stays pending on node " + node_name_ + ": " + *reason);
+    if (log) Log(env_, "pod " + key + " stays pending on node " + node_name_ + ": " + *reason);
     MarkUnschedulable(pod, *reason);
     return;
   }
@@ -360,7 +355,7 @@ void Scheduler::Schedule(const std::string& uid) {
   auto res = client_->Raw("POST", path, PodBinding(pod, node_name_).dump());
   std::lock_guard<std::mutex> lock(mu_);
   if (res.ok()) {
-    Log("pod " + key + " bound to node " + node_name_);
+    Log(env_, "pod " + key + " bound to node " + node_name_);
     pending_.erase(uid);
     logged_.erase(uid);
     return;
@@ -370,8 +365,8 @@ void Scheduler::Schedule(const std::string& uid) {
     logged_.erase(uid);
     return;
   }
-  Log("pod " + key + ": binding failed, retrying in 1 s: " + res.status().ToString());
-  retry_at_[uid] = Clock::now() + seconds(1);
+  Log(env_, "pod " + key + ": binding failed, retrying in 1 s: " + res.status().ToString());
+  retry_at_[uid] = env_.Now() + seconds(1);
   cv_.notify_all();
 }
 
@@ -392,13 +387,13 @@ void Scheduler::MarkUnschedulable(const json& pod, const std::string& reason) {
                                  {"reason", "Unschedulable"},
                                  {"message", "0/1 nodes are available: node " + node_name_ + ": " + reason},
                                  {"lastProbeTime", nullptr},
-                                 {"lastTransitionTime", NowRfc3339()}}})}}}};
+                                 {"lastTransitionTime", NowRfc3339(env_)}}})}}}};
   kube::PatchOptions po;
   po.subresource = "status";
   auto res = client_->Patch(kube::resources::kPods, Str(meta, "namespace"), Str(meta, "name"),
                             kube::PatchType::kStrategicMerge, patch.dump(), po);
   if (!res.ok() && !res.status().IsConflict() && !res.status().IsNotFound()) {
-    Log("pod " + PodKey(pod) + ": writing PodScheduled=False: " + res.status().ToString());
+    Log(env_, "pod " + PodKey(pod) + ": writing PodScheduled=False: " + res.status().ToString());
   }
 }
 

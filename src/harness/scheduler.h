@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "kube/client.h"
 #include "kube/list_watch.h"
 
@@ -37,9 +38,10 @@ nlohmann::json PodBinding(const nlohmann::json& pod, const std::string& node_nam
 // through the pods/binding subresource. Event-driven from list-watches on unscheduled
 // pods and on the Node; a pod that does not fit is re-checked when it or the Node changes.
 // Several schedulers (one per node agent) may race for a pod: the loser gets 409 Conflict.
+// Retries wait and log lines are stamped on env's clocks.
 class Scheduler {
  public:
-  Scheduler(std::shared_ptr<kube::Client> client, std::string node_name);
+  Scheduler(std::shared_ptr<kube::Client> client, std::string node_name, base::Env& env);
   ~Scheduler();
 
   // Blocks until Stop().
@@ -61,6 +63,7 @@ class Scheduler {
 
   std::shared_ptr<kube::Client> client_;
   std::string node_name_;
+  base::Env& env_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<kube::ListWatch> pods_watch_;  // pods with no spec.nodeName
   std::unique_ptr<kube::ListWatch> node_watch_;  // this node's Node
@@ -71,7 +74,7 @@ class Scheduler {
   std::string node_key_;                        // the Node's scheduling-relevant fields
   std::map<std::string, nlohmann::json> pending_;  // unscheduled pods by uid
   std::set<std::string> queue_;                 // uids to (re)consider
-  std::map<std::string, std::chrono::steady_clock::time_point> retry_at_;
+  std::map<std::string, base::Env::SteadyTime> retry_at_;
   std::map<std::string, std::string> logged_;   // uid -> last reason logged
 };
 

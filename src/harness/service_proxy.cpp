@@ -24,8 +24,8 @@ using nlohmann::json;
 
 namespace {
 
-void Log(const std::string& line) {
-  std::string out = NowRfc3339() + " service-proxy: " + line + "\n";
+void Log(const base::Env& env, const std::string& line) {
+  std::string out = NowRfc3339(env) + " service-proxy: " + line + "\n";
   std::fputs(out.c_str(), stderr);
 }
 
@@ -103,8 +103,8 @@ std::string PeerName(int fd) {
 
 }  // namespace
 
-ServiceProxy::ServiceProxy(std::shared_ptr<kube::Client> client, ServiceProxyOptions options)
-    : client_(std::move(client)), options_(std::move(options)) {
+ServiceProxy::ServiceProxy(std::shared_ptr<kube::Client> client, ServiceProxyOptions options, base::Env& env)
+    : client_(std::move(client)), options_(std::move(options)), env_(env) {
   if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
   services_watch_ = MakeWatch(kube::resources::kServices, true);
   slices_watch_ = MakeWatch(kube::resources::kEndpointSlices, false);
@@ -136,7 +136,7 @@ void ServiceProxy::Run() {
   services.join();
   slices.join();
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::seconds(2), [this] { return active_ == 0; });
+  env_.WaitFor(lock, cv_, std::chrono::seconds(2), [this] { return active_ == 0; });
 }
 
 std::unique_ptr<kube::ListWatch> ServiceProxy::MakeWatch(const kube::Resource& res, bool services) {
@@ -169,10 +169,10 @@ std::unique_ptr<kube::ListWatch> ServiceProxy::MakeWatch(const kube::Resource& r
     }
     Rebuild();
   };
-  h.on_error = [name = res.Name()](const kube::ListWatchError& e) {
-    if (auto line = ListWatchErrorLine(name, e)) Log(*line);
+  h.on_error = [this, name = res.Name()](const kube::ListWatchError& e) {
+    if (auto line = ListWatchErrorLine(name, e)) Log(env_, *line);
   };
-  return std::make_unique<kube::ListWatch>(client_, HarnessListWatch(res), std::move(h));
+  return std::make_unique<kube::ListWatch>(client_, HarnessListWatch(res, env_), std::move(h));
 }
 
 void ServiceProxy::Rebuild() {
@@ -185,7 +185,7 @@ void ServiceProxy::Rebuild() {
       for (const auto& b : route.backends) {
         list += (list.empty() ? "" : ", ") + b.Address() + (b.pod.empty() ? "" : " (" + b.pod + ")");
       }
-      Log(route.service + ":" + (route.port_name.empty() ? std::to_string(route.service_port) : route.port_name) +
+      Log(env_, route.service + ":" + (route.port_name.empty() ? std::to_string(route.service_port) : route.port_name) +
           " nodePort " + std::to_string(port) + " -> [" + list + "]");
     }
     if (listeners_.count(port) == 0) {
@@ -194,16 +194,16 @@ void ServiceProxy::Rebuild() {
       if (fd >= 0) {
         listeners_[port] = fd;
         listen_errors_.erase(port);
-        Log("listening on " + options_.bind_address + ":" + std::to_string(port) + " for " + route.service);
+        Log(env_, "listening on " + options_.bind_address + ":" + std::to_string(port) + " for " + route.service);
       } else if (listen_errors_[port] != error) {
         listen_errors_[port] = error;
-        Log(error);
+        Log(env_, error);
       }
     }
   }
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if (routes.count(it->first) == 0) {
-      Log("closing " + options_.bind_address + ":" + std::to_string(it->first));
+      Log(env_, "closing " + options_.bind_address + ":" + std::to_string(it->first));
       close(it->second);
       it = listeners_.erase(it);
     } else {
@@ -268,7 +268,7 @@ void ServiceProxy::AcceptLoop() {
           if (cfd < 0) break;
           if (active_ >= options_.max_connections) {
             close(cfd);
-            Log("refusing connection on nodePort " + std::to_string(ports[i]) + ": " +
+            Log(env_, "refusing connection on nodePort " + std::to_string(ports[i]) + ": " +
                 std::to_string(active_) + " connections open");
             continue;
           }
@@ -300,7 +300,7 @@ void ServiceProxy::Relay(int client_fd, int node_port, std::string client_addr) 
   }
   if (backend_fd < 0) {
     if (options_.log_connections) {
-      Log("connection " + client_addr + " -> nodePort " + std::to_string(node_port) + " (" + service +
+      Log(env_, "connection " + client_addr + " -> nodePort " + std::to_string(node_port) + " (" + service +
           "): no reachable ready endpoint" + (error.empty() ? "" : " (last error: " + error + ")"));
     }
     close(client_fd);
@@ -310,7 +310,7 @@ void ServiceProxy::Relay(int client_fd, int node_port, std::string client_addr) 
     return;
   }
   if (options_.log_connections) {
-    Log("connection " + client_addr + " -> nodePort " + std::to_string(node_port) + " (" + service +
+    Log(env_, "connection " + client_addr + " -> nodePort " + std::to_string(node_port) + " (" + service +
         ") -> " + backend.Address() + (backend.pod.empty() ? "" : " pod " + backend.pod));
   }
   int flags = fcntl(client_fd, F_GETFL);

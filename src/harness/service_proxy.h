@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "harness/service_table.h"
 #include "kube/client.h"
 #include "kube/list_watch.h"
@@ -25,10 +26,11 @@ struct ServiceProxyOptions {
 
 // The kube-proxy stand-in: for each NodePort Service listens on bind_address:nodePort
 // and relays every TCP connection to one ready endpoint, round robin, using the
-// endpoint set current when the connection is accepted. Run() blocks until Stop().
+// endpoint set current when the connection is accepted. Its log lines and waits are on
+// env's clocks. Run() blocks until Stop().
 class ServiceProxy {
  public:
-  ServiceProxy(std::shared_ptr<kube::Client> client, ServiceProxyOptions options);
+  ServiceProxy(std::shared_ptr<kube::Client> client, ServiceProxyOptions options, base::Env& env);
   ~ServiceProxy();
 
   void Run();
@@ -57,6 +59,7 @@ class ServiceProxy {
 
   std::shared_ptr<kube::Client> client_;
   ServiceProxyOptions options_;
+  base::Env& env_;
   std::atomic<bool> stopping_{false};
   int wake_pipe_[2] = {-1, -1};
   std::unique_ptr<kube::ListWatch> services_watch_;

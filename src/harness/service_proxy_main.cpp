@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 
+#include "base/env.h"
 #include "base/flags.h"
 #include "harness/service_proxy.h"
 #include "kube/client.h"
@@ -64,6 +65,9 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "failover-service-proxy: %s\n", config.status().ToString().c_str());
     return 1;
   }
+  // The process's clocks, for the client and the proxy alike.
+  base::Env& env = base::RealEnv();
+  config->env = &env;
   config->user_agent = "failover-service-proxy";
   auto client = kube::Client::Create(*config);
   if (!client.ok()) {
@@ -78,7 +82,7 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  ServiceProxy proxy(*client, opts);
+  ServiceProxy proxy(*client, opts, env);
   httplib::Server admin;
   std::thread admin_thread;
   if (admin_port > 0) {

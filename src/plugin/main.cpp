@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "base/flags.h"
 #include "failover/types.h"
 #include "kube/client.h"
@@ -118,8 +119,9 @@ std::string Describe(const kube::Status& s) {
 
 class Plugin {
  public:
-  Plugin(std::shared_ptr<kube::Client> client, std::string ns)
-      : client_(std::move(client)), ns_(std::move(ns)) {}
+  // `env`: the clock the ages in status and history are counted on.
+  Plugin(std::shared_ptr<kube::Client> client, std::string ns, base::Env& env)
+      : client_(std::move(client)), ns_(std::move(ns)), env_(env) {}
 
   kube::Result<json> GetGroup(const std::string& name) {
     auto g = client_->Get(kube::resources::kFailoverGroups, ns_, name);
@@ -136,7 +138,7 @@ class Plugin {
   }
 
   int Status(const Options& o) {
-    auto now = std::chrono::system_clock::now();
+    const auto now = env_.WallNow();
     if (o.args.size() > 1) return UsageError("status takes at most one GROUP");
     json items = json::array();
     if (o.args.size() == 1) {
@@ -207,7 +209,7 @@ class Plugin {
   int History(const std::string& name) {
     auto g = GetGroup(name);
     if (!g.ok()) return Fail(g.status().message());
-    std::string table = HistoryTable(*g, std::chrono::system_clock::now());
+    std::string table = HistoryTable(*g, env_.WallNow());
     if (table.empty()) {
       std::printf("failovergroup %s/%s has no transitions yet\n", ns_.c_str(), name.c_str());
     } else {
@@ -219,9 +221,10 @@ class Plugin {
  private:
   std::shared_ptr<kube::Client> client_;
   std::string ns_;
+  base::Env& env_;
 };
 
-int Run(int argc, char** argv) {
+int Run(int argc, char** argv, base::Env& env) {
   Options o;
   if (int r = Parse(argc, argv, &o); r >= 0) return r;
   static const std::vector<std::string> kCommands = {"status", "switchover", "failback",
@@ -239,11 +242,12 @@ int Run(int argc, char** argv) {
 
   auto config = kube::LoadConfig(o.kubeconfig, o.context);
   if (!config.ok()) return Fail("loading the Kubernetes configuration: " + config.status().ToString());
+  config->env = &env;
   config->user_agent = std::string("kubectl-failover/") + FAILOVER_OPERATOR_VERSION;
   auto client = kube::Client::Create(*config);
   if (!client.ok()) return Fail("creating the client: " + client.status().ToString());
   std::string ns = o.ns.empty() ? config->default_namespace : o.ns;
-  Plugin p(*client, ns.empty() ? "default" : ns);
+  Plugin p(*client, ns.empty() ? "default" : ns, env);
 
   if (o.command == "status") return p.Status(o);
   const std::string& group = o.args[0];
@@ -262,4 +266,4 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace plugin
 
-int main(int argc, char** argv) { return plugin::Run(argc, argv); }
+int main(int argc, char** argv) { return plugin::Run(argc, argv, base::RealEnv()); }

@@ -1,17 +1,27 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
 #include <set>
 
 #include "harness/node_agent.h"
 #include "harness/pod_ip_allocator.h"
 #include "harness/pod_status.h"
 #include "harness/probe.h"
+#include "harness/process.h"
 #include "harness/service_table.h"
+#include "support/fake_env.h"
 
 namespace harness {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 TEST(PodIPAllocator, HandsOutUniqueAddressesSkippingZeroBroadcastAndNode) {
   auto a = PodIPAllocator::Create("127.9.0.0/23", "127.9.0.1");
@@ -145,18 +155,80 @@ TEST(ExecProbe, ExitCodeDecides) {
   ProbeSpec p;
   p.kind = ProbeSpec::Kind::kExec;
   p.command = {"/bin/sh", "-c", "exit 0"};
-  EXPECT_TRUE(RunProbe(p, "127.0.0.1", {"PATH=/usr/bin:/bin"}).success);
+  EXPECT_TRUE(RunProbe(p, "127.0.0.1", {"PATH=/usr/bin:/bin"}, base::RealEnv()).success);
   p.command = {"/bin/sh", "-c", "exit 3"};
-  auto out = RunProbe(p, "127.0.0.1", {"PATH=/usr/bin:/bin"});
+  auto out = RunProbe(p, "127.0.0.1", {"PATH=/usr/bin:/bin"}, base::RealEnv());
   EXPECT_FALSE(out.success);
   EXPECT_NE(out.message.find("3"), std::string::npos);
+}
+
+TEST(ExecProbe, TimesOutOnceTimeoutSecondsHavePassedOnItsClock) {
+  testsupport::FakeEnv clock;
+  ProbeSpec p;
+  p.kind = ProbeSpec::Kind::kExec;
+  p.command = {"/bin/sh", "-c", "exec sleep 30"};
+  p.timeout_seconds = 2;
+  auto probe = std::async(std::launch::async, [&] { return RunProbe(p, "127.0.0.1", {"PATH=/usr/bin:/bin"}, clock); });
+  // The probe polls its command every 20 ms of the clock.
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));
+  clock.Advance(2s - 1ms);
+  ASSERT_TRUE(clock.BlockUntilWaiters(1)) << "polls on: not timed out a millisecond early";
+  EXPECT_EQ(probe.wait_for(0s), std::future_status::timeout);
+  ASSERT_TRUE(clock.AdvanceToNextDeadline());  // the first poll past the timeout
+  ASSERT_EQ(probe.wait_for(10s), std::future_status::ready);
+  ProbeOutcome out = probe.get();
+  EXPECT_FALSE(out.success);
+  EXPECT_EQ(out.message, "command timed out after 2s");
+}
+
+TEST(PodStatusTime, NowIsTheClocksWallTimeInWholeSeconds) {
+  testsupport::FakeEnv clock;  // 2024-01-01T00:00:00Z
+  EXPECT_EQ(NowRfc3339(clock), "2024-01-01T00:00:00Z");
+  clock.Advance(61s + 999ms);
+  EXPECT_EQ(NowRfc3339(clock), "2024-01-01T00:01:01Z");
+  EXPECT_EQ(Rfc3339(1704067261), "2024-01-01T00:01:01Z");
+}
+
+TEST(StopProcess, SendsSigkillOnlyOnceTheGraceHasPassedOnItsClock) {
+  testsupport::FakeEnv clock;
+  // Its output goes to a FIFO: "ready" is read once it ignores SIGTERM, so the SIGTERM
+  // cannot come first.
+  const std::string fifo =
+      (std::filesystem::temp_directory_path() / ("fo-harness-stop-" + std::to_string(getpid()))).string();
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int rd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(rd, 0);
+  auto pid = StartProcess({"/bin/sh", "-c", "trap '' TERM; echo ready; exec sleep 30"}, {"PATH=/usr/bin:/bin"}, fifo);
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  fcntl(rd, F_SETFL, 0);  // blocking reads from here on
+  std::string said;
+  while (said.find("ready\n") == std::string::npos) {
+    char buf[64];
+    const ssize_t n = read(rd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "the process ended before it was ready";
+    said.append(buf, static_cast<size_t>(n));
+  }
+  auto stop = std::async(std::launch::async, [&] { return StopProcess(*pid, 5s, clock); });
+  ASSERT_TRUE(clock.BlockUntilWaiters(1));
+  clock.Advance(5s - 1ms);
+  ASSERT_TRUE(clock.BlockUntilWaiters(1)) << "waits on: the grace has not passed";
+  EXPECT_EQ(stop.wait_for(0s), std::future_status::timeout);
+  EXPECT_EQ(kill(*pid, 0), 0) << "SIGTERM is ignored: it still runs";
+  ASSERT_TRUE(clock.AdvanceToNextDeadline());  // the first poll past the grace: SIGKILL
+  ASSERT_EQ(stop.wait_for(10s), std::future_status::ready);
+  const ExitInfo info = stop.get();
+  EXPECT_EQ(info.signal, SIGKILL);
+  EXPECT_EQ(info.exit_code, 128 + SIGKILL);
+  close(rd);
+  unlink(fifo.c_str());
 }
 
 TEST(TcpProbe, RefusedPortFails) {
   ProbeSpec p;
   p.kind = ProbeSpec::Kind::kTcpSocket;
   p.port = 1;  // nothing listens on port 1
-  EXPECT_FALSE(RunProbe(p, "127.0.0.1", {}).success);
+  EXPECT_FALSE(RunProbe(p, "127.0.0.1", {}, base::RealEnv()).success);
 }
 
 ContainerView Running(const std::string& name, bool ready) {

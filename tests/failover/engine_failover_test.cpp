@@ -1,0 +1,360 @@
+// ActivePassive failover through Decide: electing the active member, detection
+// (unhealthyFor), the switch's stages (BreakBeforeMake, MakeBeforeBreak, hooks), fencing, a
+// switch resumed after a restart, no healthy member, maxLag.
+#include <gtest/gtest.h>
+
+#include "engine_scenario.h"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::T;
+using testing::Scenario;
+using testing::Describe;
+using testing::DescribeStages;
+using testing::HasEvent;
+using testing::FindEvent;
+using testing::Cond;
+using testing::CountKind;
+using testing::kDelete;
+using testing::kService;
+using testing::Settled;
+
+TEST(Election, MostPreferredHealthyMemberAndEveryPodLabelled) {
+  Scenario s;
+  Plan& p = s.Step(T(0));
+  EXPECT_EQ(p.active_members, std::vector<std::string>{"a"});
+  ASSERT_FALSE(p.writes.empty());
+  EXPECT_TRUE(std::holds_alternative<PatchGroupFinalizers>(p.writes[0])) << "finalizer before any label";
+  EXPECT_EQ(s.Role("a-0"), "active");
+  EXPECT_EQ(s.Role("a-1"), "active");
+  EXPECT_EQ(s.Role("b-0"), "standby");
+  EXPECT_EQ(s.world.pods.at("b-0").labels.at(keys::kGroup), "db");
+  EXPECT_EQ(s.world.pods.at("b-0").labels.at(keys::kMember), "b");
+  EXPECT_EQ(s.world.services.at("db").selector,
+            (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}}));
+  EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kActiveMember), "a");
+  EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kActiveSince), FormatTime(T(0)));
+  EXPECT_TRUE(HasEvent(p, "ActiveMemberElected"));
+  EXPECT_EQ(p.status.phase, "Healthy");
+  EXPECT_EQ(p.status.active_member, "a");
+  EXPECT_EQ(p.status.healthy, "2/2");
+  EXPECT_EQ(p.status.failover_count, 0);
+  EXPECT_EQ(Cond(p.status, "Ready").status, "True");
+  EXPECT_EQ(Cond(p.status, "Degraded").status, "False");
+  EXPECT_EQ(Cond(p.status, "StandbyAvailable").status, "True");
+  EXPECT_EQ(Cond(p.status, "InvalidSpec").status, "False");
+  EXPECT_TRUE(p.metrics.empty()) << "an election is not a failover";
+}
+
+TEST(Election, PriorityRanksAboveOrder) {
+  Scenario s;
+  s.spec.members[1].priority = 10;
+  s.Step(T(0));
+  EXPECT_EQ(s.ServiceMember(), "b");
+  EXPECT_EQ(s.world.status.phase, "Healthy") << "b is the preferred member by priority";
+}
+
+TEST(Election, NoHealthyMemberLeavesServicesAlone) {
+  Scenario s;
+  s.MemberReady("a", false);
+  s.MemberReady("b", false);
+  Plan& p = s.Step(T(0));
+  EXPECT_EQ(CountKind(p, kService), 0u);
+  EXPECT_EQ(s.world.services.at("db").selector, (Labels{{"app", "db"}}));
+  EXPECT_EQ(p.status.phase, "Degraded");
+  EXPECT_EQ(Cond(p.status, "Degraded").reason, "NoHealthyMember");
+  EXPECT_TRUE(HasEvent(p, "NoHealthyMember", "Warning"));
+}
+
+TEST(SteadyState, ConvergedWorldNeedsNoWriteAndNoStatusUpdate) {
+  Scenario s = Settled();
+  Plan& p = s.Step(T(30));
+  EXPECT_TRUE(p.writes.empty()) << ::testing::PrintToString(Describe(p.writes));
+  EXPECT_FALSE(p.status_changed);
+  EXPECT_TRUE(p.events.empty());
+  EXPECT_FALSE(p.requeue_after) << "nothing time-based pending";
+}
+
+struct DetectionCase {
+  int64_t unhealthy_for_ms;
+  int64_t elapsed_ms;
+  bool fails_over;
+  int64_t requeue_ms;  // expected requeue when not failing over
+};
+
+class Detection : public ::testing::TestWithParam<DetectionCase> {};
+
+TEST_P(Detection, FailsOverOnlyAfterUnhealthyFor) {
+  const DetectionCase& c = GetParam();
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = Duration(c.unhealthy_for_ms);
+  s.MemberReady("a", false);
+  s.Step(T(10));  // first unhealthy observation
+  Plan& p = s.Step(T(10) + Duration(c.elapsed_ms));
+  EXPECT_EQ(s.ServiceMember(), c.fails_over ? "b" : "a");
+  if (!c.fails_over) {
+    ASSERT_TRUE(p.requeue_after);
+    EXPECT_EQ(p.requeue_after->count(), c.requeue_ms);
+    EXPECT_EQ(Cond(p.status, "Degraded").reason, "ActiveUnhealthy");
+  } else {
+    EXPECT_EQ(p.status.last_transition->detected_at, T(10));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, Detection,
+                         ::testing::Values(DetectionCase{0, 0, true, 0}, DetectionCase{5000, 0, false, 5000},
+                                           DetectionCase{5000, 4999, false, 1}, DetectionCase{5000, 5000, true, 0},
+                                           DetectionCase{500, 600, true, 0}, DetectionCase{60000, 30000, false, 30000}));
+
+TEST(Detection, UnhealthySinceSurvivesARestartAndIsNotDoubleCounted) {
+  Scenario s = Settled();
+  s.MemberReady("a", false);
+  s.Step(T(10));
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(10));
+  // A new operator process: nothing but the stored status carries over.
+  Status stored = ParseStatus(StatusToJson(s.world.status));
+  Plan p = Decide(s.spec, s.world.Observe(), stored, T(15));
+  s.world.Apply(p);
+  EXPECT_EQ(s.ServiceMember(), "b") << "5s after the first observation, not 5s after the restart";
+
+  // Unhealthy, healthy again, unhealthy: the window restarts at the last transition.
+  Scenario f = Settled();
+  f.MemberReady("a", false);
+  f.Step(T(10));
+  f.MemberReady("a", true);
+  f.Step(T(12));
+  f.MemberReady("a", false);
+  f.Step(T(13));
+  f.Step(T(16));
+  EXPECT_EQ(f.ServiceMember(), "a") << "only 3s since the last transition";
+  f.Step(T(18));
+  EXPECT_EQ(f.ServiceMember(), "b");
+}
+
+TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10));
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Demoting",
+       "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
+       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"pod b-0: set failover.io/role=active"},
+      {"status: phase Degraded, active b"},
+  };
+  EXPECT_EQ(DescribeStages(p), expected);
+  EXPECT_EQ(p.status.failover_count, 1);
+  EXPECT_EQ(p.status.last_transition->reason, "PrimaryUnhealthy");
+  EXPECT_EQ(p.status.FindMember("a")->role, Role::kFenced);
+  EXPECT_EQ(Cond(p.status, "Degraded").reason, "NoHealthyStandby") << "a is down: no standby left";
+  const Event* started = FindEvent(p, "FailoverStarted");
+  ASSERT_NE(started, nullptr);
+  EXPECT_EQ(started->type, "Warning");
+  EXPECT_TRUE(started->if_stopped) << "only when the switch does not finish in this plan";
+  EXPECT_EQ(started->after_writes, 1u) << "and only once the intent is recorded";
+  const Event* done = FindEvent(p, "FailoverCompleted");
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->type, "Warning") << "the one Event of an unplanned failover";
+  EXPECT_FALSE(done->if_stopped);
+  EXPECT_EQ(done->after_writes, p.writes.size());
+  EXPECT_EQ(done->message, "switched a -> b (PrimaryUnhealthy), strategy BreakBeforeMake");
+  ASSERT_EQ(p.metrics.size(), 3u);
+  EXPECT_EQ(p.metrics[0].kind, MetricObservation::Kind::kFailover);
+  EXPECT_EQ(p.metrics[0].from, "a");
+  EXPECT_EQ(p.metrics[0].to, "b");
+  EXPECT_EQ(p.metrics[0].reason, "PrimaryUnhealthy");
+  EXPECT_EQ(p.metrics[2].kind, MetricObservation::Kind::kSwitchDuration);
+  EXPECT_EQ(p.metrics[2].started_at, T(10));
+}
+
+TEST(Failover, MakeBeforeBreakPromotesThenMovesServicesThenDemotes) {
+  Scenario s = Settled();
+  s.spec.strategy = SwitchStrategy::kMakeBeforeBreak;
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10));
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Promoting", "pod b-0: set failover.io/role=active"},
+      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)"},
+      {"pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"status: phase Degraded, active b"},
+  };
+  EXPECT_EQ(DescribeStages(p), expected);
+  EXPECT_EQ(FindEvent(p, "FailoverCompleted")->message,
+            "switched a -> b (PrimaryUnhealthy), strategy MakeBeforeBreak");
+}
+
+// A process that dies after the first stage: the next plan resumes toward the same target
+// and reports the switch once, as completed.
+TEST(Failover, SwitchCutShortAfterTheFirstStageResumes) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10), Stages(Decide(s.spec, s.world.Observe(), s.world.status, T(10))).front().end);
+  ASSERT_TRUE(s.world.status.switch_record);
+  EXPECT_EQ(s.world.status.switch_record->to, "b");
+  EXPECT_EQ(s.Role("a-0"), "fenced");
+  EXPECT_EQ(s.Role("b-0"), "standby");
+  EXPECT_TRUE(FindEvent(p, "FailoverStarted")->if_stopped);
+  // a looks healthy again by the restart: the recorded switch still finishes.
+  s.MemberReady("a", true);
+  Status stored = ParseStatus(StatusToJson(s.world.status));
+  Plan q = Decide(s.spec, s.world.Observe(), stored, T(11));
+  s.world.Apply(q);
+  EXPECT_EQ(DescribeStages(q).size(), 2u) << "promotions, then the final status\n" << PlanToJson(q).dump(1);
+  EXPECT_EQ(s.ServiceMember(), "b");
+  EXPECT_EQ(s.Role("b-0"), "active");
+  EXPECT_FALSE(HasEvent(q, "FailoverStarted")) << "reported when the first plan stopped";
+  EXPECT_TRUE(HasEvent(q, "FailoverCompleted", "Warning"));
+  EXPECT_FALSE(s.world.status.switch_record);
+}
+
+TEST(Fencing, NoneLabelsTheOldMemberStandby) {
+  Scenario s = Settled();
+  s.spec.fencing = FencingPolicy::kNone;
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  s.Step(T(10));
+  EXPECT_EQ(s.Role("a-0"), "standby");
+  EXPECT_EQ(s.world.status.FindMember("a")->role, Role::kStandby);
+}
+
+TEST(Fencing, DeletePodsDeletesOnlyPodsOlderThanTheSwitch) {
+  Scenario s = Settled();
+  s.spec.fencing = FencingPolicy::kDeletePods;
+  s.spec.detection.unhealthy_for = 0s;
+  s.world.pods.at("a-0").created_at = T(-100);
+  s.world.pods.at("a-1").created_at = T(-100);
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10));
+  EXPECT_EQ(CountKind(p, kDelete), 2u);
+  EXPECT_TRUE(s.world.pods.at("a-0").terminating);
+  EXPECT_EQ(s.Role("a-0"), "fenced") << "labelled before deleted";
+  // The controller recreates a pod: it is fenced by label, not deleted again.
+  s.world.pods.erase("a-0");
+  s.world.pods.erase("a-1");
+  s.world.AddPod("a-0", {{"app", "db"}, {"site", "a"}}, false, T(11));
+  Plan& q = s.Step(T(12));
+  EXPECT_EQ(CountKind(q, kDelete), 0u);
+  EXPECT_EQ(s.Role("a-0"), "fenced");
+}
+
+TEST(Fencing, FencedMemberBecomesStandbyAfterStabilizationWindow) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  s.Step(T(10));
+  s.MemberReady("a", true);
+  Plan& p = s.Step(T(20));
+  EXPECT_EQ(s.Role("a-0"), "fenced");
+  EXPECT_EQ(p.status.FindMember("a")->message, "fenced until healthy for 1m");
+  ASSERT_TRUE(p.requeue_after);
+  EXPECT_EQ(*p.requeue_after, 60s);
+  Plan& q = s.Step(T(80));
+  EXPECT_EQ(s.Role("a-0"), "standby");
+  EXPECT_TRUE(HasEvent(q, "MemberUnfenced"));
+  EXPECT_EQ(q.status.phase, "FailedOver") << "Manual failback: stays on b";
+  EXPECT_EQ(s.ServiceMember(), "b");
+}
+
+TEST(Restart, ASwitchKilledAfterAnyWriteFinishesTowardTheSameTarget) {
+  Scenario base = Settled();
+  base.spec.detection.unhealthy_for = 0s;
+  base.MemberReady("a", false);
+  Plan full = Decide(base.spec, base.world.Observe(), base.world.status, T(10));
+  for (size_t k = 1; k < full.writes.size(); ++k) {
+    Scenario s = base;
+    s.world.Apply(full, k);
+    // a recovers while the operator is down: the recorded switch still completes.
+    s.MemberReady("a", true);
+    s.Step(T(11));
+    EXPECT_EQ(s.ServiceMember(), "b") << "killed after " << k << " writes";
+    EXPECT_EQ(s.world.LabelledActive(), std::set<std::string>{"b"}) << k;
+    EXPECT_FALSE(s.world.status.switch_record) << k;
+    EXPECT_EQ(s.world.status.failover_count, 1) << k;
+    EXPECT_EQ(s.world.status.last_transition->detected_at, T(10)) << k;
+  }
+}
+
+TEST(NoHealthyMember, EveryMemberDownNothingDestructiveAndSaySo) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  s.MemberReady("b", false);
+  Plan& p = s.Step(T(10));
+  EXPECT_EQ(Describe(p.writes), std::vector<std::string>{"status: phase Degraded, active a"});
+  EXPECT_EQ(s.ServiceMember(), "a");
+  EXPECT_EQ(s.Role("a-0"), "active");
+  EXPECT_EQ(Cond(p.status, "StandbyAvailable").status, "False");
+  EXPECT_EQ(Cond(p.status, "StandbyAvailable").reason, "NoHealthyStandby");
+  EXPECT_EQ(Cond(p.status, "Degraded").reason, "NoHealthyMember");
+  EXPECT_EQ(Cond(p.status, "Ready").status, "False");
+  const Event* e = FindEvent(p, "NoHealthyMember");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->type, "Warning");
+  EXPECT_NE(e->message.find("Services left on a"), std::string::npos) << e->message;
+  // The same situation again: no repeated event, no status write.
+  Plan& q = s.Step(T(20));
+  EXPECT_TRUE(q.events.empty());
+  EXPECT_TRUE(q.writes.empty());
+  // b recovers: fail over now.
+  s.MemberReady("b", true);
+  s.Step(T(21));
+  EXPECT_EQ(s.ServiceMember(), "b");
+}
+
+TEST(MaxLag, LaggingStandbyIsNotPromotedAutomatically) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.spec.max_lag = MaxLag{10.0, std::nullopt};
+  s.world.pods.at("b-0").annotations[keys::kLagSeconds] = "30";
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10));
+  EXPECT_EQ(s.ServiceMember(), "a");
+  EXPECT_EQ(Cond(p.status, "Degraded").reason, "StandbyLagging");
+  EXPECT_EQ(p.status.FindMember("b")->message, "lag 30s over maxLag.seconds 10");
+  EXPECT_FALSE(p.status.FindMember("b")->eligible);
+  EXPECT_EQ(*p.status.FindMember("b")->lag_seconds, 30.0);
+  EXPECT_TRUE(HasEvent(p, "StandbyLagging", "Warning"));
+  // The standby catches up.
+  s.world.pods.at("b-0").annotations[keys::kLagSeconds] = "2";
+  s.Step(T(11));
+  EXPECT_EQ(s.ServiceMember(), "b");
+}
+
+TEST(MaxLag, UnknownLagIsNotPromotedButAManualSwitchoverForcesIt) {
+  Scenario s = Settled();
+  s.spec.max_lag = MaxLag{std::nullopt, 1024};
+  Plan& p = s.Step(T(5));
+  EXPECT_EQ(p.status.FindMember("b")->message, "lag unknown: no ready pod publishes failover.io/lag-bytes");
+  s.world.group.annotations[keys::kSwitchoverTo] = "b";
+  Plan& q = s.Step(T(6));
+  EXPECT_EQ(s.ServiceMember(), "b");
+  EXPECT_TRUE(HasEvent(q, "SwitchoverForced", "Warning"));
+  EXPECT_TRUE(HasEvent(q, "SwitchoverCompleted"));
+}
+
+TEST(Hooks, PreAndPostPromoteAroundTheSwitch) {
+  Scenario s = Settled();
+  s.spec.detection.unhealthy_for = 0s;
+  s.spec.pre_promote = Hook{"http://hooks/pre", 5s, 3, HookFailurePolicy::kAbort};
+  s.spec.post_promote = Hook{"http://hooks/post", 5s, 3, HookFailurePolicy::kIgnore};
+  s.MemberReady("a", false);
+  Plan& p = s.Step(T(10));
+  std::vector<std::vector<std::string>> expected = {
+      {"status: phase FailingOver, active a step Demoting"},
+      {"hook prePromote: POST http://hooks/pre (a -> b)"},
+      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
+       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"pod b-0: set failover.io/role=active"},
+      {"hook postPromote: POST http://hooks/post (a -> b)"},
+      {"status: phase Degraded, active b"},
+  };
+  EXPECT_EQ(DescribeStages(p), expected) << "prePromote after the intent, before anything is demoted";
+}
+
+}  // namespace
+}  // namespace failover

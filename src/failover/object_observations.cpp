@@ -47,6 +47,7 @@ GroupMeta GroupMetaFromObject(const json& group) {
   g.uid = StringOr(meta, "uid");
   g.resource_version = StringOr(meta, "resourceVersion");
   g.generation = NumberOr<int64_t>(meta, "generation", 0);
+  g.created_at = TimeOr(meta, "creationTimestamp");
   g.annotations = StringMapOr(meta, "annotations");
   for (const auto& v : ArrayOr(meta, "finalizers")) {
     if (v.is_string()) g.finalizers.push_back(v.get<std::string>());

@@ -39,6 +39,7 @@ struct GroupMeta {
   Labels annotations;
   std::vector<std::string> finalizers;
   bool deleting = false;  // metadata.deletionTimestamp is set
+  Time created_at{};      // metadata.creationTimestamp
 };
 
 // Everything the engine looks at besides spec, previous status and the time.

@@ -307,6 +307,9 @@ SpecParse ParseSpec(const json& spec) {
     if (auto d = r.DurationField(*det, "unhealthyFor", "spec.detection.unhealthyFor")) {
       s.detection.unhealthy_for = *d;
     }
+    if (auto d = r.DurationField(*det, "initialWait", "spec.detection.initialWait")) {
+      s.detection.initial_wait = *d;
+    }
     if (auto src = r.Enum(*det, "source", "spec.detection.source", kSources)) s.detection.source = *src;
     if (const json* pj = r.Object(*det, "probe", "spec.detection.probe")) {
       Probe p;

@@ -1,5 +1,7 @@
 #include "failover/status_json.h"
 
+#include <algorithm>
+
 #include "failover/lenient_fields.h"
 #include "failover/time_text.h"
 
@@ -100,6 +102,8 @@ json StatusToJson(const Status& s) {
                    {"step", w.step},
                    {"detectedAt", FormatTime(w.detected_at)},
                    {"startedAt", FormatTime(w.started_at)}};
+    // null, not left out: a merge patch keeps a key it does not name.
+    j["switch"]["fencePods"] = w.fence_pods.empty() ? json(nullptr) : json(w.fence_pods);
   } else {
     j["switch"] = nullptr;
   }
@@ -172,6 +176,10 @@ Status ParseStatus(const json& j) {
     w.step = StringOr(*it, "step");
     w.detected_at = TimeOr(*it, "detectedAt");
     w.started_at = TimeOr(*it, "startedAt");
+    for (const auto& uid : lenient::ArrayOr(*it, "fencePods")) {
+      if (uid.is_string()) w.fence_pods.push_back(uid.get<std::string>());
+    }
+    std::sort(w.fence_pods.begin(), w.fence_pods.end());
     s.switch_record = w;
   }
   if (auto it = j.find("lastTransition"); it != j.end() && it->is_object()) {

@@ -86,6 +86,9 @@ struct Probe {
 
 struct Detection {
   Duration unhealthy_for = std::chrono::seconds(5);
+  // With no member active (a new group, or none recorded), how long a more preferred
+  // member whose pods are starting is waited for before a less preferred one is elected.
+  Duration initial_wait = std::chrono::seconds(30);
   std::optional<HealthSource> source;  // unset: ReadinessAndProbe with a probe, else Readiness
   std::optional<Probe> probe;
 
@@ -169,6 +172,9 @@ struct SwitchRecord {
   std::string step;    // Demoting | Promoting
   Time detected_at{};
   Time started_at{};
+  // DeletePods fencing: the UIDs of the old member's pods when the switch started, the
+  // only pods it deletes (a replacement created since is never one of them). Sorted.
+  std::vector<std::string> fence_pods = {};
 
   bool operator==(const SwitchRecord&) const = default;
 };

@@ -175,6 +175,11 @@ std::vector<FieldError> Validate(const Spec& spec) {
   }
 
   CheckDuration(errors, "spec.detection.unhealthyFor", spec.detection.unhealthy_for, Duration{0});
+  if (spec.detection.initial_wait > std::chrono::minutes(10)) {
+    errors.push_back({"spec.detection.initialWait", "must be at most 10m"});
+  } else {
+    CheckDuration(errors, "spec.detection.initialWait", spec.detection.initial_wait, Duration{0});
+  }
   HealthSource source = spec.detection.EffectiveSource();
   if (spec.detection.probe) {
     const Probe& pr = *spec.detection.probe;

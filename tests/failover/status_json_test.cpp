@@ -32,6 +32,13 @@ TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
   EXPECT_EQ(StatusToJson(ParseStatus(j)), j);
   EXPECT_EQ(j["members"][0]["since"], "2026-01-01T00:00:01.500Z");
   EXPECT_EQ(j["switch"]["step"], "Promoting");
+  EXPECT_TRUE(j["switch"]["fencePods"].is_null()) << "named (null) so a merge patch clears an earlier list";
+
+  Status fencing = s;
+  fencing.switch_record->fence_pods = {"uid-1", "uid-2"};
+  json fj = StatusToJson(fencing);
+  EXPECT_EQ(fj["switch"]["fencePods"], json::array({"uid-1", "uid-2"}));
+  EXPECT_EQ(ParseStatus(fj), fencing);
 
   // No empty string reaches the apiserver (it reads "" in a merge patch as null).
   Status initial = s;

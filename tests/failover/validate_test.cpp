@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/duration.h"
 #include "failover/spec_parse.h"
 #include "failover/validate.h"
 #include "valid_spec.h"
@@ -14,6 +15,30 @@ TEST(Validate, AcceptsPrefixedKeysAndEmptyValues) {
     "hooks": {"prePromote": {"url": "https://hooks.example:8443/pre"}}})"));
   ASSERT_TRUE(p.ok()) << ::testing::PrintToString(Messages(p.errors));
   EXPECT_TRUE(Validate(p.spec).empty()) << ::testing::PrintToString(Messages(Validate(p.spec)));
+}
+
+TEST(Validate, InitialWaitIsADurationOfAtMostTenMinutes) {
+  auto errors_for = [](const std::string& wait) {
+    SpecParse p = ParseSpec(json::parse(R"({"members": [
+        {"name": "a", "selector": {"matchLabels": {"site": "a"}}},
+        {"name": "b", "selector": {"matchLabels": {"site": "b"}}}],
+      "detection": {"initialWait": ")" + wait + R"("}})"));
+    std::vector<std::string> out = Messages(p.errors);
+    if (p.ok()) {
+      EXPECT_EQ(p.spec.detection.initial_wait, *base::ParseDuration(wait)) << wait;
+      for (const auto& m : Messages(Validate(p.spec))) out.push_back(m);
+    }
+    return out;
+  };
+  EXPECT_TRUE(errors_for("0").empty());
+  EXPECT_TRUE(errors_for("10m").empty());
+  EXPECT_TRUE(errors_for("1m30s").empty());
+  EXPECT_EQ(errors_for("10m1ms"), std::vector<std::string>{"spec.detection.initialWait: must be at most 10m"});
+  ASSERT_EQ(errors_for("soon").size(), 1u);
+  EXPECT_NE(errors_for("soon")[0].find("spec.detection.initialWait: invalid duration \"soon\""), std::string::npos)
+      << errors_for("soon")[0];
+  EXPECT_EQ(ParseSpec(json::parse(R"({"members": []})")).spec.detection.initial_wait, std::chrono::seconds(30))
+      << "the default";
 }
 
 TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {

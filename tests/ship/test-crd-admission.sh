@@ -143,6 +143,8 @@ good http-probe '.spec.detection = {unhealthyFor: "0s", source: "ReadinessAndPro
    probe: {http: {path: "/ready", port: 8080}, period: "500ms", timeout: "400ms", failureThreshold: 2}}'
 good tcp-probe-source-defaulted '.spec.detection.probe = {tcp: {port: 5432}}'
 good readiness-explicit '.spec.detection.source = "Readiness"'
+good initial-wait-bounds '.spec.detection.initialWait = "10m"'
+good initial-wait-zero '.spec.detection.initialWait = "0"'
 good max-lag-bytes '.spec.promotion = {maxLag: {bytes: 0}}'
 good max-lag-seconds '.spec.promotion = {maxLag: {seconds: 2.5}}'
 # Every bound, at the bound. The operator rounds a duration to the millisecond before it
@@ -217,6 +219,8 @@ bad source-probe-without-probe spec.detection.source '"Probe" needs spec.detecti
   '.spec.detection.source = "Probe"'
 bad source-both-without-probe spec.detection.source '"ReadinessAndProbe" needs spec.detection.probe' \
   '.spec.detection.source = "ReadinessAndProbe"'
+bad initial-wait-over-ten-minutes spec.detection.initialWait "must be at most 10m" \
+  '.spec.detection.initialWait = "10m1ms"'
 bad unhealthy-for-over-a-week spec.detection.unhealthyFor "must be at most 168h (7 days)" \
   '.spec.detection.unhealthyFor = "169h"'
 bad unhealthy-for-rounds-over spec.detection.unhealthyFor "must be at most 168h (7 days)" \

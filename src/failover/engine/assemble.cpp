@@ -38,7 +38,8 @@ class StagedWrites {
 };
 
 SwitchRecord Record(const Switch& sw, const char* step) {
-  return SwitchRecord{sw.from, sw.to, SwitchReasonName(sw.reason), step, sw.detected_at, sw.started_at};
+  return SwitchRecord{sw.from,          sw.to,         SwitchReasonName(sw.reason), step,
+                      sw.detected_at, sw.started_at, sw.fence_pods};
 }
 
 Reason Started(SwitchReason r) {
@@ -169,6 +170,7 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   if (sw) Book(in, *sw, resumed, started_after, ledger, measurements, notices);
   StatusReport final_report = BuildStatus(in, c, d, services.statuses, ledger);
   for (auto& n : ConditionNotices(in.previous, final_report.assessment)) notices.push_back(std::move(n));
+  for (auto& n : LagNotices(in.previous, c)) notices.push_back(std::move(n));
   out.Checkpoint(final_report.status);
   out.EndStage();
 

@@ -19,6 +19,7 @@ struct Facts {
   bool active_healthy = false;  // some member is active and every active one is healthy
   std::vector<std::string> missing;  // Services not found
   std::string active_text;           // status.activeMember
+  bool elected_first = false;        // the serving member got there by the first election
 };
 
 // StandbyAvailable: ActivePassive: an eligible member besides the active one;
@@ -61,6 +62,11 @@ void Degraded(const Facts& f, Assessment& a) {
   if (f.d.hold) {
     a.degraded_reason = Reason::kFailoverBudgetExhausted;
     a.degraded_message = *f.d.hold;
+  } else if (f.active.empty() && f.d.electing) {
+    // A group coming up, inside detection.initialWait: nothing needs attention yet.
+    a.degraded = false;
+    a.degraded_reason = Reason::kElecting;
+    a.degraded_message = *f.d.electing;
   } else if (f.active.empty()) {
     a.degraded_reason = f.healthy == 0 ? Reason::kNoHealthyMember : Reason::kNoActiveMember;
     a.degraded_message = f.healthy == 0 ? "no member has enough ready pods; Services left as they are"
@@ -109,7 +115,7 @@ void Ready(const Facts& f, Assessment& a) {
                       f.switch_record->reason + ")";
   } else if (f.active.empty()) {
     a.ready_reason = Reason::kNoActiveMember;
-    a.ready_message = "no member is active";
+    a.ready_message = f.d.electing ? *f.d.electing : "no member is active";
   } else if (!f.active_healthy) {
     a.ready_reason = Reason::kActiveUnhealthy;
     a.ready_message = "active member(s) " + f.active_text + " not healthy";
@@ -131,7 +137,9 @@ Phase PhaseOf(const Facts& f, const Assessment& a) {
   }
   if (a.degraded) return Phase::kDegraded;
   if (f.d.active.empty()) return Phase::kPending;
-  if (f.in.spec.mode == Mode::kActivePassive && f.d.active.front() != f.c.rank_order.front()) {
+  // A less preferred member serving is FailedOver when a switch put it there, not when it
+  // was elected first (the more preferred one was not healthy when the group came up).
+  if (f.in.spec.mode == Mode::kActivePassive && f.d.active.front() != f.c.rank_order.front() && !f.elected_first) {
     return Phase::kFailedOver;
   }
   return Phase::kHealthy;
@@ -152,6 +160,11 @@ MemberStatus MemberReport(const Inputs& in, const MemberState& m, Role role, boo
     ms.message = IneligibilityMessage(m, role, in.spec);
   } else if (!m.healthy) {
     ms.message = IneligibilityMessage(m, role, in.spec);
+  }
+  // A garbled lag annotation is reported whether or not maxLag makes it matter.
+  for (const std::string& problem : m.lag_problems) {
+    if (ms.message.find(problem) != std::string::npos) continue;
+    ms.message += (ms.message.empty() ? "" : "; ") + problem;
   }
   return ms;
 }
@@ -192,6 +205,8 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
     if (!sv.exists) f.missing.push_back(sv.name);
   }
 
+  f.elected_first = s.last_transition && s.last_transition->reason == SwitchReasonName(SwitchReason::kInitial) &&
+                    s.active_members.size() == 1 && s.last_transition->to == s.active_members.front();
   Assessment a;
   Standby(f, a);
   Degraded(f, a);
@@ -208,6 +223,18 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
       MakeCondition(prev, kConditionInvalidSpec, false, Reason::kValid, "spec is valid", in.now, gen));
   s.phase = PhaseName(a.phase);
   return {std::move(s), std::move(a)};
+}
+
+std::vector<Notice> LagNotices(const Status& previous, const Classification& c) {
+  std::vector<Notice> out;
+  for (const MemberState& m : c.members) {
+    const MemberStatus* before = previous.FindMember(m.name);
+    for (const std::string& problem : m.lag_problems) {
+      if (before && before->message.find(problem) != std::string::npos) continue;  // reported already
+      out.push_back(Warning(Reason::kLagUnknown, "member " + m.name + ": " + problem));
+    }
+  }
+  return out;
 }
 
 std::vector<Notice> ConditionNotices(const Status& previous, const Assessment& a) {

@@ -40,6 +40,9 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
 // becomes Degraded or is degraded for another reason, Recovered when it no longer is,
 // Paused when it starts observing only.
 std::vector<Notice> ConditionNotices(const Status& previous, const Assessment& a);
+// A Warning (LagUnknown) for each garbled lag annotation the previous status did not
+// report yet: said once, not on every look.
+std::vector<Notice> LagNotices(const Status& previous, const Classification& c);
 
 // A condition that keeps its lastTransitionTime while its status stays the same.
 Condition MakeCondition(const Status& previous, const char* type, bool value, Reason reason, std::string message,

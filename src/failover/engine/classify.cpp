@@ -1,6 +1,8 @@
 #include "failover/engine/classify.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -11,14 +13,33 @@
 namespace failover::engine {
 namespace {
 
-// A lag annotation: a non-negative number, else unknown.
-std::optional<double> ParseLag(const Labels& annotations, const char* key) {
+// A lag annotation as the application wrote it: absent, a finite number >= 0, or garbled
+// (anything else: "nan", "inf", "1e999", "-1", "", text). Garbled is never read as 0.
+struct LagValue {
+  bool present = false;
+  std::optional<double> value;  // set when present and well-formed
+};
+
+LagValue ParseLag(const Labels& annotations, const char* key) {
   auto it = annotations.find(key);
-  if (it == annotations.end() || it->second.empty()) return std::nullopt;
+  if (it == annotations.end()) return {};
+  const std::string& text = it->second;
+  LagValue out{true, std::nullopt};
+  // Decimal only: strtod alone would take " 5", "0x10" and "infinity".
+  if (text.empty() || text.find_first_not_of("0123456789.eE+-") != std::string::npos) return out;
   char* end = nullptr;
-  double v = std::strtod(it->second.c_str(), &end);
-  if (end != it->second.c_str() + it->second.size() || v < 0) return std::nullopt;
-  return v;
+  errno = 0;
+  double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v) || v < 0) return out;
+  out.value = v == 0 ? 0.0 : v;  // "-0" reads as 0
+  return out;
+}
+
+// The text a status message and an Event quote for a garbled annotation.
+std::string GarbledLag(const PodObservation& p, const char* key) {
+  std::string value = p.annotations.at(key);
+  if (value.size() > 64) value = value.substr(0, 64) + "...";
+  return "pod " + p.name + " has " + key + "=\"" + value + "\", not a finite number >= 0: lag unknown";
 }
 
 std::string FormatNumber(double v) {
@@ -59,33 +80,61 @@ void Count(MemberState& m, const PodObservation& p, HealthSource source) {
   auto role = p.labels.find(keys::kRole);
   if (role != p.labels.end() && role->second == "active") m.labelled_active = true;
   ++m.total;
+  m.newest_pod = std::max(m.newest_pod, p.created_at);
   if (!Counts(p, source)) return;
   ++m.ready;
-  if (auto s = ParseLag(p.annotations, keys::kLagSeconds)) {
-    m.lag_seconds = std::max(m.lag_seconds.value_or(0), *s);
+  // The worst lag a counted pod publishes; one garbled annotation makes the member's lag
+  // unknown (that pod may be the one furthest behind).
+  LagValue s = ParseLag(p.annotations, keys::kLagSeconds);
+  if (s.present && !s.value) {
+    m.lag_problems.push_back(GarbledLag(p, keys::kLagSeconds));
+    m.lag_seconds_garbled = true;
+  } else if (s.value) {
+    m.lag_seconds = std::max(m.lag_seconds.value_or(0), *s.value);
   }
-  if (auto b = ParseLag(p.annotations, keys::kLagBytes)) {
-    m.lag_bytes = std::max(m.lag_bytes.value_or(0), static_cast<int64_t>(*b));
+  LagValue b = ParseLag(p.annotations, keys::kLagBytes);
+  if (b.present && (!b.value || *b.value > 9.0e18)) {
+    if (b.value) {
+      m.lag_problems.push_back("pod " + p.name + " has " + keys::kLagBytes + " beyond 9e18: lag unknown");
+    } else {
+      m.lag_problems.push_back(GarbledLag(p, keys::kLagBytes));
+    }
+    m.lag_bytes_garbled = true;
+  } else if (b.value) {
+    m.lag_bytes = std::max(m.lag_bytes.value_or(0), static_cast<int64_t>(*b.value));
   }
+}
+
+// A garbled annotation on any counted pod leaves the member's lag unknown.
+void DropGarbledLag(MemberState& m) {
+  if (m.lag_seconds_garbled) m.lag_seconds.reset();
+  if (m.lag_bytes_garbled) m.lag_bytes.reset();
 }
 
 // lag_ok and lag_message against spec.maxLag: an unknown lag is not within the bound.
 void CheckLag(MemberState& m, const MaxLag& max) {
   std::vector<std::string> why;
   if (max.seconds) {
-    if (!m.lag_seconds) {
+    if (m.lag_seconds_garbled) {
+      // said in lag_problems
+    } else if (!m.lag_seconds) {
       why.push_back(std::string("lag unknown: no ready pod publishes ") + keys::kLagSeconds);
     } else if (*m.lag_seconds > *max.seconds) {
       why.push_back("lag " + FormatNumber(*m.lag_seconds) + "s over maxLag.seconds " + FormatNumber(*max.seconds));
     }
   }
   if (max.bytes) {
-    if (!m.lag_bytes) {
+    if (m.lag_bytes_garbled) {
+      // said in lag_problems
+    } else if (!m.lag_bytes) {
       why.push_back(std::string("lag unknown: no ready pod publishes ") + keys::kLagBytes);
     } else if (*m.lag_bytes > *max.bytes) {
       why.push_back("lag " + std::to_string(*m.lag_bytes) + " bytes over maxLag.bytes " +
                     std::to_string(*max.bytes));
     }
+  }
+  if ((max.seconds && m.lag_seconds_garbled) || (max.bytes && m.lag_bytes_garbled)) {
+    why.insert(why.begin(), m.lag_problems.begin(), m.lag_problems.end());
   }
   m.lag_ok = why.empty();
   m.lag_message = Join(why, "; ");
@@ -133,6 +182,7 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
     const MemberStatus* before = previous.FindMember(m.name);
     m.since = (before && before->healthy == m.healthy && before->since != Time{}) ? before->since : now;
     if (before) m.previous_role = before->role == Role::kActive ? Role::kStandby : before->role;
+    DropGarbledLag(m);
     if (spec.max_lag) CheckLag(m, *spec.max_lag);
   }
   return c;

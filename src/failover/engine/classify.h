@@ -32,12 +32,18 @@ struct MemberState {
   int rank = 0;          // 0 = most preferred: higher priority first, then spec order
   int ready = 0;         // pods that count as ready under the health source, not terminating
   int total = 0;         // pods not terminating
+  Time newest_pod{};     // the latest creationTimestamp among them (Time{} with none)
   bool healthy = false;  // ready >= min_ready
   Time since{};          // when `healthy` last changed (kept from the previous status)
   std::optional<double> lag_seconds;  // the largest lag its counted pods publish
   std::optional<int64_t> lag_bytes;
   bool lag_ok = true;        // within spec.maxLag; true without one
   std::string lag_message;   // why not lag_ok
+  // A counted pod's lag annotation that is not a finite number >= 0 ("nan", "-1", text):
+  // that lag is unknown (never 0), and each such annotation is named here.
+  std::vector<std::string> lag_problems;
+  bool lag_seconds_garbled = false;
+  bool lag_bytes_garbled = false;
   // The role last written; Active reads as Standby, since who is active is decided anew.
   Role previous_role = Role::kStandby;
   bool labelled_active = false;  // some pod of it, not terminating, carries role=active

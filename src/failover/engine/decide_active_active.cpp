@@ -23,11 +23,11 @@ std::set<int> PreviousServing(const Inputs& in, const Classification& c) {
   return was;
 }
 
-void TakeOut(const Inputs& in, const MemberState& m, int i, Decision& d) {
+void TakeOut(const Inputs& in, const Classification& c, int i, Decision& d) {
+  const MemberState& m = c.members[static_cast<size_t>(i)];
   d.roles[static_cast<size_t>(i)] = in.spec.fencing == FencingPolicy::kNone ? Role::kStandby : Role::kFenced;
   if (in.spec.fencing == FencingPolicy::kDeletePods) {
-    d.delete_from.insert(i);
-    d.delete_before = in.now;
+    for (const std::string& uid : PodUids(c, i)) d.delete_uids.insert(uid);
   }
   d.ledger.transitions.push_back({m.name, "", SwitchReason::kMemberUnhealthy, m.since, {}});
   ++d.ledger.failovers;
@@ -84,7 +84,7 @@ Decision DecideActiveActive(const Inputs& in, const Classification& c) {
     for (int i : removals) after.erase(i);
     if (!after.empty()) {
       next = after;
-      for (int i : removals) TakeOut(in, c.members[static_cast<size_t>(i)], i, d);
+      for (int i : removals) TakeOut(in, c, i, d);
     }
     for (int i : joins) {
       const MemberState& m = c.members[static_cast<size_t>(i)];

@@ -2,8 +2,9 @@
 //   1. a switch recorded by an earlier plan finishes (toward another healthy member if its
 //      target failed meanwhile);
 //   2. else a switchover the user asked for (failover.io/switchover-to) is done or refused;
-//   3. else with no active member: the most preferred healthy one is elected (Initial),
-//      or, if the active member left the spec, the best standby takes over (MemberRemoved);
+//   3. else with no active member: the most preferred healthy one is elected (Initial) once
+//      no more preferred member is still starting (detection.initialWait), or, if the
+//      active member left the spec, the best standby takes over (MemberRemoved);
 //   4. else an active member unhealthy for detection.unhealthyFor fails over to the best
 //      eligible standby (PrimaryUnhealthy), within the antiFlap budget;
 //   5. else with failback Automatic a more preferred member healthy (and within maxLag) for
@@ -84,7 +85,7 @@ std::optional<Switch> RecordedSwitch(const Inputs& in) {
   if (!rec || in.spec.MemberIndex(rec->to) < 0) return std::nullopt;
   auto reason = ParseSwitchReason(rec->reason);
   if (!reason) return std::nullopt;
-  return Switch{rec->from, rec->to, *reason, rec->detected_at, rec->started_at};
+  return Switch{rec->from, rec->to, *reason, rec->detected_at, rec->started_at, rec->fence_pods};
 }
 
 // Members fenced and healthy for the stabilization window become standby again.
@@ -178,18 +179,44 @@ std::string BudgetText(const Inputs& in, const Decision& d) {
          std::to_string(in.spec.anti_flap.max_failovers) + ")";
 }
 
-// Rule 3: no member is active.
-Choice Elect(const Classification& c, const Decision& d, const std::string& current_name, Time now) {
+// Until when the election waits for member m: detection.initialWait after the later of the
+// group's creation and m's newest pod's; Time{} when m is nothing to wait for (healthy, or
+// without pods: a member with no pod is not starting).
+Time StartingUntil(const Inputs& in, const MemberState& m) {
+  if (m.healthy || m.total == 0) return Time{};
+  return std::max(in.observed.group.created_at, m.newest_pod) + in.spec.detection.initial_wait;
+}
+
+// Rule 3: no member is active. The most preferred healthy member is elected, once every
+// more preferred member whose pods are starting is healthy or has had initialWait.
+Choice Elect(const Inputs& in, const Classification& c, Decision& d, const std::string& current_name) {
   if (!current_name.empty()) {
     // The active member left the spec: its pods are no longer ours.
     int best = BestStandby(c, d.roles, {});
     int target = best >= 0 ? best : (c.members.empty() ? -1 : c.rank_order.front());
-    return {target, SwitchReason::kMemberRemoved, now};
+    return {target, SwitchReason::kMemberRemoved, in.now};
   }
+  std::vector<std::string> starting;
+  std::optional<Time> first_deadline;
   for (int i : c.rank_order) {
-    if (At(c, i).healthy) return {i, SwitchReason::kInitial, now};
+    const MemberState& m = At(c, i);
+    if (!m.healthy) {
+      const Time until = StartingUntil(in, m);
+      if (in.now < until) {
+        starting.push_back(m.name + " (" + std::to_string(m.ready) + "/" + std::to_string(m.min_ready) +
+                           " ready pods, waited for until " + FormatTime(until) + ")");
+        first_deadline = first_deadline ? std::min(*first_deadline, until) : until;
+      }
+      continue;
+    }
+    if (starting.empty()) return {i, SwitchReason::kInitial, in.now};
+    d.electing = "electing no member yet: " + m.name + " is healthy but the more preferred " +
+                 Join(starting, ", ") + " may still start (detection.initialWait " +
+                 FormatDuration(in.spec.detection.initial_wait) + ")";
+    RequeueAt(d, *first_deadline, in.now);
+    return {-1, SwitchReason::kInitial, in.now};
   }
-  return {-1, SwitchReason::kInitial, now};
+  return {-1, SwitchReason::kInitial, in.now};
 }
 
 // Rule 4: the active member is unhealthy.
@@ -257,7 +284,7 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   } else if (Switchover(in, c, d, current, choice)) {
     // choice is the requested member
   } else if (current < 0) {
-    choice = Elect(c, d, current_name, in.now);
+    choice = Elect(in, c, d, current_name);
   } else if (!At(c, current).healthy) {
     Failover(in, c, d, current, choice);
   } else if (in.spec.failback.policy == FailbackPolicy::kAutomatic && !LastWasSwitchover(in.previous)) {
@@ -269,9 +296,11 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   if (!in.acting) d.ledger.switch_record = in.previous.switch_record;
   if (target < 0) return d;  // none was active and none can be
 
+  bool resumed = sw.has_value();
   if (target == current) {
     sw.reset();  // nothing to switch (or a switch cancelled)
   } else if (!sw || sw->to != At(c, target).name) {
+    resumed = false;
     sw = Switch{current_name, At(c, target).name, choice.reason.value_or(SwitchReason::kPrimaryUnhealthy),
                 choice.detected, in.now};
   }
@@ -284,8 +313,9 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
       bool fence = failover && in.spec.fencing != FencingPolicy::kNone && !recovered;
       d.roles[static_cast<size_t>(from)] = fence ? Role::kFenced : Role::kStandby;
       if (failover && in.spec.fencing == FencingPolicy::kDeletePods) {
-        d.delete_from.insert(from);
-        d.delete_before = sw->started_at;
+        // A switch this plan starts names the pods there are now; a resumed one keeps its list.
+        if (!resumed) sw->fence_pods = PodUids(c, from);
+        d.delete_uids.insert(sw->fence_pods.begin(), sw->fence_pods.end());
       }
     }
   }

@@ -23,4 +23,13 @@ std::vector<Role> PreviousRoles(const Classification& c) {
   return roles;
 }
 
+std::vector<std::string> PodUids(const Classification& c, int member) {
+  std::vector<std::string> uids;
+  for (const PodState& ps : c.pods) {
+    if (ps.owner == PodOwner::kMember && ps.member == member && !ps.pod.terminating) uids.push_back(ps.pod.uid);
+  }
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
 }  // namespace failover::engine

@@ -33,6 +33,7 @@ struct Switch {
   SwitchReason reason = SwitchReason::kPrimaryUnhealthy;
   Time detected_at{};
   Time started_at{};
+  std::vector<std::string> fence_pods = {};  // DeletePods: UIDs to delete (SwitchRecord::fence_pods)
 };
 
 // An Event the engine emits; `after` unset = once every write of the plan has landed.
@@ -78,9 +79,13 @@ struct Decision {
   // The switch this plan performs (ActivePassive, acting); Assemble records its intent,
   // orders the writes around it and books it in the ledger.
   std::optional<Switch> switching;
-  std::set<int> delete_from;  // members whose pods DeletePods fencing deletes ...
-  Time delete_before{};       // ... when created before this
+  // DeletePods fencing deletes the pods with these UIDs (those of the old member when the
+  // switch started), nothing else.
+  std::set<std::string> delete_uids;
   std::optional<std::string> hold;  // the antiFlap budget holds an automatic switch: why
+  // No member is active and the election waits (detection.initialWait) for a more
+  // preferred member whose pods are starting: what it waits for.
+  std::optional<std::string> electing;
   bool clear_switchover = false;    // remove failover.io/switchover-to from the group
   Ledger ledger;                    // as it stands without `switching`
   std::vector<Notice> notices;
@@ -97,6 +102,8 @@ std::vector<Time> RecentFailovers(const Spec& spec, const Status& previous, Time
 // Asks for a look at `at` unless an earlier one is asked already; a time not after now is
 // no reason to look again.
 void RequeueAt(Decision& d, Time at, Time now);
+// The UIDs of member's pods that are not terminating, sorted.
+std::vector<std::string> PodUids(const Classification& c, int member);
 // The roles as last written (none Active), one per member.
 std::vector<Role> PreviousRoles(const Classification& c);
 

@@ -51,6 +51,7 @@ const char* ReasonName(Reason r) {
     case Reason::kNoHealthyMember: return "NoHealthyMember";
     case Reason::kMembersUnhealthy: return "MembersUnhealthy";
     case Reason::kAllHealthy: return "AllHealthy";
+    case Reason::kElecting: return "Electing";
     case Reason::kStandbyReady: return "StandbyReady";
     case Reason::kStandbyLagging: return "StandbyLagging";
     case Reason::kNoHealthyStandby: return "NoHealthyStandby";
@@ -76,6 +77,7 @@ const char* ReasonName(Reason r) {
     case Reason::kPaused: return "Paused";
     case Reason::kFinalized: return "Finalized";
     case Reason::kDryRun: return "DryRun";
+    case Reason::kLagUnknown: return "LagUnknown";
   }
   return "Unknown";
 }

@@ -43,6 +43,7 @@ enum class Reason {
   kNoHealthyMember,
   kMembersUnhealthy,
   kAllHealthy,
+  kElecting,  // False: no member active yet, the election waits for a preferred member
   // StandbyAvailable
   kStandbyReady,
   kStandbyLagging,
@@ -71,6 +72,7 @@ enum class Reason {
   kPaused,
   kFinalized,
   kDryRun,
+  kLagUnknown,
 };
 const char* ReasonName(Reason r);
 

@@ -46,7 +46,7 @@ WriteSets PodWrites(const Inputs& in, const Classification& c, const Decision& d
         (want_active ? w.promotions : w.neutral).push_back(patch);
       }
     }
-    if (d.delete_from.count(ps.member) && !p.terminating && p.created_at < d.delete_before) {
+    if (d.delete_uids.count(p.uid) && !p.terminating) {
       w.deletes.push_back(DeletePod{p.name, p.uid});
     }
   }

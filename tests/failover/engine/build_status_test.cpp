@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "failover/status_json.h"
 #include "stage_fixture.h"
 
 namespace failover::engine {
@@ -60,6 +61,41 @@ TEST(BuildStatus, TheLessPreferredMemberServingIsFailedOver) {
   f.decision.active = {1};
   f.decision.roles = {Role::kStandby, Role::kActive};
   EXPECT_EQ(f.Build().status.phase, "FailedOver");
+
+  // Put there by a failover (recorded before, or booked by this plan): FailedOver.
+  f.previous.last_transition = Transition{"a", "b", "PrimaryUnhealthy", T(-9), T(-8)};
+  EXPECT_EQ(f.Build().status.phase, "FailedOver");
+  f.previous.last_transition.reset();
+  f.ledger.transitions.push_back(Switch{"a", "b", SwitchReason::kSwitchover, T(0), T(0)});
+  EXPECT_EQ(f.Build().status.phase, "FailedOver");
+}
+
+TEST(BuildStatus, ALessPreferredMemberElectedFirstIsNotFailedOver) {
+  Fixture f;
+  f.decision.active = {1};
+  f.decision.roles = {Role::kStandby, Role::kActive};
+  f.ledger.transitions.push_back(Switch{"", "b", SwitchReason::kInitial, T(0), T(0)});
+  StatusReport r = f.Build();
+  EXPECT_EQ(r.status.phase, "Healthy") << "no failover happened";
+  EXPECT_EQ(r.status.failover_count, 0);
+
+  f.ledger.transitions.clear();
+  f.previous.last_transition = Transition{"", "b", "Initial", T(-9), T(-9)};
+  EXPECT_EQ(f.Build().status.phase, "Healthy") << "and stays so on later looks";
+}
+
+TEST(BuildStatus, WaitingToElectIsPendingNotDegraded) {
+  Fixture f;
+  f.decision.active.clear();
+  f.decision.roles = {Role::kStandby, Role::kStandby};
+  f.decision.electing = "electing no member yet: b is healthy but the more preferred a ...";
+  StatusReport r = f.Build();
+  EXPECT_EQ(r.status.phase, "Pending");
+  EXPECT_EQ(Cond(r.status, "Degraded").status, "False");
+  EXPECT_EQ(Cond(r.status, "Degraded").reason, "Electing");
+  EXPECT_EQ(Cond(r.status, "Ready").reason, "NoActiveMember");
+  EXPECT_EQ(Cond(r.status, "Ready").message, *f.decision.electing);
+  EXPECT_TRUE(ConditionNotices(f.previous, r.assessment).empty()) << "no Warning for a group coming up";
 }
 
 TEST(BuildStatus, DegradedSaysWhyInOrderOfWhatMattersMost) {
@@ -98,6 +134,31 @@ TEST(BuildStatus, ALaggingStandbyIsNamed) {
             "no standby can take over: b: lag 30s over maxLag.seconds 10");
   EXPECT_EQ(Cond(r.status, "Degraded").reason, "StandbyLagging");
   EXPECT_EQ(r.status.phase, "Degraded");
+}
+
+TEST(BuildStatus, AGarbledLagIsNamedInTheStatusAndWarnedOnce) {
+  for (const char* value : {"nan", "inf", "1e999", "-1", "", "soon"}) {
+    Fixture f;
+    f.observed.pods[1].annotations[keys::kLagSeconds] = value;
+    StatusReport r = f.Build();
+    const MemberStatus* b = r.status.FindMember("b");
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->lag_seconds, std::nullopt) << value << ": never 0";
+    EXPECT_NE(b->message.find("pod b-0 has failover.io/lag-seconds="), std::string::npos) << b->message;
+    EXPECT_TRUE(b->eligible) << "without maxLag an unknown lag does not stop a failover";
+    EXPECT_EQ(ParseStatus(StatusToJson(r.status)), r.status) << value << ": the status must round-trip, or "
+                                                                         "every write would call for another";
+
+    std::vector<Notice> n = LagNotices(f.previous, f.Classified(T(0)));
+    ASSERT_EQ(n.size(), 1u) << value;
+    EXPECT_EQ(n[0].type, EventType::kWarning);
+    EXPECT_EQ(n[0].reason, Reason::kLagUnknown);
+    EXPECT_NE(n[0].message.find("member b: pod b-0"), std::string::npos) << n[0].message;
+
+    f.previous = r.status;
+    EXPECT_TRUE(LagNotices(f.previous, f.Classified(T(1))).empty()) << value << ": said once";
+    EXPECT_EQ(f.Build(T(1)).status, r.status) << value << ": nothing changes on the next look";
+  }
 }
 
 TEST(BuildStatus, AMissingServiceIsReported) {

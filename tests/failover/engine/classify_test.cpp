@@ -145,10 +145,11 @@ TEST(Classify, LagIsTheWorstACountedPodPublishes) {
     return p;
   };
   Observed o = Group({lagging("b-0", "2.5", "10", true), lagging("b-1", "4", "1500", true),
-                      lagging("b-2", "99", "99999", false), lagging("b-3", "-1", "x", true)});
+                      lagging("b-2", "99", "99999", false), lagging("b-3", "-1", "x", false)});
   Classification c = Classify(spec, o, Status{}, T(0));
   const MemberState& b = c.members[1];
-  EXPECT_EQ(b.lag_seconds, 4.0) << "the unready pod does not count; nonsense is ignored";
+  EXPECT_EQ(b.lag_seconds, 4.0) << "unready pods do not count, nonsense on them neither";
+  EXPECT_TRUE(b.lag_problems.empty());
   EXPECT_EQ(b.lag_bytes, 1500);
   EXPECT_FALSE(b.lag_ok);
   EXPECT_EQ(b.lag_message, "lag 1500 bytes over maxLag.bytes 1000");
@@ -161,6 +162,59 @@ TEST(Classify, LagIsTheWorstACountedPodPublishes) {
 
   spec.max_lag.reset();
   EXPECT_TRUE(Classify(spec, o, Status{}, T(0)).members[1].lag_ok) << "no bound, no lag check";
+}
+
+// What an application may write that is not a lag: never read as 0, always "unknown",
+// and each one named.
+class GarbledLag : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GarbledLag, MakesTheMemberLagUnknownAndIsNamed) {
+  Spec spec = TwoMembers();
+  PodObservation bad = Pod("b-0", Site("b"));
+  bad.annotations[keys::kLagSeconds] = GetParam();
+  bad.annotations[keys::kLagBytes] = GetParam();
+  PodObservation good = Pod("b-1", Site("b"));
+  good.annotations[keys::kLagSeconds] = "1";
+  good.annotations[keys::kLagBytes] = "10";
+  Observed o = Group({bad, good});
+
+  Classification c = Classify(spec, o, Status{}, T(0));
+  const MemberState& b = c.members[1];
+  EXPECT_EQ(b.lag_seconds, std::nullopt) << "one garbled pod hides how far the member is behind";
+  EXPECT_EQ(b.lag_bytes, std::nullopt);
+  ASSERT_EQ(b.lag_problems.size(), 2u);
+  EXPECT_NE(b.lag_problems[0].find("pod b-0 has failover.io/lag-seconds="), std::string::npos) << b.lag_problems[0];
+  EXPECT_NE(b.lag_problems[0].find("lag unknown"), std::string::npos);
+  EXPECT_TRUE(b.lag_ok) << "without maxLag the lag does not decide anything";
+
+  spec.max_lag = MaxLag{1000.0, std::nullopt};
+  const MemberState bounded = Classify(spec, o, Status{}, T(0)).members[1];
+  EXPECT_FALSE(bounded.lag_ok) << "an unknown lag is not within maxLag";
+  EXPECT_NE(bounded.lag_message.find("pod b-0 has failover.io/lag-seconds="), std::string::npos)
+      << bounded.lag_message;
+  EXPECT_EQ(WhyIneligible(bounded, Role::kStandby), Ineligibility::kLagging);
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, GarbledLag,
+                         ::testing::Values("nan", "NaN", "inf", "-inf", "1e999", "-1", "", " 5", "5s", "0x10",
+                                           "text", "1e"),
+                         [](const auto& param) { return "Case" + std::to_string(param.index); });
+
+TEST(Classify, WellFormedLagValuesAreRead) {
+  Spec spec = TwoMembers();
+  for (auto [text, want] : std::vector<std::pair<std::string, double>>{{"0", 0}, {"-0", 0}, {"2.5", 2.5},
+                                                                          {"1e3", 1000}, {"7", 7}}) {
+    PodObservation p = Pod("b-0", Site("b"));
+    p.annotations[keys::kLagSeconds] = text;
+    const MemberState b = Classify(spec, Group({p}), Status{}, T(0)).members[1];
+    EXPECT_EQ(b.lag_seconds, want) << text;
+    EXPECT_TRUE(b.lag_problems.empty()) << text;
+  }
+  PodObservation huge = Pod("b-0", Site("b"));
+  huge.annotations[keys::kLagBytes] = "1e19";
+  const MemberState b = Classify(spec, Group({huge}), Status{}, T(0)).members[1];
+  EXPECT_EQ(b.lag_bytes, std::nullopt) << "more bytes than an int64 holds is not a lag in bytes";
+  EXPECT_EQ(b.lag_problems.size(), 1u);
 }
 
 TEST(Ineligibility, UnhealthyBeforeLaggingBeforeFenced) {

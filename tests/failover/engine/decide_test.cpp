@@ -79,6 +79,80 @@ TEST(DecideActivePassive, ElectsTheMostPreferredHealthyMember) {
   EXPECT_FALSE(none.switching);
 }
 
+// A group created with its pods: b became Ready first, a (preferred) is still starting.
+TEST(DecideActivePassive, TheFirstElectionWaitsForAPreferredMemberThatIsStarting) {
+  Fixture f("");
+  f.observed.group.created_at = T(0);
+  for (auto& p : f.observed.pods) p.created_at = T(-1);
+  f.Down("a", T(0));
+  f.previous.members.clear();  // a new group: no status yet
+
+  Decision wait = f.Run(T(2));
+  EXPECT_TRUE(wait.active.empty()) << "b is healthy but a may still come up";
+  EXPECT_FALSE(wait.switching);
+  ASSERT_TRUE(wait.electing);
+  EXPECT_NE(wait.electing->find("b is healthy but the more preferred a (0/1 ready pods"), std::string::npos)
+      << *wait.electing;
+  EXPECT_EQ(wait.requeue_at, T(30)) << "initialWait (30s) after the group's creation";
+
+  // a comes up inside the wait: a is elected, not b.
+  f.observed.pods[0].ready = true;
+  Decision a = f.Run(T(5));
+  EXPECT_EQ(a.active, std::vector<int>{0});
+  ASSERT_TRUE(a.switching);
+  EXPECT_EQ(a.switching->reason, SwitchReason::kInitial);
+
+  // a never comes up: b is elected once the wait is over.
+  f.observed.pods[0].ready = false;
+  EXPECT_TRUE(f.Run(T(29)).active.empty());
+  Decision b = f.Run(T(30));
+  EXPECT_EQ(b.active, std::vector<int>{1});
+  EXPECT_FALSE(b.electing);
+
+  // A pod of a created later (a restart of a's pod) is waited for from its own creation.
+  f.observed.pods[0].created_at = T(20);
+  EXPECT_TRUE(f.Run(T(30)).active.empty());
+  EXPECT_EQ(f.Run(T(30)).requeue_at, T(50));
+  EXPECT_EQ(f.Run(T(50)).active, std::vector<int>{1});
+}
+
+TEST(DecideActivePassive, TheElectionDoesNotWaitForWhatIsNotStarting) {
+  // initialWait 0: elect at once.
+  Fixture zero("");
+  zero.spec.detection.initial_wait = Duration{0};
+  zero.observed.group.created_at = T(0);
+  zero.Down("a", T(0));
+  EXPECT_EQ(zero.Run(T(0)).active, std::vector<int>{1});
+
+  // A preferred member without pods is not starting.
+  Fixture empty("");
+  empty.observed.group.created_at = T(0);
+  empty.observed.pods.erase(empty.observed.pods.begin());  // a-0
+  EXPECT_EQ(empty.Run(T(1)).active, std::vector<int>{1});
+
+  // Pods (and group) long there, a not ready: an operator restarted with no member
+  // recorded active does not wait for a member that is down, only for one starting.
+  Fixture old("");
+  old.observed.group.created_at = T(-3600);
+  for (auto& p : old.observed.pods) p.created_at = T(-3600);
+  old.Down("a", T(-3600));
+  EXPECT_EQ(old.Run(T(0)).active, std::vector<int>{1});
+
+  // A less preferred member starting is not waited for.
+  Fixture lower("");
+  lower.observed.group.created_at = T(0);
+  lower.Down("b", T(0));
+  EXPECT_EQ(lower.Run(T(1)).active, std::vector<int>{0});
+
+  // An active member recorded: nothing to elect, nothing waited for.
+  Fixture running("b");
+  running.observed.group.created_at = T(0);
+  running.Down("a", T(0));
+  Decision d = running.Run(T(1));
+  EXPECT_EQ(d.active, std::vector<int>{1});
+  EXPECT_FALSE(d.electing);
+}
+
 TEST(DecideActivePassive, SteadyStateKeepsTheActiveMemberAndAsksForNothing) {
   Fixture f;
   Decision d = f.Run(T(0));
@@ -106,7 +180,7 @@ TEST(DecideActivePassive, FailsOverOnceUnhealthyForTheDetectionWindow) {
   EXPECT_EQ(d.switching->detected_at, T(0)) << "detected when it turned unhealthy";
   EXPECT_EQ(d.switching->started_at, T(5));
   EXPECT_EQ(d.roles, (std::vector<Role>{Role::kFenced, Role::kActive}));
-  EXPECT_TRUE(d.delete_from.empty()) << "fencing Label deletes nothing";
+  EXPECT_TRUE(d.delete_uids.empty()) << "fencing Label deletes nothing";
 }
 
 TEST(DecideActivePassive, FencingPolicyDecidesTheOldMembersRole) {
@@ -117,8 +191,29 @@ TEST(DecideActivePassive, FencingPolicyDecidesTheOldMembersRole) {
   f.spec.fencing = FencingPolicy::kDeletePods;
   Decision d = f.Run(T(5));
   EXPECT_EQ(d.roles[0], Role::kFenced);
-  EXPECT_EQ(d.delete_from, std::set<int>{0});
-  EXPECT_EQ(d.delete_before, T(5)) << "pods created since the switch started are left";
+  EXPECT_EQ(d.delete_uids, std::set<std::string>{"uid-a-0"}) << "the pods a has when the switch starts";
+  EXPECT_EQ(d.switching->fence_pods, std::vector<std::string>{"uid-a-0"}) << "recorded with the switch";
+}
+
+// The switch started with a-0 (uid-a-0) and stopped before its deletes; a-0 was replaced
+// meanwhile by a pod with the same name (a StatefulSet does that) created in the same
+// second: the resumed switch deletes nothing of it.
+TEST(DecideActivePassive, DeletePodsDeletesExactlyThePodsRecordedWhenTheSwitchStarted) {
+  Fixture f;
+  f.spec.fencing = FencingPolicy::kDeletePods;
+  f.Down("a", T(0));
+  f.previous.switch_record =
+      SwitchRecord{"a", "b", "PrimaryUnhealthy", "Demoting", T(0), T(5), {"uid-a-0", "uid-a-9"}};
+  f.observed.pods[0].uid = "uid-a-0-replacement";
+  f.observed.pods[0].created_at = T(5);
+  Decision d = f.Run(T(5));
+  ASSERT_TRUE(d.switching);
+  EXPECT_EQ(d.switching->fence_pods, (std::vector<std::string>{"uid-a-0", "uid-a-9"})) << "the recorded list";
+  EXPECT_EQ(d.delete_uids, (std::set<std::string>{"uid-a-0", "uid-a-9"}));
+
+  // The old pod is still there: it (and only it) is deleted.
+  f.observed.pods[0].uid = "uid-a-0";
+  EXPECT_EQ(f.Run(T(5)).delete_uids, (std::set<std::string>{"uid-a-0", "uid-a-9"}));
 }
 
 TEST(DecideActivePassive, TheAntiFlapBudgetHoldsAnAutomaticFailover) {

@@ -82,14 +82,13 @@ TEST(PodWrites, StraysLoseTheGroupsLabelsAndOtherPodsAreLeftAlone) {
   EXPECT_TRUE(w.promotions.empty());
 }
 
-TEST(PodWrites, DeletePodsFencingDeletesOnlyOlderRunningPodsOfTheFencedMember) {
+TEST(PodWrites, DeletePodsFencingDeletesExactlyTheNamedRunningPods) {
   Fixture f;
   f.decision.active = {1};
   f.decision.roles = {Role::kFenced, Role::kActive};
-  f.decision.delete_from = {0};
-  f.decision.delete_before = T(10);
+  f.decision.delete_uids = {"uid-a-0", "uid-a-2", "uid-gone"};
   PodObservation old = Pod("a-0", Site("a", "fenced"));
-  old.created_at = T(0);
+  old.created_at = T(10);  // same creation second as a replacement: only the UID tells them apart
   PodObservation young = Pod("a-1", Site("a", "fenced"));
   young.created_at = T(10);
   PodObservation going = Pod("a-2", Site("a", "fenced"));

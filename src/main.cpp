@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "base/flags.h"
@@ -109,7 +110,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  runtime::metrics::BuildInfo().Add({{"version", FAILOVER_OPERATOR_VERSION}}).Set(1);
+  // The one registry of this process, served at /metrics: the manager's families, the
+  // failover_group_* ones (SetupFailoverController) and the build info.
+  mo.metrics_registry = std::make_shared<prometheus::Registry>();
+  runtime::PublishBuildInfo(*mo.metrics_registry, FAILOVER_OPERATOR_VERSION);
   runtime::Manager manager(*client, mo);
   failover::ReconcilerOptions ro;
   ro.watch_namespace = flags.watch_namespace;

@@ -1,53 +1,14 @@
 #include "failover/failover_metrics.h"
 
-#include "runtime/metrics.h"
+#include <algorithm>
+#include <chrono>
 
 namespace failover {
 namespace {
 
 template <typename Builder>
-auto& Register(Builder b, const char* name, const char* help) {
-  return b.Name(name).Help(help).Register(runtime::Metrics());
-}
-
-prometheus::Family<prometheus::Counter>& Failovers() {
-  static auto& f = Register(prometheus::BuildCounter(), "failover_group_failovers_total",
-                            "Completed switches of the active member");
-  return f;
-}
-prometheus::Family<prometheus::Histogram>& DetectionLatency() {
-  static auto& f = Register(prometheus::BuildHistogram(), "failover_group_detection_latency_seconds",
-                            "From the active member's first unhealthy observation to the decision to switch");
-  return f;
-}
-prometheus::Family<prometheus::Histogram>& SwitchDuration() {
-  static auto& f = Register(prometheus::BuildHistogram(), "failover_group_switch_duration_seconds",
-                            "From the decision to switch to the last write of the switch");
-  return f;
-}
-prometheus::Family<prometheus::Gauge>& ActiveMember() {
-  static auto& f = Register(prometheus::BuildGauge(), "failover_group_active_member",
-                            "1 for the active member(s) of a group");
-  return f;
-}
-prometheus::Family<prometheus::Gauge>& HealthyMembers() {
-  static auto& f = Register(prometheus::BuildGauge(), "failover_group_healthy_members",
-                            "Members currently healthy");
-  return f;
-}
-prometheus::Family<prometheus::Gauge>& Members() {
-  static auto& f = Register(prometheus::BuildGauge(), "failover_group_members", "Members in the spec");
-  return f;
-}
-prometheus::Family<prometheus::Gauge>& Phase() {
-  static auto& f = Register(prometheus::BuildGauge(), "failover_group_phase",
-                            "1 for the group's current phase, 0 for the others");
-  return f;
-}
-prometheus::Family<prometheus::Gauge>& StandbyAvailable() {
-  static auto& f = Register(prometheus::BuildGauge(), "failover_group_standby_available",
-                            "1 when a healthy standby exists");
-  return f;
+auto* Register(prometheus::Registry& registry, Builder b, const char* name, const char* help) {
+  return &b.Name(name).Help(help).Register(registry);
 }
 
 const prometheus::Histogram::BucketBoundaries& SwitchBuckets() {
@@ -61,15 +22,25 @@ const char* const kPhases[] = {"Healthy", "FailingOver", "FailedOver", "FailingB
 
 }  // namespace
 
-FailoverMetrics::FailoverMetrics() {
-  Failovers();
-  DetectionLatency();
-  SwitchDuration();
-  ActiveMember();
-  HealthyMembers();
-  Members();
-  Phase();
-  StandbyAvailable();
+FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry)
+    : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  using prometheus::BuildHistogram;
+  prometheus::Registry& r = *registry_;
+  failovers_ = Register(r, BuildCounter(), "failover_group_failovers_total",
+                        "Completed switches of the active member");
+  detection_latency_ = Register(r, BuildHistogram(), "failover_group_detection_latency_seconds",
+                                "From the active member's first unhealthy observation to the decision to switch");
+  switch_duration_ = Register(r, BuildHistogram(), "failover_group_switch_duration_seconds",
+                              "From the decision to switch to the last write of the switch");
+  active_member_ = Register(r, BuildGauge(), "failover_group_active_member",
+                            "1 for the active member(s) of a group");
+  healthy_members_ = Register(r, BuildGauge(), "failover_group_healthy_members", "Members currently healthy");
+  members_ = Register(r, BuildGauge(), "failover_group_members", "Members in the spec");
+  phase_ = Register(r, BuildGauge(), "failover_group_phase", "1 for the group's current phase, 0 for the others");
+  standby_available_ = Register(r, BuildGauge(), "failover_group_standby_available",
+                                "1 when a healthy standby exists");
 }
 
 void FailoverMetrics::Observe(const std::string& ns, const std::string& group,
@@ -78,16 +49,16 @@ void FailoverMetrics::Observe(const std::string& ns, const std::string& group,
   for (const auto& m : observations) {
     switch (m.kind) {
       case MetricObservation::Kind::kFailover:
-        Failovers()
-            .Add({{"namespace", ns}, {"group", group}, {"from", m.from}, {"to", m.to}, {"reason", m.reason}})
+        failovers_
+            ->Add({{"namespace", ns}, {"group", group}, {"from", m.from}, {"to", m.to}, {"reason", m.reason}})
             .Increment();
         break;
       case MetricObservation::Kind::kDetectionLatency:
-        DetectionLatency().Add(base, SwitchBuckets()).Observe(std::max(0.0, m.seconds));
+        detection_latency_->Add(base, SwitchBuckets()).Observe(std::max(0.0, m.seconds));
         break;
       case MetricObservation::Kind::kSwitchDuration:
-        SwitchDuration()
-            .Add(base, SwitchBuckets())
+        switch_duration_
+            ->Add(base, SwitchBuckets())
             .Observe(std::max(0.0, std::chrono::duration<double>(now - m.started_at).count()));
         break;
     }
@@ -102,25 +73,25 @@ void FailoverMetrics::SetState(const std::string& ns, const std::string& group, 
   std::set<std::string> active(status.active_members.begin(), status.active_members.end());
   for (const auto& old : s.active) {
     if (!active.count(old)) {
-      auto& fam = ActiveMember();
+      auto& fam = *active_member_;
       fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"member", old}}));
     }
   }
-  for (const auto& m : active) ActiveMember().Add({{"namespace", ns}, {"group", group}, {"member", m}}).Set(1);
+  for (const auto& m : active) active_member_->Add({{"namespace", ns}, {"group", group}, {"member", m}}).Set(1);
   s.active = active;
 
-  HealthyMembers().Add(base).Set(status.healthy_members);
-  Members().Add(base).Set(members);
+  healthy_members_->Add(base).Set(status.healthy_members);
+  members_->Add(base).Set(members);
   bool standby = false;
   for (const auto& m : status.members) {
     if (m.healthy && !active.count(m.name)) standby = true;
   }
-  StandbyAvailable().Add(base).Set(standby ? 1 : 0);
+  standby_available_->Add(base).Set(standby ? 1 : 0);
 
   for (const char* p : kPhases) s.phases.insert(p);
   if (!status.phase.empty()) s.phases.insert(status.phase);
   for (const auto& p : s.phases) {
-    Phase().Add({{"namespace", ns}, {"group", group}, {"phase", p}}).Set(p == status.phase ? 1 : 0);
+    phase_->Add({{"namespace", ns}, {"group", group}, {"phase", p}}).Set(p == status.phase ? 1 : 0);
   }
 }
 
@@ -130,14 +101,14 @@ void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
   auto it = series_.find(ns + "/" + group);
   if (it == series_.end()) return;
   for (const auto& m : it->second.active) {
-    auto& fam = ActiveMember();
+    auto& fam = *active_member_;
     fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"member", m}}));
   }
   for (const auto& p : it->second.phases) {
-    auto& fam = Phase();
+    auto& fam = *phase_;
     fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"phase", p}}));
   }
-  for (auto* fam : {&HealthyMembers(), &Members(), &StandbyAvailable()}) fam->Remove(&fam->Add(base));
+  for (auto* fam : {healthy_members_, members_, standby_available_}) fam->Remove(&fam->Add(base));
   series_.erase(it);
 }
 

@@ -1,20 +1,33 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include "failover/engine.h"
 
 namespace failover {
 
-// The failover_group_* families of docs/metrics.md, in the process registry.
-// Thread-safe; one instance per process (the families are process-wide).
+// The failover_group_* families of docs/metrics.md, registered on the registry given (the
+// one the manager serves: Manager::metrics_registry()). Thread-safe. Instances on
+// different registries share no series.
 class FailoverMetrics {
  public:
-  FailoverMetrics();
+  // registry: null = a registry of its own, that nothing serves.
+  explicit FailoverMetrics(std::shared_ptr<prometheus::Registry> registry);
+  FailoverMetrics(const FailoverMetrics&) = delete;
+  FailoverMetrics& operator=(const FailoverMetrics&) = delete;
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
   // Records what a plan asks for once all its writes succeeded. now: the reconciler's
   // clock after the last write (for switch durations).
@@ -31,6 +44,15 @@ class FailoverMetrics {
     std::set<std::string> active;
     std::set<std::string> phases;
   };
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* failovers_;
+  prometheus::Family<prometheus::Histogram>* detection_latency_;
+  prometheus::Family<prometheus::Histogram>* switch_duration_;
+  prometheus::Family<prometheus::Gauge>* active_member_;
+  prometheus::Family<prometheus::Gauge>* healthy_members_;
+  prometheus::Family<prometheus::Gauge>* members_;
+  prometheus::Family<prometheus::Gauge>* phase_;
+  prometheus::Family<prometheus::Gauge>* standby_available_;
   std::mutex mu_;
   std::map<std::string, GroupSeries> series_;  // "ns/group"
 };

@@ -32,6 +32,7 @@ GroupReconciler::GroupReconciler(Deps deps)
     : deps_(WithEnv(std::move(deps))),
       log_("failovergroup"),
       recent_(std::chrono::seconds(10), deps_.env),
+      metrics_(deps_.metrics_registry),
       hook_client_(HookClientOptions(deps_.env)) {
   if (!deps_.now) {
     base::Env* env = deps_.env;
@@ -192,6 +193,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
 
   GroupReconciler::Deps deps;
   deps.env = manager.options().env;
+  deps.metrics_registry = manager.metrics_registry();
   deps.client = manager.client();
   deps.groups = &groups.store();
   deps.pods = &pods.store();

@@ -68,6 +68,9 @@ class GroupReconciler : public runtime::Reconciler {
     // reconciler starts no threads of its own). Required.
     std::shared_ptr<runtime::WorkerPool> hook_pool;
     std::shared_ptr<runtime::WorkerPool> probe_pool;
+    // Where the failover_group_* families go (FailoverMetrics): the registry the manager
+    // serves. Null = a registry of the reconciler's own, that nothing serves.
+    std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
   };
 
   explicit GroupReconciler(Deps deps);
@@ -98,7 +101,8 @@ class GroupReconciler : public runtime::Reconciler {
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods
 // and Services (in one namespace or all), the reverse index from pods and Services to
-// groups, and a controller with options.workers workers.
+// groups, and a controller with options.workers workers; the failover_group_* metrics go
+// to the manager's registry (Manager::metrics_registry()).
 std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
                                                          const ReconcilerOptions& options);
 

@@ -3,8 +3,6 @@
 #include <cstdio>
 #include <random>
 
-#include "runtime/metrics.h"
-
 namespace runtime {
 namespace {
 
@@ -30,15 +28,17 @@ Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> re
     : options_(std::move(options)),
       reconciler_(std::move(reconciler)),
       log_("controller", {{"controller", options_.name}}),
-      queue_(options_.name, options_.rate_limiter, options_.env) {
+      queue_(options_.name, options_.rate_limiter, options_.env, options_.metrics) {
+  if (!options_.metrics) return;
+  const RuntimeMetrics& m = *options_.metrics;
   const prometheus::Labels labels{{"controller", options_.name}};
   for (const char* result : {"success", "error", "requeue", "requeue_after"}) {
-    metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}});
+    series_.total[result] = &m.ReconcileTotal().Add({{"controller", options_.name}, {"result", result}});
   }
-  metrics::ReconcileErrors().Add(labels);
-  metrics::ReconcilePanics().Add(labels);
-  metrics::ActiveWorkers().Add(labels);
-  metrics::ReconcileTime().Add(labels, metrics::LatencyBuckets());
+  series_.errors = &m.ReconcileErrors().Add(labels);
+  series_.panics = &m.ReconcilePanics().Add(labels);
+  series_.active = &m.ActiveWorkers().Add(labels);
+  series_.time = &m.ReconcileTime().Add(labels, LatencyBuckets());
 }
 
 Controller::~Controller() { Stop(); }
@@ -99,19 +99,19 @@ void Controller::Worker() {
 }
 
 void Controller::ProcessOne(const std::string& key) {
-  const prometheus::Labels labels{{"controller", options_.name}};
-  auto& active = metrics::ActiveWorkers().Add(labels);
-  active.Increment();
+  if (series_.active) series_.active->Increment();
   const Request req = Request::FromKey(key);
   const Logger log = log_.WithValues(
       {{"namespace", req.ns}, {"name", req.name}, {"reconcileID", NewReconcileID()}});
   const auto start = options_.env->Now();
   std::string result;
+  bool error = false;
+  bool panic = false;
   try {
     auto r = reconciler_->Reconcile(req);
     if (!r.ok()) {
       result = "error";
-      metrics::ReconcileErrors().Add(labels).Increment();
+      error = true;
       log.Error("reconcile failed", {{"error", r.status().ToString()},
                                      {"retries", queue_.NumRequeues(key)}});
       queue_.AddRateLimited(key);
@@ -128,22 +128,24 @@ void Controller::ProcessOne(const std::string& key) {
     }
   } catch (const std::exception& e) {
     result = "error";
-    metrics::ReconcilePanics().Add(labels).Increment();
-    metrics::ReconcileErrors().Add(labels).Increment();
+    error = panic = true;
     log.Error("exception in reconcile", {{"error", e.what()}});
     queue_.AddRateLimited(key);
   } catch (...) {
     result = "error";
-    metrics::ReconcilePanics().Add(labels).Increment();
-    metrics::ReconcileErrors().Add(labels).Increment();
+    error = panic = true;
     log.Error("unknown exception in reconcile");
     queue_.AddRateLimited(key);
   }
   const double secs = std::chrono::duration<double>(options_.env->Now() - start).count();
-  metrics::ReconcileTime().Add(labels, metrics::LatencyBuckets()).Observe(secs);
-  metrics::ReconcileTotal().Add({{"controller", options_.name}, {"result", result}}).Increment();
+  if (options_.metrics) {
+    if (panic) series_.panics->Increment();
+    if (error) series_.errors->Increment();
+    series_.time->Observe(secs);
+    series_.total.at(result)->Increment();
+    series_.active->Decrement();
+  }
   log.Debug("reconciled", {{"result", result}, {"seconds", secs}});
-  active.Decrement();
 }
 
 }  // namespace runtime

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "kube/status.h"
 #include "runtime/informer.h"
 #include "runtime/logger.h"
+#include "runtime/metrics.h"
 #include "runtime/workqueue.h"
 
 namespace runtime {
@@ -45,6 +47,9 @@ struct ControllerOptions {
   int workers = 1;
   std::shared_ptr<RateLimiter> rate_limiter;  // null = DefaultControllerRateLimiter(env)
   base::Env* env = &base::RealEnv();          // the work queue's clock
+  // The controller_runtime_* and its queue's workqueue_* series go here, labelled with
+  // name; null = none recorded. The manager passes its own.
+  std::shared_ptr<RuntimeMetrics> metrics = nullptr;
 };
 
 // Maps a watched object to the keys to reconcile.
@@ -77,6 +82,15 @@ class Controller {
   void ProcessOne(const std::string& key);
 
   ControllerOptions options_;
+  // This controller's series in options_.metrics (unset without metrics).
+  struct Series {
+    std::map<std::string, prometheus::Counter*> total;  // by result
+    prometheus::Counter* errors = nullptr;
+    prometheus::Counter* panics = nullptr;
+    prometheus::Gauge* active = nullptr;
+    prometheus::Histogram* time = nullptr;
+  };
+  Series series_;
   std::shared_ptr<Reconciler> reconciler_;
   Logger log_;
   WorkQueue queue_;

@@ -40,9 +40,10 @@ HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::ServeMetrics() {
-  server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(SerializeMetrics(), "text/plain; version=0.0.4; charset=utf-8");
+void HttpServer::ServeMetrics(std::shared_ptr<const prometheus::Registry> registry) {
+  server_->Get("/metrics", [registry = std::move(registry)](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry ? SerializeMetrics(*registry) : std::string(),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

@@ -14,6 +14,9 @@
 namespace httplib {
 class Server;
 }
+namespace prometheus {
+class Registry;
+}
 
 namespace runtime {
 
@@ -29,7 +32,7 @@ kube::Result<BindAddress> ParseBindAddress(const std::string& text);
 // otherwise why it fails.
 using HealthCheck = std::function<std::string()>;
 
-// Serves /metrics (the process registry), /healthz and /readyz on one address, from
+// Serves /metrics (a registry given), /healthz and /readyz on one address, from
 // its own threads. /readyz fails (500) until every ready check passes; ?verbose lists
 // each check. Checks may be added while serving.
 class HttpServer {
@@ -39,7 +42,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  void ServeMetrics();
+  // /metrics serves `registry` in the Prometheus text format (null = an empty page).
+  void ServeMetrics(std::shared_ptr<const prometheus::Registry> registry);
   void ServeHealth();
   void AddHealthzCheck(const std::string& name, HealthCheck check);
   void AddReadyzCheck(const std::string& name, HealthCheck check);

@@ -34,7 +34,9 @@ Informer::Informer(std::shared_ptr<kube::Client> client, InformerOptions options
       options_(std::move(options)),
       log_("informer", {{"resource", options_.resource.Name()}}) {
   if (!options_.ns.empty()) log_ = log_.WithValues({{"namespace", options_.ns}});
-  relist_counter_ = &metrics::InformerRelists().Add({{"resource", options_.resource.Name()}});
+  if (options_.metrics) {
+    relist_counter_ = &options_.metrics->InformerRelists().Add({{"resource", options_.resource.Name()}});
+  }
 }
 
 Informer::~Informer() { Stop(); }
@@ -103,7 +105,7 @@ void Informer::DispatchDelete(const json& obj) {
 void Informer::OnList(json& items, const std::string& rv) {
   if (lists_++ > 0) {
     relists_++;
-    relist_counter_->Increment();
+    if (relist_counter_) relist_counter_->Increment();
   }
   std::map<std::string, json*> fresh;
   for (auto& item : items) fresh[ObjectKey(item)] = &item;

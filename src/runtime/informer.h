@@ -24,6 +24,8 @@ class Counter;
 
 namespace runtime {
 
+class RuntimeMetrics;
+
 // What one informer watches.
 struct InformerOptions {
   kube::Resource resource;
@@ -40,6 +42,9 @@ struct InformerOptions {
   std::function<void(json&)> transform;
   // The clock of the resync period, the backoff and WaitForSync's deadline.
   base::Env* env = &base::RealEnv();
+  // Where re-lists are counted (failover_operator_informer_relists_total{resource});
+  // null = not counted (relists() still is). The manager passes its own.
+  std::shared_ptr<RuntimeMetrics> metrics = nullptr;
 };
 
 // Keeps a Store in step with the apiserver (client-go's shared informer) over a

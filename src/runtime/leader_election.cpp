@@ -56,8 +56,10 @@ LeaderElector::LeaderElector(std::shared_ptr<kube::Client> client, LeaderElectio
   if (!options_.env) options_.env = &base::RealEnv();
   log_ = Logger("leader-election", {{"lease", options_.lease_namespace + "/" + options_.lease_name},
                                     {"identity", options_.identity}});
-  status_gauge_ = &metrics::LeaderStatus().Add({{"name", options_.lease_name}});
-  status_gauge_->Set(0);
+  if (options_.metrics) {
+    status_gauge_ = &options_.metrics->LeaderStatus().Add({{"name", options_.lease_name}});
+    status_gauge_->Set(0);
+  }
 }
 
 LeaderElector::~LeaderElector() { Stop(); }
@@ -95,7 +97,7 @@ bool LeaderElector::Sleep(std::chrono::milliseconds d) {
 
 void LeaderElector::SetLeading(bool leading) {
   leading_.store(leading);
-  status_gauge_->Set(leading ? 1 : 0);
+  if (status_gauge_) status_gauge_->Set(leading ? 1 : 0);
 }
 
 bool LeaderElector::TryAcquireOrRenew() {

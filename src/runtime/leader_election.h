@@ -20,6 +20,8 @@ class Gauge;
 
 namespace runtime {
 
+class RuntimeMetrics;
+
 struct LeaderElectionOptions {
   std::string lease_namespace;
   std::string lease_name;
@@ -31,6 +33,9 @@ struct LeaderElectionOptions {
   // The clocks: monotonic for the deadlines and the retry waits, wall for the times
   // written on the Lease.
   base::Env* env = &base::RealEnv();
+  // Where leader_election_master_status{name=lease_name} is kept; null = nowhere. The
+  // manager passes its own.
+  std::shared_ptr<RuntimeMetrics> metrics = nullptr;
 };
 
 // hostname + "_" + random hex: unique per process.

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "runtime/memory.h"
-#include "runtime/metrics.h"
 #include "runtime/request_metrics.h"
 
 namespace runtime {
@@ -65,9 +64,13 @@ kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions
 }
 
 Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
-    : client_(std::move(client)), options_(std::move(options)), log_("manager") {
+    : client_(std::move(client)),
+      options_(std::move(options)),
+      metrics_(std::make_shared<RuntimeMetrics>(options_.metrics_registry)),
+      log_("manager") {
+  options_.metrics_registry = metrics_->registry();
   identity_ = options_.leader_identity.empty() ? DefaultLeaderIdentity() : options_.leader_identity;
-  client_->SetObserver(std::make_shared<RequestMetrics>());
+  client_->SetObserver(std::make_shared<RequestMetrics>(metrics_));
   EventRecorder::Options eo;
   eo.component = options_.component;
   eo.env = options_.env;
@@ -86,6 +89,7 @@ Informer& Manager::GetInformer(const InformerOptions& o) {
   }
   InformerOptions with_clock = o;
   with_clock.env = options_.env;
+  with_clock.metrics = metrics_;
   informers_.emplace_back(key, std::make_unique<Informer>(client_, with_clock));
   return *informers_.back().second;
 }
@@ -93,6 +97,7 @@ Informer& Manager::GetInformer(const InformerOptions& o) {
 Controller& Manager::AddController(ControllerOptions o, std::shared_ptr<Reconciler> r) {
   std::lock_guard<std::mutex> lock(mu_);
   o.env = options_.env;
+  o.metrics = metrics_;
   controllers_.push_back(std::make_unique<Controller>(std::move(o), std::move(r)));
   return *controllers_.back();
 }
@@ -161,7 +166,7 @@ int Manager::Run() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!metrics_addr->disabled) {
       metrics_server_ = std::make_unique<HttpServer>();
-      metrics_server_->ServeMetrics();
+      metrics_server_->ServeMetrics(options_.metrics_registry);
     }
     if (!health_addr->disabled) {
       health_server_ = std::make_unique<HttpServer>();
@@ -208,6 +213,7 @@ int Manager::Run() {
   if (options_.leader_elect) {
     LeaderElectionOptions le;
     le.env = options_.env;
+    le.metrics = metrics_;
     le.lease_name = options_.leader_election_id;
     le.lease_namespace = options_.leader_election_namespace;
     if (le.lease_namespace.empty()) {

@@ -18,6 +18,7 @@
 #include "runtime/informer.h"
 #include "runtime/leader_election.h"
 #include "runtime/logger.h"
+#include "runtime/metrics.h"
 
 namespace runtime {
 
@@ -43,6 +44,12 @@ struct ManagerOptions {
   // The one clock of everything the manager makes (informers, controllers, leader
   // election, Events) and of what the wiring makes from it (manager.options().env).
   base::Env* env = &base::RealEnv();
+  // The registry /metrics serves, made by the program: the manager registers the runtime
+  // families on it (RuntimeMetrics) for what it makes (controllers and their work queues,
+  // informers, leader election, the client's requests), and the wiring adds its own
+  // (FailoverMetrics). Null = a registry of this manager's own. No two managers share
+  // series unless given the same registry.
+  std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
   // Called when the lease is lost after having led. Default: log, and Run returns 1 at
   // once (the program must then end: see Run).
   std::function<void()> on_leadership_lost;
@@ -75,7 +82,11 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   std::shared_ptr<kube::Client> client() const { return client_; }
+  // As given, with metrics_registry set (to the manager's own when none was given).
   const ManagerOptions& options() const { return options_; }
+  // The registry /metrics serves (options().metrics_registry) and the runtime families on it.
+  const std::shared_ptr<prometheus::Registry>& metrics_registry() const { return options_.metrics_registry; }
+  const std::shared_ptr<RuntimeMetrics>& metrics() const { return metrics_; }
 
   // One shared informer per (resource, namespace, selectors); create before Run(). The
   // first caller's options win (a later caller's transform is not applied).
@@ -119,6 +130,7 @@ class Manager {
 
   std::shared_ptr<kube::Client> client_;
   ManagerOptions options_;
+  std::shared_ptr<RuntimeMetrics> metrics_;
   Logger log_;
   std::string identity_;
   std::unique_ptr<EventRecorder> events_;

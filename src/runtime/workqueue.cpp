@@ -4,16 +4,18 @@
 
 namespace runtime {
 
-WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter, base::Env* env)
+WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter, base::Env* env,
+                     std::shared_ptr<RuntimeMetrics> metrics)
     : name_(std::move(name)), env_(env), limiter_(std::move(limiter)) {
   if (!limiter_) limiter_ = DefaultControllerRateLimiter(env_);
-  if (!name_.empty()) {
+  if (metrics && !name_.empty()) {
+    metrics_ = std::move(metrics);
     const prometheus::Labels labels{{"name", name_}};
-    depth_ = &metrics::WorkqueueDepth().Add(labels);
-    adds_ = &metrics::WorkqueueAdds().Add(labels);
-    retries_ = &metrics::WorkqueueRetries().Add(labels);
-    queue_duration_ = &metrics::WorkqueueQueueDuration().Add(labels, metrics::LatencyBuckets());
-    work_duration_ = &metrics::WorkqueueWorkDuration().Add(labels, metrics::LatencyBuckets());
+    depth_ = &metrics_->WorkqueueDepth().Add(labels);
+    adds_ = &metrics_->WorkqueueAdds().Add(labels);
+    retries_ = &metrics_->WorkqueueRetries().Add(labels);
+    queue_duration_ = &metrics_->WorkqueueQueueDuration().Add(labels, LatencyBuckets());
+    work_duration_ = &metrics_->WorkqueueWorkDuration().Add(labels, LatencyBuckets());
   }
 }
 

@@ -22,6 +22,8 @@ class Histogram;
 
 namespace runtime {
 
+class RuntimeMetrics;
+
 // A work queue of string keys with client-go's semantics:
 // - a key queued several times is handed out once;
 // - a key added while a worker processes it is handed out again after Done(), never to
@@ -30,12 +32,14 @@ namespace runtime {
 //   exponential backoff by default); Forget resets its backoff;
 // - ShutDown stops accepting keys; queued keys are still handed out, then Get returns
 //   false. Delayed keys not yet due are dropped.
-// Thread-safe. `name` labels the workqueue_* metrics (empty = no metrics). Delays and
-// deadlines are on env's clock (null limiter = DefaultControllerRateLimiter(env)).
+// Thread-safe. The workqueue_* metrics go to `metrics`, labelled with `name` (null
+// metrics or an empty name = no metrics). Delays and deadlines are on env's clock (null
+// limiter = DefaultControllerRateLimiter(env)).
 class WorkQueue {
  public:
   explicit WorkQueue(std::string name = "", std::shared_ptr<RateLimiter> limiter = nullptr,
-                     base::Env* env = &base::RealEnv());
+                     base::Env* env = &base::RealEnv(),
+                     std::shared_ptr<RuntimeMetrics> metrics = nullptr);
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -84,6 +88,7 @@ class WorkQueue {
   std::map<std::string, Clock::time_point> started_at_;
   bool shutting_down_ = false;
 
+  std::shared_ptr<RuntimeMetrics> metrics_;  // keeps the series below alive
   prometheus::Gauge* depth_ = nullptr;
   prometheus::Counter* adds_ = nullptr;
   prometheus::Counter* retries_ = nullptr;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "failover/failover_metrics.h"
@@ -14,8 +15,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The registry is process-wide: every test uses a namespace of its own.
-bool Has(const std::string& line) { return runtime::SerializeMetrics().find(line) != std::string::npos; }
+// Each test's FailoverMetrics registers on a registry of its own, read back as /metrics
+// would serve it.
+class FailoverMetricsTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  FailoverMetrics m{registry_};
+  std::string Text() const { return runtime::SerializeMetrics(*registry_); }
+  bool Has(const std::string& line) const { return Text().find(line) != std::string::npos; }
+};
 
 Status TwoMembers(const std::string& active, const std::string& phase) {
   Status s;
@@ -31,8 +39,7 @@ Status TwoMembers(const std::string& active, const std::string& phase) {
   return s;
 }
 
-TEST(FailoverMetrics, ALandedSwitchIsCountedAndTimed) {
-  FailoverMetrics m;
+TEST_F(FailoverMetricsTest, ALandedSwitchIsCountedAndTimed) {
   const Time started{1'000'000ms};
   MetricObservation failover{MetricObservation::Kind::kFailover, "site-a", "site-b", "PrimaryUnhealthy", 0, {}};
   MetricObservation detection{MetricObservation::Kind::kDetectionLatency, "", "", "", 0.25, {}};
@@ -48,8 +55,7 @@ TEST(FailoverMetrics, ALandedSwitchIsCountedAndTimed) {
                   "reason=\"PrimaryUnhealthy\",to=\"site-b\"} 2"));
 }
 
-TEST(FailoverMetrics, OnlyTheServingMemberHasAnActiveSeries) {
-  FailoverMetrics m;
+TEST_F(FailoverMetricsTest, OnlyTheServingMemberHasAnActiveSeries) {
   m.SetState("m-active", "db", TwoMembers("site-a", "Healthy"), 2);
   EXPECT_TRUE(Has("failover_group_active_member{group=\"db\",member=\"site-a\",namespace=\"m-active\"} 1"));
   EXPECT_TRUE(Has("failover_group_standby_available{group=\"db\",namespace=\"m-active\"} 1"));
@@ -60,8 +66,7 @@ TEST(FailoverMetrics, OnlyTheServingMemberHasAnActiveSeries) {
   EXPECT_FALSE(Has("member=\"site-a\",namespace=\"m-active\""));
 }
 
-TEST(FailoverMetrics, OnePhaseIsOneTheOthersZero) {
-  FailoverMetrics m;
+TEST_F(FailoverMetricsTest, OnePhaseIsOneTheOthersZero) {
   m.SetState("m-phase", "db", TwoMembers("site-a", "Degraded"), 2);
   EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Degraded\"} 1"));
   EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Healthy\"} 0"));
@@ -70,12 +75,11 @@ TEST(FailoverMetrics, OnePhaseIsOneTheOthersZero) {
   EXPECT_TRUE(Has("failover_group_phase{group=\"db\",namespace=\"m-phase\",phase=\"Healthy\"} 1"));
 }
 
-TEST(FailoverMetrics, AForgottenGroupLeavesNoGauge) {
-  FailoverMetrics m;
+TEST_F(FailoverMetricsTest, AForgottenGroupLeavesNoGauge) {
   m.SetState("m-gone", "db", TwoMembers("site-a", "Healthy"), 2);
   ASSERT_TRUE(Has("namespace=\"m-gone\""));
   m.Forget("m-gone", "db");
-  const std::string text = runtime::SerializeMetrics();
+  const std::string text = Text();
   for (const char* family : {"failover_group_active_member{", "failover_group_phase{", "failover_group_members{",
                              "failover_group_healthy_members{", "failover_group_standby_available{"}) {
     const size_t at = text.find(family);
@@ -84,6 +88,35 @@ TEST(FailoverMetrics, AForgottenGroupLeavesNoGauge) {
       EXPECT_EQ(line.find("namespace=\"m-gone\""), std::string::npos) << line;
     }
   }
+}
+
+// Two FailoverMetrics on two registries (two managers in one process) share no series:
+// a switch counted on one is not on the other, and each keeps its own gauges.
+TEST(FailoverMetrics, TwoRegistriesShareNoSeries) {
+  auto one = std::make_shared<prometheus::Registry>();
+  auto two = std::make_shared<prometheus::Registry>();
+  FailoverMetrics a(one);
+  FailoverMetrics b(two);
+  const Time now{1'000'000ms};
+  MetricObservation failover{MetricObservation::Kind::kFailover, "site-a", "site-b", "PrimaryUnhealthy", 0, {}};
+  a.Observe("shared", "db", {failover}, now);
+  a.SetState("shared", "db", TwoMembers("site-b", "FailedOver"), 2);
+  b.SetState("shared", "db", TwoMembers("site-a", "Healthy"), 2);
+  const std::string text_a = runtime::SerializeMetrics(*one);
+  const std::string text_b = runtime::SerializeMetrics(*two);
+  EXPECT_NE(text_a.find("failover_group_failovers_total{from=\"site-a\",group=\"db\",namespace=\"shared\""),
+            std::string::npos) << text_a;
+  EXPECT_EQ(text_b.find("failover_group_failovers_total{"), std::string::npos) << text_b;
+  EXPECT_NE(text_a.find("failover_group_active_member{group=\"db\",member=\"site-b\",namespace=\"shared\"} 1"),
+            std::string::npos) << text_a;
+  EXPECT_EQ(text_a.find("member=\"site-a\""), std::string::npos) << text_a;
+  EXPECT_NE(text_b.find("failover_group_active_member{group=\"db\",member=\"site-a\",namespace=\"shared\"} 1"),
+            std::string::npos) << text_b;
+  EXPECT_EQ(text_b.find("member=\"site-b\""), std::string::npos) << text_b;
+  b.Forget("shared", "db");
+  EXPECT_EQ(runtime::SerializeMetrics(*two).find("namespace=\"shared\""), std::string::npos);
+  EXPECT_NE(runtime::SerializeMetrics(*one).find("failover_group_phase{group=\"db\",namespace=\"shared\",phase=\"FailedOver\"} 1"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ class TrackingReconciler : public runtime::Reconciler {
 TEST(ControllerConcurrency, SameKeyNeverReconciledConcurrently) {
   auto r = std::make_shared<TrackingReconciler>();
   runtime::Controller c({"concurrency_controller", 4,
-                         std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 10ms)},
+                         std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 10ms),
+                         &base::RealEnv(), std::make_shared<runtime::RuntimeMetrics>(nullptr)},
                         r);
   c.Start();
   std::vector<std::thread> producers;

@@ -72,18 +72,52 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit 
 TEST(Controller, ErrorsAndExceptionsBackOffThenSucceed) {
   auto r = std::make_shared<ScriptedReconciler>();
   r->script["shop/a"] = {ScriptedReconciler::Outcome::kError, ScriptedReconciler::Outcome::kThrow};
-  runtime::Controller c({"unit_errors", 1, std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 100ms)}, r);
+  auto m = std::make_shared<runtime::RuntimeMetrics>(std::make_shared<prometheus::Registry>());
+  runtime::Controller c({"unit_errors", 1, std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 100ms),
+                         &base::RealEnv(), m},
+                        r);
   c.Start();
   c.Enqueue("shop/a");
   ASSERT_TRUE(WaitFor([&] { return r->Calls("shop/a") == 3; }));
   ASSERT_TRUE(WaitFor([&] { return c.queue().NumRequeues("shop/a") == 0; }))
       << "success must forget the backoff";
   EXPECT_TRUE(c.Stop());
-  using runtime::metrics::ReconcileTotal;
-  EXPECT_EQ(CounterValue(ReconcileTotal(), {{"controller", "unit_errors"}, {"result", "error"}}), 2);
-  EXPECT_EQ(CounterValue(ReconcileTotal(), {{"controller", "unit_errors"}, {"result", "success"}}), 1);
-  EXPECT_EQ(CounterValue(runtime::metrics::ReconcilePanics(), {{"controller", "unit_errors"}}), 1);
-  EXPECT_EQ(CounterValue(runtime::metrics::ReconcileErrors(), {{"controller", "unit_errors"}}), 2);
+  EXPECT_EQ(CounterValue(m->ReconcileTotal(), {{"controller", "unit_errors"}, {"result", "error"}}), 2);
+  EXPECT_EQ(CounterValue(m->ReconcileTotal(), {{"controller", "unit_errors"}, {"result", "success"}}), 1);
+  EXPECT_EQ(CounterValue(m->ReconcilePanics(), {{"controller", "unit_errors"}}), 1);
+  EXPECT_EQ(CounterValue(m->ReconcileErrors(), {{"controller", "unit_errors"}}), 2);
+  EXPECT_EQ(CounterValue(m->WorkqueueRetries(), {{"name", "unit_errors"}}), 2);
+  EXPECT_EQ(m->ActiveWorkers().Add({{"controller", "unit_errors"}}).Value(), 0);
+}
+
+// Each controller records into the metrics it was given, and nowhere else: two
+// controllers of the same name on two registries share no series.
+TEST(Controller, ControllersOnTwoRegistriesShareNoSeries) {
+  auto r = std::make_shared<ScriptedReconciler>();
+  auto one = std::make_shared<runtime::RuntimeMetrics>(std::make_shared<prometheus::Registry>());
+  auto two = std::make_shared<runtime::RuntimeMetrics>(std::make_shared<prometheus::Registry>());
+  runtime::Controller a({"twin", 1, nullptr, &base::RealEnv(), one}, r);
+  runtime::Controller b({"twin", 1, nullptr, &base::RealEnv(), two}, r);
+  a.Start();
+  a.Enqueue("shop/c");
+  ASSERT_TRUE(WaitFor([&] { return r->Calls("shop/c") == 1; }));
+  EXPECT_TRUE(a.Stop());
+  const std::string success = "controller_runtime_reconcile_total{controller=\"twin\",result=\"success\"} ";
+  EXPECT_NE(one->Serialize().find(success + "1"), std::string::npos) << one->Serialize();
+  EXPECT_NE(two->Serialize().find(success + "0"), std::string::npos) << two->Serialize();
+  EXPECT_NE(two->Serialize().find("workqueue_adds_total{name=\"twin\"} 0"), std::string::npos)
+      << two->Serialize();
+}
+
+// Without metrics a controller records nothing and runs as well.
+TEST(Controller, RunsWithoutMetrics) {
+  auto r = std::make_shared<ScriptedReconciler>();
+  r->script["shop/d"] = {ScriptedReconciler::Outcome::kThrow};
+  runtime::Controller c({"no_metrics", 1, std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 100ms)}, r);
+  c.Start();
+  c.Enqueue("shop/d");
+  ASSERT_TRUE(WaitFor([&] { return r->Calls("shop/d") == 2; }));
+  EXPECT_TRUE(c.Stop());
 }
 
 TEST(Controller, RequeueAfterLooksAgain) {

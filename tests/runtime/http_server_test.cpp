@@ -26,14 +26,15 @@ TEST(BindAddress, Parses) {
 }
 
 TEST(HttpServer, ReadyzFailsUntilChecksPassAndMetricsAreServed) {
+  runtime::RuntimeMetrics metrics(std::make_shared<prometheus::Registry>());
   runtime::HttpServer server;
   server.ServeHealth();
-  server.ServeMetrics();
+  server.ServeMetrics(metrics.registry());
   std::atomic<bool> synced{false};
   server.AddReadyzCheck("informers-synced", [&]() -> std::string {
     return synced ? "" : "pods not synced";
   });
-  runtime::metrics::WorkqueueAdds().Add({{"name", "http_test"}}).Increment();
+  metrics.WorkqueueAdds().Add({{"name", "http_test"}}).Increment();
   ASSERT_TRUE(server.Start({false, "127.0.0.1", 0}).ok());
   httplib::Client c("127.0.0.1", server.port());
   auto r = c.Get("/readyz");

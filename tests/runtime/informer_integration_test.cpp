@@ -244,6 +244,8 @@ TEST_F(InformerIntegration, RelistsAfterCompactionAndDeliversMissedDeletes) {
   o.backoff.initial = 30s;
   o.backoff.max = 30s;
   o.backoff.jitter = 0;
+  auto metrics = std::make_shared<runtime::RuntimeMetrics>(std::make_shared<prometheus::Registry>());
+  o.metrics = metrics;
   runtime::Informer inf(client_, o);
   Mirror m;
   inf.AddEventHandler(m.Handler());
@@ -252,7 +254,7 @@ TEST_F(InformerIntegration, RelistsAfterCompactionAndDeliversMissedDeletes) {
   const std::string rv_before = inf.LastResourceVersion();
   ASSERT_TRUE(client_->Create(kube::resources::kConfigMaps, ns(),
                               {{"metadata", {{"name", "outside-selector"}}}}).ok());
-  const auto relists_before = runtime::metrics::InformerRelists().Add({{"resource", "configmaps"}}).Value();
+  const auto relists_before = metrics->InformerRelists().Add({{"resource", "configmaps"}}).Value();
   ASSERT_TRUE(runtime_test::ClusterScript("stop-apiserver"));
   ASSERT_TRUE(runtime_test::ClusterScript("start-apiserver"));
   Change();
@@ -260,7 +262,7 @@ TEST_F(InformerIntegration, RelistsAfterCompactionAndDeliversMissedDeletes) {
   EXPECT_NE(m.Data(), Truth(ns())) << "the informer must still be disconnected here";
   EXPECT_TRUE(runtime_test::WaitFor([&] { return m.Data() == Truth(ns()); }, 60s));
   EXPECT_GE(inf.relists(), 1);
-  EXPECT_GE(runtime::metrics::InformerRelists().Add({{"resource", "configmaps"}}).Value(),
+  EXPECT_GE(metrics->InformerRelists().Add({{"resource", "configmaps"}}).Value(),
             relists_before + 1);
   EXPECT_NE(inf.LastResourceVersion(), rv_before);
   EXPECT_TRUE(m.Deleted(ns() + "/cm-2"));

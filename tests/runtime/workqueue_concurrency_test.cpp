@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/metrics.h"
 #include "runtime/workqueue.h"
 
 using namespace std::chrono_literals;
@@ -15,8 +16,10 @@ namespace {
 // N workers, producers re-adding the same keys: a key is never processed by two
 // workers at once, and every key added after its last processing started runs again.
 TEST(WorkQueueConcurrency, NeverProcessesAKeyConcurrentlyAndLosesNoAdds) {
+  // With metrics: their series are updated from every thread too.
   runtime::WorkQueue q("concurrency_test",
-                       std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 5ms));
+                       std::make_shared<runtime::ItemExponentialRateLimiter>(1ms, 5ms),
+                       &base::RealEnv(), std::make_shared<runtime::RuntimeMetrics>(nullptr));
   constexpr int kKeys = 8;
   constexpr int kWorkers = 4;
   std::mutex mu;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "failover/engine/assemble.h"
+#include "failover/engine/writes.h"
 #include "failover/engine/build_status.h"
 #include "failover/engine/classify.h"
 #include "failover/engine/decision.h"
@@ -40,12 +41,44 @@ Plan Run(const Spec& spec, const Observed& observed, const Status& previous, Tim
   return engine::Assemble(in, c, d);
 }
 
-// A group being deleted: every pod loses the group's labels, then the finalizer goes.
-// Services are left where they point (the workload may outlive the group).
-Plan Finalize(const Observed& obs) {
+// A group being deleted: its Services are given back first (ReleaseService: the selector
+// they had before, so traffic never stops), then every pod loses the group's labels (but
+// those a Service with nothing to give back still selects), then the finalizer goes. spec
+// is null when the spec is invalid.
+Plan Finalize(const Observed& obs, const Spec* spec) {
   Plan plan;
   const auto& f = obs.group.finalizers;
   if (std::find(f.begin(), f.end(), keys::kFinalizer) == f.end()) return plan;
+  std::vector<Labels> kept;  // selectors of Services that still need the group's labels
+  int released = 0;
+  std::set<std::string> services_seen;
+  for (const auto& s : obs.services) {
+    if (!services_seen.insert(s.name).second) continue;
+    engine::Release r = engine::ReleaseService(s, spec, obs.group.name);
+    if (r.patch) plan.writes.push_back(*r.patch);
+    if (r.notice) plan.events.push_back(MakeEvent(r.notice->type, r.notice->reason, r.notice->message, SIZE_MAX));
+    if (r.kept) {
+      Labels sel = s.selector;
+      sel.erase(keys::kMember);
+      kept.push_back(sel);
+    } else if (r.patch) {
+      ++released;
+    }
+  }
+  if (!plan.writes.empty()) plan.stage_ends.push_back(plan.writes.size());
+  auto still_selected = [&](const Labels& labels) {
+    for (const Labels& sel : kept) {
+      bool all = !sel.empty();
+      for (const auto& [k, v] : sel) {
+        auto it = labels.find(k);
+        all &= it != labels.end() && it->second == v;
+      }
+      if (all) return true;
+    }
+    return false;
+  };
+  const size_t services_end = plan.writes.size();
+  for (auto& e : plan.events) e.after_writes = services_end;  // once the Services are given back
   std::vector<const PodObservation*> pods;
   for (const auto& p : obs.pods) pods.push_back(&p);
   std::sort(pods.begin(), pods.end(), [](auto* a, auto* b) { return a->name < b->name; });
@@ -55,6 +88,7 @@ Plan Finalize(const Observed& obs) {
     if (!seen.insert(p->name).second) continue;
     auto g = p->labels.find(keys::kGroup);
     if (g == p->labels.end() || g->second != obs.group.name) continue;
+    if (still_selected(p->labels)) continue;
     PatchPodLabels patch{p->name, p->uid, {}, {}};
     for (const char* k : {keys::kGroup, keys::kMember, keys::kRole}) {
       if (p->labels.count(k)) patch.remove.push_back(k);
@@ -62,15 +96,15 @@ Plan Finalize(const Observed& obs) {
     plan.writes.push_back(patch);
     ++cleaned;
   }
-  if (!plan.writes.empty()) plan.stage_ends.push_back(plan.writes.size());
+  if (plan.writes.size() > services_end) plan.stage_ends.push_back(plan.writes.size());
   std::vector<std::string> rest;
   for (const auto& x : f) {
     if (x != keys::kFinalizer) rest.push_back(x);
   }
   plan.writes.push_back(PatchGroupFinalizers{rest, obs.group.resource_version});
   plan.events.push_back(MakeEvent(EventType::kNormal, Reason::kFinalized,
-                                  "removed failover.io labels from " + std::to_string(cleaned) +
-                                      " pods; Services left where they point",
+                                  "gave back " + std::to_string(released) + " Services; removed failover.io labels from " +
+                                      std::to_string(cleaned) + " pods",
                                   plan.writes.size()));
   return plan;
 }
@@ -107,7 +141,7 @@ Plan DryRun(const Spec& spec, const Observed& observed, const Status& previous, 
 }  // namespace
 
 Plan Decide(const Spec& spec, const Observed& observed, const Status& previous, Time now) {
-  if (observed.group.deleting) return Finalize(observed);
+  if (observed.group.deleting) return Finalize(observed, &spec);
   if (spec.paused) return Run(spec, observed, previous, now, false);
   if (spec.dry_run) return DryRun(spec, observed, previous, now);
   return Run(spec, observed, previous, now, true);
@@ -115,7 +149,7 @@ Plan Decide(const Spec& spec, const Observed& observed, const Status& previous, 
 
 Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observed,
                    const Status& previous, Time now) {
-  if (observed.group.deleting) return Finalize(observed);
+  if (observed.group.deleting) return Finalize(observed, nullptr);
   Plan plan;
   Status s = previous;
   std::vector<std::string> parts;
@@ -165,7 +199,7 @@ std::vector<FieldError> CheckGroup(const GroupInput& input, const Observed& obse
 
 Plan DecideGroup(const GroupInput& input, Observed observed, Time now) {
   observed.group = input.meta;
-  if (observed.group.deleting) return Finalize(observed);
+  if (observed.group.deleting) return Finalize(observed, input.errors.empty() ? &input.parsed.spec : nullptr);
   std::vector<FieldError> errors = CheckGroup(input, observed);
   if (!errors.empty()) return DecideInvalid(errors, observed, input.previous, now);
   return Decide(input.parsed.spec, observed, input.previous, now);

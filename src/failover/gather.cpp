@@ -23,6 +23,17 @@ runtime::ObjectPtr CachedObjects::Service(const std::string& ns, const std::stri
   return recent_->Resolve(RecentServiceKey(ns, name), services_->Get(ns, name));
 }
 
+std::vector<runtime::ObjectPtr> CachedObjects::Services(const std::string& ns, const Labels& labels) const {
+  std::vector<runtime::ObjectPtr> out;
+  for (auto& svc : services_->ListByLabels(ns, labels)) {
+    const std::string name = svc->value("metadata", nlohmann::json::object()).value("name", "");
+    auto fresh = recent_->Resolve(RecentServiceKey(ns, name), std::move(svc));
+    // Our own write may have taken the label off since the cache listed it.
+    if (fresh && runtime::MatchLabels(*fresh, labels)) out.push_back(std::move(fresh));
+  }
+  return out;
+}
+
 Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
                         const Spec& spec, const ProbeVerdict& probe) {
   Observed obs;
@@ -43,7 +54,9 @@ Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const
     for (const auto& pod : reader.Pods(ns, m.selector.match_labels)) add(pod, &m.selector);
   }
   for (const auto& pod : reader.Pods(ns, {{keys::kGroup, name}})) add(pod, nullptr);
+  std::set<std::string> services;
   for (const auto& ref : spec.services) {
+    services.insert(ref.name);
     if (runtime::ObjectPtr svc = reader.Service(ns, ref.name)) {
       obs.services.push_back(ServiceFromObject(*svc));
     } else {
@@ -51,6 +64,10 @@ Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const
       missing.name = ref.name;
       obs.services.push_back(missing);
     }
+  }
+  for (const auto& svc : reader.Services(ns, {{keys::kGroup, name}})) {
+    ServiceObservation s = ServiceFromObject(*svc);
+    if (services.insert(s.name).second) obs.services.push_back(std::move(s));
   }
   return obs;
 }

@@ -22,6 +22,8 @@ class ObjectReader {
   virtual std::vector<runtime::ObjectPtr> Pods(const std::string& ns, const Labels& labels) const = 0;
   // The Service ns/name, or null.
   virtual runtime::ObjectPtr Service(const std::string& ns, const std::string& name) const = 0;
+  // Services of namespace ns carrying every label in `labels`.
+  virtual std::vector<runtime::ObjectPtr> Services(const std::string& ns, const Labels& labels) const = 0;
 };
 
 // The informer stores, each object replaced by what this process wrote to it when the
@@ -32,6 +34,7 @@ class CachedObjects : public ObjectReader {
       : pods_(pods), services_(services), recent_(recent) {}
   std::vector<runtime::ObjectPtr> Pods(const std::string& ns, const Labels& labels) const override;
   runtime::ObjectPtr Service(const std::string& ns, const std::string& name) const override;
+  std::vector<runtime::ObjectPtr> Services(const std::string& ns, const Labels& labels) const override;
 
  private:
   const runtime::Store* pods_;
@@ -44,7 +47,8 @@ using ProbeVerdict = std::function<std::optional<bool>(const std::string& uid)>;
 
 // Everything the engine needs to see of group ns/name besides its own object: the pods
 // each member selector selects plus the pods labelled failover.io/group=<name> (each
-// once), and every Service in spec.services (one with exists = false when absent).
+// once), every Service in spec.services (one with exists = false when absent), and every
+// other Service labelled failover.io/group=<name> (steered before, to be given back).
 // observed.group is left for the caller (it comes from the group object). probe may be
 // empty (no probing).
 Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,

@@ -35,6 +35,7 @@ ServiceObservation ServiceFromObject(const json& service) {
   s.name = StringOr(meta, "name");
   s.exists = true;
   s.annotations = StringMapOr(meta, "annotations");
+  s.labels = StringMapOr(meta, "labels");
   s.selector = StringMapOr(ObjectOr(service, "spec"), "selector");
   return s;
 }

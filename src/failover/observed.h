@@ -27,6 +27,7 @@ struct ServiceObservation {
   bool exists = false;
   Labels selector;
   Labels annotations;
+  Labels labels = {};  // metadata.labels (failover.io/group: a group steers it)
 };
 
 // The FailoverGroup object's own metadata.

@@ -36,8 +36,10 @@ std::string Describe(const Write& write) {
           return "pod " + w.name + ": delete (fencing)";
         } else if constexpr (std::is_same_v<T, PatchService>) {
           auto m = w.annotations.find(keys::kActiveMember);
+          const bool released = std::find(w.remove_labels.begin(), w.remove_labels.end(), keys::kGroup) !=
+                                w.remove_labels.end();
           return "service " + w.name + ": selector " + engine::SelectorText(w.selector) +
-                 (m != w.annotations.end() ? " (member " + m->second + ")" : "");
+                 (m != w.annotations.end() ? " (member " + m->second + ")" : "") + (released ? " (released)" : "");
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           return "group: annotations " + kv(w.set, w.remove);
         } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {

@@ -43,6 +43,9 @@ struct PatchService {
   Labels selector;
   std::vector<std::string> remove_selector_keys;
   Labels annotations;
+  std::vector<std::string> remove_annotations = {};
+  Labels labels = {};  // metadata.labels to set
+  std::vector<std::string> remove_labels = {};
 };
 
 // Merge-patch the group's metadata.annotations (remove = set to null).

@@ -23,8 +23,9 @@ json MergePatchBody(const Write& write) {
           return {{"metadata", {{"labels", LabelsPatch(w.set, w.remove)}}}};
         } else if constexpr (std::is_same_v<T, PatchService>) {
           json selector = LabelsPatch(w.selector, w.remove_selector_keys);
-          json annotations = LabelsPatch(w.annotations, {});
-          return {{"metadata", {{"annotations", annotations}}}, {"spec", {{"selector", selector}}}};
+          json meta = {{"annotations", LabelsPatch(w.annotations, w.remove_annotations)}};
+          if (!w.labels.empty() || !w.remove_labels.empty()) meta["labels"] = LabelsPatch(w.labels, w.remove_labels);
+          return {{"metadata", meta}, {"spec", {{"selector", selector}}}};
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           return {{"metadata", {{"annotations", LabelsPatch(w.set, w.remove)}}}};
         } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {
@@ -52,6 +53,9 @@ json WriteToJson(const Write& write) {
         } else if constexpr (std::is_same_v<T, PatchService>) {
           j = {{"kind", "PatchService"}, {"name", w.name}, {"selector", w.selector},
                {"removeSelectorKeys", w.remove_selector_keys}, {"annotations", w.annotations}};
+          if (!w.remove_annotations.empty()) j["removeAnnotations"] = w.remove_annotations;
+          if (!w.labels.empty()) j["labels"] = w.labels;
+          if (!w.remove_labels.empty()) j["removeLabels"] = w.remove_labels;
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           j = {{"kind", "PatchGroupAnnotations"}, {"set", w.set}, {"remove", w.remove}};
         } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {

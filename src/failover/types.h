@@ -25,6 +25,9 @@ inline constexpr const char* kLagSeconds = "failover.io/lag-seconds";  // on sta
 inline constexpr const char* kLagBytes = "failover.io/lag-bytes";      // on standby pods
 inline constexpr const char* kActiveMember = "failover.io/active-member";  // on Services
 inline constexpr const char* kActiveSince = "failover.io/active-since";    // on Services
+// On Services: the selector a Service had when the group first steered it (a JSON object),
+// given back when the group lets it go.
+inline constexpr const char* kOriginalSelector = "failover.io/original-selector";
 inline constexpr const char* kFinalizer = "failover.io/finalizer";
 }  // namespace keys
 

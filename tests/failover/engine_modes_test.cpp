@@ -17,6 +17,7 @@ using testing::TwoMemberWorld;
 using testing::World;
 using testing::Scenario;
 using testing::Describe;
+using testing::DescribeStages;
 using testing::HasEvent;
 using testing::FindEvent;
 using testing::Cond;
@@ -152,14 +153,30 @@ TEST(InvalidSpec, CheckGroupIsTheSpecsOwnErrorsThenTheServiceClaims) {
   EXPECT_EQ(errors[0].path, "spec.members");
 }
 
-TEST(Deletion, FinalizerRemovesEveryRoleLabelThenItself) {
+TEST(Deletion, FinalizerGivesTheServicesBackThenRemovesEveryRoleLabelThenItself) {
   Scenario s = Settled();
+  EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kOriginalSelector), R"({"app":"db"})")
+      << "taking the Service over recorded its own selector";
+  EXPECT_EQ(s.world.services.at("db").labels.at(keys::kGroup), "db");
   s.world.pods.at("b-0").labels.erase("site");  // left the group earlier: still ours until cleaned
   s.world.AddPod("other", {{"app", "db"}, {keys::kGroup, "another"}, {keys::kRole, "active"}});
   s.world.group.deleting = true;
   s.world.group.finalizers.push_back("example.com/keep");
   Plan& p = s.Step(T(50));
-  ASSERT_EQ(p.writes.size(), 4u) << ::testing::PrintToString(Describe(p.writes));
+  ASSERT_EQ(p.writes.size(), 5u) << ::testing::PrintToString(Describe(p.writes));
+  // The Service selects the pods again without the group's labels before any label goes.
+  EXPECT_EQ(DescribeStages(p),
+            (std::vector<std::vector<std::string>>{
+                {"service db: selector {app=db} (released)"},
+                {"pod a-0: remove failover.io/group, remove failover.io/member, remove failover.io/role",
+                 "pod a-1: remove failover.io/group, remove failover.io/member, remove failover.io/role",
+                 "pod b-0: remove failover.io/group, remove failover.io/member, remove failover.io/role"},
+                {"group: finalizers [example.com/keep]"}}));
+  const ServiceObservation& db = s.world.services.at("db");
+  EXPECT_EQ(db.selector, (Labels{{"app", "db"}}));
+  EXPECT_TRUE(db.annotations.empty()) << ::testing::PrintToString(db.annotations);
+  EXPECT_TRUE(db.labels.empty());
+  EXPECT_TRUE(HasEvent(p, "ServiceReleased", "Normal"));
   for (const char* pod : {"a-0", "a-1", "b-0"}) {
     for (const char* k : {keys::kGroup, keys::kMember, keys::kRole}) {
       EXPECT_FALSE(s.world.pods.at(pod).labels.count(k)) << pod << " " << k;
@@ -167,10 +184,53 @@ TEST(Deletion, FinalizerRemovesEveryRoleLabelThenItself) {
   }
   EXPECT_EQ(s.world.pods.at("other").labels.at(keys::kRole), "active") << "another group's pod";
   EXPECT_EQ(s.world.group.finalizers, std::vector<std::string>{"example.com/keep"});
-  EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kActiveMember), "a") << "Services left as they are";
   EXPECT_TRUE(HasEvent(p, "Finalized"));
   Plan& q = s.Step(T(51));
   EXPECT_TRUE(q.writes.empty()) << "finalizer gone: nothing more to do";
+}
+
+// A Service taken out of spec.services is given back at once, not left on the member it
+// pointed at (where a later failover would leave it selecting nothing).
+TEST(Release, AServiceLeavingTheSpecGetsItsOwnSelectorBack) {
+  Scenario s = Settled();
+  s.world.AddService("db-ro", {{"app", "db"}, {"tier", "ro"}});
+  s.spec.services.push_back({"db-ro"});
+  s.Step(T(1));
+  EXPECT_EQ(s.world.services.at("db-ro").selector.at(keys::kMember), "a");
+  s.spec.services.pop_back();
+  Plan& p = s.Step(T(2));
+  ASSERT_FALSE(p.writes.empty());
+  EXPECT_EQ(Describe(p.writes)[0], "service db-ro: selector {app=db,tier=ro} (released)");
+  for (size_t i = 1; i < p.writes.size(); ++i) {
+    EXPECT_TRUE(std::holds_alternative<UpdateStatus>(p.writes[i])) << Describe(p.writes)[i];
+  }
+  EXPECT_EQ(s.world.services.at("db-ro").selector, (Labels{{"app", "db"}, {"tier", "ro"}}));
+  EXPECT_TRUE(s.world.services.at("db-ro").labels.empty());
+  EXPECT_EQ(s.world.services.at("db").selector.at(keys::kMember), "a") << "the Service still listed stays";
+  EXPECT_TRUE(s.Step(T(3)).writes.empty()) << "given back once";
+}
+
+// Taken over before the original selector was recorded: the serving member's selector
+// (matchLabels only) selects the pods that serve now; with expressions nothing can, so the
+// Service keeps following the group's active pods, and deletion leaves those their labels.
+TEST(Release, WithoutARecordedSelectorTheServingMembersOrNone) {
+  Scenario s = Settled();
+  s.world.services.at("db").annotations.erase(keys::kOriginalSelector);
+  s.world.group.deleting = true;
+  s.Step(T(5));
+  EXPECT_EQ(s.world.services.at("db").selector, (Labels{{"app", "db"}, {"site", "a"}}))
+      << "member a's selector";
+
+  Scenario e = Settled();
+  e.world.services.at("db").annotations.erase(keys::kOriginalSelector);
+  e.spec.members[0].selector.match_labels = {{"app", "db"}};
+  e.spec.members[0].selector.match_expressions = {{"site", SelectorOperator::kIn, {"a"}}};
+  e.world.group.deleting = true;
+  Plan& p = e.Step(T(5));
+  EXPECT_TRUE(HasEvent(p, "ServiceNotRestored", "Warning"));
+  EXPECT_EQ(e.world.services.at("db").selector, (Labels{{keys::kGroup, "db"}, {keys::kRole, "active"}}));
+  EXPECT_EQ(e.world.ServedMembers(), std::set<std::string>{"a"}) << "still serving";
+  EXPECT_EQ(e.world.pods.at("b-0").labels.count(keys::kGroup), 0u) << "pods no Service needs are cleaned";
 }
 
 }  // namespace

@@ -41,6 +41,15 @@ class FixedObjects : public ObjectReader {
     }
     return nullptr;
   }
+  std::vector<runtime::ObjectPtr> Services(const std::string& ns, const Labels& labels) const override {
+    std::vector<runtime::ObjectPtr> out;
+    for (const auto& s : services) {
+      if (s["metadata"].value("namespace", "") == ns && runtime::MatchLabels(s, labels)) {
+        out.push_back(std::make_shared<const json>(s));
+      }
+    }
+    return out;
+  }
 };
 
 Spec TwoSites() {

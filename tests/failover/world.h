@@ -52,8 +52,12 @@ struct World {
     } else if (auto* s = std::get_if<PatchService>(&write)) {
       auto it = services.find(s->name);
       if (it == services.end() || !it->second.exists) return;
-      it->second.selector = s->selector;
+      for (const auto& k : s->remove_selector_keys) it->second.selector.erase(k);
+      for (const auto& [k, v] : s->selector) it->second.selector[k] = v;
       for (const auto& [k, v] : s->annotations) it->second.annotations[k] = v;
+      for (const auto& k : s->remove_annotations) it->second.annotations.erase(k);
+      for (const auto& [k, v] : s->labels) it->second.labels[k] = v;
+      for (const auto& k : s->remove_labels) it->second.labels.erase(k);
     } else if (auto* a = std::get_if<PatchGroupAnnotations>(&write)) {
       for (const auto& [k, v] : a->set) group.annotations[k] = v;
       for (const auto& k : a->remove) group.annotations.erase(k);

@@ -78,6 +78,8 @@ const char* ReasonName(Reason r) {
     case Reason::kFinalized: return "Finalized";
     case Reason::kDryRun: return "DryRun";
     case Reason::kLagUnknown: return "LagUnknown";
+    case Reason::kServiceReleased: return "ServiceReleased";
+    case Reason::kServiceNotRestored: return "ServiceNotRestored";
   }
   return "Unknown";
 }

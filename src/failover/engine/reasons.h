@@ -73,6 +73,8 @@ enum class Reason {
   kFinalized,
   kDryRun,
   kLagUnknown,
+  kServiceReleased,
+  kServiceNotRestored,
 };
 const char* ReasonName(Reason r);
 

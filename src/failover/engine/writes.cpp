@@ -1,5 +1,7 @@
 #include "failover/engine/writes.h"
 
+#include <nlohmann/json.hpp>
+
 #include "failover/engine/text.h"
 #include "failover/time_text.h"
 
@@ -9,6 +11,28 @@ namespace {
 bool HasLabel(const Labels& labels, const char* key, const std::string& value) {
   auto it = labels.find(key);
   return it != labels.end() && it->second == value;
+}
+
+bool HasOperatorKeys(const Labels& selector) {
+  for (const auto& [k, v] : selector) {
+    if (k.rfind("failover.io/", 0) == 0) return true;
+  }
+  return false;
+}
+
+// The selector recorded when the group took the Service over, if it is one to give back.
+std::optional<Labels> OriginalSelector(const ServiceObservation& s) {
+  auto it = s.annotations.find(keys::kOriginalSelector);
+  if (it == s.annotations.end()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+  if (!j.is_object() || j.empty()) return std::nullopt;
+  Labels out;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) return std::nullopt;
+    out[k] = v.get<std::string>();
+  }
+  if (HasOperatorKeys(out)) return std::nullopt;
+  return out;
 }
 
 PatchPodLabels Unlabel(const PodObservation& p) {
@@ -82,7 +106,8 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
     }
     auto since = seen->annotations.find(keys::kActiveSince);
     const bool keep_since = annotated == member_value && since != seen->annotations.end();
-    if (!selector_ok || !keep_since) {
+    const bool labelled = HasLabel(seen->labels, keys::kGroup, in.observed.group.name);
+    if (!selector_ok || !keep_since || !labelled) {
       PatchService patch;
       patch.name = ref.name;
       patch.selector = desired;
@@ -91,6 +116,13 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
       }
       patch.annotations[keys::kActiveMember] = member_value;
       patch.annotations[keys::kActiveSince] = keep_since ? since->second : FormatTime(in.now);
+      // Taking it over: what to give back, and a label to find it by once out of the spec.
+      if (!labelled) patch.labels[keys::kGroup] = in.observed.group.name;
+      if (!seen->annotations.count(keys::kOriginalSelector) && !seen->selector.empty() &&
+          !HasOperatorKeys(seen->selector)) {
+        nlohmann::json original(seen->selector);
+        patch.annotations[keys::kOriginalSelector] = original.dump();
+      }
       out.writes.push_back(patch);
       if (!selector_ok && annotated == member_value && !d.switching) {
         out.notices.push_back(Warning(Reason::kSelectorDriftCorrected,
@@ -102,6 +134,70 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
     st.in_sync = true;
     out.statuses.push_back(st);
   }
+  // Services this group steered that left spec.services are given back.
+  if (in.acting) {
+    for (const auto& s : in.observed.services) {
+      bool listed = false;
+      for (const auto& ref : in.spec.services) listed |= ref.name == s.name;
+      if (listed) continue;
+      Release r = ReleaseService(s, &in.spec, in.observed.group.name);
+      if (r.patch) out.writes.push_back(*r.patch);
+      if (r.notice) out.notices.push_back(*r.notice);
+    }
+  }
+  return out;
+}
+
+Release ReleaseService(const ServiceObservation& s, const Spec* spec, const std::string& group) {
+  Release out;
+  // Ours: labelled so, or (taken over before Services were labelled) selecting our pods.
+  if (!s.exists || (!HasLabel(s.labels, keys::kGroup, group) && !HasLabel(s.selector, keys::kGroup, group))) {
+    return out;
+  }
+  std::optional<Labels> back = OriginalSelector(s);
+  std::string how = "its original selector";
+  if (!back && spec) {
+    // No original to give back: the selector of the member that serves, when a Service
+    // selector can say it (matchLabels only).
+    auto a = s.annotations.find(keys::kActiveMember);
+    const int idx = a != s.annotations.end() ? spec->MemberIndex(a->second) : -1;
+    if (idx >= 0) {
+      const LabelSelector& sel = spec->members[static_cast<size_t>(idx)].selector;
+      if (sel.match_expressions.empty() && !sel.match_labels.empty()) {
+        back = sel.match_labels;
+        how = "member " + a->second + "'s selector";
+      }
+    }
+  }
+  PatchService patch;
+  patch.name = s.name;
+  for (const char* k : {keys::kActiveMember, keys::kActiveSince, keys::kOriginalSelector}) {
+    if (s.annotations.count(k)) patch.remove_annotations.push_back(k);
+  }
+  if (!back) {
+    // Nothing known selects the serving pods without the group's labels: the Service keeps
+    // following the group's active pods (and stays labelled, so that deleting the group
+    // leaves those pods their labels).
+    if (s.selector.count(keys::kMember)) patch.remove_selector_keys.push_back(keys::kMember);
+    if (patch.remove_annotations.empty() && patch.remove_selector_keys.empty()) return out;
+    out.patch = patch;
+    out.notice = Warning(Reason::kServiceNotRestored,
+                         "Service " + s.name + " has no original selector recorded and no member selector of " +
+                             "matchLabels only to fall back on: it keeps selecting " +
+                             SelectorText({{keys::kGroup, group}, {keys::kRole, "active"}}) +
+                             "; set its selector to release it");
+    out.kept = true;
+    return out;
+  }
+  patch.selector = *back;
+  for (const auto& [k, v] : s.selector) {
+    if (!back->count(k)) patch.remove_selector_keys.push_back(k);
+  }
+  if (s.labels.count(keys::kGroup)) patch.remove_labels.push_back(keys::kGroup);
+  out.patch = patch;
+  out.notice = Normal(Reason::kServiceReleased, "Service " + s.name + " released: selector " +
+                                                    SelectorText(s.selector) + " back to " + how + " " +
+                                                    SelectorText(*back));
   return out;
 }
 

@@ -3,6 +3,8 @@
 // decision, sorted by kind; Assemble (assemble.h) puts them into stages in the order the
 // switch strategy needs.
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "failover/engine/classify.h"
@@ -33,6 +35,21 @@ struct ServicePlan {
 // ActivePassive, of the active member) and is annotated with the active member(s) and
 // since when. Otherwise (observing, or no member to point at) Services are left as they
 // are and only reported.
+// Also gives back (ReleaseService) every observed Service labelled with this group that is
+// no longer in spec.services.
 ServicePlan ServiceWrites(const Inputs& in, const Decision& d);
+
+// How a Service the group steered is let go.
+struct Release {
+  std::optional<PatchService> patch;  // none: not ours, or nothing left to change
+  std::optional<Notice> notice;
+  bool kept = false;  // it still selects the group's active pods (nothing to give back)
+};
+// A Service labelled failover.io/group=<group> is given back: the selector recorded when
+// the group took it over (failover.io/original-selector), else the serving member's
+// selector when it has matchLabels only (spec may be null: not known), else it keeps
+// following the group's active pods (kept). Given back, it loses the group's label and
+// annotations.
+Release ReleaseService(const ServiceObservation& s, const Spec* spec, const std::string& group);
 
 }  // namespace failover::engine

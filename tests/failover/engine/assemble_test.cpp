@@ -21,7 +21,8 @@ struct Fixture : failover::testing::StageFixture {
     observed.services = {{"db",
                           true,
                           {{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}},
-                          {{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}}}};
+                          {{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}},
+                          {{keys::kGroup, "db"}}}};
   }
   // a goes down; the decision: fail over from a to b, started at `now`.
   void FailOver(Time now) {

@@ -106,7 +106,11 @@ TEST(ServiceWrites, AServiceIsPointedAtTheActiveMemberWithItsSince) {
   const auto& patch = std::get<PatchService>(p.writes[0]);
   EXPECT_EQ(patch.selector, (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}}));
   EXPECT_EQ(patch.remove_selector_keys, (std::vector<std::string>{"app", "site"}));
-  EXPECT_EQ(patch.annotations, (Labels{{keys::kActiveMember, "a"}, {keys::kActiveSince, FormatTime(T(0))}}));
+  EXPECT_EQ(patch.annotations, (Labels{{keys::kActiveMember, "a"},
+                                       {keys::kActiveSince, FormatTime(T(0))},
+                                       {keys::kOriginalSelector, R"({"app":"db","site":"b"})"}}))
+      << "taken over: the selector to give back is recorded";
+  EXPECT_EQ(patch.labels, (Labels{{keys::kGroup, "db"}})) << "and a label to find it by";
   EXPECT_TRUE(p.notices.empty()) << "a first pointing is no drift";
   ASSERT_EQ(p.statuses.size(), 2u);
   EXPECT_EQ(p.statuses[0], (ServiceStatus{"db", true, "a", true}));
@@ -118,6 +122,11 @@ TEST(ServiceWrites, AnEditedSelectorIsPutBackKeepingSinceAndReported) {
   Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}};
   Labels annotations{{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}};
   f.observed.services = {{"db", true, want, annotations}};
+  ASSERT_EQ(f.Services().writes.size(), 1u) << "taken over before Services were labelled: labelled once";
+  const PatchService upgrade = std::get<PatchService>(f.Services().writes[0]);
+  EXPECT_EQ(upgrade.labels, (Labels{{keys::kGroup, "db"}}));
+  EXPECT_FALSE(upgrade.annotations.count(keys::kOriginalSelector)) << "the group's own selector is nothing to give back";
+  f.observed.services[0].labels = {{keys::kGroup, "db"}};
   EXPECT_TRUE(f.Services().writes.empty()) << "in step: nothing to write";
 
   f.observed.services[0].selector[keys::kMember] = "b";

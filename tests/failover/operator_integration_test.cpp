@@ -1,6 +1,9 @@
 // The operator binary against the local control plane: real demo-app processes run by the
 // harness node agent, real readiness probes, real EndpointSlices and proxy traffic.
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "failover/parse.h"
 #include "operator_fixture.h"
@@ -168,20 +171,57 @@ TEST_F(OperatorTest, InvalidSpecGetsConditionAndEventAndNothingChanges) {
   EXPECT_EQ(Status("activeMember"), "");
 }
 
-TEST_F(OperatorTest, DeletingTheGroupRemovesRoleLabelsAndLeavesTheService) {
-  StartActivePassive(GroupSpec());
+// Deleting a group under load: the Service gets its own selector back before the pods
+// lose the labels it selected them by, so not one request fails.
+TEST_F(OperatorTest, DeletingTheGroupUnderLoadGivesTheServiceBackWithoutAFailedRequest) {
+  const int port = StartActivePassive(GroupSpec());
   json fg = GetGroup();
   const auto finalizers = fg["metadata"].value("finalizers", json::array());
   EXPECT_NE(std::find(finalizers.begin(), finalizers.end(), "failover.io/finalizer"), finalizers.end());
+  json svc = GetService();
+  EXPECT_EQ(svc["metadata"]["annotations"].value("failover.io/original-selector", ""), R"({"app":"db"})");
+  EXPECT_EQ(svc["metadata"]["labels"].value("failover.io/group", ""), "db");
+  ASSERT_TRUE(Wait([&] { return ServedBy(port) == "a-0"; }, seconds(90))) << TrafficReport();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::thread load([&] {
+    while (!stop) {
+      const auto at = std::chrono::system_clock::now();
+      if (ServedBy(port).empty()) {
+        std::lock_guard<std::mutex> lock(mu);
+        failures.push_back(std::to_string(std::chrono::duration_cast<milliseconds>(at.time_since_epoch()).count()));
+      } else {
+        ++served;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
   ASSERT_TRUE(client_->Delete(kube::resources::kFailoverGroups, ns_, "db").ok());
-  ASSERT_TRUE(Wait([&] { return GetGroup().is_null(); })) << GetGroup().dump();
+  const bool gone = Wait([&] { return GetGroup().is_null(); });
+  std::this_thread::sleep_for(seconds(3));  // and after: the pods without the group's labels
+  stop = true;
+  load.join();
+  ASSERT_TRUE(gone) << GetGroup().dump();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << (served + static_cast<int>(failures.size()))
+                                << " requests failed (at ms " << ::testing::PrintToString(failures) << ")\n"
+                                << TrafficReport();
+  EXPECT_GT(served.load(), 20);
+
+  svc = GetService();
+  EXPECT_EQ(svc["spec"]["selector"], (json{{"app", "db"}})) << "its own selector back: " << svc.dump();
+  EXPECT_FALSE(svc["metadata"].value("annotations", json::object()).contains("failover.io/active-member"));
+  EXPECT_FALSE(svc["metadata"].value("annotations", json::object()).contains("failover.io/original-selector"));
+  EXPECT_FALSE(svc["metadata"].value("labels", json::object()).contains("failover.io/group"));
   for (const char* pod : {"a-0", "b-0"}) {
     json labels = GetPod(pod)["metadata"].value("labels", json::object());
     EXPECT_FALSE(labels.contains("failover.io/role")) << pod << " " << labels.dump();
     EXPECT_FALSE(labels.contains("failover.io/group")) << pod << " " << labels.dump();
     EXPECT_FALSE(labels.contains("failover.io/member")) << pod << " " << labels.dump();
   }
-  EXPECT_EQ(ServiceMember(), "site-a") << "Services are left where they point";
+  EXPECT_TRUE(HasEvent("ServiceReleased"));
 }
 
 TEST_F(OperatorTest, KubectlGetShowsThePrinterColumns) {

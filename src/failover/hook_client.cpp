@@ -35,7 +35,9 @@ HookClient::HookClient(Options options) : options_(options) {}
 
 bool HookClient::Admit(const std::string& url) {
   std::lock_guard<std::mutex> lock(mu_);
-  Breaker& b = breakers_[url];
+  auto it = breakers_.find(url);
+  if (it == breakers_.end()) return true;
+  Breaker& b = it->second;
   if (b.failures < options_.breaker_threshold) return true;
   if (options_.env->Now() < b.open_until || b.trial_running) return false;
   b.trial_running = true;  // half-open: one trial call
@@ -44,15 +46,35 @@ bool HookClient::Admit(const std::string& url) {
 
 void HookClient::Record(const std::string& url, bool ok) {
   std::lock_guard<std::mutex> lock(mu_);
-  Breaker& b = breakers_[url];
-  b.trial_running = false;
   if (ok) {
-    b.failures = 0;
+    breakers_.erase(url);  // closed with no failure: the same as none
     return;
   }
+  if (breakers_.size() >= next_sweep_) SweepLocked();
+  Breaker& b = breakers_[url];
+  b.trial_running = false;
+  b.last_failure = options_.env->Now();
   if (++b.failures >= options_.breaker_threshold) {
     b.open_until = options_.env->Now() + options_.breaker_open;
   }
+}
+
+void HookClient::SweepLocked() {
+  const auto now = options_.env->Now();
+  for (auto it = breakers_.begin(); it != breakers_.end();) {
+    const Breaker& b = it->second;
+    if (!b.trial_running && now - b.last_failure > 10 * options_.breaker_open) {
+      it = breakers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  next_sweep_ = std::max<size_t>(64, 2 * breakers_.size());
+}
+
+size_t HookClient::breakers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return breakers_.size();
 }
 
 HookOutcome HookClient::Call(const Hook& hook, const nlohmann::json& body) {

@@ -47,12 +47,20 @@ class HookClient {
   // Blocks for at most about (retries + 1) * timeout plus the backoff between attempts.
   HookOutcome Call(const Hook& hook, const nlohmann::json& body);
 
+  // URLs with a breaker: only those whose last calls failed. A success forgets the URL, and
+  // one with no failure for 10 x breaker_open is forgotten too (swept as the map doubles),
+  // so hooks of deleted groups leave nothing behind.
+  size_t breakers();
+
  private:
   struct Breaker {
     int failures = 0;
     std::chrono::steady_clock::time_point open_until{};
+    std::chrono::steady_clock::time_point last_failure{};
     bool trial_running = false;
   };
+  void SweepLocked();
+  size_t next_sweep_ = 64;
   // False when the breaker is open (the call must fail fast).
   bool Admit(const std::string& url);
   void Record(const std::string& url, bool ok);

@@ -25,7 +25,22 @@ bool EventKey::operator<(const EventKey& o) const {
 EventAggregator::EventAggregator() : EventAggregator(Options{}) {}
 EventAggregator::EventAggregator(Options options) : options_(options) {}
 
+void EventAggregator::SweepFullBuckets(base::Env::SteadyTime now) {
+  if (options_.refill_interval.count() <= 0) return;
+  const double per_token = std::chrono::duration<double>(options_.refill_interval).count();
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    const double elapsed = std::chrono::duration<double>(now - it->second.last).count();
+    if (it->second.tokens + elapsed / per_token >= options_.burst) {
+      it = buckets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  next_sweep_ = std::max<size_t>(64, 2 * buckets_.size());
+}
+
 EventAction EventAggregator::Observe(const EventKey& key, base::Env::WallTime wall, base::Env::SteadyTime now) {
+  if (buckets_.size() >= next_sweep_) SweepFullBuckets(now);
   EventAction action;
   const std::string now_wall = TimeRfc3339(wall);
   const std::string object = key.object_kind + "/" + key.object_namespace + "/" +

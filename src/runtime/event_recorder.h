@@ -57,6 +57,10 @@ class EventAggregator {
   EventAction Observe(const EventKey& key, base::Env::WallTime wall, base::Env::SteadyTime now);
   // The Event named in a kBump no longer exists: the next occurrence creates one.
   void Forget(const EventKey& key);
+  // Objects with a rate-limit bucket. A bucket that has refilled to the burst is the same as
+  // none and is dropped (swept as the map doubles), so objects that come and go (groups
+  // created and deleted) leave nothing behind.
+  size_t buckets() const { return buckets_.size(); }
 
  private:
   struct Entry {
@@ -73,7 +77,10 @@ class EventAggregator {
   std::map<EventKey, Entry> entries_;
   std::list<EventKey> lru_;
   std::map<std::string, Bucket> buckets_;  // per object
+  size_t next_sweep_ = 64;                  // sweep buckets_ when it reaches this size
   uint64_t sequence_ = 0;
+
+  void SweepFullBuckets(base::Env::SteadyTime now);
 };
 
 // Records core/v1 Events about objects. Event() never blocks: occurrences go to a

@@ -186,6 +186,28 @@ TEST(HookClient, BreakersAreKeptPerUrl) {
   EXPECT_TRUE(client.Call(MakeHook(healthy.url()), {}).ok);
 }
 
+// Hooks of groups created and deleted one after another leave no breakers behind: a URL
+// that answers is forgotten at once, one whose failures stopped is swept later.
+TEST(HookClient, ChurnOfHookUrlsLeavesNoBreakersBehind) {
+  FakeEnv env;
+  HookServer healthy;
+  HookClient client(BreakerOptions(&env));
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(client.Call(MakeHook(healthy.url() + "?g=" + std::to_string(i)), {}).ok);
+  EXPECT_EQ(client.breakers(), 0u) << "a closed breaker with no failure is none";
+
+  for (int i = 0; i < 2000; ++i) {
+    client.Call(MakeHook("ftp://g-" + std::to_string(i) + ".invalid/hook"), {});  // fails at once
+    env.Advance(1s);
+  }
+  EXPECT_LT(client.breakers(), 700u) << "URLs that last failed over 10 x breaker_open ago are swept";
+
+  // A URL failing now keeps its breaker through the sweeps.
+  const Hook failing = MakeHook("ftp://still-failing.invalid/hook");
+  for (int i = 0; i < 3; ++i) client.Call(failing, {});
+  for (int i = 0; i < 500; ++i) client.Call(MakeHook("ftp://x-" + std::to_string(i) + ".invalid/hook"), {});
+  EXPECT_TRUE(FailedFast(client.Call(failing, {})));
+}
+
 TEST(HookClient, NotAnHttpUrlCountsAsAFailure) {
   FakeEnv env;
   HookClient client(BreakerOptions(&env));

@@ -91,4 +91,28 @@ TEST(EventAggregator, ForgetStartsANewEventAndMemoryIsBounded) {
   EXPECT_EQ(agg.Observe(Key("R", "c"), kWall, t).kind, EventAction::Kind::kBump);
 }
 
+// Groups created and deleted one after another: each object's rate-limit bucket goes once
+// it has refilled (it says nothing then), so churn leaves no state behind, while an object
+// still inside its limit keeps its bucket.
+TEST(EventAggregator, ChurnOfObjectsLeavesNoBucketsBehind) {
+  EventAggregator::Options o;
+  o.burst = 2;
+  o.refill_interval = 1s;
+  EventAggregator agg(o);
+  auto t = kNow;
+  for (int i = 0; i < 10000; ++i) {
+    agg.Observe(Key("Created", "g", "group-" + std::to_string(i)), kWall, t);
+    t += 100ms;  // each object's one event refills its bucket in 1s
+  }
+  EXPECT_LT(agg.buckets(), 200u) << "buckets of objects long gone are dropped";
+
+  // A throttled object keeps its bucket through a sweep: its limit still holds.
+  agg.Observe(Key("R", "1", "busy"), kWall, t);
+  agg.Observe(Key("R", "2", "busy"), kWall, t);
+  EXPECT_EQ(agg.Observe(Key("R", "3", "busy"), kWall, t).kind, EventAction::Kind::kDrop);
+  for (int i = 0; i < 300; ++i) agg.Observe(Key("Created", "g", "other-" + std::to_string(i)), kWall, t);
+  EXPECT_EQ(agg.Observe(Key("R", "4", "busy"), kWall, t).kind, EventAction::Kind::kDrop)
+      << "swept with the others, the busy object would have had a full bucket again";
+}
+
 }  // namespace

@@ -36,8 +36,12 @@ Event MakeEvent(EventType type, Reason reason, std::string message, size_t after
 Plan Run(const Spec& spec, const Observed& observed, const Status& previous, Time now, bool acting) {
   const engine::Inputs in{spec, observed, previous, now, acting};
   const engine::Classification c = engine::Classify(spec, observed, previous, now);
-  const engine::Decision d = spec.mode == Mode::kActivePassive ? engine::DecideActivePassive(in, c)
-                                                               : engine::DecideActiveActive(in, c);
+  engine::Decision d = spec.mode == Mode::kActivePassive ? engine::DecideActivePassive(in, c)
+                                                         : engine::DecideActiveActive(in, c);
+  // A member recovering from an unhealthy period is looked at again when it has recovered.
+  for (const auto& m : c.members) {
+    if (m.unhealthy_since) engine::RequeueAt(d, m.since + spec.detection.healthy_for, now);
+  }
   return engine::Assemble(in, c, d);
 }
 

@@ -307,6 +307,9 @@ SpecParse ParseSpec(const json& spec) {
     if (auto d = r.DurationField(*det, "unhealthyFor", "spec.detection.unhealthyFor")) {
       s.detection.unhealthy_for = *d;
     }
+    if (auto d = r.DurationField(*det, "healthyFor", "spec.detection.healthyFor")) {
+      s.detection.healthy_for = *d;
+    }
     if (auto d = r.DurationField(*det, "initialWait", "spec.detection.initialWait")) {
       s.detection.initial_wait = *d;
     }

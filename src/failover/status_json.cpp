@@ -82,6 +82,7 @@ json StatusToJson(const Status& s) {
     json mj = {{"name", m.name},           {"role", RoleName(m.role)}, {"healthy", m.healthy},
                {"readyPods", m.ready_pods}, {"pods", m.pods},          {"since", FormatTime(m.since)},
                {"eligible", m.eligible}};
+    if (m.unhealthy_since) mj["unhealthySince"] = FormatTime(*m.unhealthy_since);
     if (m.lag_seconds) mj["lagSeconds"] = *m.lag_seconds;
     if (m.lag_bytes) mj["lagBytes"] = *m.lag_bytes;
     if (!m.message.empty()) mj["message"] = m.message;
@@ -154,6 +155,9 @@ Status ParseStatus(const json& j) {
       m.ready_pods = NumberOr<int>(mj, "readyPods", 0);
       m.pods = NumberOr<int>(mj, "pods", 0);
       m.since = TimeOr(mj, "since");
+      if (auto u = mj.find("unhealthySince"); u != mj.end() && u->is_string()) {
+        if (auto t = ParseTime(u->get<std::string>())) m.unhealthy_since = *t;
+      }
       if (auto l = mj.find("lagSeconds"); l != mj.end() && l->is_number()) m.lag_seconds = l->get<double>();
       if (auto l = mj.find("lagBytes"); l != mj.end() && l->is_number()) m.lag_bytes = l->get<int64_t>();
       m.eligible = BoolOr(mj, "eligible");

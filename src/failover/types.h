@@ -92,6 +92,10 @@ struct Detection {
   // With no member active (a new group, or none recorded), how long a more preferred
   // member whose pods are starting is waited for before a less preferred one is elected.
   Duration initial_wait = std::chrono::seconds(30);
+  // A member that was unhealthy counts as recovered only once healthy this long: shorter
+  // healthy spells (a crash-looping primary Ready for moments) do not restart its
+  // unhealthy period.
+  Duration healthy_for = std::chrono::seconds(10);
   std::optional<HealthSource> source;  // unset: ReadinessAndProbe with a probe, else Readiness
   std::optional<Probe> probe;
 
@@ -150,6 +154,9 @@ struct MemberStatus {
   int ready_pods = 0;
   int pods = 0;
   Time since{};  // when `healthy` last changed (as observed)
+  // Healthy again for less than detection.healthyFor: when the unhealthy period it has not
+  // yet recovered from began (unset otherwise).
+  std::optional<Time> unhealthy_since;
   std::optional<double> lag_seconds;
   std::optional<int64_t> lag_bytes;
   bool eligible = false;  // may be promoted automatically now

@@ -175,6 +175,7 @@ std::vector<FieldError> Validate(const Spec& spec) {
   }
 
   CheckDuration(errors, "spec.detection.unhealthyFor", spec.detection.unhealthy_for, Duration{0});
+  CheckDuration(errors, "spec.detection.healthyFor", spec.detection.healthy_for, Duration{0});
   if (spec.detection.initial_wait > std::chrono::minutes(10)) {
     errors.push_back({"spec.detection.initialWait", "must be at most 10m"});
   } else {

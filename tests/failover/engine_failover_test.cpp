@@ -119,8 +119,9 @@ TEST(Detection, UnhealthySinceSurvivesARestartAndIsNotDoubleCounted) {
   s.world.Apply(p);
   EXPECT_EQ(s.ServiceMember(), "b") << "5s after the first observation, not 5s after the restart";
 
-  // Unhealthy, healthy again, unhealthy: the window restarts at the last transition.
+  // Unhealthy, healthy again for longer than healthyFor, unhealthy: a new unhealthy period.
   Scenario f = Settled();
+  f.spec.detection.healthy_for = 1s;
   f.MemberReady("a", false);
   f.Step(T(10));
   f.MemberReady("a", true);
@@ -128,9 +129,46 @@ TEST(Detection, UnhealthySinceSurvivesARestartAndIsNotDoubleCounted) {
   f.MemberReady("a", false);
   f.Step(T(13));
   f.Step(T(16));
-  EXPECT_EQ(f.ServiceMember(), "a") << "only 3s since the last transition";
+  EXPECT_EQ(f.ServiceMember(), "a") << "only 3s since it recovered and failed again";
   f.Step(T(18));
   EXPECT_EQ(f.ServiceMember(), "b");
+}
+
+// A crash-looping primary is Ready for moments between crashes: those spells are shorter
+// than healthyFor, so its unhealthy period goes on from the first crash.
+TEST(Detection, ACrashLoopingPrimaryFailsOverFromItsFirstCrash) {
+  Scenario s = Settled();  // unhealthyFor 5s, healthyFor 10s (the defaults)
+  s.MemberReady("a", false);
+  s.Step(T(10));
+  s.MemberReady("a", true);  // restarted, Ready for 1s
+  s.Step(T(13));
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(13));
+  EXPECT_EQ(s.world.status.FindMember("a")->unhealthy_since, T(10)) << "not recovered yet";
+  EXPECT_EQ(s.plan.requeue_after, 10s) << "looked at again when it would count as recovered";
+  s.MemberReady("a", false);  // crashed again
+  s.Step(T(14));
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(10)) << "the same unhealthy period";
+  s.Step(T(15));
+  EXPECT_EQ(s.ServiceMember(), "b") << "5s after the first crash, not after the last";
+}
+
+// A primary that fails briefly and then stays up does not fail over (unhealthyFor holds
+// against what is now), and once healthy for healthyFor it has recovered for good.
+TEST(Detection, ABriefFailureThatStaysRecoveredIsForgotten) {
+  Scenario s = Settled();
+  s.MemberReady("a", false);
+  s.Step(T(10));
+  s.MemberReady("a", true);
+  s.Step(T(12));
+  s.Step(T(15));
+  EXPECT_EQ(s.ServiceMember(), "a") << "healthy now: nothing to fail over from";
+  s.Step(T(22));
+  EXPECT_EQ(s.world.status.FindMember("a")->unhealthy_since, std::nullopt) << "healthy for 10s: recovered";
+  s.MemberReady("a", false);
+  s.Step(T(23));
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(23)) << "a new unhealthy period";
+  s.Step(T(26));
+  EXPECT_EQ(s.ServiceMember(), "a");
 }
 
 TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
@@ -252,7 +290,11 @@ TEST(Fencing, FencedMemberBecomesStandbyAfterStabilizationWindow) {
   EXPECT_EQ(s.Role("a-0"), "fenced");
   EXPECT_EQ(p.status.FindMember("a")->message, "fenced until healthy for 1m");
   ASSERT_TRUE(p.requeue_after);
-  EXPECT_EQ(*p.requeue_after, 60s);
+  EXPECT_EQ(*p.requeue_after, 10s) << "first when a has recovered (healthyFor)";
+  Plan& r = s.Step(T(30));
+  EXPECT_EQ(r.status.FindMember("a")->unhealthy_since, std::nullopt);
+  ASSERT_TRUE(r.requeue_after);
+  EXPECT_EQ(*r.requeue_after, 50s) << "then when the stabilization window ends";
   Plan& q = s.Step(T(80));
   EXPECT_EQ(s.Role("a-0"), "standby");
   EXPECT_TRUE(HasEvent(q, "MemberUnfenced"));

@@ -83,7 +83,8 @@ TEST(Failback, AutomaticAfterStabilizationWindow) {
   Plan& p = s.Step(T(20));
   EXPECT_EQ(s.ServiceMember(), "b");
   ASSERT_TRUE(p.requeue_after);
-  EXPECT_EQ(*p.requeue_after, 60s);
+  EXPECT_EQ(*p.requeue_after, 10s) << "first when a has recovered (healthyFor)";
+  EXPECT_EQ(*s.Step(T(30)).requeue_after, 50s) << "then when the stabilization window ends";
   s.Step(T(79));
   EXPECT_EQ(s.ServiceMember(), "b");
   Plan& q = s.Step(T(80));

@@ -145,6 +145,7 @@ good tcp-probe-source-defaulted '.spec.detection.probe = {tcp: {port: 5432}}'
 good readiness-explicit '.spec.detection.source = "Readiness"'
 good initial-wait-bounds '.spec.detection.initialWait = "10m"'
 good initial-wait-zero '.spec.detection.initialWait = "0"'
+good healthy-for-bounds '.spec.detection.healthyFor = "168h"'
 good max-lag-bytes '.spec.promotion = {maxLag: {bytes: 0}}'
 good max-lag-seconds '.spec.promotion = {maxLag: {seconds: 2.5}}'
 # Every bound, at the bound. The operator rounds a duration to the millisecond before it
@@ -219,6 +220,8 @@ bad source-probe-without-probe spec.detection.source '"Probe" needs spec.detecti
   '.spec.detection.source = "Probe"'
 bad source-both-without-probe spec.detection.source '"ReadinessAndProbe" needs spec.detection.probe' \
   '.spec.detection.source = "ReadinessAndProbe"'
+bad healthy-for-over-a-week spec.detection.healthyFor "must be at most 168h (7 days)" \
+  '.spec.detection.healthyFor = "169h"'
 bad initial-wait-over-ten-minutes spec.detection.initialWait "must be at most 10m" \
   '.spec.detection.initialWait = "10m1ms"'
 bad unhealthy-for-over-a-week spec.detection.unhealthyFor "must be at most 168h (7 days)" \

@@ -153,6 +153,7 @@ MemberStatus MemberReport(const Inputs& in, const MemberState& m, Role role, boo
   ms.ready_pods = m.ready;
   ms.pods = m.total;
   ms.since = m.since;
+  ms.unhealthy_since = m.unhealthy_since;
   ms.lag_seconds = m.lag_seconds;
   ms.lag_bytes = m.lag_bytes;
   if (!active) {

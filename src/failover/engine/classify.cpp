@@ -180,7 +180,21 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
   for (auto& m : c.members) {
     m.healthy = m.ready >= m.min_ready;
     const MemberStatus* before = previous.FindMember(m.name);
-    m.since = (before && before->healthy == m.healthy && before->since != Time{}) ? before->since : now;
+    const Duration healthy_for = spec.detection.healthy_for;
+    if (before && before->healthy == m.healthy && before->since != Time{}) {
+      m.since = before->since;
+      if (m.healthy) m.unhealthy_since = before->unhealthy_since;
+    } else if (before && m.healthy && before->since != Time{}) {
+      // Turned healthy: not recovered until healthy for healthyFor.
+      m.since = now;
+      m.unhealthy_since = before->since;
+    } else if (before && !m.healthy && before->unhealthy_since && now - before->since < healthy_for) {
+      // Unhealthy again after a healthy spell too short to count: the same unhealthy period.
+      m.since = *before->unhealthy_since;
+    } else {
+      m.since = now;
+    }
+    if (m.unhealthy_since && (healthy_for <= Duration{0} || now - m.since >= healthy_for)) m.unhealthy_since.reset();
     if (before) m.previous_role = before->role == Role::kActive ? Role::kStandby : before->role;
     DropGarbledLag(m);
     if (spec.max_lag) CheckLag(m, *spec.max_lag);

@@ -35,6 +35,9 @@ struct MemberState {
   Time newest_pod{};     // the latest creationTimestamp among them (Time{} with none)
   bool healthy = false;  // ready >= min_ready
   Time since{};          // when `healthy` last changed (kept from the previous status)
+  // Healthy, but for less than detection.healthyFor after an unhealthy period: when that
+  // period began. If it turns unhealthy again, its unhealthy period goes on from there.
+  std::optional<Time> unhealthy_since;
   std::optional<double> lag_seconds;  // the largest lag its counted pods publish
   std::optional<int64_t> lag_bytes;
   bool lag_ok = true;        // within spec.maxLag; true without one

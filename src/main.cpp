@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mo.leader_election_namespace.empty()) mo.leader_election_namespace = DefaultLeaseNamespace();
+  // mo.env (base::RealEnv()) is the process's one clock: logging, the client, the manager
+  // and, through it, every part.
+  runtime::SetLogClock(*mo.env);
   runtime::ConfigureLogging(mo.log_format, mo.log_level);
 
   auto config = kube::LoadConfig(flags.kubeconfig, flags.context);
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
                  config.status().message().c_str());
     return 1;
   }
+  config->env = mo.env;
   config->qps = flags.qps;
   config->burst = flags.burst;
   if (config->user_agent.empty()) config->user_agent = std::string("failover-operator/") + FAILOVER_OPERATOR_VERSION;

@@ -36,7 +36,7 @@ kube::Result<BindAddress> ParseBindAddress(const std::string& text) {
   return out;
 }
 
-HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
+HttpServer::HttpServer(base::Env& env) : env_(env), server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -125,14 +125,14 @@ kube::Status HttpServer::Start(const BindAddress& address) {
     listen_done_.store(true);
   });
   for (int i = 0; i < 500 && !server_->is_running() && !listen_done_.load(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    env_.SleepFor(std::chrono::milliseconds(2));
   }
   return kube::Status::OK();
 }
 
 void HttpServer::Stop() {
   if (thread_.joinable()) {
-    while (!server_->is_running() && !listen_done_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while (!server_->is_running() && !listen_done_.load()) env_.SleepFor(std::chrono::milliseconds(2));
     server_->stop();
     thread_.join();
   }

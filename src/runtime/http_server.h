@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/env.h"
 #include "kube/status.h"
 
 namespace httplib {
@@ -35,9 +36,11 @@ using HealthCheck = std::function<std::string()>;
 // Serves /metrics (a registry given), /healthz and /readyz on one address, from
 // its own threads. /readyz fails (500) until every ready check passes; ?verbose lists
 // each check. Checks may be added while serving.
+// Start and Stop wait for the serving thread on env's clock (short polls: the server
+// library has no notification for it).
 class HttpServer {
  public:
-  HttpServer();
+  explicit HttpServer(base::Env& env);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -56,6 +59,7 @@ class HttpServer {
  private:
   void HandleChecks(bool ready, const std::string& query_verbose, int* code, std::string* body);
 
+  base::Env& env_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> listen_done_{false};

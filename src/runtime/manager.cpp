@@ -131,14 +131,15 @@ int Manager::metrics_port() const { return metrics_port_.load(); }
 int Manager::health_port() const { return health_port_.load(); }
 
 void Manager::StartControllers() {
-  const auto deadline = Clock::now() + options_.cache_sync_timeout;
+  base::Env& env = *options_.env;
+  const auto deadline = env.Now() + options_.cache_sync_timeout;
   for (auto& [key, inf] : informers_) {
-    while (!inf->WaitForSync(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)))) {
+    while (!inf->WaitForSync(std::min(deadline, env.Now() + std::chrono::milliseconds(200)))) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stop_requested_) return;
       }
-      if (Clock::now() >= deadline) {
+      if (env.Now() >= deadline) {
         log_.Error("caches did not sync in time; not starting controllers",
                    {{"informer", key}});
         RequestStop();
@@ -165,11 +166,11 @@ int Manager::Run() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!metrics_addr->disabled) {
-      metrics_server_ = std::make_unique<HttpServer>();
+      metrics_server_ = std::make_unique<HttpServer>(*options_.env);
       metrics_server_->ServeMetrics(options_.metrics_registry);
     }
     if (!health_addr->disabled) {
-      health_server_ = std::make_unique<HttpServer>();
+      health_server_ = std::make_unique<HttpServer>(*options_.env);
       health_server_->ServeHealth();
       health_server_->AddHealthzCheck("ping", [] { return std::string(); });
       health_server_->AddReadyzCheck("informers-synced", [this]() -> std::string {
@@ -261,16 +262,17 @@ int Manager::Run() {
     leading_ = true;
   }
 
-  auto next_trim = Clock::now() + options_.memory_trim_interval;
+  base::Env& env = *options_.env;
+  auto next_trim = env.Now() + options_.memory_trim_interval;
   for (;;) {
-    if (options_.memory_trim_interval.count() > 0 && Clock::now() >= next_trim) {
+    if (options_.memory_trim_interval.count() > 0 && env.Now() >= next_trim) {
       ReleaseFreeMemory();
-      next_trim = Clock::now() + options_.memory_trim_interval;
+      next_trim = env.Now() + options_.memory_trim_interval;
     }
     bool start_controllers = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      env.WaitUntil(lock, cv_, env.Deadline(std::chrono::milliseconds(100)));
       if (lost_leadership_) {
         running_.store(false);
         return 1;
@@ -289,7 +291,8 @@ int Manager::Run() {
 }
 
 bool Manager::Shutdown() {
-  const auto deadline = Clock::now() + options_.graceful_shutdown_timeout;
+  base::Env& env = *options_.env;
+  const auto deadline = env.Now() + options_.graceful_shutdown_timeout;
   // The steps run on a thread of their own so that a step stuck past the bound cannot hold
   // the program: Run returns 1 and main ends the process, the stuck step with it.
   struct Progress {
@@ -307,7 +310,7 @@ bool Manager::Shutdown() {
     progress->cv.notify_all();
   });
   std::unique_lock<std::mutex> lock(progress->mu);
-  if (!progress->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return progress->done; })) {
+  if (!env.WaitUntil(lock, progress->cv, deadline + std::chrono::seconds(1), [&] { return progress->done; })) {
     log_.Error("graceful shutdown exceeded its bound; exiting");
     steps.detach();
     return false;
@@ -332,7 +335,7 @@ bool Manager::ShutdownSteps(Clock::time_point deadline) {
   }
   if (elector_) elector_->Stop();  // releases the lease
   for (auto& [key, inf] : informers_) inf->Stop();
-  events_->Stop(std::min(deadline, Clock::now() + std::chrono::seconds(5)));
+  events_->Stop(std::min(deadline, options_.env->Now() + std::chrono::seconds(5)));
   if (health_server_) health_server_->Stop();
   if (metrics_server_) metrics_server_->Stop();
   log_.Info("shutdown complete");

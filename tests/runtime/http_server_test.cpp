@@ -27,7 +27,7 @@ TEST(BindAddress, Parses) {
 
 TEST(HttpServer, ReadyzFailsUntilChecksPassAndMetricsAreServed) {
   runtime::RuntimeMetrics metrics(std::make_shared<prometheus::Registry>());
-  runtime::HttpServer server;
+  runtime::HttpServer server(base::RealEnv());  // a real serving thread: the real clock
   server.ServeHealth();
   server.ServeMetrics(metrics.registry());
   std::atomic<bool> synced{false};

@@ -84,16 +84,16 @@ struct Oracle {
     }
     return known;
   }
-  // Not healthy, with pods, the latest of them (or the group) created less than
-  // initialWait ago: the first election may wait for it.
+  // Not healthy, and the group or the latest of its pods created less than initialWait
+  // ago: the first election may wait for it.
   bool Starting(const std::string& member, Time now) const {
     if (Healthy(member)) return false;
-    std::optional<Time> newest;
+    Time newest = world.group.created_at;
     for (const auto& [name, p] : world.pods) {
       if (!p.labels.count("site") || p.labels.at("site") != member || p.terminating) continue;
-      newest = std::max(newest.value_or(Time{}), p.created_at);
+      newest = std::max(newest, p.created_at);
     }
-    return newest && now < std::max(*newest, world.group.created_at) + spec.detection.initial_wait;
+    return now < newest + spec.detection.initial_wait;
   }
   bool BudgetLeft(Time now) const {
     int n = 0;

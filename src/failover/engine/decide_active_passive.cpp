@@ -180,10 +180,10 @@ std::string BudgetText(const Inputs& in, const Decision& d) {
 }
 
 // Until when the election waits for member m: detection.initialWait after the later of the
-// group's creation and m's newest pod's; Time{} when m is nothing to wait for (healthy, or
-// without pods: a member with no pod is not starting).
+// group's creation and m's newest pod's (a member of a new group whose pods its controller
+// has not created yet is waited for too); Time{} when m is healthy.
 Time StartingUntil(const Inputs& in, const MemberState& m) {
-  if (m.healthy || m.total == 0) return Time{};
+  if (m.healthy) return Time{};
   return std::max(in.observed.group.created_at, m.newest_pod) + in.spec.detection.initial_wait;
 }
 

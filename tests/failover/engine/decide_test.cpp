@@ -124,10 +124,14 @@ TEST(DecideActivePassive, TheElectionDoesNotWaitForWhatIsNotStarting) {
   zero.Down("a", T(0));
   EXPECT_EQ(zero.Run(T(0)).active, std::vector<int>{1});
 
-  // A preferred member without pods is not starting.
+  // A preferred member without pods in a new group: its controller may not have created
+  // them yet, so it is waited for from the group's creation; in an old group it is not.
   Fixture empty("");
   empty.observed.group.created_at = T(0);
   empty.observed.pods.erase(empty.observed.pods.begin());  // a-0
+  EXPECT_TRUE(empty.Run(T(1)).active.empty());
+  EXPECT_EQ(empty.Run(T(30)).active, std::vector<int>{1});
+  empty.observed.group.created_at = T(-3600);
   EXPECT_EQ(empty.Run(T(1)).active, std::vector<int>{1});
 
   // Pods (and group) long there, a not ready: an operator restarted with no member

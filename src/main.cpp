@@ -1,10 +1,12 @@
 // failover-operator: flags and wiring only.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
 
+#include "base/duration.h"
 #include "base/flags.h"
 #include "base/stop_signals.h"
 #include "failover/reconciler.h"
@@ -25,6 +27,7 @@ struct Flags {
   int workers = 4;
   double qps = 50;
   int burst = 100;
+  std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
   bool version = false;
   bool help = false;
 };
@@ -38,7 +41,10 @@ std::string Usage() {
                      "  --namespace=NS                     watch only this namespace (default: all namespaces)\n"
                      "  --workers=N                        concurrent reconciles (default 4)\n"
                      "  --kube-api-qps=Q                   client-side rate limit (default 50, <=0 off)\n"
-                     "  --kube-api-burst=N                 client-side burst (default 100)\n") +
+                     "  --kube-api-burst=N                 client-side burst (default 100)\n"
+                     "  --watch-timeout=D                  the apiserver ends each watch after D (whole seconds); one\n"
+                     "                                     still open 5s later is silent, cut and resumed (default:\n"
+                     "                                     15-20s at random, so a silent watch is cut within 25s)\n") +
          runtime::ManagerFlagsUsage() +
          "  --version                          print the version and exit\n"
          "  --help                             this text\n";
@@ -52,6 +58,15 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
   set.Int("--workers", &f->workers, 1, 256);
   set.Double("--kube-api-qps", &f->qps);
   set.Int("--kube-api-burst", &f->burst, 1);
+  // Sent as timeoutSeconds, an integer.
+  set.Value("--watch-timeout", [f](const std::string& v) {
+    auto d = base::ParseDuration(v);
+    if (!d || *d < std::chrono::seconds(1) || *d % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+      return "\"" + v + "\" is not a whole number of seconds (at least 1s), e.g. 20s";
+    }
+    f->watch_timeout = *d;
+    return std::string();
+  });
   set.Bool("--version", &f->version);
   set.Alias("-version", "--version");
   set.Bool("--help", &f->help);
@@ -122,6 +137,7 @@ int main(int argc, char** argv) {
   failover::ReconcilerOptions ro;
   ro.watch_namespace = flags.watch_namespace;
   ro.workers = flags.workers;
+  ro.watch_timeout_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(flags.watch_timeout).count());
   auto reconciler = failover::SetupFailoverController(manager, ro);
   runtime::Logger("setup").Info("starting failover-operator",
                                 {{"version", FAILOVER_OPERATOR_VERSION},

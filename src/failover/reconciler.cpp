@@ -176,6 +176,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   gi.resource = kube::resources::kFailoverGroups;
   gi.ns = options.watch_namespace;
   gi.transform = TrimGroup;
+  gi.watch_timeout_seconds = options.watch_timeout_seconds;
   runtime::InformerOptions pi = gi;
   pi.resource = kube::resources::kPods;
   pi.transform = TrimPod;

@@ -41,6 +41,8 @@ struct ReconcilerOptions {
   int workers = 4;
   int hook_threads = 4;
   int probe_threads = 4;
+  // The server-side timeout of the informers' watches (InformerOptions); 0 = kube's default.
+  int watch_timeout_seconds = 0;
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's

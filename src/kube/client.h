@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,15 +65,67 @@ struct DeleteOptions {
   std::optional<int64_t> grace_period_seconds;
 };
 
+// How long a watch may stay silent before it is noticed. A watch whose connection stays
+// open but delivers nothing (a black-holed apiserver, a proxy or NAT entry that lost the
+// connection) looks exactly like a quiet one, and bookmarks cannot tell them apart: the
+// apiserver sends them at its discretion (its watch cache: about 2 s before the watch's
+// timeout and about once a minute; the API promises no interval at all). What the client
+// does control is the watch's own end: it asks the apiserver to end every watch after
+// timeoutSeconds (kWatchTimeoutMin..kWatchTimeoutMax seconds, at random so that watches
+// do not all restart together), and a watch still open kWatchGrace after that has stopped
+// being served: it is cut and resumed from its last resourceVersion (ListWatch), never a
+// re-list. So a silent watch is noticed at most kSilentWatchBound after it went silent.
+// The cost is one watch request per watched kind every 15-20 s, served from the
+// apiserver's watch cache from that resourceVersion (client-go restarts every 5-10
+// minutes and relies on HTTP/2 pings; our watches are HTTP/1.1, one connection each).
+inline constexpr int kWatchTimeoutMin = 15;  // seconds
+inline constexpr int kWatchTimeoutMax = 20;  // seconds, inclusive
+// Room for the apiserver to end a watch at its timeout (its final chunk, a loaded server).
+// Overrunning it only costs an early re-watch.
+inline constexpr std::chrono::seconds kWatchGrace{5};
+inline constexpr std::chrono::seconds kSilentWatchBound =
+    std::chrono::seconds(kWatchTimeoutMax) + kWatchGrace;
+// TCP connect and TLS handshake of a watch's connection (ordinary requests use
+// RestConfig::timeout, capped at 30 s): a watch opened into a black hole gives up within
+// this, like one that went silent.
+inline constexpr std::chrono::seconds kWatchConnectTimeout{10};
+
 struct WatchOptions {
   std::string resource_version;   // opaque; start after this version
   std::string label_selector;
   std::string field_selector;
   bool allow_bookmarks = true;
-  // Server-side timeout; 0 = pick at random in [5, 10) minutes as client-go does.
+  // Server-side timeout; 0 = pick at random in [kWatchTimeoutMin, kWatchTimeoutMax].
   int timeout_seconds = 0;
   // No bytes at all (not even a bookmark) for this long = a stalled stream.
-  std::chrono::seconds stall_timeout{0};  // 0 = timeout_seconds + 30 s
+  std::chrono::seconds stall_timeout{0};  // 0 = timeout_seconds + kWatchGrace
+};
+
+// Tells whoever waits to retry the apiserver that it answers again: a client marks it
+// unreachable when a request fails in transport (refused, reset, timed out, a silent
+// watch) and, when a later request gets an answer (any HTTP status), calls every
+// subscriber once. Informers waiting out a backoff after a transport failure subscribe,
+// so that after an outage they all come back with the first answer instead of each at
+// the end of its own backoff. Thread-safe; callbacks run on the thread of the request
+// that got the answer, under the signal's lock (they must only wake their waiter).
+class ReconnectSignal {
+ public:
+  using Callback = std::function<void()>;
+  // Returns an id for Unsubscribe.
+  uint64_t Subscribe(Callback callback);
+  // After it returns the callback is not running and is not called again.
+  void Unsubscribe(uint64_t id);
+  void TransportFailed();
+  void Answered();
+  // How many times the subscribers were called.
+  uint64_t reconnects() const;
+
+ private:
+  mutable std::mutex mu_;
+  bool unreachable_ = false;
+  uint64_t next_id_ = 1;
+  uint64_t reconnects_ = 0;
+  std::map<uint64_t, Callback> subscribers_;
 };
 
 // One decoded watch event.
@@ -174,6 +227,8 @@ class Client {
 
   virtual const RestConfig& config() const = 0;
   virtual void SetObserver(std::shared_ptr<RequestObserver> observer) = 0;
+  // The client's ReconnectSignal; null when it keeps none (test doubles).
+  virtual std::shared_ptr<ReconnectSignal> reconnect_signal() const { return nullptr; }
 };
 
 // Builds "?a=b&c=d" with percent-encoding; empty values are skipped.

@@ -65,6 +65,7 @@ class RestClient final : public Client {
   const RestConfig& config() const override { return config_; }
 
   void SetObserver(std::shared_ptr<RequestObserver> observer) override;
+  std::shared_ptr<ReconnectSignal> reconnect_signal() const override { return reconnect_; }
 
   Result<json> Get(const Resource& res, const std::string& ns, const std::string& name,
                    const std::string& subresource) override;
@@ -149,6 +150,8 @@ class RestClient final : public Client {
 
   std::mutex observer_mu_;
   std::shared_ptr<RequestObserver> observer_;
+
+  const std::shared_ptr<ReconnectSignal> reconnect_ = std::make_shared<ReconnectSignal>();
 };
 
 }  // namespace internal

@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -90,6 +92,26 @@ std::string ResolveHost(const std::string& host) {
   }
   freeaddrinfo(res);
   return buf;
+}
+
+// TCP keepalive on every connection to the apiserver: an idle kept-alive connection or a
+// quiet watch sends a probe after kKeepAliveIdle without traffic, which keeps NAT and
+// conntrack entries on the way alive, and a peer that stopped answering (the entry was
+// dropped anyway, the host is gone) ends the connection after kKeepAliveCount unanswered
+// probes kKeepAliveInterval apart: 15 s + 3 x 5 s = 30 s. A watch's own deadline
+// (kSilentWatchBound) also covers what keepalive cannot see: a peer whose kernel answers
+// probes but sends nothing (a black-holing proxy).
+constexpr int kKeepAliveIdleSeconds = 15;
+constexpr int kKeepAliveIntervalSeconds = 5;
+constexpr int kKeepAliveCount = 3;
+
+void SetKeepAlive(int fd) {
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  int idle = kKeepAliveIdleSeconds, interval = kKeepAliveIntervalSeconds, count = kKeepAliveCount;
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 // A directory that does not exist: handing it to OpenSSL as the CA directory keeps
@@ -186,9 +208,11 @@ Result<std::unique_ptr<httplib::ClientImpl>> RestClient::NewHttpClient(
   }
   cli->set_keep_alive(!stream);
   cli->set_tcp_nodelay(true);
+  cli->set_socket_options([](socket_t fd) { SetKeepAlive(fd); });
   cli->set_follow_location(false);
   cli->set_decompress(false);
   auto connect = std::min(config_.timeout, std::chrono::milliseconds(30000));
+  if (stream) connect = std::min<std::chrono::milliseconds>(connect, kWatchConnectTimeout);
   cli->set_connection_timeout(connect);
   cli->set_read_timeout(read_timeout);
   cli->set_write_timeout(config_.timeout);
@@ -318,10 +342,12 @@ Result<Answer> RestClient::Call(const std::string& verb, const std::string& meth
         retried_stale = true;
         continue;
       }
+      reconnect_->TransportFailed();
       Release(std::move(lease->cli));
       Observe(verb, resource, 0, started);
       return s;
     }
+    reconnect_->Answered();
     Release(std::move(lease->cli));
     Observe(verb, resource, res.status, started);
     ReportWarnings(res);

@@ -24,11 +24,13 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
   int timeout_seconds = opts.timeout_seconds;
   if (timeout_seconds <= 0) {
     thread_local std::mt19937 rng{std::random_device{}()};
-    timeout_seconds = std::uniform_int_distribution<int>(300, 599)(rng);
+    timeout_seconds = std::uniform_int_distribution<int>(kWatchTimeoutMin, kWatchTimeoutMax)(rng);
   }
+  // The apiserver ends a healthy watch at timeout_seconds; no byte for longer than that
+  // plus kWatchGrace means nothing is being delivered (see kSilentWatchBound).
   std::chrono::milliseconds stall = opts.stall_timeout.count() > 0
                                         ? std::chrono::milliseconds(opts.stall_timeout)
-                                        : std::chrono::seconds(timeout_seconds + 30);
+                                        : std::chrono::seconds(timeout_seconds) + kWatchGrace;
   std::map<std::string, std::string> q{
       {"watch", "1"},
       {"resourceVersion", opts.resource_version},
@@ -77,6 +79,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
     auto started = last_bytes;
     req.response_handler = [&](const httplib::Response& r) {
       code = r.status;
+      reconnect_->Answered();
       retry_after = r.get_header_value("Retry-After");
       ReportWarnings(r);
       return cancel == nullptr || !cancel->cancelled();
@@ -124,6 +127,7 @@ Status RestClient::Watch(const Resource& res, const std::string& ns, const Watch
       return Status::FromHttp(code, error_body, retry_after).Annotate(what);
     }
     if (!sent) {
+      reconnect_->TransportFailed();
       if (code != 0 && err == httplib::Error::Read && config_.env->Now() - last_bytes >= stall - std::chrono::milliseconds(50)) {
         return Status(Reason::kStalled, what + ": no data for " +
                                             std::to_string(stall.count() / 1000) + "s");

@@ -1,5 +1,7 @@
 #include "kube/list_watch.h"
 
+#include <random>
+#include <thread>
 #include <utility>
 
 namespace kube {
@@ -53,9 +55,34 @@ bool ListWatch::Stopping() const {
   return stopping_;
 }
 
-bool ListWatch::SleepFor(std::chrono::milliseconds d) {
+bool ListWatch::SleepFor(std::chrono::milliseconds d, bool reconnect_wakes, uint64_t since) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !options_.env->WaitFor(lock, cv_, d, [&] { return stopping_; });
+  options_.env->WaitFor(lock, cv_, d, [&] { return stopping_ || (reconnect_wakes && reconnects_ != since); });
+  return !stopping_;
+}
+
+uint64_t ListWatch::Reconnects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reconnects_;
+}
+
+void ListWatch::Watchdog() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_ && running_) {
+    const bool armed = cancel_ != nullptr && !watch_cut_;
+    if (armed && options_.env->Now() >= watch_deadline_) {
+      watch_cut_ = true;
+      std::shared_ptr<WatchCancel> cancel = cancel_;
+      lock.unlock();
+      // Nothing came back: as far as anyone can tell the apiserver is unreachable, and
+      // the next answer is a reconnect (others in backoff retry then).
+      if (auto signal = client_->reconnect_signal()) signal->TransportFailed();
+      cancel->Cancel();  // may wait for a TLS handshake in progress (kWatchConnectTimeout)
+      lock.lock();
+      continue;
+    }
+    options_.env->WaitUntil(lock, cv_, armed ? watch_deadline_ : base::Env::SteadyTime::max());
+  }
 }
 
 std::string ListWatch::resource_version() const {
@@ -112,13 +139,18 @@ Status ListWatch::WatchOnce() {
   opts.label_selector = options_.label_selector;
   opts.field_selector = options_.field_selector;
   opts.allow_bookmarks = true;
-  opts.timeout_seconds = options_.watch_timeout_seconds;
+  opts.timeout_seconds = options_.watch_timeout_seconds > 0
+                             ? options_.watch_timeout_seconds
+                             : std::uniform_int_distribution<int>(kWatchTimeoutMin, kWatchTimeoutMax)(rng_);
   auto cancel = std::make_shared<WatchCancel>();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status(Reason::kCancelled, "list-watch stopping");
     cancel_ = cancel;
+    watch_cut_ = false;
+    watch_deadline_ = options_.env->Deadline(std::chrono::seconds(opts.timeout_seconds) + options_.watch_grace);
   }
+  cv_.notify_all();  // arms the watchdog
   Status status = client_->Watch(
       options_.resource, options_.ns, opts,
       [this](WatchEvent&& ev) {
@@ -133,23 +165,63 @@ Status ListWatch::WatchOnce() {
         return !Stopping();
       },
       cancel.get());
+  bool cut = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     cancel_.reset();
+    watch_deadline_ = base::Env::SteadyTime::max();
+    cut = watch_cut_ && !stopping_;
+    watch_cut_ = false;
+  }
+  if (cut) {
+    const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(options_.watch_grace).count();
+    return Status(Reason::kStalled, "watch " + options_.resource.Name() + ": still open " +
+                                        std::to_string(grace) + "ms after its " +
+                                        std::to_string(opts.timeout_seconds) +
+                                        "s server-side timeout, nothing delivered: cut");
   }
   return status;
 }
 
 void ListWatch::Run() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    running_ = true;
+  }
+  const std::shared_ptr<ReconnectSignal> signal = client_->reconnect_signal();
+  uint64_t subscription = 0;
+  if (signal) {
+    subscription = signal->Subscribe([this] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        reconnects_++;
+      }
+      cv_.notify_all();
+    });
+  }
+  std::thread watchdog([this] { Watchdog(); });
+  Loop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+  }
+  cv_.notify_all();
+  watchdog.join();
+  if (signal) signal->Unsubscribe(subscription);
+}
+
+void ListWatch::Loop() {
   using Kind = ListWatchError::Kind;
   bool need_list = true;
   while (!Stopping()) {
     if (need_list) {
       Status listed = List();
       if (!listed.ok()) {
+        const uint64_t since = Reconnects();
         const auto delay = backoff_.Next(options_.env->Now());
         Report(Kind::kListFailed, listed, delay, true);
-        if (!SleepFor(delay)) return;
+        if (!SleepFor(delay, listed.IsTransport(), since)) return;
         continue;
       }
       need_list = false;
@@ -157,10 +229,18 @@ void ListWatch::Run() {
     const auto started = options_.env->Now();
     Status st = WatchOnce();
     if (Stopping()) return;
+    const uint64_t since = Reconnects();
     const auto lasted = options_.env->Now() - started;
     if (st.ok()) {
       // The server ended the stream (its timeout): watch again from the last rv.
       if (lasted < options_.healthy_watch && !SleepFor(backoff_.Next(options_.env->Now()))) return;
+      continue;
+    }
+    if (st.reason() == Reason::kStalled) {
+      // Open but silent past its own timeout (the watchdog above, or no byte at all for as
+      // long in the client): resume from the last resourceVersion at once. Into a black
+      // hole each try takes kWatchConnectTimeout or the watch's deadline, so no hammering.
+      Report(Kind::kWatchStalled, st, std::chrono::milliseconds(0), false);
       continue;
     }
     if (st.IsExpired()) {
@@ -179,7 +259,7 @@ void ListWatch::Run() {
     const auto delay = backoff_.Next(options_.env->Now());
     need_list = !ResumesWatch(st);
     Report(Kind::kWatchFailed, st, delay, need_list);
-    if (!SleepFor(delay)) return;
+    if (!SleepFor(delay, st.IsTransport(), since)) return;
   }
 }
 

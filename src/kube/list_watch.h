@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 
 #include "base/env.h"
@@ -21,7 +22,13 @@ struct ListWatchOptions {
   std::string label_selector;
   std::string field_selector;
   int64_t page_size = 500;        // list page size (limit/continue); 0 = one page
-  int watch_timeout_seconds = 0;  // 0 = the client's default (5-10 minutes)
+  // The server-side timeout of each watch; 0 = at random in [kWatchTimeoutMin,
+  // kWatchTimeoutMax] seconds for each watch (client.h).
+  int watch_timeout_seconds = 0;
+  // A watch still open this long after its server-side timeout has gone silent: it is cut
+  // and resumed from the last resourceVersion (kWatchStalled). So a silent watch is noticed
+  // within watch_timeout_seconds + watch_grace (kSilentWatchBound by default).
+  std::chrono::milliseconds watch_grace{kWatchGrace};
   // Applied to every listed item (page by page, see ListOptions::item_transform) and to
   // every watched object before a handler sees it; bookmarks are left alone.
   std::function<void(json&)> transform;
@@ -41,6 +48,7 @@ struct ListWatchError {
     kWatchExpired,  // 410 Expired: resource_version is no longer served; re-listing at once
     kWatchDropped,  // a healthy stream broke; resuming from resource_version at once
     kWatchFailed,   // the watch failed; tried again after retry_in (a re-list when relist)
+    kWatchStalled,  // still open watch_grace after its timeout: cut, resuming at once
   };
   Kind kind;
   Status status;
@@ -65,7 +73,11 @@ struct ListWatchHandlers {
 // client-go's reflector: a paginated list, then a watch from the list's resourceVersion.
 // A watch that ends resumes from the last resourceVersion seen (bookmarks included);
 // 410 Expired re-lists. Failures back off exponentially with jitter; transport trouble
-// resumes the watch, other API errors re-list. Run() blocks until Stop().
+// resumes the watch, other API errors re-list. A watch that outlives its server-side
+// timeout by watch_grace is cut and resumed (a connection that stays open and delivers
+// nothing). A backoff after a transport failure ends early when the client's
+// ReconnectSignal fires (another request got an answer from the apiserver), so after an
+// outage every loop comes back with the first answer. Run() blocks until Stop().
 class ListWatch {
  public:
   ListWatch(std::shared_ptr<Client> client, ListWatchOptions options, ListWatchHandlers handlers);
@@ -83,10 +95,16 @@ class ListWatch {
   const ListWatchOptions& options() const { return options_; }
 
  private:
+  void Loop();
   Status List();
   Status WatchOnce();
   bool Stopping() const;
-  bool SleepFor(std::chrono::milliseconds d);  // false when stopping
+  // false when stopping. `reconnect_wakes`: a ReconnectSignal after `since` (a count of
+  // reconnects_, read when the failed attempt ended) ends the wait too.
+  bool SleepFor(std::chrono::milliseconds d, bool reconnect_wakes = false, uint64_t since = 0);
+  uint64_t Reconnects() const;
+  // Cuts the running watch once its deadline has passed; runs beside Run().
+  void Watchdog();
   void SetResourceVersion(const std::string& rv);
   void Report(ListWatchError::Kind kind, const Status& status, std::chrono::milliseconds retry_in,
               bool relist) const;
@@ -101,6 +119,13 @@ class ListWatch {
   std::string resource_version_;
   std::shared_ptr<WatchCancel> cancel_;
   bool stopping_ = false;
+  bool running_ = false;  // Run() is between its start and its end (the watchdog runs)
+  // The running watch's deadline (SteadyTime::max() when none) and whether the watchdog
+  // cut it.
+  base::Env::SteadyTime watch_deadline_ = base::Env::SteadyTime::max();
+  bool watch_cut_ = false;
+  uint64_t reconnects_ = 0;  // ReconnectSignal callbacks seen
+  std::mt19937 rng_{std::random_device{}()};
 };
 
 }  // namespace kube

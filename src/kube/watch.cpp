@@ -31,6 +31,36 @@ void WatchCancel::ClearCloser() {
   closer_ = nullptr;
 }
 
+uint64_t ReconnectSignal::Subscribe(Callback callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t id = next_id_++;
+  subscribers_.emplace(id, std::move(callback));
+  return id;
+}
+
+void ReconnectSignal::Unsubscribe(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  subscribers_.erase(id);
+}
+
+void ReconnectSignal::TransportFailed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  unreachable_ = true;
+}
+
+void ReconnectSignal::Answered() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!unreachable_) return;
+  unreachable_ = false;
+  reconnects_++;
+  for (auto& [id, callback] : subscribers_) callback();
+}
+
+uint64_t ReconnectSignal::reconnects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reconnects_;
+}
+
 bool EventSplitter::Feed(std::string_view chunk,
                          const std::function<bool(std::string_view)>& on_line) {
   if (held_lines_) {

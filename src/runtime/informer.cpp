@@ -36,6 +36,7 @@ Informer::Informer(std::shared_ptr<kube::Client> client, InformerOptions options
   if (!options_.ns.empty()) log_ = log_.WithValues({{"namespace", options_.ns}});
   if (options_.metrics) {
     relist_counter_ = &options_.metrics->InformerRelists().Add({{"resource", options_.resource.Name()}});
+    stall_counter_ = &options_.metrics->InformerWatchStalls().Add({{"resource", options_.resource.Name()}});
   }
 }
 
@@ -160,7 +161,7 @@ void Informer::OnWatchEvent(kube::WatchEvent& ev) {
   }
 }
 
-void Informer::OnListWatchError(const kube::ListWatchError& e) const {
+void Informer::OnListWatchError(const kube::ListWatchError& e) {
   switch (e.kind) {
     case kube::ListWatchError::Kind::kListFailed:
       log_.Warn("list failed", {{"error", e.status.ToString()}, {"retryInMs", e.retry_in.count()}});
@@ -173,6 +174,12 @@ void Informer::OnListWatchError(const kube::ListWatchError& e) const {
     case kube::ListWatchError::Kind::kWatchDropped:
       log_.Info("watch dropped, resuming",
                 {{"error", e.status.ToString()}, {"resourceVersion", e.resource_version}});
+      break;
+    case kube::ListWatchError::Kind::kWatchStalled:
+      watch_stalls_++;
+      if (stall_counter_) stall_counter_->Increment();
+      log_.Warn("watch silent, resuming",
+                {{"error", e.status.message()}, {"resourceVersion", e.resource_version}});
       break;
     case kube::ListWatchError::Kind::kWatchFailed:
       log_.Warn("watch failed, retrying",

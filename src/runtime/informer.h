@@ -36,7 +36,9 @@ struct InformerOptions {
   // Every resync_period, handlers get OnUpdate(obj, obj) for every cached object.
   std::chrono::milliseconds resync_period{0};  // 0 = off (the default)
   BackoffOptions backoff;      // between failed lists/watches
-  int watch_timeout_seconds = 0;  // 0 = the client's default (5-10 minutes)
+  // The server-side timeout of each watch; a watch still open kube::kWatchGrace after it
+  // is cut as silent. 0 = at random in [kube::kWatchTimeoutMin, kWatchTimeoutMax] seconds.
+  int watch_timeout_seconds = 0;
   // Applied to every listed and watched object before it is cached and handed to handlers
   // (controller-runtime's cache transform): drop what no handler reads to keep memory small.
   std::function<void(json&)> transform;
@@ -79,13 +81,15 @@ class Informer {
   std::string LastResourceVersion() const;
   // Full lists done after the first one.
   int64_t relists() const { return relists_.load(); }
+  // Watches cut as silent (ListWatchError::kWatchStalled).
+  int64_t watch_stalls() const { return watch_stalls_.load(); }
 
  private:
   void ResyncLoop();
   // Reconciles the store with a full list and delivers the differences.
   void OnList(json& items, const std::string& resource_version);
   void OnWatchEvent(kube::WatchEvent& ev);
-  void OnListWatchError(const kube::ListWatchError& error) const;
+  void OnListWatchError(const kube::ListWatchError& error);
   bool SleepFor(std::chrono::milliseconds d);  // false when stopping
 
   void DispatchAdd(const json& obj);
@@ -110,6 +114,8 @@ class Informer {
   std::atomic<int64_t> relists_{0};
   int64_t lists_ = 0;
   prometheus::Counter* relist_counter_ = nullptr;
+  std::atomic<int64_t> watch_stalls_{0};
+  prometheus::Counter* stall_counter_ = nullptr;
   std::thread thread_;
   std::thread resync_thread_;
 };

@@ -72,6 +72,10 @@ RuntimeMetrics::RuntimeMetrics(std::shared_ptr<prometheus::Registry> registry)
   informer_relists_ =
       Register(r, BuildCounter(), "failover_operator_informer_relists_total",
                "Full re-lists an informer made after its first list (410 Expired, errors)");
+  informer_watch_stalls_ =
+      Register(r, BuildCounter(), "failover_operator_informer_watch_stalls_total",
+               "Watches that stayed open but delivered nothing past their server-side timeout "
+               "plus grace (kube::kSilentWatchBound), cut and resumed from the last resourceVersion");
 }
 
 std::string RuntimeMetrics::Serialize() const { return SerializeMetrics(*registry_); }

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_env.h"
+
 using namespace std::chrono_literals;
 using kube::json;
 using kube::ListWatchError;
@@ -165,6 +167,7 @@ class ScriptedClient : public kube::Client {
   }
   const kube::RestConfig& config() const override { return config_; }
   void SetObserver(std::shared_ptr<kube::RequestObserver>) override {}
+  std::shared_ptr<kube::ReconnectSignal> reconnect_signal() const override { return signal_; }
 
  private:
   static Status Unserved() { return Status(Reason::kInvalidArgument, "ScriptedClient serves only ListAll and Watch"); }
@@ -176,6 +179,7 @@ class ScriptedClient : public kube::Client {
   std::vector<kube::ListOptions> list_calls_;
   std::vector<kube::WatchOptions> watch_calls_;
   kube::RestConfig config_;
+  std::shared_ptr<kube::ReconnectSignal> signal_ = std::make_shared<kube::ReconnectSignal>();
 };
 
 // What the handlers were told, in order.
@@ -485,6 +489,146 @@ TEST(ListWatch, StopDuringABackoffWaitReturnsPromptly) {
   ASSERT_TRUE(client->WaitForLists(1));
   EXPECT_LT(run.StopAndJoin(), 1s);
   EXPECT_EQ(client->list_calls().size(), 1u);
+}
+
+// A watch whose connection stays open and delivers nothing (a black-holed apiserver) is
+// cut kWatchGrace after the server-side timeout it asked for, on the loop's clock, and
+// resumed from the last resourceVersion without a list. The default timeout keeps that
+// within kSilentWatchBound, the bound docs/drills.md states.
+TEST(ListWatch, ASilentWatchIsCutAtItsTimeoutPlusGraceAndResumedWithoutAList) {
+  EXPECT_EQ(kube::kSilentWatchBound, 25s) << "docs/drills.md and docs/architecture.md state 25 s";
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  auto client = std::make_shared<ScriptedClient>();
+  client->AddList(ConfigMapList("10", {}));
+  // One event, then silence with the connection open.
+  client->AddWatch({{Event(WatchEvent::Type::kAdded, ConfigMap("a", "11"))}, Status::OK(),
+                    /*until_cancelled=*/true});
+  auto o = Options();
+  o.env = &env;
+  o.backoff.initial = o.backoff.max = std::chrono::hours(1);  // a backoff would hang the test
+  Seen seen;
+  kube::ListWatch lw(client, o, seen.Handlers());
+  Running run(lw);
+  ASSERT_TRUE(seen.WaitForEvents(1));
+  const int timeout = client->watch_calls().at(0).timeout_seconds;
+  EXPECT_GE(timeout, kube::kWatchTimeoutMin) << "the apiserver is asked to end the watch";
+  EXPECT_LE(timeout, kube::kWatchTimeoutMax);
+  const auto deadline = std::chrono::seconds(timeout) + kube::kWatchGrace;
+  EXPECT_LE(deadline, kube::kSilentWatchBound);
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(t0 + deadline)) << "no deadline armed for the watch";
+
+  env.Advance(deadline - 1ms);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(client->watch_calls().size(), 1u) << "cut before its deadline";
+  env.Advance(1ms);
+  ASSERT_TRUE(client->WaitForWatches(2)) << "the silent watch was never cut";
+  run.StopAndJoin();
+
+  EXPECT_EQ(client->watch_calls()[1].resource_version, "11") << "resumed from the last rv";
+  EXPECT_EQ(client->list_calls().size(), 1u) << "a silent watch costs no re-list";
+  ASSERT_EQ(seen.errors.size(), 1u);
+  EXPECT_EQ(seen.errors[0].kind, ListWatchError::Kind::kWatchStalled);
+  EXPECT_EQ(seen.errors[0].status.reason(), Reason::kStalled);
+  EXPECT_EQ(seen.errors[0].retry_in, 0ms) << "resumed at once";
+  EXPECT_FALSE(seen.errors[0].relist);
+}
+
+TEST(ListWatch, AWatchThatEndsInTimeIsNotCut) {
+  testsupport::FakeEnv env;
+  auto client = std::make_shared<ScriptedClient>();
+  client->AddList(ConfigMapList("10", {}));
+  auto o = Options();
+  o.env = &env;
+  o.watch_timeout_seconds = 3;
+  o.watch_grace = 2s;
+  o.healthy_watch = 0ms;  // the server's end resumes at once
+  WatchScript ended{{Bookmark("12")}, Status::OK()};
+  client->AddWatch(std::move(ended));  // the server ends it (its timeout): no cut
+  Seen seen;
+  kube::ListWatch lw(client, o, seen.Handlers());
+  Running run(lw);
+  ASSERT_TRUE(client->WaitForWatches(2));
+  EXPECT_EQ(client->watch_calls()[0].timeout_seconds, 3);
+  EXPECT_EQ(client->watch_calls()[1].resource_version, "12");
+  // The second one stays open: cut exactly 3 s + 2 s after it started.
+  const auto t1 = env.Now();
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(t1 + 5s));
+  EXPECT_FALSE(env.BlockUntilDeadlineBy(t1 + 5s - 1ms, 100ms)) << "a deadline shorter than timeout + grace";
+  run.StopAndJoin();
+  EXPECT_TRUE(seen.errors.empty()) << "a watch the server ended is no stall";
+}
+
+// After a transport failure (the apiserver unreachable) a loop waits out its backoff
+// only until the client hears from the apiserver again (ReconnectSignal): after an outage
+// every informer comes back with the first answer, not at the end of its own backoff.
+TEST(ListWatch, ABackoffAfterATransportFailureEndsWhenTheApiserverAnswersAgain) {
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  auto client = std::make_shared<ScriptedClient>();
+  client->AddList(Status(Reason::kConnectionFailed, "connection refused"));
+  client->AddList(ConfigMapList("10", {}));
+  auto o = Options();
+  o.env = &env;
+  o.backoff.initial = o.backoff.max = std::chrono::hours(1);
+  Seen seen;
+  kube::ListWatch lw(client, o, seen.Handlers());
+  Running run(lw);
+  ASSERT_TRUE(client->WaitForLists(1));
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(t0 + std::chrono::hours(1))) << "not in its backoff";
+  // Another request of the same client got an answer after the failure.
+  auto signal = client->reconnect_signal();
+  signal->TransportFailed();
+  signal->Answered();
+  ASSERT_TRUE(client->WaitForWatches(1)) << "still waiting out its backoff";
+  EXPECT_EQ(client->list_calls().size(), 2u);
+  EXPECT_EQ(env.Now(), t0) << "no time passed on the loop's clock";
+  run.StopAndJoin();
+  ASSERT_EQ(seen.errors.size(), 1u);
+  EXPECT_EQ(seen.errors[0].retry_in, std::chrono::hours(1));
+}
+
+TEST(ListWatch, ABackoffAfterAnApiErrorIsNotCutShortByAReconnect) {
+  testsupport::FakeEnv env;
+  auto client = std::make_shared<ScriptedClient>();
+  // The apiserver answered: overloaded. Its backoff stands whatever else gets answers.
+  client->AddList(Status(Reason::kTooManyRequests, "slow down", 429));
+  client->AddList(ConfigMapList("10", {}));
+  auto o = Options();
+  o.env = &env;
+  o.backoff.initial = o.backoff.max = std::chrono::hours(1);
+  Seen seen;
+  kube::ListWatch lw(client, o, seen.Handlers());
+  Running run(lw);
+  ASSERT_TRUE(client->WaitForLists(1));
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + std::chrono::hours(1)));
+  auto signal = client->reconnect_signal();
+  signal->TransportFailed();
+  signal->Answered();
+  EXPECT_FALSE(client->WaitForLists(2, 300ms)) << "a 429 backoff was cut short";
+  env.Advance(std::chrono::hours(1));
+  EXPECT_TRUE(client->WaitForLists(2));
+}
+
+TEST(ReconnectSignal, CallsSubscribersOnceOnTheFirstAnswerAfterAFailure) {
+  kube::ReconnectSignal signal;
+  int a = 0, b = 0;
+  const uint64_t ida = signal.Subscribe([&] { a++; });
+  signal.Subscribe([&] { b++; });
+  signal.Answered();
+  EXPECT_EQ(a + b, 0) << "no failure before: nothing to tell";
+  signal.TransportFailed();
+  signal.TransportFailed();
+  signal.Answered();
+  signal.Answered();
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 1);
+  signal.Unsubscribe(ida);
+  signal.TransportFailed();
+  signal.Answered();
+  EXPECT_EQ(a, 1) << "unsubscribed";
+  EXPECT_EQ(b, 2);
+  EXPECT_EQ(signal.reconnects(), 2u);
 }
 
 TEST(ListWatch, StopBeforeRunMakesRunReturnAtOnce) {

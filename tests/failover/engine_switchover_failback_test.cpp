@@ -95,6 +95,34 @@ TEST(Failback, AutomaticAfterStabilizationWindow) {
   EXPECT_EQ(s.Role("b-0"), "standby");
 }
 
+// The operator's probe found the primary dead and failed over; it restarts (every probe
+// verdict gone) while the primary's pods still say Ready. No failback to it before its pods
+// are probed healthy again.
+TEST(Failback, NotToAMemberTheProbeFoundDeadBeforeARestartUntilProbedHealthy) {
+  Scenario s = Settled();
+  s.spec.failback.policy = FailbackPolicy::kAutomatic;
+  s.spec.detection.unhealthy_for = 0s;
+  s.spec.detection.probe = Probe{};
+  s.spec.detection.probe->tcp = TcpProbe{5432};
+  s.spec.detection.source = HealthSource::kReadinessAndProbe;
+  s.world.pods.at("a-0").probe_ok = false;
+  s.world.pods.at("a-1").probe_ok = false;
+  s.Step(T(10));
+  ASSERT_EQ(s.ServiceMember(), "b");
+  for (auto& [name, pod] : s.world.pods) pod.probe_ok = std::nullopt;  // the restart
+  for (int t = 20; t <= 300; t += 10) s.Step(T(t));
+  EXPECT_EQ(s.ServiceMember(), "b") << "a is not probed yet";
+  EXPECT_FALSE(s.world.status.FindMember("a")->healthy);
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(10)) << "its unhealthy period goes on";
+  EXPECT_NE(s.world.status.FindMember("a")->message.find("not probed"), std::string::npos);
+  s.world.pods.at("a-0").probe_ok = true;
+  s.world.pods.at("a-1").probe_ok = true;
+  s.Step(T(310));
+  EXPECT_EQ(s.ServiceMember(), "b") << "healthyFor and the stabilization window start now";
+  for (int t = 320; t <= 380; t += 10) s.Step(T(t));
+  EXPECT_EQ(s.ServiceMember(), "a");
+}
+
 TEST(Failback, AutomaticDoesNotUndoASwitchover) {
   Scenario s = Settled();
   s.spec.failback.policy = FailbackPolicy::kAutomatic;

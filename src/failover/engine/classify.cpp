@@ -48,13 +48,22 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
-bool Counts(const PodObservation& p, HealthSource source) {
+// Whether a pod counts as ready. A pod the operator has not probed yet (since it started or
+// took the lead) does not veto a member that was healthy; it counts as not ready for a member
+// that was unhealthy (`was_unhealthy`), which recovers only once probed healthy.
+bool Counts(const PodObservation& p, HealthSource source, bool was_unhealthy) {
   switch (source) {
     case HealthSource::kReadiness: return p.ready;
-    case HealthSource::kProbe: return p.probe_ok.value_or(p.ready);
-    case HealthSource::kReadinessAndProbe: return p.ready && p.probe_ok.value_or(true);
+    case HealthSource::kProbe: return p.probe_ok.value_or(p.ready && !was_unhealthy);
+    case HealthSource::kReadinessAndProbe: return p.ready && p.probe_ok.value_or(!was_unhealthy);
   }
   return false;
+}
+
+// Unhealthy in the previous status, or healthy there but not yet recovered (healthyFor).
+bool WasUnhealthy(const Status& previous, const std::string& member) {
+  const MemberStatus* before = previous.FindMember(member);
+  return before && (!before->healthy || before->unhealthy_since.has_value());
 }
 
 PodState Place(const PodObservation& pod, const Spec& spec, const std::string& group) {
@@ -75,13 +84,16 @@ PodState Place(const PodObservation& pod, const Spec& spec, const std::string& g
   return out;
 }
 
-void Count(MemberState& m, const PodObservation& p, HealthSource source) {
+void Count(MemberState& m, const PodObservation& p, HealthSource source, bool was_unhealthy) {
   if (p.terminating) return;
   auto role = p.labels.find(keys::kRole);
   if (role != p.labels.end() && role->second == "active") m.labelled_active = true;
   ++m.total;
   m.newest_pod = std::max(m.newest_pod, p.created_at);
-  if (!Counts(p, source)) return;
+  if (!Counts(p, source, was_unhealthy)) {
+    if (source != HealthSource::kReadiness && !p.probe_ok && p.ready) ++m.awaiting_probe;
+    return;
+  }
   ++m.ready;
   // The worst lag a counted pod publishes; one garbled annotation makes the member's lag
   // unknown (that pod may be the one furthest behind).
@@ -173,7 +185,10 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
   const HealthSource source = spec.detection.EffectiveSource();
   for (const PodObservation* p : pods) {
     PodState placed = Place(*p, spec, observed.group.name);
-    if (placed.owner == PodOwner::kMember) Count(c.members[static_cast<size_t>(placed.member)], *p, source);
+    if (placed.owner == PodOwner::kMember) {
+      MemberState& m = c.members[static_cast<size_t>(placed.member)];
+      Count(m, *p, source, WasUnhealthy(previous, m.name));
+    }
     c.pods.push_back(std::move(placed));
   }
 
@@ -213,7 +228,12 @@ std::string IneligibilityMessage(const MemberState& member, Role role, const Spe
   switch (WhyIneligible(member, role)) {
     case Ineligibility::kUnhealthy:
       return "unhealthy: " + std::to_string(member.ready) + "/" + std::to_string(member.min_ready) +
-             " ready pods needed";
+             " ready pods needed" +
+             (member.awaiting_probe > 0
+                  ? "; " + std::to_string(member.awaiting_probe) +
+                        " Ready pod(s) not probed since the operator started or took the lead: an unhealthy "
+                        "member counts as healthy only once probed healthy"
+                  : std::string());
     case Ineligibility::kLagging: return member.lag_message;
     case Ineligibility::kFenced:
       return "fenced until healthy for " + FormatDuration(spec.failback.stabilization_window);

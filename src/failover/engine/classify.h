@@ -32,6 +32,9 @@ struct MemberState {
   int rank = 0;          // 0 = most preferred: higher priority first, then spec order
   int ready = 0;         // pods that count as ready under the health source, not terminating
   int total = 0;         // pods not terminating
+  // Ready pods not counted only because this process has not probed them yet while the
+  // member was unhealthy in the previous status (a restart or a new leader).
+  int awaiting_probe = 0;
   Time newest_pod{};     // the latest creationTimestamp among them (Time{} with none)
   bool healthy = false;  // ready >= min_ready
   Time since{};          // when `healthy` last changed (kept from the previous status)

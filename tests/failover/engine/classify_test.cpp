@@ -120,6 +120,43 @@ TEST(Classify, SinceAndRoleCarryOverFromThePreviousStatus) {
   EXPECT_EQ(Classify(TwoMembers(), o, Status{}, T(7)).members[0].since, T(7)) << "first sight";
 }
 
+// After a restart or a leader change the operator's probe verdicts are gone (nullopt). A
+// member the previous status holds unhealthy stays unhealthy, its unhealthy period going on,
+// until its pods are probed healthy; a member that was healthy is not vetoed meanwhile.
+TEST(Classify, AMemberFoundUnhealthyCountsAsHealthyOnlyOnceProbedHealthyAfterARestart) {
+  for (HealthSource source : {HealthSource::kProbe, HealthSource::kReadinessAndProbe}) {
+    SCOPED_TRACE(static_cast<int>(source));
+    Spec spec = TwoMembers();
+    spec.detection.probe = Probe{};
+    spec.detection.probe->tcp = TcpProbe{5432};
+    spec.detection.source = source;
+    Status prev;
+    prev.members = {Recorded("a", Role::kStandby, T(-50), /*healthy=*/false), Recorded("b", Role::kActive, T(-40))};
+    Observed o = Group({Pod("a-0", Site("a")), Pod("b-0", Site("b"))});  // Ready, not probed yet
+    Classification c = Classify(spec, o, prev, T(0));
+    EXPECT_FALSE(c.members[0].healthy) << "found unhealthy before the restart: not healthy until probed";
+    EXPECT_EQ(c.members[0].since, T(-50)) << "its unhealthy period goes on across the restart";
+    EXPECT_EQ(c.members[0].awaiting_probe, 1);
+    EXPECT_NE(IneligibilityMessage(c.members[0], Role::kStandby, spec).find("not probed since the operator started"),
+              std::string::npos);
+    EXPECT_TRUE(c.members[1].healthy) << "a healthy member is not vetoed by a probe not run yet";
+    EXPECT_EQ(c.members[1].awaiting_probe, 0);
+
+    // Healthy but not yet recovered (healthyFor) counts as unhealthy too.
+    Status recovering = prev;
+    recovering.members[0].healthy = true;
+    recovering.members[0].since = T(-2);
+    recovering.members[0].unhealthy_since = T(-60);
+    EXPECT_FALSE(Classify(spec, o, recovering, T(0)).members[0].healthy);
+
+    o.pods[0].probe_ok = true;
+    Classification d = Classify(spec, o, prev, T(1));
+    EXPECT_TRUE(d.members[0].healthy) << "probed healthy";
+    EXPECT_EQ(d.members[0].since, T(1));
+    EXPECT_EQ(d.members[0].awaiting_probe, 0);
+  }
+}
+
 TEST(Classify, RankIsPriorityFirstThenSpecOrder) {
   Spec spec = TwoMembers();
   Member c3 = spec.members[1];

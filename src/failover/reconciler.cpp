@@ -1,6 +1,7 @@
 #include "failover/reconciler.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "failover/cache_trim.h"
 #include "failover/object_fields.h"
@@ -35,8 +36,14 @@ GroupReconciler::GroupReconciler(Deps deps)
       metrics_(deps_.metrics_registry),
       hook_client_(HookClientOptions(deps_.env)) {
   if (!deps_.now) {
-    base::Env* env = deps_.env;
-    deps_.now = [env] { return std::chrono::time_point_cast<Duration>(env->WallNow()); };
+    // The timeline, not the wall clock: a step of the wall clock neither fails a member
+    // over early nor ages the anti-flap history out (base/timeline.h).
+    timeline_ = std::make_unique<base::Timeline>(deps_.env);
+    deps_.now = [this] {
+      const Time now = std::chrono::time_point_cast<Duration>(timeline_->Now());
+      WarnOfClockStep(timeline_->Offset());
+      return now;
+    };
   }
   if (!deps_.may_write) deps_.may_write = [] { return true; };
   auto enqueue = deps_.enqueue;
@@ -87,6 +94,20 @@ void GroupReconciler::UpdateProbes(const std::string& key, const Spec& spec, boo
     }
   }
   prober_->SetTargets(key, spec.detection.probe, targets);
+}
+
+void GroupReconciler::WarnOfClockStep(std::chrono::nanoseconds offset) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(offset).count();
+  int64_t reported = reported_clock_offset_.load();
+  if (std::abs(seconds - reported) < 2) return;
+  if (!reported_clock_offset_.compare_exchange_strong(reported, seconds)) return;
+  if (seconds == 0) {
+    log_.Info("the wall clock and the operator's timeline agree again");
+  } else {
+    log_.Warn("the wall clock was stepped: decisions keep to the monotonic timeline, which leans towards the "
+              "wall clock at 1% of the time that passes",
+              {{"wallClockAheadSeconds", std::to_string(seconds)}});
+  }
 }
 
 void GroupReconciler::EmitEvent(const json& group, const Event& event) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/env.h"
+#include "base/timeline.h"
 #include "failover/engine.h"
 #include "failover/gather.h"
 #include "failover/group_index.h"
@@ -63,7 +65,7 @@ class GroupReconciler : public runtime::Reconciler {
     std::function<bool()> may_write;                 // leader-election guard
     std::function<void(const std::string&)> enqueue;  // re-queues a group key
     // The clocks of the reconciler and its parts (hooks, probes, recent writes); now,
-    // when unset, is env's wall clock in ms.
+    // when unset, is a base::Timeline on env in ms (the wall clock, immune to its steps).
     base::Env* env = &base::RealEnv();
     std::function<Time()> now;
     // Where hook calls and member probes run; made and sized by the wiring (the
@@ -89,8 +91,12 @@ class GroupReconciler : public runtime::Reconciler {
  private:
   void UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed);
   void EmitEvent(const nlohmann::json& group, const Event& event);
+  // Logs once per change of 2 s or more how far the wall clock is from the timeline.
+  void WarnOfClockStep(std::chrono::nanoseconds offset);
 
   Deps deps_;
+  std::unique_ptr<base::Timeline> timeline_;  // deps_.now unless the caller gave one
+  std::atomic<int64_t> reported_clock_offset_{0};
   runtime::Logger log_;
   RecentWrites recent_;
   GroupIndex index_;

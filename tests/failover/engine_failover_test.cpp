@@ -134,6 +134,34 @@ TEST(Detection, UnhealthySinceSurvivesARestartAndIsNotDoubleCounted) {
   EXPECT_EQ(f.ServiceMember(), "b");
 }
 
+// The status was written by a replica whose wall clock is an hour ahead (or before this
+// node's clock was stepped back an hour): the primary's unhealthy period is dated in the
+// future. It counts from now, not from an hour on; and the anti-flap history dated ahead
+// still counts.
+TEST(Clocks, TimesRecordedAheadOfTheClockNeitherHoldAFailoverBackNorAgeTheAntiFlapHistoryOut) {
+  Scenario s = Settled();  // unhealthyFor 5s
+  s.MemberReady("a", false);
+  s.Step(T(3600 + 10));  // the replica an hour ahead saw a fail
+  ASSERT_EQ(s.world.status.FindMember("a")->since, T(3610));
+  ASSERT_EQ(s.ServiceMember(), "a");
+  s.Step(T(20));  // this replica, on the right clock
+  EXPECT_EQ(s.world.status.FindMember("a")->since, T(20)) << "read as now";
+  s.Step(T(24));
+  EXPECT_EQ(s.ServiceMember(), "a") << "unhealthyFor not over yet";
+  s.Step(T(25));
+  EXPECT_EQ(s.ServiceMember(), "b") << "unhealthyFor after this replica first saw it, not an hour later";
+
+  // An anti-flap budget spent at times recorded an hour ahead still holds.
+  Scenario h = Settled();
+  h.spec.anti_flap.max_failovers = 1;
+  h.spec.anti_flap.window = 10min;
+  h.world.status.recent_failovers = {T(3600)};
+  h.MemberReady("a", false);
+  h.Step(T(1000));
+  h.Step(T(1010));
+  EXPECT_EQ(h.ServiceMember(), "a") << "the budget spent 'in the future' is not forgotten";
+}
+
 // A crash-looping primary is Ready for moments between crashes: those spells are shorter
 // than healthyFor, so its unhealthy period goes on from the first crash.
 TEST(Detection, ACrashLoopingPrimaryFailsOverFromItsFirstCrash) {

@@ -78,6 +78,13 @@ class FakeEnv final : public base::Env {
     changed_.notify_all();
   }
 
+  // Steps the wall clock alone by d (either way), as NTP stepping or `date -s` would; the
+  // steady clock and the waits are left alone.
+  void StepWall(std::chrono::nanoseconds d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    wall_ += std::chrono::duration_cast<WallTime::duration>(d);
+  }
+
   // Moves the clocks to the earliest pending deadline (none: does nothing). Returns
   // whether there was one.
   bool AdvanceToNextDeadline() {

@@ -194,7 +194,16 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
 
   for (auto& m : c.members) {
     m.healthy = m.ready >= m.min_ready;
-    const MemberStatus* before = previous.FindMember(m.name);
+    // Times recorded by a replica whose clock is ahead, or before the wall clock was stepped
+    // back, read as now: an unhealthy period is never dated after this decision (which would
+    // hold a failover back until the clock caught up).
+    std::optional<MemberStatus> recorded;
+    if (const MemberStatus* found = previous.FindMember(m.name)) {
+      recorded = *found;
+      recorded->since = std::min(recorded->since, now);
+      if (recorded->unhealthy_since) recorded->unhealthy_since = std::min(*recorded->unhealthy_since, now);
+    }
+    const MemberStatus* before = recorded ? &*recorded : nullptr;
     const Duration healthy_for = spec.detection.healthy_for;
     if (before && before->healthy == m.healthy && before->since != Time{}) {
       m.since = before->since;

@@ -6,8 +6,10 @@ namespace failover::engine {
 
 std::vector<Time> RecentFailovers(const Spec& spec, const Status& previous, Time now) {
   std::vector<Time> out;
+  // A time recorded ahead of now (another replica's clock, a clock stepped back since) reads
+  // as now: the budget it spent is kept, never dropped.
   for (Time t : previous.recent_failovers) {
-    if (t > now - spec.anti_flap.window && t <= now) out.push_back(t);
+    if (t > now - spec.anti_flap.window) out.push_back(std::min(t, now));
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -370,6 +370,7 @@ SpecParse ParseSpec(const json& spec) {
       lag.bytes = r.Integer(*ml, "bytes", "spec.promotion.maxLag.bytes");
       s.max_lag = lag;
     }
+    if (auto d = r.DurationField(*pr, "switchTimeout", "spec.promotion.switchTimeout")) s.switch_timeout = *d;
   }
   if (const json* hooks = r.Object(spec, "hooks", "spec.hooks")) {
     s.pre_promote = ParseHook(r, *hooks, "prePromote", "spec.hooks.prePromote");

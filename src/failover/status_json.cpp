@@ -108,6 +108,18 @@ json StatusToJson(const Status& s) {
   } else {
     j["switch"] = nullptr;
   }
+  if (s.timed_out_switch) {
+    const auto& t = *s.timed_out_switch;
+    j["timedOutSwitch"] = {{"from", t.from},
+                           {"to", t.to},
+                           {"reason", t.reason},
+                           {"stuckAt", t.stuck_at},
+                           {"startedAt", FormatTime(t.started_at)},
+                           {"timedOutAt", FormatTime(t.timed_out_at)},
+                           {"observedGeneration", t.generation}};
+  } else {
+    j["timedOutSwitch"] = nullptr;
+  }
   j["lastTransition"] = s.last_transition ? TransitionToJson(*s.last_transition) : json(nullptr);
   json history = json::array();
   for (const auto& t : s.history) history.push_back(TransitionToJson(t));
@@ -185,6 +197,17 @@ Status ParseStatus(const json& j) {
     }
     std::sort(w.fence_pods.begin(), w.fence_pods.end());
     s.switch_record = w;
+  }
+  if (auto it = j.find("timedOutSwitch"); it != j.end() && it->is_object()) {
+    TimedOutSwitch t;
+    t.from = StringOr(*it, "from");
+    t.to = StringOr(*it, "to");
+    t.reason = StringOr(*it, "reason");
+    t.stuck_at = StringOr(*it, "stuckAt");
+    t.started_at = TimeOr(*it, "startedAt");
+    t.timed_out_at = TimeOr(*it, "timedOutAt");
+    t.generation = NumberOr<int64_t>(*it, "observedGeneration", 0);
+    s.timed_out_switch = t;
   }
   if (auto it = j.find("lastTransition"); it != j.end() && it->is_object()) {
     s.last_transition = TransitionFromJson(*it);

@@ -136,6 +136,10 @@ struct Spec {
   std::optional<MaxLag> max_lag;
   std::optional<Hook> pre_promote;
   std::optional<Hook> post_promote;
+  // spec.promotion.switchTimeout: a switch not finished this long after it started (a
+  // prePromote hook failing with Abort, a promotion that never lands) is ended; then no
+  // automatic switch for as long again (status.timedOutSwitch).
+  Duration switch_timeout = std::chrono::minutes(5);
   bool paused = false;
   bool dry_run = false;
 
@@ -189,6 +193,21 @@ struct SwitchRecord {
   bool operator==(const SwitchRecord&) const = default;
 };
 
+// A switch that did not finish within spec.promotion.switchTimeout and was given up: the
+// group went back to (or stayed on) `from`. While it stands (switchTimeout after
+// timed_out_at, the spec unchanged) no automatic switch starts; a switchover ends it.
+struct TimedOutSwitch {
+  std::string from;
+  std::string to;
+  std::string reason;
+  std::string stuck_at;  // the step it did not get past ("the prePromote hook (URL)")
+  Time started_at{};
+  Time timed_out_at{};
+  int64_t generation = 0;  // metadata.generation then: a spec change ends the hold
+
+  bool operator==(const TimedOutSwitch&) const = default;
+};
+
 struct Transition {
   std::string from;
   std::string to;
@@ -221,6 +240,7 @@ struct Status {
   std::vector<MemberStatus> members;
   std::vector<ServiceStatus> services;
   std::optional<SwitchRecord> switch_record;
+  std::optional<TimedOutSwitch> timed_out_switch;
   std::optional<Transition> last_transition;
   std::vector<Transition> history;         // newest first, at most kHistoryLimit
   std::vector<Time> recent_failovers;      // automatic switches inside antiFlap.window

@@ -10,6 +10,8 @@ namespace {
 constexpr size_t kMaxMembers = 16;
 constexpr size_t kMaxServices = 32;
 const Duration kMaxDuration = std::chrono::hours(24 * 7);
+const Duration kMinSwitchTimeout = std::chrono::seconds(10);
+const Duration kMaxSwitchTimeout = std::chrono::hours(1);
 
 std::string Index(const char* list, size_t i) {
   return std::string(list) + "[" + std::to_string(i) + "]";
@@ -224,6 +226,22 @@ std::vector<FieldError> Validate(const Spec& spec) {
     }
     if (spec.max_lag->bytes && *spec.max_lag->bytes < 0) {
       errors.push_back({"spec.promotion.maxLag.bytes", "must not be negative"});
+    }
+  }
+  if (spec.switch_timeout < kMinSwitchTimeout) {
+    errors.push_back({"spec.promotion.switchTimeout", "must be at least " + FormatDuration(kMinSwitchTimeout)});
+  } else if (spec.switch_timeout > kMaxSwitchTimeout) {
+    errors.push_back({"spec.promotion.switchTimeout", "must be at most " + FormatDuration(kMaxSwitchTimeout)});
+  } else {
+    // A switch must have time for its hooks: each may take (retries + 1) x timeout.
+    Duration hooks{0};
+    for (const auto& h : {spec.pre_promote, spec.post_promote}) {
+      if (h && h->retries >= 0 && h->retries <= 10 && h->timeout <= kMaxDuration) hooks += h->timeout * (h->retries + 1);
+    }
+    if (hooks >= spec.switch_timeout) {
+      errors.push_back({"spec.promotion.switchTimeout",
+                        "must be longer than the hooks may take ((retries + 1) x timeout of prePromote and "
+                        "postPromote: " + FormatDuration(hooks) + ")"});
     }
   }
   if (spec.pre_promote) CheckHook(errors, "spec.hooks.prePromote", *spec.pre_promote);

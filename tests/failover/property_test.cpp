@@ -95,6 +95,11 @@ struct Oracle {
     }
     return now < newest + spec.detection.initial_wait;
   }
+  // A switch given up at promotion.switchTimeout holds automatic switches for as long again.
+  bool TimeoutHold(Time now) const {
+    const auto& t = world.status.timed_out_switch;
+    return t && now < t->timed_out_at + spec.switch_timeout;
+  }
   bool BudgetLeft(Time now) const {
     int n = 0;
     for (Time t : world.status.recent_failovers) n += (t > now - spec.anti_flap.window) ? 1 : 0;
@@ -207,12 +212,22 @@ void CheckStages(const Plan& plan, const Status& previous, const std::string& ct
   }
 }
 
+// The plan ends a switch at promotion.switchTimeout (given up, or finished on its target).
+bool HasSwitchTimedOut(const Plan& plan, const Status& previous) {
+  if (plan.status.timed_out_switch && plan.status.timed_out_switch != previous.timed_out_switch) return true;
+  for (const auto& e : plan.events) {
+    if (e.reason == "SwitchTimedOut") return true;
+  }
+  return false;
+}
+
 struct RunStats {
   int steps = 0;
   int switches = 0;
   int crashes = 0;
   int partial_stages = 0;  // crashes inside a stage of several writes
   int writes = 0;
+  int timeouts = 0;  // switches that reached promotion.switchTimeout
 };
 
 // Runs `steps` random steps; checks every invariant after every write.
@@ -220,6 +235,9 @@ void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strateg
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   Spec spec = RandomSpec(rng, mode, strategy);
+  // Short enough that a switch cut short several plans in a row times out (taken from the
+  // seed, not the generator, so that the sequences stay what they were).
+  spec.switch_timeout = std::vector<Duration>{15s, 30s, 5min}[seed % 3];
   ASSERT_TRUE(Validate(spec).empty());
   World world = RandomWorld();
   Time now = T(0);
@@ -269,6 +287,7 @@ void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strateg
     stats.crashes += crash ? 1 : 0;
     stats.partial_stages += crash && stages[crash_stage].end - stages[crash_stage].begin > 1 ? 1 : 0;
     stats.switches += static_cast<int>(plan.metrics.size() > 0);
+    stats.timeouts += static_cast<int>(HasSwitchTimedOut(plan, world.status));
     const bool check_never_empty = mode == Mode::kActivePassive &&
                                    spec.strategy == SwitchStrategy::kMakeBeforeBreak &&
                                    !world.ServedMembers().empty();
@@ -307,7 +326,7 @@ void RunSequence(uint32_t seed, Mode mode, std::optional<SwitchStrategy> strateg
         const MemberStatus* ms = world.status.FindMember(active);
         ASSERT_NE(ms, nullptr);
         bool window_open = now - ms->since < spec.detection.unhealthy_for;
-        ASSERT_TRUE(window_open || !o.BudgetLeft(now))
+        ASSERT_TRUE(window_open || !o.BudgetLeft(now) || o.TimeoutHold(now))
             << ctx << " step " << step << ": Service on unhealthy " << active << " since "
             << FormatTime(ms->since) << " at " << FormatTime(now);
       }
@@ -351,8 +370,10 @@ TEST(Property, ActivePassiveBreakBeforeMakeNeverTwoActive) {
     if (HasFatalFailure()) return;
   }
   std::cout << "steps " << stats.steps << ", switches " << stats.switches << ", crashes " << stats.crashes
-            << " (inside a parallel stage " << stats.partial_stages << "), writes " << stats.writes << "\n";
+            << " (inside a parallel stage " << stats.partial_stages << "), writes " << stats.writes
+            << ", switch timeouts " << stats.timeouts << "\n";
   EXPECT_GT(stats.switches, 100) << "the sequences must exercise failovers";
+  EXPECT_GT(stats.timeouts, 0) << "and switches that time out";
   EXPECT_GT(stats.crashes, 100);
   EXPECT_GT(stats.partial_stages, 50);
 }

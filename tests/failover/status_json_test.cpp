@@ -51,8 +51,18 @@ TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
   EXPECT_FALSE(ij["members"][0].contains("message"));
   EXPECT_EQ(ParseStatus(ij), initial);
 
+  Status timed_out = s;
+  timed_out.switch_record.reset();
+  timed_out.timed_out_switch = TimedOutSwitch{"a", "b", "PrimaryUnhealthy", "the prePromote hook (http://h/pre)",
+                                              m.since, m.since + std::chrono::minutes(5), 7};
+  json tj = StatusToJson(timed_out);
+  EXPECT_EQ(tj["timedOutSwitch"]["stuckAt"], "the prePromote hook (http://h/pre)");
+  EXPECT_EQ(tj["timedOutSwitch"]["timedOutAt"], "2026-01-01T00:05:01.500Z");
+  EXPECT_EQ(ParseStatus(tj), timed_out);
+
   json empty = StatusToJson(Status{});
   EXPECT_TRUE(empty["switch"].is_null());
+  EXPECT_TRUE(empty["timedOutSwitch"].is_null()) << "named (null) so a merge patch clears it";
   EXPECT_TRUE(empty["lastTransition"].is_null());
   EXPECT_TRUE(empty["conditions"].is_null());
   // A merge patch with the empty status removes what the full one set.

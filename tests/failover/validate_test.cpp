@@ -41,6 +41,33 @@ TEST(Validate, InitialWaitIsADurationOfAtMostTenMinutes) {
       << "the default";
 }
 
+TEST(Validate, SwitchTimeoutIsBoundedAndLeavesTheHooksTheirTime) {
+  auto errors_for = [](const std::string& timeout, const std::string& hooks = "{}") {
+    SpecParse p = ParseSpec(json::parse(R"({"members": [
+        {"name": "a", "selector": {"matchLabels": {"site": "a"}}},
+        {"name": "b", "selector": {"matchLabels": {"site": "b"}}}],
+      "promotion": {"switchTimeout": ")" + timeout + R"("}, "hooks": )" + hooks + "}"));
+    std::vector<std::string> out = Messages(p.errors);
+    if (p.ok()) {
+      EXPECT_EQ(p.spec.switch_timeout, *base::ParseDuration(timeout)) << timeout;
+      for (const auto& m : Messages(Validate(p.spec))) out.push_back(m);
+    }
+    return out;
+  };
+  EXPECT_TRUE(errors_for("10s").empty());
+  EXPECT_TRUE(errors_for("1h").empty());
+  EXPECT_EQ(errors_for("9s"), std::vector<std::string>{"spec.promotion.switchTimeout: must be at least 10s"});
+  EXPECT_EQ(errors_for("1h1ms"), std::vector<std::string>{"spec.promotion.switchTimeout: must be at most 1h"});
+  // The default hooks (timeout 5s, 3 retries) may take 20s each.
+  const std::string both = R"({"prePromote": {"url": "http://h/pre"}, "postPromote": {"url": "http://h/post"}})";
+  EXPECT_TRUE(errors_for("41s", both).empty());
+  EXPECT_EQ(errors_for("40s", both),
+            std::vector<std::string>{"spec.promotion.switchTimeout: must be longer than the hooks may take "
+                                     "((retries + 1) x timeout of prePromote and postPromote: 40s)"});
+  EXPECT_EQ(ParseSpec(json::parse(R"({"members": []})")).spec.switch_timeout, std::chrono::minutes(5))
+      << "the default";
+}
+
 TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
   SpecParse p = ParseSpec(ValidSpec());
   ASSERT_TRUE(p.ok());

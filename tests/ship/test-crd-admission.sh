@@ -148,6 +148,8 @@ good initial-wait-zero '.spec.detection.initialWait = "0"'
 good healthy-for-bounds '.spec.detection.healthyFor = "168h"'
 good max-lag-bytes '.spec.promotion = {maxLag: {bytes: 0}}'
 good max-lag-seconds '.spec.promotion = {maxLag: {seconds: 2.5}}'
+good switch-timeout-bounds '.spec.promotion = {switchTimeout: "10s"}'
+good switch-timeout-hour '.spec.promotion = {switchTimeout: "1h"}'
 # Every bound, at the bound. The operator rounds a duration to the millisecond before it
 # compares, so half a millisecond past a bound that rounds onto it is valid too.
 good bounds-exact '.spec.detection = {unhealthyFor: "168h", probe: {tcp: {port: 1}, period: "100ms", timeout: "100ms"}}
@@ -239,6 +241,10 @@ bad anti-flap-window-long spec.antiFlap.window "must be at most 168h (7 days)" \
   '.spec.antiFlap.window = "192h"'
 bad max-lag-empty spec.promotion.maxLag "must set seconds, bytes or both" \
   '.spec.promotion = {maxLag: {}}'
+bad switch-timeout-short spec.promotion.switchTimeout "must be at least 10s" \
+  '.spec.promotion = {switchTimeout: "9s"}'
+bad switch-timeout-long spec.promotion.switchTimeout "must be at most 1h" \
+  '.spec.promotion = {switchTimeout: "61m"}'
 bad hook-url-no-host spec.hooks.prePromote.url "names no host" \
   '.spec.hooks = {prePromote: {url: "http:///pre"}}'
 bad hook-url-port-no-host spec.hooks.postPromote.url "names no host" \

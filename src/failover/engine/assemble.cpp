@@ -124,7 +124,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   const bool bbm = in.spec.strategy == SwitchStrategy::kBreakBeforeMake;
   const std::optional<Switch> sw = in.acting ? d.switching : std::nullopt;
   const bool initial = sw && sw->reason == SwitchReason::kInitial;
-  const bool hooks = sw && !initial;
+  // A switch finished on its target at promotion.switchTimeout runs no hook.
+  const bool hooks = sw && !initial && !d.switch_timed_out;
   const bool resumed = sw && in.previous.switch_record && in.previous.switch_record->to == sw->to;
   std::optional<size_t> started_after;
   if (sw && !initial && !resumed) {
@@ -136,6 +137,17 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
     if (!sw->from.empty()) intent.active_members = {sw->from};
     out.Checkpoint(intent);
     started_after = out.size();
+  }
+  // A switch that timed out ends first of all (its record cleared, the switch booked or
+  // given up), so it ends even if a write below keeps failing.
+  Ledger ledger = d.ledger;
+  std::optional<StatusReport> ended;
+  if (d.switch_timed_out) {
+    if (sw) Book(in, *sw, resumed, std::nullopt, ledger, measurements, notices);
+    ended = BuildStatus(in, c, d, services.statuses, ledger);
+    out.EndStage();
+    out.Checkpoint(ended->status);
+    out.EndStage();
   }
   if (hooks && in.spec.pre_promote) {
     out.EndStage();
@@ -166,9 +178,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
     out.EndStage();
   }
 
-  Ledger ledger = d.ledger;
-  if (sw) Book(in, *sw, resumed, started_after, ledger, measurements, notices);
-  StatusReport final_report = BuildStatus(in, c, d, services.statuses, ledger);
+  if (sw && !ended) Book(in, *sw, resumed, started_after, ledger, measurements, notices);
+  StatusReport final_report = ended ? *ended : BuildStatus(in, c, d, services.statuses, ledger);
   for (auto& n : ConditionNotices(in.previous, final_report.assessment)) notices.push_back(std::move(n));
   for (auto& n : LagNotices(in.previous, c)) notices.push_back(std::move(n));
   out.Checkpoint(final_report.status);

@@ -14,6 +14,7 @@ struct Facts {
   const Classification& c;
   const Decision& d;
   const std::optional<SwitchRecord>& switch_record;
+  const std::optional<TimedOutSwitch>& timed_out;  // a switch given up whose hold stands
   std::set<int> active;
   int healthy = 0;
   bool active_healthy = false;  // some member is active and every active one is healthy
@@ -59,7 +60,15 @@ void Degraded(const Facts& f, Assessment& a) {
   const bool active_passive = f.in.spec.mode == Mode::kActivePassive;
   const size_t n = f.c.members.size();
   a.degraded = true;
-  if (f.d.hold) {
+  if (const auto& t = f.timed_out) {
+    a.degraded_reason = Reason::kSwitchTimedOut;
+    a.degraded_message = "switch " + t->from + " -> " + t->to + " (" + t->reason + ") started " +
+                         FormatTime(t->started_at) + " did not finish within " +
+                         FormatDuration(f.in.spec.switch_timeout) + " (stuck at " + t->stuck_at +
+                         "): given up, " + t->from + " stays active; no automatic switch until " +
+                         FormatTime(t->timed_out_at + f.in.spec.switch_timeout) +
+                         " unless the spec changes (a switchover may be requested at any time)";
+  } else if (f.d.hold) {
     a.degraded_reason = Reason::kFailoverBudgetExhausted;
     a.degraded_message = *f.d.hold;
   } else if (f.active.empty() && f.d.electing) {
@@ -189,7 +198,10 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
   s.recent_failovers = ledger.recent_failovers;
   s.switch_record = ledger.switch_record;
 
-  Facts f{in, c, d, ledger.switch_record, {d.active.begin(), d.active.end()}, 0, !d.active.empty(), {}, ""};
+  s.timed_out_switch = ledger.timed_out;
+
+  Facts f{in, c, d, ledger.switch_record, ledger.timed_out, {d.active.begin(), d.active.end()}, 0, !d.active.empty(),
+          {}, ""};
   for (size_t i = 0; i < c.members.size(); ++i) {
     const MemberState& m = c.members[i];
     s.members.push_back(MemberReport(in, m, d.roles[i], f.active.count(static_cast<int>(i)) > 0));

@@ -1,7 +1,9 @@
 // ActivePassive: one member serves. The rules, in the order they apply:
-//   1. a switch recorded by an earlier plan finishes (toward another healthy member if its
-//      target failed meanwhile);
-//   2. else a switchover the user asked for (failover.io/switchover-to) is done or refused;
+//   1. a switchover the user asked for (failover.io/switchover-to) is done or refused; it
+//      replaces a switch under way (or cancels it: a request for the member switched from);
+//   2. else a switch recorded by an earlier plan finishes (toward another healthy member if
+//      its target failed meanwhile), unless it started promotion.switchTimeout ago: then it
+//      ends now (TimeOut), and while the one given up holds no automatic switch starts;
 //   3. else with no active member: the most preferred healthy one is elected (Initial) once
 //      no more preferred member is still starting (detection.initialWait), or, if the
 //      active member left the spec, the best standby takes over (MemberRemoved);
@@ -105,7 +107,7 @@ void Unfence(const Inputs& in, const Classification& c, Decision& d) {
   }
 }
 
-// Rule 1: finish the recorded switch; if its target is unhealthy, stay on (cancel) or go
+// Rule 2: finish the recorded switch; if its target is unhealthy, stay on (cancel) or go
 // to (redirect) a healthy member instead; with none, carry on toward the target.
 Choice Resume(const Inputs& in, const Classification& c, Decision& d, std::optional<Switch>& sw, int current,
               const std::string& current_name) {
@@ -128,9 +130,12 @@ Choice Resume(const Inputs& in, const Classification& c, Decision& d, std::optio
   return choice;
 }
 
-// Rule 2: a switchover request, consumed whatever its outcome. Returns whether it moves
-// the target.
-bool Switchover(const Inputs& in, const Classification& c, Decision& d, int current, Choice& choice) {
+// Rule 1: a switchover request, consumed whatever its outcome. Returns whether it moves
+// the target. With a switch recorded (sw), a request for its target leaves it as it is
+// (its timeout still counts), a request for the member it switches from cancels it, and one
+// for a third member replaces it.
+bool Switchover(const Inputs& in, const Classification& c, Decision& d, int current,
+                const std::optional<Switch>& sw, Choice& choice) {
   auto ann = in.observed.group.annotations.find(keys::kSwitchoverTo);
   if (ann == in.observed.group.annotations.end()) return false;
   d.clear_switchover = true;
@@ -144,7 +149,12 @@ bool Switchover(const Inputs& in, const Classification& c, Decision& d, int curr
     return false;
   }
   const MemberState& m = At(c, idx);
-  if (idx == current) {
+  if (sw && want == sw->to) {
+    d.notices.push_back(Normal(Reason::kSwitchoverSkipped, "a switch to " + want + " is under way already (started " +
+                                                               FormatTime(sw->started_at) + ")"));
+    return false;
+  }
+  if (idx == current && !sw) {
     d.notices.push_back(Normal(Reason::kSwitchoverSkipped, "member " + want + " is already active"));
     return false;
   }
@@ -154,12 +164,87 @@ bool Switchover(const Inputs& in, const Classification& c, Decision& d, int curr
                                     std::to_string(m.min_ready) + " ready pods needed); nothing changed"));
     return false;
   }
+  if (sw) {
+    const std::string what = "the switch " + sw->from + " -> " + sw->to + " (" + SwitchReasonName(sw->reason) +
+                             ", started " + FormatTime(sw->started_at) + ")";
+    d.notices.push_back(idx == current
+                            ? Warning(Reason::kSwitchCancelled,
+                                      "switchover to " + want + " requested: " + what + " is cancelled, " + want +
+                                          " stays active")
+                            : Warning(Reason::kSwitchRedirected,
+                                      "switchover to " + want + " requested: it replaces " + what));
+  }
   choice = {idx, SwitchReason::kSwitchover, in.now};
   if (!m.lag_ok) {
     d.notices.push_back(Warning(Reason::kSwitchoverForced,
                                 "switching to " + want + " on request although " + m.lag_message));
   }
   return true;
+}
+
+// Whether some Service in spec.services (that exists) points at member `name`; with `all`,
+// whether every one does.
+bool ServicesOn(const Inputs& in, const std::string& name, bool all) {
+  bool any = false;
+  for (const auto& ref : in.spec.services) {
+    for (const auto& s : in.observed.services) {
+      if (s.name != ref.name || !s.exists) continue;
+      auto it = s.selector.find(keys::kMember);
+      const bool on = it != s.selector.end() && it->second == name;
+      if (on) any = true;
+      if (!on && all) return false;
+    }
+  }
+  return any;
+}
+
+// The step of a switch that has not finished, as what has landed shows it.
+std::string StuckAt(const Inputs& in, const Classification& c, const Switch& sw) {
+  const bool promoted = At(c, in.spec.MemberIndex(sw.to)).labelled_active;
+  if (!promoted && !ServicesOn(in, sw.to, false)) {
+    if (in.spec.pre_promote) return "the prePromote hook (" + in.spec.pre_promote->url + ")";
+    return "its first writes (none landed)";
+  }
+  if (!promoted) return "promoting " + sw.to + " (role=active on its pods)";
+  if (!ServicesOn(in, sw.to, true)) return "pointing the Services at " + sw.to;
+  if (in.spec.post_promote) return "the postPromote hook (" + in.spec.post_promote->url + ")";
+  return "its last writes (demoting " + sw.from + ")";
+}
+
+// Rule 2, a recorded switch promotion.switchTimeout after it started: it ends now. When its
+// target's pods carry role=active already (traffic may be flowing there) and the target is
+// healthy or the member switched from is not, or when that member left the spec, it is
+// finished on its target without the hooks it has not passed. Otherwise it is given up: the
+// member switched from stays active (its changes are undone), and ledger.timed_out holds
+// automatic switches for switchTimeout (a switchover or a spec change ends the hold).
+Choice TimeOut(const Inputs& in, const Classification& c, Decision& d, std::optional<Switch>& sw) {
+  d.switch_timed_out = true;
+  const int to = in.spec.MemberIndex(sw->to);
+  const int from = in.spec.MemberIndex(sw->from);
+  const std::string stuck = StuckAt(in, c, *sw);
+  const bool on_target =
+      from < 0 || (At(c, to).labelled_active && (At(c, to).healthy || !At(c, from).healthy));
+  if (on_target) {
+    d.notices.push_back(Warning(Reason::kSwitchTimedOut,
+                                "switch " + sw->from + " -> " + sw->to + " (" + SwitchReasonName(sw->reason) +
+                                    ") did not finish within " + FormatDuration(in.spec.switch_timeout) +
+                                    " (stuck at " + stuck + "); " + sw->to +
+                                    " serves already: finished without the steps left"));
+    return {to, sw->reason, sw->detected_at};
+  }
+  d.ledger.timed_out = TimedOutSwitch{sw->from, sw->to, SwitchReasonName(sw->reason), stuck, sw->started_at, in.now,
+                                      in.observed.group.generation};
+  sw.reset();
+  return {from, std::nullopt, in.now};
+}
+
+// The switch given up by an earlier plan while its hold stands.
+std::optional<TimedOutSwitch> StandingTimeout(const Inputs& in) {
+  const auto& t = in.previous.timed_out_switch;
+  if (!t || in.now >= t->timed_out_at + in.spec.switch_timeout || t->generation != in.observed.group.generation) {
+    return std::nullopt;
+  }
+  return t;
 }
 
 bool BudgetExhausted(const Inputs& in, const Decision& d) {
@@ -274,17 +359,26 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   Unfence(in, c, d);
 
   Choice choice{current, std::nullopt, in.now};
+  d.ledger.timed_out = StandingTimeout(in);
   if (!in.acting) {
     // Observe only: keep what is, but still say when a decision would become due.
     if (current >= 0 && !At(c, current).healthy) {
       RequeueAt(d, At(c, current).since + in.spec.detection.unhealthy_for, in.now);
     }
+  } else if (Switchover(in, c, d, current, sw, choice)) {
+    // choice is the requested member; the switch it replaces and any hold are over
+    sw.reset();
+    d.ledger.timed_out.reset();
+  } else if (sw && in.now >= sw->started_at + in.spec.switch_timeout) {
+    choice = TimeOut(in, c, d, sw);
   } else if (sw) {
+    RequeueAt(d, sw->started_at + in.spec.switch_timeout, in.now);
     choice = Resume(in, c, d, sw, current, current_name);
-  } else if (Switchover(in, c, d, current, choice)) {
-    // choice is the requested member
   } else if (current < 0) {
     choice = Elect(in, c, d, current_name);
+  } else if (d.ledger.timed_out) {
+    // A switch timed out: no automatic one until its hold ends.
+    RequeueAt(d, d.ledger.timed_out->timed_out_at + in.spec.switch_timeout, in.now);
   } else if (!At(c, current).healthy) {
     Failover(in, c, d, current, choice);
   } else if (in.spec.failback.policy == FailbackPolicy::kAutomatic && !LastWasSwitchover(in.previous)) {

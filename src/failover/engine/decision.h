@@ -71,6 +71,8 @@ struct Ledger {
   int64_t failovers = 0;               // added to failoverCount
   std::vector<Time> recent_failovers;  // automatic switches inside antiFlap.window, sorted
   std::optional<SwitchRecord> switch_record;
+  // A switch given up at promotion.switchTimeout whose hold on automatic switches stands.
+  std::optional<TimedOutSwitch> timed_out = {};
 };
 
 struct Decision {
@@ -87,6 +89,10 @@ struct Decision {
   // preferred member whose pods are starting: what it waits for.
   std::optional<std::string> electing;
   bool clear_switchover = false;    // remove failover.io/switchover-to from the group
+  // The recorded switch reached promotion.switchTimeout: the plan writes the status that
+  // ends it first (so it ends even if a later write keeps failing), and `switching`, when
+  // set (finished on its target), runs no hook.
+  bool switch_timed_out = false;
   Ledger ledger;                    // as it stands without `switching`
   std::vector<Notice> notices;
   std::vector<Measurement> measurements;

@@ -52,6 +52,7 @@ const char* ReasonName(Reason r) {
     case Reason::kMembersUnhealthy: return "MembersUnhealthy";
     case Reason::kAllHealthy: return "AllHealthy";
     case Reason::kElecting: return "Electing";
+    case Reason::kSwitchTimedOut: return "SwitchTimedOut";
     case Reason::kStandbyReady: return "StandbyReady";
     case Reason::kStandbyLagging: return "StandbyLagging";
     case Reason::kNoHealthyStandby: return "NoHealthyStandby";

@@ -44,6 +44,9 @@ enum class Reason {
   kMembersUnhealthy,
   kAllHealthy,
   kElecting,  // False: no member active yet, the election waits for a preferred member
+  // A switch did not finish within promotion.switchTimeout (also the Warning when one is
+  // finished on its target without its remaining steps)
+  kSwitchTimedOut,
   // StandbyAvailable
   kStandbyReady,
   kStandbyLagging,

@@ -326,6 +326,66 @@ TEST(DecideActivePassive, ARecordedSwitchWhoseTargetFailedIsRedirectedOrCancelle
   EXPECT_EQ(Reasons(e), std::vector<Reason>{Reason::kSwitchCancelled});
 }
 
+// promotion.switchTimeout after it started, a recorded switch ends: given up when its
+// target was never promoted (the old member stays, the hold recorded), finished on the
+// target (with no hook) when the target's pods carry role=active already.
+TEST(DecideActivePassive, ARecordedSwitchEndsAtSwitchTimeout) {
+  Fixture f;
+  f.spec.switch_timeout = 60s;
+  f.previous.switch_record = SwitchRecord{"a", "b", "Switchover", "Demoting", T(-60), T(-60)};
+  Decision before = f.Run(T(-1));
+  ASSERT_TRUE(before.switching);
+  EXPECT_FALSE(before.switch_timed_out);
+  ASSERT_TRUE(before.requeue_at);
+  EXPECT_EQ(*before.requeue_at, T(0)) << "looked at again at the deadline";
+
+  Decision d = f.Run(T(0));
+  EXPECT_TRUE(d.switch_timed_out);
+  EXPECT_FALSE(d.switching);
+  EXPECT_EQ(d.active, std::vector<int>{0});
+  ASSERT_TRUE(d.ledger.timed_out);
+  EXPECT_EQ(d.ledger.timed_out->to, "b");
+  EXPECT_EQ(d.ledger.timed_out->stuck_at, "its first writes (none landed)");
+  EXPECT_EQ(d.ledger.timed_out->timed_out_at, T(0));
+
+  for (auto& p : f.observed.pods) {
+    if (p.name == "b-0") p.labels = failover::testing::Site("b", "active");
+  }
+  Decision e = f.Run(T(0));
+  EXPECT_TRUE(e.switch_timed_out);
+  ASSERT_TRUE(e.switching);
+  EXPECT_EQ(e.switching->to, "b");
+  EXPECT_EQ(e.switching->started_at, T(-60)) << "the same switch, finished";
+  EXPECT_EQ(e.active, std::vector<int>{1});
+  EXPECT_FALSE(e.ledger.timed_out);
+  EXPECT_EQ(Reasons(e), std::vector<Reason>{Reason::kSwitchTimedOut});
+}
+
+// While a timed-out switch holds, no automatic failover; the hold ends switchTimeout after
+// the timeout, or with a new spec generation.
+TEST(DecideActivePassive, ATimedOutSwitchHoldsAutomaticSwitches) {
+  Fixture f;
+  f.spec.switch_timeout = 60s;
+  f.spec.detection.unhealthy_for = 0s;
+  f.Down("a", T(-50));
+  f.observed.group.generation = 4;
+  f.previous.timed_out_switch = TimedOutSwitch{"a", "b", "PrimaryUnhealthy", "x", T(-100), T(-40), 4};
+  Decision held = f.Run(T(0));
+  EXPECT_FALSE(held.switching);
+  EXPECT_EQ(held.active, std::vector<int>{0});
+  ASSERT_TRUE(held.ledger.timed_out);
+  ASSERT_TRUE(held.requeue_at);
+  EXPECT_EQ(*held.requeue_at, T(20));
+  Decision after = f.Run(T(20));
+  ASSERT_TRUE(after.switching);
+  EXPECT_EQ(after.switching->to, "b");
+  EXPECT_FALSE(after.ledger.timed_out);
+  f.observed.group.generation = 5;
+  Decision edited = f.Run(T(0));
+  ASSERT_TRUE(edited.switching) << "a spec change ends the hold";
+  EXPECT_FALSE(edited.ledger.timed_out);
+}
+
 // A record this engine never writes (an unknown reason) is no record: decide afresh.
 TEST(DecideActivePassive, ASwitchRecordWithAnUnknownReasonIsIgnored) {
   Fixture f;

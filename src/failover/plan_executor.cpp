@@ -14,6 +14,15 @@ namespace {
 
 using json = nlohmann::json;
 
+bool IsGroupWrite(const Write& w) {
+  return std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
+         std::holds_alternative<PatchGroupFinalizers>(w);
+}
+
+// A write that moves traffic or roles: a Service's selector, a pod's labels, a pod
+// deletion, a promotion hook.
+bool MovesTrafficOrRoles(const Write& w) { return !IsGroupWrite(w); }
+
 // A stage is issued in parallel only as the engine promises it: one group write at most
 // (they chain the group's resourceVersion) and no hook; otherwise one write after another.
 bool Independent(const Plan& plan, const StageRange& stage) {
@@ -21,10 +30,7 @@ bool Independent(const Plan& plan, const StageRange& stage) {
   for (size_t i = stage.begin; i < stage.end; ++i) {
     const Write& w = plan.writes[i];
     if (std::holds_alternative<CallHook>(w)) return false;
-    if (std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
-        std::holds_alternative<PatchGroupFinalizers>(w)) {
-      ++group_writes;
-    }
+    if (IsGroupWrite(w)) ++group_writes;
   }
   return group_writes <= 1;
 }
@@ -128,6 +134,27 @@ kube::Status PlanExecutor::CallHookWrite(const CallHook& w, const std::string& n
   return kube::Status(kube::Reason::kUnknown, std::string(phase) + " hook failed: " + outcome.message);
 }
 
+kube::Status PlanExecutor::CheckGroupFresh(const std::string& ns, const std::string& name,
+                                           const std::string& group_rv) {
+  if (deps_.may_write && !deps_.may_write()) {
+    return kube::Status(kube::Reason::kCancelled, "not the leader: writes withheld");
+  }
+  auto live = deps_.client->Get(kube::resources::kFailoverGroups, ns, name);
+  if (!live.ok()) {
+    if (live.status().IsNotFound()) {
+      return kube::Status(kube::Reason::kConflict, "the group is gone since the decision: nothing moved");
+    }
+    kube::Status failed = live.status();
+    return failed.Annotate("reading the group before moving traffic");
+  }
+  const std::string rv = ResourceVersionOf(*live);
+  if (rv != group_rv) {
+    return kube::Status(kube::Reason::kConflict, "the group changed since the decision (resourceVersion " +
+                                                     group_rv + " -> " + rv + "): nothing moved, deciding again");
+  }
+  return kube::Status::OK();
+}
+
 PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   Result out;
   const json meta = group.value("metadata", json::object());
@@ -160,8 +187,42 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
     waiting[i] = w ? 1 : 0;
     applied[i] = 1;
   };
+  // The fence: no write that moves traffic or roles goes out before the group the plan was
+  // decided from is known to be the group on the server. A group write carrying its
+  // resourceVersion proves it (the first such write of the stage goes alone, before the
+  // rest); a stage without one reads the group and compares. A group changed since (a
+  // lagging groups watch, another leader's switch) is a conflict: decide again.
+  bool fenced = false;
   for (const StageRange& stage : Stages(plan)) {
-    if (stage.end - stage.begin == 1 || !Independent(plan, stage)) {
+    bool moves = false;
+    std::optional<size_t> group_write;
+    for (size_t i = stage.begin; i < stage.end; ++i) {
+      moves |= MovesTrafficOrRoles(plan.writes[i]);
+      if (!group_write && IsGroupWrite(plan.writes[i])) group_write = i;
+    }
+    const bool parallel = stage.end - stage.begin > 1 && Independent(plan, stage);
+    if (moves && !fenced && !(group_write && (parallel || *group_write == stage.begin))) {
+      kube::Status fence = CheckGroupFresh(ns, name, group_rv);
+      if (!fence.ok()) {
+        out.status = fence;
+        out.conflict = fence.IsConflict();
+        emit(true);
+        return out;
+      }
+      fenced = true;
+    }
+    if (moves && !fenced && group_write && parallel) {
+      // The group write alone first; the rest of the stage once it landed.
+      apply(*group_write);
+      if (!results[*group_write].ok()) {
+        out.status = results[*group_write].Annotate(Describe(plan.writes[*group_write]));
+        out.conflict = results[*group_write].IsConflict();
+        emit(true);
+        return out;
+      }
+    }
+    if (group_write) fenced = true;  // every group write carries the resourceVersion
+    if (!parallel) {
       for (size_t i = stage.begin; i < stage.end; ++i) {
         apply(i);
         if (!results[i].ok() || waiting[i]) break;
@@ -170,8 +231,13 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       // One thread per write but the first, which runs here; a thread that cannot be
       // started leaves its write to this thread.
       std::vector<std::thread> threads;
-      std::vector<size_t> inline_writes = {stage.begin};
-      for (size_t i = stage.begin + 1; i < stage.end; ++i) {
+      std::vector<size_t> inline_writes;
+      for (size_t i = stage.begin; i < stage.end; ++i) {
+        if (applied[i]) continue;  // the group write, applied alone above
+        if (inline_writes.empty()) {
+          inline_writes.push_back(i);
+          continue;
+        }
         try {
           threads.emplace_back(apply, i);
         } catch (const std::system_error&) {

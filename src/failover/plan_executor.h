@@ -22,6 +22,13 @@ namespace failover {
 // before them succeeded (checked at the end of each stage; an if_stopped Event only when
 // the plan stops early). Every object written is remembered in RecentWrites as the cache
 // would hold it.
+//
+// Fenced on the state it was decided from: no write that moves traffic or roles (Service,
+// pod labels, pod deletion, hook) goes out until the group is known unchanged on the server
+// since the decision: a group write earlier in the plan (it carries the resourceVersion; in a
+// stage that also moves traffic it goes alone, first) or, in a plan without one, a read of
+// the group compared by resourceVersion. A changed or deleted group is a conflict (the
+// reconciler re-reads and decides again); nothing moved.
 class PlanExecutor {
  public:
   struct Deps {
@@ -49,6 +56,9 @@ class PlanExecutor {
   kube::Status CallHookWrite(const CallHook& w, const std::string& ns, const std::string& name,
                              const std::optional<Time>& switch_started, const nlohmann::json& group,
                              bool* waiting_hook);
+  // OK when group ns/name on the server still has resourceVersion group_rv; a conflict
+  // when it changed or is gone.
+  kube::Status CheckGroupFresh(const std::string& ns, const std::string& name, const std::string& group_rv);
   void Emit(const nlohmann::json& group, const Event& event);
 
   Deps deps_;

@@ -1,5 +1,6 @@
 // PlanExecutor: stage order, stopping after a failed stage, conflicts, 404s that count as
-// done, the leader guard, the group's resourceVersion chain, and Events tied to writes.
+// done, the leader guard, the group's resourceVersion chain, the fence on the group the
+// plan was decided from, and Events tied to writes.
 // The client is a recording fake (tests/support/recording_client.h): these are the
 // failures a real apiserver cannot be made to produce on cue; the operator integration
 // tests run the same executor against the real one.
@@ -34,11 +35,16 @@ class PlanExecutorTest : public ::testing::Test {
     deps.emit = [this](const json&, const Event& e) { events_.push_back(e.reason); };
     return PlanExecutor(deps).Apply(GroupObject(), plan);
   }
+  // resource/name[/subresource] of each call; a read is prefixed "GET ".
   std::vector<std::string> Names() {
     std::vector<std::string> out;
-    for (const auto& c : client_.calls()) out.push_back(c.resource + "/" + c.name + (c.subresource.empty() ? "" : "/" + c.subresource));
+    for (const auto& c : client_.calls()) {
+      out.push_back((c.verb == "GET" ? "GET " : "") + c.resource + "/" + c.name +
+                    (c.subresource.empty() ? "" : "/" + c.subresource));
+    }
     return out;
   }
+  void SetUp() override { client_.ServeGroup("db", "7"); }  // the group as decided from
 
   RecordingClient client_;
   RecentWrites recent_;
@@ -60,20 +66,21 @@ TEST_F(PlanExecutorTest, AppliesStagesInOrderAndRemembersWhatItWrote) {
   EXPECT_FALSE(r.conflict);
   EXPECT_FALSE(r.waiting_hook);
   auto names = Names();
-  ASSERT_EQ(names.size(), 4u);
+  ASSERT_EQ(names.size(), 5u);
+  EXPECT_EQ(names[0], "GET failovergroups/db") << "the fence: no group write comes before the pods";
   // Stage 0 runs its two writes at once: either order, but both before the Service.
-  std::vector<std::string> first(names.begin(), names.begin() + 2);
+  std::vector<std::string> first(names.begin() + 1, names.begin() + 3);
   std::sort(first.begin(), first.end());
   EXPECT_EQ(first, (std::vector<std::string>{"pods/a-0", "pods/b-1"}));
-  EXPECT_EQ(names[2], "services/db");
-  EXPECT_EQ(names[3], "failovergroups/db/status");
+  EXPECT_EQ(names[3], "services/db");
+  EXPECT_EQ(names[4], "failovergroups/db/status");
   // Pod patches carry the uid precondition; the status patch the group's resourceVersion.
   for (const auto& c : client_.calls()) {
     if (c.resource == "pods") {
       EXPECT_EQ(c.body["metadata"]["uid"], c.name + "-uid");
     }
   }
-  EXPECT_EQ(client_.calls()[3].body["metadata"]["resourceVersion"], "7");
+  EXPECT_EQ(client_.calls()[4].body["metadata"]["resourceVersion"], "7");
   // Read-your-writes: both pods, the Service and the group are remembered.
   EXPECT_EQ(recent_.size(), 4u);
 }
@@ -87,7 +94,7 @@ TEST_F(PlanExecutorTest, StopsAfterTheStageInWhichAWriteFailed) {
   // The other write of the stage was issued; nothing after the stage was.
   auto names = Names();
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"pods/a-0", "pods/b-1"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"GET failovergroups/db", "pods/a-0", "pods/b-1"}));
 }
 
 TEST_F(PlanExecutorTest, AllConflictsMeanDecideAgainAnyOtherFailureDoesNot) {
@@ -99,10 +106,10 @@ TEST_F(PlanExecutorTest, AllConflictsMeanDecideAgainAnyOtherFailureDoesNot) {
   EXPECT_TRUE(r.conflict);
 
   Plan two;
-  two.writes = {Label("a-0", "fenced"), UpdateStatus{}};
+  two.writes = {Label("a-0", "fenced"), Label("b-1", "fenced")};
   two.stage_ends = {2};
   client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kForbidden, "denied", 403));
-  client_.FailNext("failovergroups", "db", kube::Status(kube::Reason::kConflict, "modified", 409));
+  client_.FailNext("pods", "b-1", kube::Status(kube::Reason::kConflict, "modified", 409));
   r = Apply(two);
   EXPECT_FALSE(r.status.ok());
   EXPECT_FALSE(r.conflict) << "a 403 in the same stage is not cured by a re-read";
@@ -112,7 +119,7 @@ TEST_F(PlanExecutorTest, APodThatIsGoneCountsAsDone) {
   client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kNotFound, "not found", 404));
   auto r = Apply(SwitchPlan());
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  EXPECT_EQ(Names().size(), 4u);
+  EXPECT_EQ(Names().size(), 5u);
 }
 
 TEST_F(PlanExecutorTest, ADeleteWithAStaleUidCountsAsDone) {
@@ -121,9 +128,9 @@ TEST_F(PlanExecutorTest, ADeleteWithAStaleUidCountsAsDone) {
   client_.FailNext("pods", "a-0", kube::Status(kube::Reason::kConflict, "uid precondition failed", 409));
   auto r = Apply(plan);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  ASSERT_EQ(client_.calls().size(), 2u);
-  EXPECT_EQ(client_.calls()[0].verb, "DELETE");
-  EXPECT_EQ(client_.calls()[0].body["uid"], "old-uid");
+  ASSERT_EQ(client_.calls().size(), 3u);
+  EXPECT_EQ(client_.calls()[1].verb, "DELETE");
+  EXPECT_EQ(client_.calls()[1].body["uid"], "old-uid");
 }
 
 TEST_F(PlanExecutorTest, NotTheLeaderSendsNothing) {
@@ -167,7 +174,46 @@ TEST_F(PlanExecutorTest, AHookWithoutARunnerFailsTheStageInsteadOfPassing) {
   plan.writes = {hook, UpdateStatus{}};
   auto r = Apply(plan);
   EXPECT_FALSE(r.status.ok());
-  EXPECT_TRUE(client_.calls().empty());
+  EXPECT_EQ(Names(), (std::vector<std::string>{"GET failovergroups/db"})) << "the fence's read, no write";
+}
+
+// The group changed on the server since the plan was decided (a lagging groups watch,
+// another leader's switch): nothing that moves traffic or roles goes out.
+TEST_F(PlanExecutorTest, AGroupChangedSinceTheDecisionMovesNothing) {
+  client_.ServeGroup("db", "8");
+  auto r = Apply(SwitchPlan());
+  EXPECT_TRUE(r.conflict) << "decide again from a fresh read";
+  EXPECT_NE(r.status.message().find("changed since the decision"), std::string::npos) << r.status.ToString();
+  EXPECT_EQ(Names(), (std::vector<std::string>{"GET failovergroups/db"}));
+  EXPECT_EQ(recent_.size(), 0u);
+
+  // A group deleted since: nothing either.
+  client_.FailNext("GET failovergroups", "db", kube::Status(kube::Reason::kNotFound, "gone", 404));
+  r = Apply(SwitchPlan());
+  EXPECT_TRUE(r.conflict);
+  EXPECT_EQ(Names().size(), 2u);
+}
+
+// A switch records its intent in the same stage as its first traffic writes: the status
+// write (fenced by the resourceVersion) goes alone first, the rest only once it landed.
+TEST_F(PlanExecutorTest, TheGroupWriteOfAStageThatMovesTrafficGoesFirstAndAlone) {
+  Plan plan;
+  plan.writes = {Label("a-0", "fenced"), UpdateStatus{}, PatchService{"db", {{"failover.io/member", "site-b"}}, {}, {}}};
+  plan.stage_ends = {3};
+  client_.FailNext("failovergroups", "db", kube::Status(kube::Reason::kConflict, "modified", 409));
+  auto r = Apply(plan);
+  EXPECT_TRUE(r.conflict);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"failovergroups/db/status"})) << "nothing moved on a stale status";
+
+  client_.ClearCalls();
+  r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  auto names = Names();
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0], "failovergroups/db/status");
+  std::sort(names.begin() + 1, names.end());
+  EXPECT_EQ(names[1], "pods/a-0");
+  EXPECT_EQ(names[2], "services/db");
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "failover/time_text.h"
 #include "runtime/cluster_env.h"
 #include "runtime/manager.h"
+#include "runtime/store.h"
+#include "runtime/worker_pool.h"
 #include "support/command.h"
 #include "support/names.h"
 
@@ -140,8 +142,8 @@ class ReconcilerConcurrency : public ::testing::Test {
 
   // Every group serves `member` alone: the status says so with no switch in progress, the
   // Service selects it, its pods are role=active and the other member's are not.
-  bool AllServe(const std::string& member, std::string* why) {
-    for (int g = 0; g < kGroups; ++g) {
+  bool AllServe(const std::string& member, std::string* why, int groups = kGroups) {
+    for (int g = 0; g < groups; ++g) {
       const std::string name = "g" + std::to_string(g);
       auto fg = client_->Get(kube::resources::kFailoverGroups, ns_, name);
       if (!fg.ok()) return (*why = fg.status().ToString()), false;
@@ -178,6 +180,37 @@ class ReconcilerConcurrency : public ::testing::Test {
     return out;
   }
 
+  // The operator in process: a manager with the FailoverGroup controller, running.
+  void StartOperator(int workers) {
+    runtime::ManagerOptions mo;
+    mo.metrics_bind_address = "0";
+    mo.health_probe_bind_address = "0";
+    mo.graceful_shutdown_timeout = 10s;
+    manager_ = std::make_unique<runtime::Manager>(client_, mo);
+    ReconcilerOptions ro;
+    ro.watch_namespace = ns_;
+    ro.workers = workers;
+    SetupFailoverController(*manager_, ro);
+    run_ = std::thread([this] { manager_->Run(); });
+  }
+
+  void StopOperator() {
+    manager_->RequestStop();
+    run_.join();
+    manager_.reset();
+  }
+
+  // The items of a fresh list of `res` in the test's namespace.
+  std::vector<json> Fresh(const kube::Resource& res) {
+    auto list = client_->List(res, ns_);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<json> out;
+    if (list.ok()) {
+      for (const auto& item : list->value("items", json::array())) out.push_back(item);
+    }
+    return out;
+  }
+
   std::shared_ptr<kube::Client> client_;
   std::unique_ptr<runtime::Manager> manager_;
   std::thread run_;
@@ -191,16 +224,7 @@ TEST_F(ReconcilerConcurrency, GroupsFailOverAtOnceWithParallelStages) {
     CreateGroup(g, g % 2 == 0 ? "BreakBeforeMake" : "MakeBeforeBreak");
     if (HasFatalFailure()) return;
   }
-  runtime::ManagerOptions mo;
-  mo.metrics_bind_address = "0";
-  mo.health_probe_bind_address = "0";
-  mo.graceful_shutdown_timeout = 10s;
-  manager_ = std::make_unique<runtime::Manager>(client_, mo);
-  ReconcilerOptions ro;
-  ro.watch_namespace = ns_;
-  ro.workers = kGroups;
-  auto reconciler = SetupFailoverController(*manager_, ro);
-  run_ = std::thread([this] { manager_->Run(); });
+  StartOperator(kGroups);
 
   std::string why;
   ASSERT_TRUE(runtime_test::WaitFor([&] { return AllServe("a", &why); }, 60s)) << "election: " << why;
@@ -233,6 +257,43 @@ TEST_F(ReconcilerConcurrency, GroupsFailOverAtOnceWithParallelStages) {
   std::string listed;
   for (const auto& e : events) listed += e + "\n";
   EXPECT_TRUE(all) << listed;
+}
+
+// A process whose groups cache lags behind the pods and Services (a slow groups watch, a
+// leader that took over a moment ago) decides from a status older than what it acts on: the
+// status still says a is active after the group failed over to b. Its traffic and role
+// writes are fenced by the group's resourceVersion, so it decides again from a fresh read
+// and moves nothing back.
+TEST_F(ReconcilerConcurrency, AGroupCacheOlderThanThePodsAndServicesNeverFlipsTraffic) {
+  CreateGroup(0, "BreakBeforeMake");
+  if (HasFatalFailure()) return;
+  StartOperator(1);
+  std::string why;
+  ASSERT_TRUE(runtime_test::WaitFor([&] { return AllServe("a", &why, 1); }, 60s)) << "election: " << why;
+  auto stale = client_->Get(kube::resources::kFailoverGroups, ns_, "g0");
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  for (int i = 0; i < kPodsPerMember; ++i) SetReady(PodName(0, "a", i), false);
+  ASSERT_TRUE(runtime_test::WaitFor([&] { return AllServe("b", &why, 1); }, 60s)) << "failover: " << why;
+  StopOperator();
+  // a is healthy again; failback is Manual, so b stays active.
+  for (int i = 0; i < kPodsPerMember; ++i) SetReady(PodName(0, "a", i), true);
+
+  runtime::Store groups, pods, services;
+  groups.Upsert(*stale);
+  pods.Replace(Fresh(kube::resources::kPods));
+  services.Replace(Fresh(kube::resources::kServices));
+  GroupReconciler::Deps deps;
+  deps.client = client_;
+  deps.groups = &groups;
+  deps.pods = &pods;
+  deps.services = &services;
+  deps.hook_pool = std::make_shared<runtime::WorkerPool>("hooks", 1);
+  deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", 1);
+  GroupReconciler lagging(deps);
+  auto result = lagging.Reconcile(runtime::Request{ns_, "g0"});
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+  lagging.Stop();
+  EXPECT_TRUE(AllServe("b", &why, 1)) << "traffic moved on a stale status: " << why;
 }
 
 }  // namespace

@@ -32,6 +32,16 @@ class RecordingClient : public kube::Client {
     std::lock_guard<std::mutex> lock(mu_);
     failures_[resource + "/" + name] = {std::move(status), always};
   }
+  // GET failovergroups/name answers {metadata: name, resourceVersion: rv} (every other GET
+  // is unserved); a PATCH of it moves the served resourceVersion.
+  void ServeGroup(const std::string& name, const std::string& rv) {
+    std::lock_guard<std::mutex> lock(mu_);
+    groups_[name] = rv;
+  }
+  void ClearCalls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.clear();
+  }
   std::vector<Call> calls() const {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
@@ -48,6 +58,7 @@ class RecordingClient : public kube::Client {
     obj["metadata"]["name"] = name;
     obj["metadata"]["namespace"] = ns;
     obj["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+    if (res.resource == "failovergroups" && groups_.contains(name)) groups_[name] = std::to_string(resource_version_);
     return obj;
   }
   kube::Result<nlohmann::json> Delete(const kube::Resource& res, const std::string& ns, const std::string& name,
@@ -58,8 +69,17 @@ class RecordingClient : public kube::Client {
     return nlohmann::json{{"kind", "Status"}, {"status", "Success"}, {"metadata", {{"namespace", ns}}}};
   }
 
-  kube::Result<nlohmann::json> Get(const kube::Resource& res, const std::string&, const std::string& name,
+  kube::Result<nlohmann::json> Get(const kube::Resource& res, const std::string& ns, const std::string& name,
                                    const std::string& = "") override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = groups_.find(name);
+      if (res.resource == "failovergroups" && it != groups_.end()) {
+        calls_.push_back({"GET", res.resource, name, "", nullptr});
+        if (auto st = TakeFailureLocked("GET " + res.resource + "/" + name); !st.ok()) return st;
+        return nlohmann::json{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", it->second}}}};
+      }
+    }
     return Unserved("GET", res, name);
   }
   kube::Result<nlohmann::json> List(const kube::Resource& res, const std::string&,
@@ -110,6 +130,7 @@ class RecordingClient : public kube::Client {
   mutable std::mutex mu_;
   std::vector<Call> calls_;
   std::map<std::string, Failure> failures_;
+  std::map<std::string, std::string> groups_;  // name -> resourceVersion served
   int64_t resource_version_ = 100;
   kube::RestConfig config_;
 };

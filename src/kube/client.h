@@ -33,6 +33,14 @@ struct ListOptions {
   std::function<void(json&)> item_transform;
 };
 
+// When a request must be over, on the monotonic clock of RestConfig::env: the write fence
+// of leader election (runtime/fenced_client.h) hands the end of its lease. Asked before
+// the request is sent, again after any wait for the QPS limiter and before any retry:
+// once it has passed nothing is sent (kCancelled); otherwise the request's timeout is
+// capped at what is left, and when that runs out the client stops waiting and closes the
+// connection. Empty = the config's per-request timeout alone.
+using RequestDeadline = std::function<std::chrono::steady_clock::time_point()>;
+
 enum class PatchType {
   kMerge,           // application/merge-patch+json
   kJson,            // application/json-patch+json
@@ -45,17 +53,20 @@ struct PatchOptions {
   bool force = false;         // kApply: take ownership of conflicting fields
   std::string subresource;    // e.g. "status"
   bool dry_run = false;
+  RequestDeadline deadline = {};
 };
 
 struct UpdateOptions {
   std::string subresource;  // e.g. "status"
   std::string field_manager;
   bool dry_run = false;
+  RequestDeadline deadline = {};
 };
 
 struct CreateOptions {
   std::string field_manager;
   bool dry_run = false;
+  RequestDeadline deadline = {};
 };
 
 struct DeleteOptions {
@@ -63,6 +74,7 @@ struct DeleteOptions {
   std::string precondition_resource_version;
   std::string propagation_policy;  // Orphan | Background | Foreground
   std::optional<int64_t> grace_period_seconds;
+  RequestDeadline deadline = {};
 };
 
 // How long a watch may stay silent before it is noticed. A watch whose connection stays

@@ -123,16 +123,18 @@ class RestClient final : public Client {
   void AddHeaders(httplib::Request& req, const std::string& token) const;
 
   // One request with rate limiting, credentials, one retry after a 401 that a fresh
-  // credential may fix, and one retry on a stale kept-alive connection.
+  // credential may fix, and one retry on a stale kept-alive connection; within
+  // `deadline` when one is given (client.h: RequestDeadline).
   Result<Answer> Call(const std::string& verb, const std::string& method,
                       const std::string& resource, const std::string& path,
-                      const std::string* body, const std::string& content_type);
+                      const std::string* body, const std::string& content_type,
+                      const RequestDeadline& deadline = {});
 
   // Call, with a non-2xx answer as its Status and a 2xx body parsed as JSON.
   Result<json> JsonCall(const std::string& verb, const std::string& method,
                         const std::string& resource, const std::string& path,
                         const std::string* body, const std::string& content_type,
-                        const std::string& what);
+                        const std::string& what, const RequestDeadline& deadline = {});
 
   static constexpr size_t kMaxIdle = 16;
 

@@ -53,8 +53,8 @@ Result<json> ParseJson(const std::string& body, const std::string& what) {
 Result<json> RestClient::JsonCall(const std::string& verb, const std::string& method,
                                   const std::string& resource, const std::string& path,
                                   const std::string* body, const std::string& content_type,
-                                  const std::string& what) {
-  auto answer = Call(verb, method, resource, path, body, content_type);
+                                  const std::string& what, const RequestDeadline& deadline) {
+  auto answer = Call(verb, method, resource, path, body, content_type, deadline);
   if (!answer.ok()) return answer.status().Annotate(what);
   if (answer->code < 200 || answer->code >= 300) {
     return Status::FromHttp(answer->code, answer->body, answer->retry_after).Annotate(what);

@@ -302,15 +302,48 @@ void RestClient::AddHeaders(httplib::Request& req, const std::string& token) con
 
 Result<Answer> RestClient::Call(const std::string& verb, const std::string& method,
                                 const std::string& resource, const std::string& path,
-                                const std::string* body, const std::string& content_type) {
-  limiter_.Wait();
+                                const std::string* body, const std::string& content_type,
+                                const RequestDeadline& deadline) {
+  base::Env& env = *config_.env;
+  // What is left before `deadline` (the config's timeout when there is none); zero or less:
+  // the request must not be sent.
+  auto time_left = [&]() -> std::chrono::milliseconds {
+    if (!deadline) return config_.timeout;
+    const auto end = deadline();  // may be time_point::min(): no subtraction before the test
+    const auto now = env.Now();
+    if (end <= now) return std::chrono::milliseconds(0);
+    return std::min(config_.timeout, std::chrono::ceil<std::chrono::milliseconds>(end - now));
+  };
+  auto past_deadline = [](const char* when) {
+    return Status(Reason::kCancelled,
+                  std::string("not sent: its deadline (the leader lease) passed ") + when);
+  };
+  if (time_left().count() <= 0) return past_deadline("before it started");
+  if (!deadline) {
+    limiter_.Wait();
+  } else if (!limiter_.unlimited()) {
+    // A request that would wait for the limiter past its deadline is never sent.
+    const auto wait = limiter_.Reserve(env.Now());
+    if (wait >= time_left()) {
+      limiter_.Refund();
+      return past_deadline("while it would wait for the QPS limiter");
+    }
+    if (wait > Clock::duration::zero()) env.SleepFor(wait);
+  }
   bool retried_auth = false;
   bool retried_stale = false;
   for (;;) {
+    const std::chrono::milliseconds timeout = time_left();
+    if (timeout.count() <= 0) return past_deadline("before it was sent or retried");
     auto token = creds_.Token();
     if (!token.ok()) return token.status();
     auto lease = Acquire();
     if (!lease.ok()) return lease.status();
+    // Kept-alive connections are shared by requests with and without a deadline: each
+    // request sets its own bounds.
+    lease->cli->set_connection_timeout(std::min(timeout, std::chrono::milliseconds(30000)));
+    lease->cli->set_read_timeout(timeout);
+    lease->cli->set_write_timeout(timeout);
     httplib::Request req;
     req.method = method;
     req.path = ep_.base_path.empty() ? path : ep_.base_path + path;
@@ -319,14 +352,14 @@ Result<Answer> RestClient::Call(const std::string& verb, const std::string& meth
       req.body = *body;
       req.headers.emplace("Content-Type", content_type);
     }
-    auto started = config_.env->Now();
-    auto deadline = started + config_.timeout;
-    req.progress = [env = config_.env, deadline](uint64_t, uint64_t) { return env->Now() < deadline; };
+    auto started = env.Now();
+    const auto answer_by = started + timeout;
+    req.progress = [env = config_.env, answer_by](uint64_t, uint64_t) { return env->Now() < answer_by; };
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     bool sent = lease->cli->send(req, res, err);
     if (!sent) {
-      Status s = TransportError(err, *lease->cli, started, config_.timeout);
+      Status s = TransportError(err, *lease->cli, started, timeout);
       // A kept-alive connection the server closed meanwhile (an apiserver restart, an
       // idle timeout) fails the first request on it. Retry once on a fresh connection
       // when the request never left (Write), or when repeating it changes nothing.

@@ -84,7 +84,8 @@ Result<json> RestClient::Create(const Resource& res, const std::string& ns, cons
   if (opts.dry_run) q["dryRun"] = "All";
   std::string body = obj.dump();
   return JsonCall("POST", "POST", res.Name(), res.CollectionPath(n) + QueryString(q), &body,
-                  "application/json", "create " + res.Name() + " " + Qualified(n, Name(obj)));
+                  "application/json", "create " + res.Name() + " " + Qualified(n, Name(obj)),
+                  opts.deadline);
 }
 
 Result<json> RestClient::Update(const Resource& res, const std::string& ns, const json& obj,
@@ -99,7 +100,7 @@ Result<json> RestClient::Update(const Resource& res, const std::string& ns, cons
   std::string body = obj.dump();
   return JsonCall("PUT", "PUT", res.Name(),
                   res.ObjectPath(n, name, opts.subresource) + QueryString(q), &body,
-                  "application/json", "update " + res.Name() + " " + Qualified(n, name));
+                  "application/json", "update " + res.Name() + " " + Qualified(n, name), opts.deadline);
 }
 
 Result<json> RestClient::Patch(const Resource& res, const std::string& ns, const std::string& name,
@@ -114,7 +115,7 @@ Result<json> RestClient::Patch(const Resource& res, const std::string& ns, const
   if (opts.dry_run) q["dryRun"] = "All";
   return JsonCall("PATCH", "PATCH", res.Name(),
                   res.ObjectPath(ns, name, opts.subresource) + QueryString(q), &body,
-                  PatchContentType(type), what);
+                  PatchContentType(type), what, opts.deadline);
 }
 
 Result<json> RestClient::Delete(const Resource& res, const std::string& ns, const std::string& name,
@@ -130,7 +131,7 @@ Result<json> RestClient::Delete(const Resource& res, const std::string& ns, cons
   if (opts.grace_period_seconds) d["gracePeriodSeconds"] = *opts.grace_period_seconds;
   std::string body = d.dump();
   return JsonCall("DELETE", "DELETE", res.Name(), res.ObjectPath(ns, name), &body,
-                  "application/json", what);
+                  "application/json", what, opts.deadline);
 }
 
 Result<std::string> RestClient::Raw(const std::string& method, const std::string& path,

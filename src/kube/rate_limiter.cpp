@@ -22,6 +22,12 @@ RateLimiter::Clock::duration RateLimiter::Reserve(Clock::time_point now) {
   return std::chrono::duration_cast<Clock::duration>(wait);
 }
 
+void RateLimiter::Refund() {
+  if (qps_ <= 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  tokens_ = std::min(burst_, tokens_ + 1);
+}
+
 void RateLimiter::Wait() {
   if (qps_ <= 0) return;
   const auto wait = Reserve(env_.Now());

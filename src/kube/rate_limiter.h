@@ -19,6 +19,9 @@ class RateLimiter {
   // Takes one token and returns how long the caller must wait before using it
   // (zero when a token was available). Waiting callers queue in arrival order.
   Clock::duration Reserve(Clock::time_point now);
+  // Gives back a token Reserve took for a request that will not be sent (its deadline
+  // would pass first), so that refused requests do not pile up a debt for the others.
+  void Refund();
   // Reserve(env.Now()) and sleep on env for the answer.
   void Wait();
 

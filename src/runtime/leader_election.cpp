@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -10,6 +11,8 @@
 
 namespace runtime {
 namespace {
+
+using namespace std::chrono_literals;
 
 // metav1.MicroTime: RFC 3339 with microseconds, UTC.
 std::string MicroTimeNow(const base::Env& env) {
@@ -36,13 +39,22 @@ kube::Status LeaderElector::Validate(const LeaderElectionOptions& o) {
     return kube::Status(kube::Reason::kInvalidArgument,
                         "leader election: lease name and namespace are required");
   }
+  if (o.lease_duration < std::chrono::seconds(1) || o.lease_duration % std::chrono::seconds(1) != 0ms) {
+    return kube::Status(kube::Reason::kInvalidArgument,
+                        "leader election: leaseDuration (--leader-elect-lease-duration) must be a whole "
+                        "number of seconds, at least 1s: the Lease stores it as integer "
+                        "leaseDurationSeconds, by which the other replicas decide when it expires (got " +
+                            std::to_string(o.lease_duration.count()) + "ms)");
+  }
   if (!(o.lease_duration > o.renew_deadline)) {
     return kube::Status(kube::Reason::kInvalidArgument,
-                        "leader election: leaseDuration must be greater than renewDeadline");
+                        "leader election: leaseDuration (--leader-elect-lease-duration) must be greater "
+                        "than renewDeadline (--leader-elect-renew-deadline)");
   }
   if (!(o.renew_deadline.count() > o.retry_period.count() * 12 / 10) || o.retry_period.count() <= 0) {
     return kube::Status(kube::Reason::kInvalidArgument,
-                        "leader election: renewDeadline must be greater than 1.2 x retryPeriod > 0");
+                        "leader election: renewDeadline (--leader-elect-renew-deadline) must be greater "
+                        "than 1.2 x retryPeriod (--leader-elect-retry-period) > 0");
   }
   return kube::Status::OK();
 }
@@ -85,6 +97,16 @@ bool LeaderElector::IsLeader() const {
          std::chrono::duration_cast<std::chrono::nanoseconds>(options_.renew_deadline).count();
 }
 
+std::chrono::milliseconds LeaderElector::LeaseMargin() const {
+  return (options_.lease_duration - options_.renew_deadline) / 2;
+}
+
+Clock::time_point LeaderElector::LeaseDeadline() const {
+  if (!leading_.load()) return Clock::time_point::min();
+  return Clock::time_point(std::chrono::nanoseconds(renewed_at_ns_.load())) + options_.lease_duration -
+         LeaseMargin();
+}
+
 std::string LeaderElector::ObservedLeader() const {
   std::lock_guard<std::mutex> lock(mu_);
   return observed_holder_;
@@ -103,8 +125,10 @@ void LeaderElector::SetLeading(bool leading) {
 bool LeaderElector::TryAcquireOrRenew() {
   const auto attempt_start = options_.env->Now();
   const std::string now = MicroTimeNow(*options_.env);
+  // Validate keeps it whole seconds; an elector built without it never publishes less
+  // than it waits itself (and never 0, which every other replica reads as expired).
   const int64_t duration_s =
-      std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(options_.lease_duration).count());
   auto got = client_->Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name);
   if (!got.ok() && !got.status().IsNotFound()) {
     log_.Warn("cannot read the lease", {{"error", got.status().ToString()}});

@@ -66,11 +66,24 @@ class LeaderElector {
   // The write guard: true only while this process holds the lease and its last
   // successful renewal started less than renewDeadline ago. Check before every write.
   bool IsLeader() const;
+  // When this process's claim ends as it sees it, on env's monotonic clock: the start of
+  // its last successful renewal + leaseDuration - LeaseMargin(). Another replica takes
+  // the lease no sooner than leaseDuration after it saw that renewal land, which is after
+  // the renewal started; a write still running at this point is abandoned
+  // (fenced_client.h). Clock::time_point::min() while not leading.
+  Clock::time_point LeaseDeadline() const;
+  // (leaseDuration - renewDeadline) / 2: what is kept back from the lease for clock-rate
+  // differences between replicas and a last request's way to the apiserver.
+  std::chrono::milliseconds LeaseMargin() const;
   const std::string& identity() const { return options_.identity; }
   // The holder last observed on the lease ("" when unknown).
   std::string ObservedLeader() const;
 
-  // Validates durations: leaseDuration > renewDeadline > retryPeriod * 1.2 > 0.
+  // Validates durations: leaseDuration > renewDeadline > retryPeriod * 1.2 > 0, and
+  // leaseDuration a whole number of seconds (at least 1s): the Lease publishes it as the
+  // integer leaseDurationSeconds, by which the other replicas decide when it expires.
+  // renewDeadline and retryPeriod stay in this process and are kept to the millisecond.
+  // Errors name the manager's flag for the field.
   static kube::Status Validate(const LeaderElectionOptions& options);
 
  private:

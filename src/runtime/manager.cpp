@@ -1,11 +1,14 @@
 #include "runtime/manager.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <memory>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
+#include "base/duration.h"
+#include "runtime/fenced_client.h"
 #include "runtime/memory.h"
 #include "runtime/request_metrics.h"
 
@@ -17,8 +20,8 @@ std::string ManagerFlagsUsage() {
          "  --leader-elect[=true|false]        leader election on a Lease (default false)\n"
          "  --leader-election-id=NAME          Lease name (default failover-operator-leader)\n"
          "  --leader-election-namespace=NS     Lease namespace (default $POD_NAMESPACE or the kubeconfig's)\n"
-         "  --leader-elect-lease-duration=D    default 15s (D: a duration, e.g. 500ms, 15s, 1m30s)\n"
-         "  --leader-elect-renew-deadline=D    default 10s\n"
+         "  --leader-elect-lease-duration=D    default 15s, whole seconds (D: a duration, e.g. 500ms, 15s, 1m30s)\n"
+         "  --leader-elect-renew-deadline=D    default 10s (may be sub-second)\n"
          "  --leader-elect-retry-period=D      default 2s\n"
          "  --cache-sync-timeout=D             first list of every watched kind (default 2m)\n"
          "  --log-format=json|text             default json\n"
@@ -40,7 +43,19 @@ void AddManagerFlags(base::FlagSet& flags, ManagerOptions* o) {
   flags.String("--leader-election-namespace", &o->leader_election_namespace);
   // A zero lease, deadline or timeout would make the elector or the cache wait spin.
   constexpr std::chrono::milliseconds kShortest{1};
-  flags.Duration("--leader-elect-lease-duration", &o->lease_duration, kShortest);
+  // The Lease carries leaseDuration as whole seconds (leaseDurationSeconds), which the
+  // other replicas wait for: anything else would be published as something else (a 500ms
+  // lease as 0, expired for every reader), so it is refused here, naming the flag.
+  flags.Value("--leader-elect-lease-duration", [o](const std::string& v) {
+    auto d = base::ParseDuration(v);
+    if (!d) return "\"" + v + "\" is not a duration: a number with a unit (ms, s, m, h), e.g. 15s";
+    if (*d < std::chrono::seconds(1) || *d % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+      return "\"" + v + "\" is not a whole number of seconds (at least 1s): the Lease stores "
+             "leaseDurationSeconds as an integer";
+    }
+    o->lease_duration = *d;
+    return std::string();
+  });
   flags.Duration("--leader-elect-renew-deadline", &o->renew_deadline, kShortest);
   flags.Duration("--leader-elect-retry-period", &o->retry_period, kShortest);
   flags.Duration("--cache-sync-timeout", &o->cache_sync_timeout, kShortest);
@@ -64,13 +79,18 @@ kube::Status ParseManagerFlags(int argc, const char* const* argv, ManagerOptions
 }
 
 Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
-    : client_(std::move(client)),
+    : raw_client_(std::move(client)),
+      client_(raw_client_),
       options_(std::move(options)),
       metrics_(std::make_shared<RuntimeMetrics>(options_.metrics_registry)),
       log_("manager") {
   options_.metrics_registry = metrics_->registry();
   identity_ = options_.leader_identity.empty() ? DefaultLeaderIdentity() : options_.leader_identity;
   client_->SetObserver(std::make_shared<RequestMetrics>(metrics_));
+  if (options_.leader_elect) {
+    client_ = std::make_shared<FencedClient>(
+        raw_client_, [this] { return IsLeader(); }, [this] { return LeaseDeadline(); });
+  }
   EventRecorder::Options eo;
   eo.component = options_.component;
   eo.env = options_.env;
@@ -117,6 +137,11 @@ void Manager::AddReadyzCheck(const std::string& name, HealthCheck check) {
 bool Manager::IsLeader() const {
   if (!options_.leader_elect) return true;
   return elector_ && elector_->IsLeader();
+}
+
+Clock::time_point Manager::LeaseDeadline() const {
+  if (!options_.leader_elect) return Clock::time_point::max();
+  return elector_ ? elector_->LeaseDeadline() : Clock::time_point::min();
 }
 
 void Manager::RequestStop() {
@@ -219,7 +244,7 @@ int Manager::Run() {
     le.lease_namespace = options_.leader_election_namespace;
     if (le.lease_namespace.empty()) {
       const char* pod_ns = std::getenv("POD_NAMESPACE");
-      le.lease_namespace = pod_ns && *pod_ns ? pod_ns : client_->config().default_namespace;
+      le.lease_namespace = pod_ns && *pod_ns ? pod_ns : raw_client_->config().default_namespace;
     }
     le.identity = identity_;
     le.lease_duration = options_.lease_duration;
@@ -255,7 +280,25 @@ int Manager::Run() {
     cb.on_new_leader = [this](const std::string& id) {
       if (id != identity_) log_.Info("new leader observed", {{"leader", id}});
     };
-    elector_ = std::make_unique<LeaderElector>(client_, le, cb);
+    std::shared_ptr<kube::Client> le_client = options_.leader_election_client;
+    if (!le_client) {
+      kube::RestConfig rc = raw_client_->config();
+      rc.timeout = std::min(rc.timeout, le.renew_deadline);
+      if (rc.qps > 0) {
+        const double retry_s = std::chrono::duration<double>(le.retry_period).count();
+        rc.qps = std::max(rc.qps, 8.0 / retry_s);
+        rc.burst = std::max(rc.burst, 4);
+      }
+      auto made = kube::Client::Create(rc);
+      if (!made.ok()) {
+        log_.Error("cannot make the leader election client", {{"error", made.status().message()}});
+        Shutdown();
+        return 1;
+      }
+      le_client = std::move(*made);
+      le_client->SetObserver(std::make_shared<RequestMetrics>(metrics_));
+    }
+    elector_ = std::make_unique<LeaderElector>(le_client, le, cb);
     elector_->Start();
   } else {
     std::lock_guard<std::mutex> lock(mu_);

@@ -32,6 +32,12 @@ struct ManagerOptions {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   std::string leader_identity;  // empty = hostname_random
+  // The leader elector's own client, so that renewals never queue behind the writes and
+  // reads of the controllers (their QPS limiter and connections). Null = one made from
+  // the manager's client's config: its own connections, its own QPS limiter (at least
+  // the elector's own pace: two requests per retryPeriod/4), and a per-request timeout
+  // no longer than renewDeadline.
+  std::shared_ptr<kube::Client> leader_election_client = nullptr;
   std::chrono::milliseconds graceful_shutdown_timeout{30000};
   std::chrono::milliseconds cache_sync_timeout{120000};
   // How often the manager hands memory freed since back to the OS (ReleaseFreeMemory), as
@@ -81,6 +87,9 @@ class Manager {
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
+  // The client for everything the program wires. With leader election on, its writes are
+  // fenced by the lease (fenced_client.h): none starts unless IsLeader(), and none is
+  // sent or waited for past LeaseDeadline().
   std::shared_ptr<kube::Client> client() const { return client_; }
   // As given, with metrics_registry set (to the manager's own when none was given).
   const ManagerOptions& options() const { return options_; }
@@ -104,6 +113,9 @@ class Manager {
     return [this] { return IsLeader(); };
   }
   const std::string& identity() const { return identity_; }
+  // The end of this process's claim on the lease (LeaderElector::LeaseDeadline):
+  // time_point::max() when leader election is off, time_point::min() while not leading.
+  Clock::time_point LeaseDeadline() const;
 
   // Blocks until stopped; 0 after a clean shutdown. 1 on a startup failure, a lost lease,
   // or a shutdown that did not finish within graceful_shutdown_timeout (reconciles that
@@ -128,7 +140,8 @@ class Manager {
   bool Shutdown();  // false: not clean (see Run)
   bool ShutdownSteps(Clock::time_point deadline);
 
-  std::shared_ptr<kube::Client> client_;
+  std::shared_ptr<kube::Client> raw_client_;  // as given
+  std::shared_ptr<kube::Client> client_;      // raw_client_, fenced when leader election is on
   ManagerOptions options_;
   std::shared_ptr<RuntimeMetrics> metrics_;
   Logger log_;

@@ -77,6 +77,20 @@ TEST(RateLimiterTest, BurstThenQps) {
   EXPECT_NEAR(std::chrono::duration<double>(rl.Reserve(t1)).count(), 0.1, 1e-6);
 }
 
+// A token taken for a request that is then not sent goes back: refused requests leave no
+// debt for the next caller.
+TEST(RateLimiterTest, RefundGivesTheTokenBack) {
+  testsupport::FakeEnv env;
+  const auto t0 = env.Now();
+  RateLimiter rl(10, 1, env);
+  EXPECT_EQ(rl.Reserve(t0), RateLimiter::Clock::duration::zero());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NEAR(std::chrono::duration<double>(rl.Reserve(t0)).count(), 0.1, 1e-6);
+    rl.Refund();
+  }
+  EXPECT_NEAR(std::chrono::duration<double>(rl.Reserve(t0)).count(), 0.1, 1e-6);
+}
+
 TEST(RateLimiterTest, RefillsPartially) {
   testsupport::FakeEnv env;
   const auto t0 = env.Now();

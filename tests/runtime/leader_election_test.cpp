@@ -343,5 +343,111 @@ TEST(LeaderElector, StopReleasesTheLease) {
   EXPECT_FALSE(events.stopped()) << "a requested stop is not a lost leadership";
 }
 
+// The fence (fenced_client.h) abandons a write at LeaseDeadline: the start of the last
+// good renewal + leaseDuration - (leaseDuration - renewDeadline) / 2. Never while not
+// leading.
+TEST(LeaderElector, LeaseDeadlineFollowsTheLastRenewalStart) {
+  Election e;
+  auto& [env, server, events, elector] = e;
+  EXPECT_EQ(elector.LeaseDeadline(), Clock::time_point::min());
+  EXPECT_EQ(elector.LeaseMargin(), 2500ms);
+  const auto acquired = env.Now();
+  ASSERT_TRUE(e.StartLeading());
+  EXPECT_EQ(elector.LeaseDeadline(), acquired + 12500ms);
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  env.Advance(2s);
+  ASSERT_TRUE(env.BlockUntilWaiters(1));  // renewed at +2 s
+  EXPECT_EQ(elector.LeaseDeadline(), acquired + 2s + 12500ms);
+  server->SetUnreachable(true);
+  while (env.Now() < acquired + 2s + 10s) {  // failing renewals until the renew deadline
+    ASSERT_TRUE(env.BlockUntilWaiters(1));
+    EXPECT_EQ(elector.LeaseDeadline(), acquired + 2s + 12500ms) << "a failed renewal moves nothing";
+    env.AdvanceToNextDeadline();
+  }
+  ASSERT_TRUE(events.AwaitStopped());
+  EXPECT_EQ(elector.LeaseDeadline(), Clock::time_point::min());
+  elector.Stop();
+}
+
+// leaseDurationSeconds is an integer: a lease shorter than a second, or not a whole
+// number of seconds, is refused naming the flag, never published as 0.
+TEST(LeaderElector, ValidateRefusesALeaseThatIsNotWholeSeconds) {
+  FakeEnv env;
+  for (auto d : {500ms, 999ms, 1500ms, 0ms}) {
+    LeaderElectionOptions o = Options(&env);
+    o.lease_duration = d;
+    o.renew_deadline = 400ms;
+    o.retry_period = 100ms;
+    auto st = LeaderElector::Validate(o);
+    ASSERT_FALSE(st.ok()) << d.count() << "ms";
+    EXPECT_NE(st.message().find("--leader-elect-lease-duration"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("whole number of seconds"), std::string::npos) << st.message();
+  }
+  LeaderElectionOptions o = Options(&env);
+  o.lease_duration = 1s;
+  o.renew_deadline = 800ms;
+  o.retry_period = 200ms;
+  EXPECT_TRUE(LeaderElector::Validate(o).ok());
+  o.renew_deadline = 1s;
+  auto st = LeaderElector::Validate(o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("--leader-elect-renew-deadline"), std::string::npos) << st.message();
+}
+
+// renewDeadline and retryPeriod never leave the process: sub-second values are kept to
+// the millisecond. A 1 s lease is published as 1.
+TEST(LeaderElector, SubSecondRenewDeadlineAndRetryPeriodAreHonouredExactly) {
+  FakeEnv env;
+  auto server = std::make_shared<LeaseServer>();
+  Events events;
+  LeaderElectionOptions o = Options(&env);
+  o.lease_duration = 1s;
+  o.renew_deadline = 800ms;
+  o.retry_period = 200ms;
+  ASSERT_TRUE(LeaderElector::Validate(o).ok());
+  LeaderElector elector(server, o, events.Callbacks());
+  const auto start = env.Now();
+  elector.Start();
+  ASSERT_TRUE(events.AwaitStarted());
+  EXPECT_EQ((*server->Lease("failover-operator"))["spec"]["leaseDurationSeconds"], 1);
+  EXPECT_EQ(elector.LeaseDeadline(), start + 1s - 100ms);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(env.BlockUntilWaiters(1));
+    ASSERT_EQ(*env.NextDeadline(), env.Now() + 200ms);
+    env.Advance(200ms);
+    ASSERT_TRUE(env.BlockUntilWaiters(1));
+    EXPECT_EQ(elector.LeaseDeadline(), start + i * 200ms + 900ms);
+  }
+  server->SetUnreachable(true);
+  const auto last = env.Now();
+  while (env.Now() < last + 800ms) {
+    ASSERT_TRUE(env.BlockUntilWaiters(1));
+    EXPECT_TRUE(elector.IsLeader());
+    env.AdvanceToNextDeadline();
+  }
+  ASSERT_TRUE(events.AwaitStopped());
+  EXPECT_EQ(env.Now(), last + 800ms) << "lost exactly renewDeadline after the last good renewal";
+  EXPECT_FALSE(elector.IsLeader());
+  elector.Stop();
+}
+
+// An elector built without Validate (a program that skips it) still never publishes 0:
+// a 500 ms lease goes out as 1 s, which the other replicas wait for (longer than this
+// process's own fence, so never shorter than it acts).
+TEST(LeaderElector, NeverPublishesALeaseOfZeroSeconds) {
+  FakeEnv env;
+  auto server = std::make_shared<LeaseServer>();
+  Events events;
+  LeaderElectionOptions o = Options(&env);
+  o.lease_duration = 500ms;
+  o.renew_deadline = 400ms;
+  o.retry_period = 100ms;
+  LeaderElector elector(server, o, events.Callbacks());
+  elector.Start();
+  ASSERT_TRUE(events.AwaitStarted());
+  EXPECT_EQ((*server->Lease("failover-operator"))["spec"]["leaseDurationSeconds"], 1);
+  elector.Stop();
+}
+
 }  // namespace
 }  // namespace runtime

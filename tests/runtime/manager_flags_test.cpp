@@ -67,12 +67,12 @@ TEST(ManagerFlags, BadValuesNameTheFlag) {
 TEST(ManagerFlags, DurationsTakeTheCrdGrammar) {
   runtime::ManagerOptions o;
   std::vector<std::string> rest;
-  ASSERT_TRUE(Parse({"--cache-sync-timeout=1m30s", "--leader-elect-lease-duration", "1.5s",
+  ASSERT_TRUE(Parse({"--cache-sync-timeout=1m30s", "--leader-elect-lease-duration", "1.5m",
                      "--leader-elect-renew-deadline=1h2m3s", "--leader-elect-retry-period=250ms"},
                     &o, &rest)
                   .ok());
   EXPECT_EQ(o.cache_sync_timeout, 90s);
-  EXPECT_EQ(o.lease_duration, 1500ms);
+  EXPECT_EQ(o.lease_duration, 90s);
   EXPECT_EQ(o.renew_deadline, 1h + 2min + 3s);
   EXPECT_EQ(o.retry_period, 250ms);
   EXPECT_TRUE(rest.empty());
@@ -87,6 +87,29 @@ TEST(ManagerFlags, DurationsMustBePositiveAndCarryAUnit) {
     EXPECT_EQ(st.message().rfind("--cache-sync-timeout: ", 0), 0u) << st.message();
     EXPECT_EQ(o.cache_sync_timeout, 2min) << arg << " must leave the default";
   }
+}
+
+// The Lease stores leaseDuration as whole seconds: anything else is refused at the flag
+// (a 500ms lease used to be published as leaseDurationSeconds 0, expired for every other
+// replica). renewDeadline and retryPeriod stay in the process and may be sub-second.
+TEST(ManagerFlags, LeaseDurationMustBeWholeSeconds) {
+  for (const char* arg : {"--leader-elect-lease-duration=500ms", "--leader-elect-lease-duration=1.5s",
+                          "--leader-elect-lease-duration=999ms", "--leader-elect-lease-duration=0s"}) {
+    runtime::ManagerOptions o;
+    auto st = Parse({arg}, &o, nullptr);
+    ASSERT_FALSE(st.ok()) << arg;
+    EXPECT_EQ(st.message().rfind("--leader-elect-lease-duration: ", 0), 0u) << st.message();
+    EXPECT_NE(st.message().find("whole number of seconds"), std::string::npos) << st.message();
+    EXPECT_EQ(o.lease_duration, 15s) << arg << " must leave the default";
+  }
+  runtime::ManagerOptions o;
+  ASSERT_TRUE(Parse({"--leader-elect-lease-duration=1s", "--leader-elect-renew-deadline=800ms",
+                     "--leader-elect-retry-period=200ms"},
+                    &o, nullptr)
+                  .ok());
+  EXPECT_EQ(o.lease_duration, 1s);
+  EXPECT_EQ(o.renew_deadline, 800ms);
+  EXPECT_EQ(o.retry_period, 200ms);
 }
 
 // What the operator's main does: the manager's flags and its own in one set, unknown

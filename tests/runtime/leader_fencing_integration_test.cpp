@@ -161,12 +161,17 @@ TEST(LeaderFencing, RenewalsDoNotQueueBehindBulkWrites) {
     std::this_thread::sleep_for(100ms);
   }
   bulk.Stop();
+  const double loaded_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
   EXPECT_FALSE(lost.load()) << "the lease was lost under bulk writes";
   EXPECT_EQ(not_leader_samples, 0);
   EXPECT_EQ(Holder(*admin, ns.name(), "bulk-lease"), "bulk-leader");
   // The load was real: the writes went at the limiter's pace (2/s, less the refused).
   EXPECT_GE(bulk.ok(), 8);
-  EXPECT_LE(bulk.ok(), 2 * 8 + 2);
+  EXPECT_LE(bulk.ok(), 2 * loaded_s + 4);
+  int refused = 0;
+  for (const auto& f : bulk.failures()) refused += f.reason() == kube::Reason::kCancelled;
+  std::printf("bulk: %d writes in %.1f s, %d refused (the limiter would hold them past the lease)\n",
+              bulk.ok(), loaded_s, refused);
 }
 
 // The chaos proxy (e2e/tools/chaos_proxy.cpp) as a child process; killed at the end.

@@ -83,13 +83,10 @@ void LeaderElector::Start() {
 
 void LeaderElector::Stop() {
   {
-    // Notified under the lock: an Env whose wait re-takes the lock between its own short
-    // waits (the tests' FakeEnv) would otherwise miss a notification that falls in
-    // between, and the renew loop would sleep through its stop.
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    cv_.notify_all();
   }
+  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 

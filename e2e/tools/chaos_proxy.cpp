@@ -5,7 +5,11 @@
 //       [--admin 127.0.0.1:0] [--seed N] [--cut-every-ms N] [--port-file F]
 //
 // Admin endpoint (GET or POST): /cut (close every open connection), /blackhole/on and
-// /blackhole/off (accept, read and drop everything), /delay?ms=N (delay every forwarded
+// /blackhole/off (accept, read and drop everything: open connections stay open and go
+// silent both ways, a close from either side is not passed on either, as behind a lost
+// route or NAT entry; new connections are accepted and never reach the upstream; after
+// /blackhole/off the connections accepted before resume, those accepted during it stay
+// dead), /delay?ms=N (delay every forwarded
 // chunk), /random?every_ms=N (cut one random connection at exponentially distributed
 // intervals with this mean; 0 = off), /stats (JSON counters).
 #include <arpa/inet.h>
@@ -190,7 +194,18 @@ class Proxy {
     char buf[16384];
     while (true) {
       ssize_t n = recv(from, buf, sizeof buf, 0);
-      if (n <= 0) break;
+      if (n <= 0) {
+        // In a black hole the other side learns nothing, its close included: it stays
+        // open and silent until it gives up by itself (its pump then cuts both).
+        if (blackhole_ && to >= 0) {
+          if (--conn->pumps_left == 0) {
+            std::lock_guard<std::mutex> lock(mu_);
+            open_.erase(id);
+          }
+          return;
+        }
+        break;
+      }
       if (blackhole_ || to < 0) continue;
       if (int d = delay_ms_; d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
       ssize_t off = 0;

@@ -41,12 +41,12 @@ ListWatch::ListWatch(std::shared_ptr<Client> client, ListWatchOptions options,
       handlers_(std::move(handlers)),
       backoff_(options_.backoff) {}
 
+// Every notify_all on cv_ happens under mu_: a waiter on a fake clock (whose waits do
+// not re-check their condition on their own) cannot miss it between two waits.
 void ListWatch::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    if (cancel_) cancel_->Cancel();
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  if (cancel_) cancel_->Cancel();
   cv_.notify_all();
 }
 
@@ -149,8 +149,8 @@ Status ListWatch::WatchOnce() {
     cancel_ = cancel;
     watch_cut_ = false;
     watch_deadline_ = options_.env->Deadline(std::chrono::seconds(opts.timeout_seconds) + options_.watch_grace);
+    cv_.notify_all();  // arms the watchdog
   }
-  cv_.notify_all();  // arms the watchdog
   Status status = client_->Watch(
       options_.resource, options_.ns, opts,
       [this](WatchEvent&& ev) {
@@ -193,10 +193,8 @@ void ListWatch::Run() {
   uint64_t subscription = 0;
   if (signal) {
     subscription = signal->Subscribe([this] {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        reconnects_++;
-      }
+      std::lock_guard<std::mutex> lock(mu_);
+      reconnects_++;
       cv_.notify_all();
     });
   }
@@ -205,8 +203,8 @@ void ListWatch::Run() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = false;
+    cv_.notify_all();
   }
-  cv_.notify_all();
   watchdog.join();
   if (signal) signal->Unsubscribe(subscription);
 }

@@ -77,18 +77,23 @@ class OperatorProcess {
   OperatorProcess(std::string ns, std::string log_path) : ns_(std::move(ns)), log_path_(std::move(log_path)) {}
   ~OperatorProcess() { Stop(); }
 
+  // For the next Start(): another kubeconfig (e.g. through a chaos proxy), more flags.
+  void UseKubeconfig(std::string path) { kubeconfig_ = std::move(path); }
+  void AddArgs(const std::vector<std::string>& args) { extra_args_.insert(extra_args_.end(), args.begin(), args.end()); }
+
   void Start() {
     metrics_port_ = FreePort();
     health_port_ = FreePort();
     const std::string bin = std::string(std::getenv("FO_BIN_DIR") ? std::getenv("FO_BIN_DIR") : "") +
                             "/failover-operator";
     std::vector<std::string> args = {bin,
-                                     "--kubeconfig", testsupport::kubeconfig_path(),
+                                     "--kubeconfig", kubeconfig_.empty() ? testsupport::kubeconfig_path() : kubeconfig_,
                                      "--namespace", ns_,
                                      "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port_),
                                      "--health-probe-bind-address", "127.0.0.1:" + std::to_string(health_port_),
                                      "--log-format", "text",
                                      "--log-level", "debug"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -144,6 +149,8 @@ class OperatorProcess {
  private:
   std::string ns_;
   std::string log_path_;
+  std::string kubeconfig_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int metrics_port_ = 0;
   int health_port_ = 0;

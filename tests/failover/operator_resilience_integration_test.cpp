@@ -1,6 +1,10 @@
 // The operator under trouble: a flapping primary, a SIGKILL in the middle of a switch,
 // a member that kubelet's readiness calls Ready but the operator-side probe does not.
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "operator_fixture.h"
 
@@ -43,6 +47,124 @@ class SlowHookServer {
   std::mutex mu_;
   std::vector<std::string> bodies_;
 };
+
+// failover-chaos-proxy (e2e/tools) as a child process in front of the test cluster's
+// apiserver, with a kubeconfig that points at it.
+class ChaosProxy {
+ public:
+  explicit ChaosProxy(const std::string& name) {
+    const std::string kubeconfig = testsupport::kubeconfig_path();
+    const std::string dir = kubeconfig.substr(0, kubeconfig.rfind('/') + 1);  // relative paths stay valid
+    port_file_ = dir + name + ".ports";
+    kubeconfig_ = dir + name + ".kubeconfig";
+    std::remove(port_file_.c_str());
+    const std::string url = Env("FO_APISERVER_URL");
+    const std::string upstream = url.substr(url.find("://") + 3);
+    const std::string bin = std::string(std::getenv("FO_BIN_DIR") ? std::getenv("FO_BIN_DIR") : "") +
+                            "/failover-chaos-proxy";
+    std::vector<std::string> args = {bin, "--upstream", upstream, "--port-file", port_file_};
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    std::string ports;
+    testsupport::wait_until([&] {
+      std::ifstream f(port_file_);
+      std::getline(f, ports);
+      return !ports.empty();
+    }, seconds(10));
+    if (std::sscanf(ports.c_str(), "listen=%d admin=%d", &listen_port_, &admin_port_) != 2) return;
+    std::ifstream in(kubeconfig);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    const std::string via = "https://127.0.0.1:" + std::to_string(listen_port_);
+    for (size_t at = config.find(url); at != std::string::npos; at = config.find(url, at + via.size())) {
+      config.replace(at, url.size(), via);
+    }
+    std::ofstream(kubeconfig_) << config;
+  }
+  ~ChaosProxy() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::remove(port_file_.c_str());
+    std::remove(kubeconfig_.c_str());
+  }
+  bool ok() const { return pid_ > 0 && admin_port_ > 0; }
+  const std::string& kubeconfig() const { return kubeconfig_; }
+  bool Admin(const std::string& path) { return !HttpGet("127.0.0.1", admin_port_, path).empty(); }
+
+ private:
+  pid_t pid_ = -1;
+  int listen_port_ = 0;
+  int admin_port_ = 0;
+  std::string port_file_;
+  std::string kubeconfig_;
+};
+
+// The value of a counter series in the operator's /metrics text (-1 when absent).
+double MetricValue(const std::string& metrics, const std::string& series) {
+  const std::string prefix = series + " ";
+  for (size_t at = metrics.find(prefix); at != std::string::npos; at = metrics.find(prefix, at + 1)) {
+    if (at == 0 || metrics[at - 1] == '\n') return std::atof(metrics.c_str() + at + prefix.size());
+  }
+  return -1;
+}
+
+// The apiserver connection goes silent while staying open (the chaos proxy's black hole:
+// nothing passes either way, closes included): the operator cuts its silent watches within
+// the bound (the watch timeout it asks for plus kube::kWatchGrace), and once the black hole
+// ends it catches up on what changed meanwhile within the bound again: the active member's
+// failure, which happened during the black hole, is seen and failed over. Before this was
+// fixed the watches asked for 5-10 minutes and waited that long plus 30 s for bytes.
+TEST_F(OperatorTest, ASilentApiserverConnectionIsNoticedAndCaughtUpWithinTheWatchBound) {
+  ChaosProxy proxy("chaos-" + ns_);
+  ASSERT_TRUE(proxy.ok()) << "failover-chaos-proxy did not start";
+  // A short watch timeout keeps the test short; the default bound (25 s) is proven on a
+  // fake clock (kube_list_watch_test: ASilentWatchIsCutAtItsTimeoutPlusGraceAndResumed...).
+  constexpr auto kWatchTimeout = seconds(4);
+  const auto bound = kWatchTimeout + kube::kWatchGrace;
+  operator_->UseKubeconfig(proxy.kubeconfig());
+  operator_->AddArgs({"--watch-timeout", "4s"});
+  StartActivePassive(GroupSpec());
+  ASSERT_FALSE(HasFailure());
+  const std::string pods_stalls = "failover_operator_informer_watch_stalls_total{resource=\"pods\"}";
+  EXPECT_EQ(MetricValue(operator_->Metrics(), pods_stalls), 0) << "series missing or stalls before the fault";
+
+  ASSERT_TRUE(proxy.Admin("/blackhole/on"));
+  const auto t0 = std::chrono::steady_clock::now();
+  // Reaches the apiserver (the node agent's status write), not the operator.
+  ASSERT_TRUE(Fail("a-0"));
+  ASSERT_TRUE(Wait([&] { return MetricValue(operator_->Metrics(), pods_stalls) >= 1; }, bound + seconds(5)))
+      << "the silent pods watch was not cut within " << bound.count() << " s (+5 s slack)\n"
+      << operator_->Metrics();
+  const auto noticed = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(WaitReady("a-0", false));
+  EXPECT_EQ(ServiceMember(), "site-a") << "nothing was seen or written through the black hole";
+  // Still in the black hole a while longer: the watches opened into it stay dead too.
+  std::this_thread::sleep_for(seconds(2));
+  ASSERT_TRUE(proxy.Admin("/blackhole/off"));
+  const auto t1 = std::chrono::steady_clock::now();
+  // The pods watch opened during the black hole is cut by its own deadline at the latest,
+  // resumes, delivers a-0's Ready=False; unhealthyFor (1 s) later the switch.
+  ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b"; }, bound + seconds(1) + seconds(10)))
+      << "the operator did not catch up within the bound after the black hole ended\n"
+      << operator_->Metrics();
+  const auto caught_up = std::chrono::steady_clock::now() - t1;
+  std::printf("silent watch noticed after %lld ms, caught up %lld ms after the black hole ended (bound %lld s)\n",
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(noticed).count()),
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(caught_up).count()),
+              static_cast<long long>(bound.count()));
+  EXPECT_TRUE(Wait([&] { return Status("activeMember") == "site-b"; }));
+  EXPECT_NE(operator_->Log().find("watch silent, resuming"), std::string::npos);
+}
 
 TEST_F(OperatorTest, FlappingPrimaryIsBoundedByTheAntiFlapBudget) {
   json spec = GroupSpec();

@@ -25,6 +25,10 @@ struct Flags {
   std::string context;
   std::string watch_namespace;
   int workers = 4;
+  int hook_threads = 4;
+  int probe_threads = 4;
+  int hook_calls_per_group = 2;
+  int probes_per_group = 2;
   double qps = 50;
   int burst = 100;
   std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
@@ -40,6 +44,12 @@ std::string Usage() {
                      "  --context=NAME                     kubeconfig context (default: current-context)\n"
                      "  --namespace=NS                     watch only this namespace (default: all namespaces)\n"
                      "  --workers=N                        concurrent reconciles (default 4)\n"
+                     "  --hook-threads=N                   threads calling prePromote/postPromote hooks (default 4)\n"
+                     "  --hook-calls-per-group=N           hook calls of one group on those threads at once; its others\n"
+                     "                                     wait their turn (default 2, 0 = unbounded)\n"
+                     "  --probe-threads=N                  threads running detection.probe checks (default 4)\n"
+                     "  --probes-per-group=N               probes of one group on those threads at once (default 2,\n"
+                     "                                     0 = unbounded)\n"
                      "  --kube-api-qps=Q                   client-side rate limit (default 50, <=0 off)\n"
                      "  --kube-api-burst=N                 client-side burst (default 100)\n"
                      "  --watch-timeout=D                  the apiserver ends each watch after D (whole seconds); one\n"
@@ -56,6 +66,10 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
   set.String("--context", &f->context);
   set.String("--namespace", &f->watch_namespace);
   set.Int("--workers", &f->workers, 1, 256);
+  set.Int("--hook-threads", &f->hook_threads, 1, 256);
+  set.Int("--hook-calls-per-group", &f->hook_calls_per_group, 0, 256);
+  set.Int("--probe-threads", &f->probe_threads, 1, 256);
+  set.Int("--probes-per-group", &f->probes_per_group, 0, 256);
   set.Double("--kube-api-qps", &f->qps);
   set.Int("--kube-api-burst", &f->burst, 1);
   // Sent as timeoutSeconds, an integer.
@@ -137,6 +151,10 @@ int main(int argc, char** argv) {
   failover::ReconcilerOptions ro;
   ro.watch_namespace = flags.watch_namespace;
   ro.workers = flags.workers;
+  ro.hook_threads = flags.hook_threads;
+  ro.probe_threads = flags.probe_threads;
+  ro.hook_calls_per_group = flags.hook_calls_per_group;
+  ro.probes_per_group = flags.probes_per_group;
   ro.watch_timeout_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(flags.watch_timeout).count());
   auto reconciler = failover::SetupFailoverController(manager, ro);
   runtime::Logger("setup").Info("starting failover-operator",

@@ -78,8 +78,12 @@ bool ProbeOnce(const Probe& probe, const std::string& ip) {
 }
 
 MemberProber::MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string&)> on_change,
-                           base::Env* env, ProbeFunc probe)
-    : pool_(pool), on_change_(std::move(on_change)), env_(env), probe_(std::move(probe)) {
+                           base::Env* env, ProbeFunc probe, int per_group)
+    : pool_(pool),
+      on_change_(std::move(on_change)),
+      env_(env),
+      probe_(std::move(probe)),
+      per_group_(static_cast<size_t>(std::max(0, per_group))) {
   scheduler_ = std::thread([this] { Scheduler(); });
 }
 
@@ -146,18 +150,35 @@ void MemberProber::Scheduler() {
     const auto now = env_->Now();
     auto wake = now + std::chrono::seconds(1);
     for (auto& [gk, g] : groups_) {
+      // The group's due pods, the longest overdue first.
+      std::vector<std::pair<std::chrono::steady_clock::time_point, PodState*>> due;
+      std::vector<const std::string*> uids;
       for (auto& [uid, p] : g.pods) {
         if (p.running) continue;
         if (p.next <= now) {
-          Job job{gk, uid, p.ip, g.probe, p.generation};
-          // Refused only while the pool stops: the pod stays not running, tried next round.
-          if (!pool_->Submit(scope_.Wrap([this, job] { Finish(job, probe_(job.probe, job.ip)); }))) continue;
-          p.running = true;
-          p.next = now + g.probe.period;
+          due.push_back({p.next, &p});
+          uids.push_back(&uid);
         } else {
           wake = std::min(wake, p.next);
         }
       }
+      std::vector<size_t> order(due.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return due[a].first < due[b].first; });
+      for (size_t i : order) {
+        size_t& in_flight = in_flight_[gk];
+        // At the group's bound: the rest wait for one of its probes to end (Finish wakes us).
+        if (per_group_ > 0 && in_flight >= per_group_) break;
+        PodState& p = *due[i].second;
+        Job job{gk, *uids[i], p.ip, g.probe, p.generation};
+        // Refused only while the pool stops: the pod stays not running, tried next round.
+        if (!pool_->Submit(scope_.Wrap([this, job] { Finish(job, probe_(job.probe, job.ip)); }))) continue;
+        ++in_flight;
+        p.running = true;
+        p.next = now + g.probe.period;
+      }
+      auto f = in_flight_.find(gk);
+      if (f != in_flight_.end() && f->second == 0) in_flight_.erase(f);
     }
     env_->WaitUntil(lock, sched_cv_, wake);
   }
@@ -167,6 +188,8 @@ void MemberProber::Finish(const Job& job, bool ok) {
   bool changed = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto f = in_flight_.find(job.group_key); f != in_flight_.end() && --f->second == 0) in_flight_.erase(f);
+    sched_cv_.notify_all();  // the group may start its next due probe
     auto g = groups_.find(job.group_key);
     if (g == groups_.end()) return;
     auto p = g->second.pods.find(job.uid);

@@ -27,7 +27,10 @@ bool ProbeOnce(const Probe& probe, const std::string& ip);
 // enqueues the group). A timer thread of its own hands due probes to a worker pool
 // (passed in; the wiring sizes it); a pod's next probe never starts while its previous
 // one runs. Periods are on env's clock; `probe` makes one attempt (ProbeOnce; tests pass
-// their own). Thread-safe.
+// their own). Bounded per group: at most `per_group` probes of one group are on the pool
+// at once (0 = unbounded); the group's other due pods wait, the longest overdue first, so
+// a group whose probes hang holds per_group threads at most and the other groups' probes
+// go on. Thread-safe.
 class MemberProber {
  public:
   struct Target {
@@ -37,7 +40,7 @@ class MemberProber {
   using ProbeFunc = std::function<bool(const Probe& probe, const std::string& ip)>;
 
   MemberProber(runtime::WorkerPool* pool, std::function<void(const std::string& group_key)> on_change,
-               base::Env* env = &base::RealEnv(), ProbeFunc probe = ProbeOnce);
+               base::Env* env = &base::RealEnv(), ProbeFunc probe = ProbeOnce, int per_group = 0);
   ~MemberProber();
   MemberProber(const MemberProber&) = delete;
   MemberProber& operator=(const MemberProber&) = delete;
@@ -77,7 +80,11 @@ class MemberProber {
   std::function<void(const std::string&)> on_change_;
   base::Env* env_;
   ProbeFunc probe_;
+  size_t per_group_;
   mutable std::mutex mu_;
+  // Probes of each group on the pool (queued or running), counted until each ends, also
+  // when its pod or group went meanwhile.
+  std::map<std::string, size_t> in_flight_;
   std::condition_variable sched_cv_;
   std::map<std::string, GroupState> groups_;
   uint64_t next_generation_ = 1;

@@ -111,11 +111,15 @@ kube::Status PlanExecutor::CallHookWrite(const CallHook& w, const std::string& n
   std::string started = switch_started ? FormatTime(*switch_started) : "";
   const std::string key = meta.value("uid", "") + "|" + phase + "|" + w.from + "|" + w.to + "|" +
                           w.reason + "|" + started;
-  json body = {{"group", name}, {"namespace", ns}, {"phase", phase},
-               {"from", w.from}, {"to", w.to}, {"reason", w.reason}};
+  // The switch's identity (the one Apply told the runner is current), so the receiver can
+  // reject a call of a switch that is not the group's newest.
+  const std::string switch_id = SwitchId(meta.value("uid", ""), w.to, started);
+  json body = {{"group", name}, {"namespace", ns}, {"phase", phase}, {"from", w.from}, {"to", w.to},
+               {"reason", w.reason}, {"switchId", switch_id}, {"switchStartedAt", started}};
   HookOutcome outcome;
-  switch (deps_.hooks->Run(key, group_key, w, body, &outcome)) {
+  switch (deps_.hooks->Run(key, group_key, w, body, &outcome, switch_id)) {
     case HookRunner::State::kPending:
+    case HookRunner::State::kDropped:  // not returned by Run (a dropped call starts again)
       *waiting_hook = true;
       return kube::Status::OK();
     case HookRunner::State::kSucceeded:
@@ -165,6 +169,22 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   {
     Status prev = ParseStatus(group.value("status", json::object()));
     if (prev.switch_record) switch_started = prev.switch_record->started_at;
+  }
+  // The hook runner learns the group's current switch from every decision: the switch
+  // whose hooks this plan calls, or none. A queued or retrying call of another switch (one
+  // cancelled, redirected or timed out) is dropped before its next attempt.
+  if (deps_.hooks) {
+    std::string current;
+    std::optional<Time> started = switch_started;
+    for (const Write& w : plan.writes) {
+      if (const auto* u = std::get_if<UpdateStatus>(&w); u && u->status.switch_record) {
+        started = u->status.switch_record->started_at;
+      } else if (const auto* h = std::get_if<CallHook>(&w)) {
+        current = SwitchId(meta.value("uid", ""), h->to, started ? FormatTime(*started) : "");
+        break;
+      }
+    }
+    deps_.hooks->SetCurrentSwitch(runtime::ObjectKey(ns, name), current);
   }
   std::vector<kube::Status> results(plan.writes.size());
   std::vector<char> applied(plan.writes.size(), 0);

@@ -52,13 +52,13 @@ GroupReconciler::GroupReconciler(Deps deps)
       [enqueue](const std::string& key) {
         if (enqueue) enqueue(key);
       },
-      std::chrono::minutes(10), deps_.env);
+      std::chrono::minutes(10), deps_.env, deps_.hook_calls_per_group, deps_.may_write);
   prober_ = std::make_unique<MemberProber>(
       deps_.probe_pool.get(),
       [enqueue](const std::string& key) {
         if (enqueue) enqueue(key);
       },
-      deps_.env);
+      deps_.env, ProbeOnce, deps_.probes_per_group);
   PlanExecutor::Deps ed;
   ed.client = deps_.client.get();
   ed.recent = &recent_;
@@ -131,6 +131,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     if (!obj) {
       metrics_.Forget(request.ns, request.name);
       prober_->SetTargets(key, std::nullopt, {});
+      hooks_->SetCurrentSwitch(key, "");  // a call still queued or retrying for it is dropped
       return runtime::ReconcileResult{};
     }
     const json& group = *obj;
@@ -227,6 +228,8 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   };
   deps.hook_pool = std::make_shared<runtime::WorkerPool>("hooks", options.hook_threads);
   deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", options.probe_threads);
+  deps.hook_calls_per_group = options.hook_calls_per_group;
+  deps.probes_per_group = options.probes_per_group;
   auto reconciler = std::make_shared<GroupReconciler>(deps);
   // Once the controller's reconciles have drained: the runners stop taking calls and wait
   // for the running ones, then the pools' threads end.

@@ -38,11 +38,17 @@ namespace failover {
 // returns its worker at once and is re-queued when the hook ends, so a hanging hook costs
 // one hook thread for at most (retries + 1) x timeout, and other groups' switches (which
 // do not call hooks, or call other URLs) go on. Probes run on `probe_threads` threads.
+// Both pools are bounded per group: at most hook_calls_per_group calls and
+// probes_per_group probes of one group are on its pool at once (the rest wait their turn
+// in the group's own queue), so a group whose hook or probe endpoint hangs holds that
+// many threads at most and the other groups' calls and probes go on (0 = unbounded).
 struct ReconcilerOptions {
   std::string watch_namespace;  // "" = all namespaces
   int workers = 4;
   int hook_threads = 4;
   int probe_threads = 4;
+  int hook_calls_per_group = 2;
+  int probes_per_group = 2;
   // The server-side timeout of the informers' watches (InformerOptions); 0 = kube's default.
   int watch_timeout_seconds = 0;
 };
@@ -72,6 +78,9 @@ class GroupReconciler : public runtime::Reconciler {
     // reconciler starts no threads of its own). Required.
     std::shared_ptr<runtime::WorkerPool> hook_pool;
     std::shared_ptr<runtime::WorkerPool> probe_pool;
+    // Per-group bounds on those pools (ReconcilerOptions); 0 = unbounded.
+    int hook_calls_per_group = 2;
+    int probes_per_group = 2;
     // Where the failover_group_* families go (FailoverMetrics): the registry the manager
     // serves. Null = a registry of the reconciler's own, that nothing serves.
     std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;

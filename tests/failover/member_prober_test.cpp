@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "support/fake_env.h"
 
@@ -191,6 +192,55 @@ TEST(MemberProber, NewIpStartsOverAndNoProbeStopsTheGroup) {
 }
 
 // ProbeOnce itself, against a loopback listener.
+// Bounded per group: a group whose probes hang holds at most per_group threads of the
+// shared pool, and another group's pods are probed meanwhile.
+TEST(MemberProber, AGroupWithHangingProbesDoesNotDelayAnotherGroupsProbes) {
+  FakeEnv env;
+  runtime::WorkerPool pool{"probe", 2};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  int hanging = 0;
+  auto probe = [&](const Probe&, const std::string& ip) {
+    if (ip.rfind("10.0.0.", 0) != 0) return true;  // group b: answers at once
+    std::unique_lock<std::mutex> lock(mu);
+    ++hanging;
+    cv.notify_all();
+    cv.wait_for(lock, 10s, [&] { return release; });
+    return false;
+  };
+  std::set<std::string> changed;
+  MemberProber prober(
+      &pool,
+      [&](const std::string& group) {
+        std::lock_guard<std::mutex> lock(mu);
+        changed.insert(group);
+        cv.notify_all();
+      },
+      &env, probe, /*per_group=*/1);
+  const Probe p = TcpProbeEvery(1s, 1);
+  prober.SetTargets("ns/a", p, {{"a-0", "10.0.0.1"}, {"a-1", "10.0.0.2"}, {"a-2", "10.0.0.3"}});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return hanging >= 1; }));
+  }
+  prober.SetTargets("ns/b", p, {{"b-0", "10.1.0.1"}});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, 10s, [&] { return changed.count("ns/b") > 0; }))
+        << "group b's probe waited behind group a's hanging ones";
+    EXPECT_EQ(hanging, 1) << "group a holds one thread of the pool at most";
+  }
+  EXPECT_EQ(prober.Verdict("ns/b", "b-0"), std::optional<bool>(true));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  prober.Stop();
+  pool.Stop();
+}
+
 TEST(ProbeOnce, TcpConnectsToAListenerAndFailsOnAClosedPort) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

@@ -46,17 +46,22 @@ FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry)
 void FailoverMetrics::Observe(const std::string& ns, const std::string& group,
                               const std::vector<MetricObservation>& observations, Time now) {
   const prometheus::Labels base{{"namespace", ns}, {"group", group}};
+  std::lock_guard<std::mutex> lock(mu_);
+  GroupSeries& s = series_[ns + "/" + group];
   for (const auto& m : observations) {
     switch (m.kind) {
       case MetricObservation::Kind::kFailover:
+        s.failovers.insert({m.from, m.to, m.reason});
         failovers_
             ->Add({{"namespace", ns}, {"group", group}, {"from", m.from}, {"to", m.to}, {"reason", m.reason}})
             .Increment();
         break;
       case MetricObservation::Kind::kDetectionLatency:
+        s.detection_latency = true;
         detection_latency_->Add(base, SwitchBuckets()).Observe(std::max(0.0, m.seconds));
         break;
       case MetricObservation::Kind::kSwitchDuration:
+        s.switch_duration = true;
         switch_duration_
             ->Add(base, SwitchBuckets())
             .Observe(std::max(0.0, std::chrono::duration<double>(now - m.started_at).count()));
@@ -109,6 +114,12 @@ void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
     fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"phase", p}}));
   }
   for (auto* fam : {healthy_members_, members_, standby_available_}) fam->Remove(&fam->Add(base));
+  for (const auto& [from, to, reason] : it->second.failovers) {
+    auto& fam = *failovers_;
+    fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"from", from}, {"to", to}, {"reason", reason}}));
+  }
+  if (it->second.detection_latency) detection_latency_->Remove(&detection_latency_->Add(base, SwitchBuckets()));
+  if (it->second.switch_duration) switch_duration_->Remove(&switch_duration_->Add(base, SwitchBuckets()));
   series_.erase(it);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,13 +37,17 @@ class FailoverMetrics {
   // Sets the gauges from a group's status; members = members in the spec.
   void SetState(const std::string& ns, const std::string& group, const Status& status,
                 int members);
-  // Removes every gauge series of a group that no longer exists.
+  // Removes every series of a group that no longer exists: gauges, its failover counters
+  // (one per from/to/reason) and its histograms, so deleted groups leave nothing behind.
   void Forget(const std::string& ns, const std::string& group);
 
  private:
   struct GroupSeries {
     std::set<std::string> active;
     std::set<std::string> phases;
+    std::set<std::array<std::string, 3>> failovers;  // from, to, reason
+    bool detection_latency = false;
+    bool switch_duration = false;
   };
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* failovers_;

@@ -90,6 +90,27 @@ TEST_F(FailoverMetricsTest, AForgottenGroupLeavesNoGauge) {
   }
 }
 
+// A deleted group's failover counters and histograms go too (issue 15 item 12): with churn,
+// every group ever deleted would otherwise keep its series.
+TEST_F(FailoverMetricsTest, AForgottenGroupLeavesNoCounterOrHistogram) {
+  const Time now{1'000'000ms};
+  m.Observe("m-churn", "db",
+            {MetricObservation{MetricObservation::Kind::kFailover, "site-a", "site-b", "PrimaryUnhealthy", 0, {}},
+             MetricObservation{MetricObservation::Kind::kFailover, "site-b", "site-a", "Manual", 0, {}},
+             MetricObservation{MetricObservation::Kind::kDetectionLatency, "", "", "", 0.5, {}},
+             MetricObservation{MetricObservation::Kind::kSwitchDuration, "", "", "", 0, now - 200ms}},
+            now);
+  m.SetState("m-churn", "db", TwoMembers("site-a", "Healthy"), 2);
+  m.Observe("m-churn", "kept", {MetricObservation{MetricObservation::Kind::kFailover, "site-a", "site-b",
+                                                   "PrimaryUnhealthy", 0, {}}}, now);
+  ASSERT_TRUE(Has("failover_group_failovers_total{from=\"site-b\",group=\"db\""));
+  ASSERT_TRUE(Has("failover_group_switch_duration_seconds_count{group=\"db\""));
+  m.Forget("m-churn", "db");
+  const std::string text = Text();
+  EXPECT_EQ(text.find("group=\"db\""), std::string::npos) << text;
+  EXPECT_NE(text.find("failover_group_failovers_total{from=\"site-a\",group=\"kept\""), std::string::npos) << text;
+}
+
 // Two FailoverMetrics on two registries (two managers in one process) share no series:
 // a switch counted on one is not on the other, and each keeps its own gauges.
 TEST(FailoverMetrics, TwoRegistriesShareNoSeries) {

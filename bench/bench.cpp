@@ -7,6 +7,7 @@
 //   fo-bench storm       --kubeconfig K --namespace NS --groups N [--no-operator]
 //   fo-bench wait-synced --kubeconfig K --namespace NS --groups N [--timeout 1800]
 //   fo-bench audit       --log FILE --since T --until T --users a,b
+//   fo-bench churn-round --kubeconfig K --namespace NS --first F --groups N
 // Every flag with its default: Usage() below (base::FlagSet reads them; an unknown flag
 // is an error). Every subcommand prints one JSON document on stdout; progress goes to stderr.
 #include <algorithm>
@@ -71,7 +72,9 @@ void Usage() {
                "                            [--no-floor] [--node-ip 10.199.0.1] [--threads 32]\n"
                "                            [--timeout 300 (s)] [--tail-seconds 5]\n"
                "       fo-bench wait-synced --kubeconfig K --namespace NS --groups N (10) [--timeout 1800 (s)]\n"
-               "       fo-bench audit       --log FILE --since T --until T --users a,b\n");
+               "       fo-bench audit       --log FILE --since T --until T --users a,b\n"
+               "       fo-bench churn-round --kubeconfig K --namespace NS --first F (0) --groups N (100)\n"
+               "                            [--threads 16] [--timeout 300 (s)] [--node-ip 10.199.0.1]\n");
 }
 
 // The flags of the subcommands that talk to the cluster.
@@ -552,6 +555,125 @@ int WaitSynced(int argc, char** argv) {
   return healthy.size() >= groups ? 0 : 1;
 }
 
+// One round of the churn benchmark on groups first..first+groups-1, which `populate`
+// created (2 pods each, one Service): waits until each is active on member a, fails each
+// over (a's pod NotReady) and waits until b is active, deletes the groups and waits until
+// the operator let them go (its finalizer removed, the object gone), then deletes their
+// pods and Services. Prints the counts of each step and its duration.
+int ChurnRound(int argc, char** argv) {
+  ClusterFlags c;
+  int first = 0, groups = 100, threads = 16, timeout_s = 300;
+  std::string node_ip = "10.199.0.1";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--first", &first, 0);
+  f.Int("--groups", &groups, 1);
+  f.Int("--threads", &threads, 1);
+  f.Int("--timeout", &timeout_s, 1);
+  f.String("--node-ip", &node_ip);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench churn-round", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-driver");
+  auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
+  const std::string& ns = c.ns;
+  const auto timeout = seconds(timeout_s);
+  std::vector<std::string> names;
+  for (int i = 0; i < groups; ++i) names.push_back(GroupName(first + i));
+  Watcher w(watch_client, ns);
+  if (!w.Start(seconds(120))) {
+    std::fprintf(stderr, "churn: the watches did not list within 120 s\n");
+    return 1;
+  }
+  Expect e;
+  e.peer = false;
+  e.floor = false;
+  auto count = [&](const std::function<bool(const Watcher&, const std::string&)>& done) {
+    return w.With([&](Watcher& ww) {
+      int n = 0;
+      for (const auto& g : names) n += done(ww, g) ? 1 : 0;
+      return n;
+    });
+  };
+  auto wait_all = [&](const std::function<bool(const Watcher&, const std::string&)>& done) {
+    w.WaitFor(timeout, [&](const Watcher& ww) {
+      for (const auto& g : names) {
+        if (!done(ww, g)) return false;
+      }
+      return true;
+    });
+    return count(done);
+  };
+  json out = {{"first", first}, {"groups", groups}};
+  std::vector<std::string> errors;
+  auto note = [&](const std::vector<std::string>& errs) {
+    for (const auto& err : errs) {
+      std::fprintf(stderr, "churn: %s\n", err.c_str());
+      if (errors.size() < 10) errors.push_back(err);
+    }
+  };
+
+  // 1. Each group active on member a.
+  auto t = Clock::now();
+  out["active"] = wait_all([&](const Watcher& ww, const std::string& g) { return Settled(ww, g, "a", e); });
+  out["active_seconds"] = Ms(Clock::now() - t) / 1000;
+
+  // 2. Fail each over: a's pod NotReady, then b serves and holds the role.
+  t = Clock::now();
+  note(ParallelFor(groups, threads, [&](int i) {
+    return SetReady(*client, w, ns, PodName(names[i], "a", 0), false, node_ip);
+  }));
+  out["failed_over"] = wait_all([&](const Watcher& ww, const std::string& g) {
+    const auto* svc = ww.Service(g);
+    const auto* p = ww.Pod(PodName(g, "b", 0));
+    return svc != nullptr && svc->member == "b" && p != nullptr && p->role == "active";
+  });
+  out["failover_seconds"] = Ms(Clock::now() - t) / 1000;
+
+  // 3. Delete the groups; the operator releases each (finalizer) and forgets it.
+  t = Clock::now();
+  note(ParallelFor(groups, threads, [&](int i) {
+    auto r = client->Delete(kube::resources::kFailoverGroups, ns, names[i]);
+    return r.ok() || r.status().IsNotFound() ? kube::Status::OK() : r.status();
+  }));
+  std::set<std::string> mine(names.begin(), names.end());
+  int remaining = groups;
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto list = client->ListAll(kube::resources::kFailoverGroups, ns);
+    if (list.ok()) {
+      remaining = 0;
+      for (const auto& item : (*list)["items"]) remaining += mine.count(item["metadata"].value("name", "")) ? 1 : 0;
+      if (remaining == 0) break;
+    }
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  out["forgotten"] = groups - remaining;
+  out["forget_seconds"] = Ms(Clock::now() - t) / 1000;
+
+  // 4. Their pods and Services.
+  t = Clock::now();
+  kube::DeleteOptions now;
+  now.grace_period_seconds = 0;
+  note(ParallelFor(groups, threads, [&](int i) -> kube::Status {
+    for (const char* m : {"a", "b"}) {
+      auto r = client->Delete(kube::resources::kPods, ns, PodName(names[i], m, 0), now);
+      if (!r.ok() && !r.status().IsNotFound()) return r.status();
+    }
+    auto r = client->Delete(kube::resources::kServices, ns, names[i]);
+    return r.ok() || r.status().IsNotFound() ? kube::Status::OK() : r.status();
+  }));
+  out["objects_deleted"] = wait_all([&](const Watcher& ww, const std::string& g) {
+    return ww.Service(g) == nullptr && ww.Pod(PodName(g, "a", 0)) == nullptr && ww.Pod(PodName(g, "b", 0)) == nullptr;
+  });
+  out["delete_objects_seconds"] = Ms(Clock::now() - t) / 1000;
+  out["errors"] = errors;
+  w.Stop();
+  std::printf("%s\n", out.dump().c_str());
+  const bool complete = out["active"] == groups && out["failed_over"] == groups && out["forgotten"] == groups &&
+                        out["objects_deleted"] == groups;
+  if (!complete) std::fprintf(stderr, "churn: incomplete round: %s\n", out.dump().c_str());
+  return complete && errors.empty() ? 0 : 1;
+}
+
 int Audit(int argc, char** argv) {
   std::string log, since_text, until_text, user_list;
   base::FlagSet f;
@@ -613,6 +735,7 @@ int main(int argc, char** argv) {
   if (cmd == "storm") return bench::Storm(argc, argv);
   if (cmd == "wait-synced") return bench::WaitSynced(argc, argv);
   if (cmd == "audit") return bench::Audit(argc, argv);
+  if (cmd == "churn-round") return bench::ChurnRound(argc, argv);
   if (cmd == "--help" || cmd == "-h") {
     bench::Usage();
     return 0;

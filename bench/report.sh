@@ -33,6 +33,11 @@ echo "populate $(j .scale.populate.seconds) s ($(j .scale.populate.writes_per_se
 echo "operator RSS $(j .scale.operator.rss_mib) MiB, CPU to sync $(j .scale.operator.cpu_seconds_to_sync) s, idle CPU $(j .scale.operator.idle_cpu_seconds) s / $(j .scale.idle_seconds) s"
 echo "peer (kube-controller-manager, endpointslice only) RSS $(j .scale.peer.rss_mib) MiB, idle CPU $(j .scale.peer.idle_cpu_seconds) s; ours/peer RSS $(j .scale.rss_ratio)"
 echo "idle API requests: operator $(j '.scale.idle_audit["fo-bench-operator"].requests') (writes $(j '.scale.idle_audit["fo-bench-operator"].writes')), peer $(j '.scale.idle_audit["fo-bench-kcm"].requests') (writes $(j '.scale.idle_audit["fo-bench-kcm"].writes'))"
+echo
+echo "== churn ($(j .churn.rounds_run) rounds of $(j .churn.groups_per_round) groups: create, fail over, delete) =="
+echo "operator RSS MiB: idle $(j .churn.idle.rss_mib), after round 1 $(j .churn.first.rss_mib), after the last $(j .churn.last.rss_mib) (last/first $(j .churn.rss_ratio))"
+echo "/metrics series: idle $(j .churn.idle.series), after round 1 $(j .churn.first.series), after the last $(j .churn.last.series) (last/first $(j .churn.series_ratio)); failover_group_* idle $(j .churn.idle.failover_group_series), last $(j .churn.last.failover_group_series)"
+echo "complete rounds (every group active, failed over, forgotten, series back to idle): $(j .churn.complete)/$(j .churn.rounds_run)"
 
 # The plot: latency distribution (CDF) of the three on the same events.
 if command -v gnuplot >/dev/null && jq -e '.latency.samples | length > 0' "$R" >/dev/null 2>&1; then

@@ -13,7 +13,10 @@
 # cluster, BENCH_KEEP_CLUSTER=1); BENCH_WORK_DIR (default <bench cluster dir>-work).
 # Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
 # BENCH_SCALE_OPERATOR_FLAGS (default plus --cache-sync-timeout=20m); BENCH_OPERATOR_BIN
-# (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale").
+# (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale churn").
+# Churn: BENCH_CHURN_ROUNDS (10; smoke 2) rounds of BENCH_CHURN_GROUPS (100; smoke 5) groups,
+# each round sampled BENCH_CHURN_SETTLE_SECONDS (65, past the operator's 60 s memory trim;
+# smoke 1) after its deletions; BENCH_CHURN_OPERATOR_FLAGS (default as storm).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +31,7 @@ if [ -n "$SMOKE" ]; then
   LAT_GROUPS=${BENCH_LATENCY_GROUPS:-3}; FAILOVERS=${BENCH_FAILOVERS:-6}
   STORM_GROUPS=${BENCH_STORM_GROUPS:-20}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-20}
   IDLE_S=${BENCH_IDLE_SECONDS:-5}
+  CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-2}; CHURN_GROUPS=${BENCH_CHURN_GROUPS:-5}; CHURN_SETTLE_S=${BENCH_CHURN_SETTLE_SECONDS:-1}
   WORK="$(mktemp -d)"
   OUT="$WORK/bench-results.json"
 else
@@ -35,6 +39,7 @@ else
   LAT_GROUPS=${BENCH_LATENCY_GROUPS:-50}; FAILOVERS=${BENCH_FAILOVERS:-200}
   STORM_GROUPS=${BENCH_STORM_GROUPS:-1000}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-10000}
   IDLE_S=${BENCH_IDLE_SECONDS:-300}
+  CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-10}; CHURN_GROUPS=${BENCH_CHURN_GROUPS:-100}; CHURN_SETTLE_S=${BENCH_CHURN_SETTLE_SECONDS:-65}
   # One work dir per bench cluster: two runs on different clusters never share pid files.
   WORK="${BENCH_WORK_DIR:-${CLUSTER_DIR%/}-work}"
   OUT="${BENCH_OUT:-$REPO/docs/bench-results.json}"
@@ -44,7 +49,8 @@ PODS_PER_GROUP=${BENCH_SCALE_PODS_PER_GROUP:-3}
 OP_FLAGS=${BENCH_OPERATOR_FLAGS:-}
 STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
 SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16 --cache-sync-timeout=20m}
-PHASES="${BENCH_PHASES:-latency storm scale}"
+CHURN_OP_FLAGS=${BENCH_CHURN_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
+PHASES="${BENCH_PHASES:-latency storm scale churn}"
 RUN_ID="$(date +%s)-$$"
 # The audit log outlives a run's work dir: a running bench cluster keeps writing to it.
 AUDIT_DIR="${FO_BENCH_AUDIT_DIR:-$REPO/.local/bench-audit}"
@@ -146,10 +152,10 @@ KCM_KC="$(user_kubeconfig fo-bench-kcm)"
 "$KUBECTL" apply -f "$REPO/crds/failovergroups.failover.io.yaml" >/dev/null
 bash "$REPO/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" failovergroups.failover.io >/dev/null
 
-start_operator() {  # NAMESPACE FLAGS
+start_operator() {  # NAMESPACE FLAGS [METRICS_ADDRESS]
   # shellcheck disable=SC2086
   start_bg operator "$OPERATOR" --kubeconfig="$OP_KC" --namespace="$1" \
-    --metrics-bind-address=0 --health-probe-bind-address=0 --log-level=warn $2
+    --metrics-bind-address="${3:-0}" --health-probe-bind-address=0 --log-level=warn $2
   sleep 0.5
   kill -0 "$(pid_of operator)" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited at start"; }
 }
@@ -283,19 +289,88 @@ if [[ " $PHASES " == *" scale "* ]]; then
   stop_bg operator
 fi
 
+# ---- 4. churn: nothing grows with churn (issue 15 item 12)
+
+if [[ " $PHASES " == *" churn "* ]]; then
+  NS="fo-bench-churn-$RUN_ID"; NAMESPACES+=("$NS")
+  log "churn: $CHURN_ROUNDS rounds of $CHURN_GROUPS groups"
+  # The namespace and the node, with no group yet (populate creates them).
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups 0 --node "$NODE" >/dev/null
+  # A free loopback port for the operator's /metrics.
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  start_operator "$NS" "$CHURN_OP_FLAGS" "127.0.0.1:$PORT"
+  OP_PID="$(pid_of operator)"
+  # series ALL FAILOVER_GROUP: sample lines on /metrics (comments aside), all and failover_group_*.
+  series() {
+    local m; m="$(curl -sf --max-time 10 "http://127.0.0.1:$PORT/metrics")" || { echo "null null"; return; }
+    echo "$(grep -vc '^#' <<<"$m" || true) $(grep -c '^failover_group_' <<<"$m" || true)"
+  }
+  for i in $(seq 1 100); do [ "$(series)" != "null null" ] && break; sleep 0.2; done
+  sleep "$CHURN_SETTLE_S"
+  read -r IDLE_ALL IDLE_FG <<<"$(series)"
+  IDLE_RSS="$(rss_kib "$OP_PID")"
+  log "churn: idle: RSS $IDLE_RSS KiB, series $IDLE_ALL (failover_group_* $IDLE_FG)"
+  ROUNDS='[]'
+  for r in $(seq 0 $((CHURN_ROUNDS - 1))); do
+    first=$((r * CHURN_GROUPS))
+    "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$CHURN_GROUPS" --first "$first" \
+      --pods-per-group 2 --node "$NODE" >"$WORK/churn-populate-$r.json" || log "churn: round $r: populate failed"
+    "$BIN/fo-bench" churn-round --kubeconfig "$KUBECONFIG" --namespace "$NS" --first "$first" \
+      --groups "$CHURN_GROUPS" >"$WORK/churn-round-$r.json" || log "churn: round $r incomplete"
+    [ -s "$WORK/churn-round-$r.json" ] || echo '{}' >"$WORK/churn-round-$r.json"
+    # The operator forgot the groups when their series are gone: back to the idle count.
+    back=false
+    for i in $(seq 1 150); do
+      read -r ALL FG <<<"$(series)"
+      [ "$FG" = "$IDLE_FG" ] && { back=true; break; }
+      sleep 0.2
+    done
+    sleep "$CHURN_SETTLE_S"
+    read -r ALL FG <<<"$(series)"
+    RSS="$(rss_kib "$OP_PID")"
+    ROUNDS="$(jq --argjson round "$(cat "$WORK/churn-round-$r.json")" --argjson rss "$RSS" --argjson all "$ALL" \
+      --argjson fg "$FG" --argjson back "$back" \
+      '. + [$round + {rss_mib:($rss/1024), series:$all, failover_group_series:$fg, failover_group_series_back_to_idle:$back}]' <<<"$ROUNDS")"
+    log "churn: round $((r + 1))/$CHURN_ROUNDS: RSS $RSS KiB, series $ALL (failover_group_* $FG), $(cat "$WORK/churn-round-$r.json")"
+  done
+  put '.churn' "$(jq -n --argjson rounds "$ROUNDS" --argjson g "$CHURN_GROUPS" --argjson settle "$CHURN_SETTLE_S" \
+    --arg flags "$CHURN_OP_FLAGS" --argjson idle_rss "$IDLE_RSS" --argjson idle_all "$IDLE_ALL" --argjson idle_fg "$IDLE_FG" \
+    'def r2: . * 100 | round / 100;
+     {rounds_run:($rounds|length), groups_per_round:$g, groups:(($rounds|length) * $g), settle_seconds:$settle,
+      operator_flags:$flags,
+      idle:{rss_mib:($idle_rss/1024), series:$idle_all, failover_group_series:$idle_fg},
+      first:($rounds[0] | {rss_mib, series, failover_group_series}),
+      last:($rounds[-1] | {rss_mib, series, failover_group_series}),
+      rss_ratio:(($rounds[-1].rss_mib / $rounds[0].rss_mib) | r2),
+      series_ratio:(($rounds[-1].series / $rounds[0].series) | r2),
+      complete:([$rounds[] | select(.active == $g and .failed_over == $g and .forgotten == $g
+                 and .objects_deleted == $g and .failover_group_series_back_to_idle)] | length),
+      rounds:$rounds}')"
+  delete_namespace "$NS"
+  stop_bg operator
+fi
+
 jq . <<<"$RESULT" >"$OUT"
 bash "$REPO/bench/report.sh" "$OUT" "$WORK"
 
 if [ -n "$SMOKE" ]; then
-  # Complete, not fast: every failover observed by all three, every group synced.
-  jq -e --argjson f "$FAILOVERS" --argjson s "$STORM_GROUPS" --argjson g "$SCALE_GROUPS" '
-    (.latency.failovers == $f) and (.latency.unseen == 0)
-    and (.latency.operator.n == $f) and (.latency.peer.n == $f) and (.latency.floor.n == $f)
-    and (.latency.operator.p50 > 0)
-    and (.storm.groups == $s) and (.storm.operator.n == $s) and (.storm.peer.n == $s) and (.storm.floor.n == $s)
-    and (.storm.all_switched_ms.operator != null)
-    and (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0) and (.scale.peer.rss_mib > 0)' \
-    "$OUT" >/dev/null || { jq 'del(.latency.samples)' "$OUT" >&2; die "smoke: incomplete results"; }
+  # Complete, not fast: every failover observed by all three, every group synced; every churn
+  # group active, failed over and forgotten, its failover_group_* series gone after deletion.
+  # Each phase that ran (all by default) is checked.
+  jq -e --argjson f "$FAILOVERS" --argjson s "$STORM_GROUPS" --argjson g "$SCALE_GROUPS" --argjson cr "$CHURN_ROUNDS" \
+    --arg phases " $PHASES " '
+    def ran(p): $phases | contains(" " + p + " ");
+    (if ran("latency") then (.latency.failovers == $f) and (.latency.unseen == 0)
+      and (.latency.operator.n == $f) and (.latency.peer.n == $f) and (.latency.floor.n == $f)
+      and (.latency.operator.p50 > 0) else true end)
+    and (if ran("storm") then (.storm.groups == $s) and (.storm.operator.n == $s) and (.storm.peer.n == $s)
+      and (.storm.floor.n == $s) and (.storm.all_switched_ms.operator != null) else true end)
+    and (if ran("scale") then (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0)
+      and (.scale.peer.rss_mib > 0) else true end)
+    and (if ran("churn") then (.churn.complete == $cr) and (.churn.rounds_run == $cr)
+      and (.churn.last.rss_mib > 0) and (.churn.last.failover_group_series == .churn.idle.failover_group_series)
+      else true end)' \
+    "$OUT" >/dev/null || { jq 'del(.latency.samples) | del(.churn.rounds)' "$OUT" >&2; die "smoke: incomplete results"; }
   log "smoke: ok"
 else
   log "results in $OUT"

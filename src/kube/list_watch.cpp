@@ -68,6 +68,10 @@ uint64_t ListWatch::Reconnects() const {
 
 void ListWatch::Watchdog() {
   std::unique_lock<std::mutex> lock(mu_);
+  struct Done {
+    bool& done;
+    ~Done() { done = true; }  // under mu_: `lock` is released after this runs
+  } done{watchdog_done_};
   while (!stopping_ && running_) {
     const bool armed = cancel_ != nullptr && !watch_cut_;
     if (armed && options_.env->Now() >= watch_deadline_) {
@@ -201,9 +205,17 @@ void ListWatch::Run() {
   std::thread watchdog([this] { Watchdog(); });
   Loop();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Notified until the watchdog has seen it: an Env's wait may report a timeout for a
+    // notification that raced with it (testsupport::FakeEnv's short real waits can), and
+    // the watchdog waits for nothing else once no watch runs.
+    std::unique_lock<std::mutex> lock(mu_);
     running_ = false;
-    cv_.notify_all();
+    while (!watchdog_done_) {
+      cv_.notify_all();
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
   }
   watchdog.join();
   if (signal) signal->Unsubscribe(subscription);

@@ -120,6 +120,7 @@ class ListWatch {
   std::shared_ptr<WatchCancel> cancel_;
   bool stopping_ = false;
   bool running_ = false;  // Run() is between its start and its end (the watchdog runs)
+  bool watchdog_done_ = false;
   // The running watch's deadline (SteadyTime::max() when none) and whether the watchdog
   // cut it.
   base::Env::SteadyTime watch_deadline_ = base::Env::SteadyTime::max();

@@ -50,6 +50,8 @@ class FencedClient : public kube::Client {
   void SetObserver(std::shared_ptr<kube::RequestObserver> observer) override {
     inner_->SetObserver(std::move(observer));
   }
+  // The wrapped client's: informers on this client wake with its reconnects.
+  std::shared_ptr<kube::ReconnectSignal> reconnect_signal() const override { return inner_->reconnect_signal(); }
 
   const std::shared_ptr<kube::Client>& inner() const { return inner_; }
 

@@ -12,17 +12,21 @@ constexpr size_t kMaxServices = 32;
 const Duration kMaxDuration = std::chrono::hours(24 * 7);
 const Duration kMinSwitchTimeout = std::chrono::seconds(10);
 const Duration kMaxSwitchTimeout = std::chrono::hours(1);
+// One hook attempt and one probe attempt: a thread of the hook or probe pool is held that
+// long at most (the CRD's schema has the same bounds).
+const Duration kMaxHookTimeout = std::chrono::minutes(5);
+const Duration kMaxProbeTimeout = std::chrono::seconds(60);
 
 std::string Index(const char* list, size_t i) {
   return std::string(list) + "[" + std::to_string(i) + "]";
 }
 
 void CheckDuration(std::vector<FieldError>& errors, const std::string& path, Duration d,
-                   Duration min) {
+                   Duration min, Duration max = kMaxDuration) {
   if (d < min) {
     errors.push_back({path, "must be at least " + FormatDuration(min)});
-  } else if (d > kMaxDuration) {
-    errors.push_back({path, "must be at most " + FormatDuration(kMaxDuration)});
+  } else if (d > max) {
+    errors.push_back({path, "must be at most " + FormatDuration(max)});
   }
 }
 
@@ -71,7 +75,7 @@ void CheckHook(std::vector<FieldError>& errors, const std::string& path, const H
   } else if (scheme + 3 >= hook.url.size() || hook.url[scheme + 3] == '/' || hook.url[scheme + 3] == ':') {
     errors.push_back({path + ".url", "\"" + hook.url + "\" names no host"});
   }
-  CheckDuration(errors, path + ".timeout", hook.timeout, std::chrono::milliseconds(1));
+  CheckDuration(errors, path + ".timeout", hook.timeout, std::chrono::milliseconds(1), kMaxHookTimeout);
   if (hook.retries < 0 || hook.retries > 10) {
     errors.push_back({path + ".retries", "must be between 0 and 10"});
   }
@@ -199,7 +203,8 @@ std::vector<FieldError> Validate(const Spec& spec) {
       errors.push_back({"spec.detection.probe.tcp.port", "must be between 1 and 65535"});
     }
     CheckDuration(errors, "spec.detection.probe.period", pr.period, std::chrono::milliseconds(100));
-    CheckDuration(errors, "spec.detection.probe.timeout", pr.timeout, std::chrono::milliseconds(10));
+    CheckDuration(errors, "spec.detection.probe.timeout", pr.timeout, std::chrono::milliseconds(10),
+                  kMaxProbeTimeout);
     if (pr.timeout > pr.period) {
       errors.push_back({"spec.detection.probe.timeout", "must not be longer than period (" +
                                                             FormatDuration(pr.period) + ")"});

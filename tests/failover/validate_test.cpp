@@ -68,6 +68,30 @@ TEST(Validate, SwitchTimeoutIsBoundedAndLeavesTheHooksTheirTime) {
       << "the default";
 }
 
+TEST(Validate, HookAndProbeTimeoutsHaveUpperBounds) {
+  auto errors_for = [](const std::string& hook_timeout, const std::string& probe_timeout, int retries = 0) {
+    SpecParse p = ParseSpec(json::parse(R"({"members": [
+        {"name": "a", "selector": {"matchLabels": {"site": "a"}}},
+        {"name": "b", "selector": {"matchLabels": {"site": "b"}}}],
+      "promotion": {"switchTimeout": "1h"},
+      "detection": {"source": "Probe", "probe": {"tcp": {"port": 5432}, "period": "2m", "timeout": ")" +
+                                    probe_timeout + R"("}},
+      "hooks": {"prePromote": {"url": "http://h/pre", "retries": )" + std::to_string(retries) +
+                                    R"(, "timeout": ")" + hook_timeout + R"("}}})"));
+    std::vector<std::string> out = Messages(p.errors);
+    if (p.ok()) {
+      for (const auto& m : Messages(Validate(p.spec))) out.push_back(m);
+    }
+    return out;
+  };
+  EXPECT_TRUE(errors_for("5m", "60s").empty()) << ::testing::PrintToString(errors_for("5m", "60s"));
+  EXPECT_EQ(errors_for("5m1ms", "60s"), std::vector<std::string>{"spec.hooks.prePromote.timeout: must be at most 5m"});
+  EXPECT_EQ(errors_for("30m", "60s"), std::vector<std::string>{"spec.hooks.prePromote.timeout: must be at most 5m"});
+  EXPECT_EQ(errors_for("5m", "60001ms"),
+            std::vector<std::string>{"spec.detection.probe.timeout: must be at most 1m"});
+  EXPECT_EQ(errors_for("1s", "10s", 11), std::vector<std::string>{"spec.hooks.prePromote.retries: must be between 0 and 10"});
+}
+
 TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
   SpecParse p = ParseSpec(ValidSpec());
   ASSERT_TRUE(p.ok());

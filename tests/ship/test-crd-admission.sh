@@ -158,8 +158,13 @@ good bounds-exact '.spec.detection = {unhealthyFor: "168h", probe: {tcp: {port: 
 good bounds-rounded '.spec.detection = {unhealthyFor: "167h59m60.0004s", probe: {tcp: {port: 1}, period: "99.5ms", timeout: "100.4ms"}}
  | .spec.failback.stabilizationWindow = "168h0.4ms" | .spec.antiFlap.window = "999.5ms"
  | .spec.hooks.prePromote = {url: "http://h", timeout: "0.5ms"}'
-good bounds-large '.spec.detection = {unhealthyFor: "1.5h", probe: {http: {port: 443, scheme: "HTTPS"}, period: "168h", timeout: "10080m"}}
- | .spec.hooks.postPromote = {url: "http://h/", timeout: "604800s"}'
+good bounds-large '.spec.detection = {unhealthyFor: "1.5h", probe: {http: {port: 443, scheme: "HTTPS"}, period: "168h", timeout: "1m"}}
+ | .spec.hooks.postPromote = {url: "http://h/", timeout: "300s"}'
+# A hook attempt and a probe attempt hold a pool thread: at most 5m and 1m.
+good timeout-bounds-exact '.spec.detection.probe = {tcp: {port: 1}, period: "2m", timeout: "60s"}
+ | .spec.hooks.prePromote = {url: "http://h", timeout: "5m", retries: 0}'
+good timeout-bounds-rounded '.spec.detection.probe = {tcp: {port: 1}, period: "2m", timeout: "60.0004s"}
+ | .spec.hooks.prePromote = {url: "http://h", timeout: "4m60.0004s", retries: 0}'
 # The largest group the schema allows: 16 members with 64 labels and 64 expressions each
 # (the CEL rules' runtime cost stays inside the apiserver's budget).
 good largest '.spec.members = [range(16) as $m | {name: "m\($m)", priority: $m,
@@ -216,8 +221,10 @@ bad probe-period-over-a-week spec.detection.probe.period "must be at most 168h (
   '.spec.detection.probe = {tcp: {port: 8080}, period: "8h161h"}'
 bad probe-timeout-too-short spec.detection.probe.timeout "must be at least 10ms" \
   '.spec.detection.probe = {tcp: {port: 8080}, timeout: "9ms"}'
-bad probe-timeout-over-a-week spec.detection.probe.timeout "must be at most 168h (7 days)" \
-  '.spec.detection.probe = {tcp: {port: 8080}, period: "169h", timeout: "169h"}'
+bad probe-timeout-over-a-minute spec.detection.probe.timeout "must be at most 1m" \
+  '.spec.detection.probe = {tcp: {port: 8080}, period: "2m", timeout: "61s"}'
+bad probe-timeout-rounds-over spec.detection.probe.timeout "must be at most 1m" \
+  '.spec.detection.probe = {tcp: {port: 8080}, period: "2m", timeout: "60.0005s"}'
 bad source-probe-without-probe spec.detection.source '"Probe" needs spec.detection.probe' \
   '.spec.detection.source = "Probe"'
 bad source-both-without-probe spec.detection.source '"ReadinessAndProbe" needs spec.detection.probe' \
@@ -251,12 +258,12 @@ bad hook-url-port-no-host spec.hooks.postPromote.url "names no host" \
   '.spec.hooks = {postPromote: {url: "https://:8443/post"}}'
 bad hook-timeout-zero spec.hooks.prePromote.timeout "must be at least 1ms" \
   '.spec.hooks = {prePromote: {url: "http://h.example/", timeout: "0s"}}'
-bad hook-timeout-over-a-week spec.hooks.postPromote.timeout "must be at most 168h (7 days)" \
-  '.spec.hooks = {postPromote: {url: "http://h.example/", timeout: "169h"}}'
+bad hook-timeout-over-five-minutes spec.hooks.postPromote.timeout "must be at most 5m" \
+  '.spec.hooks = {postPromote: {url: "http://h.example/", timeout: "6m"}}'
 bad hook-timeout-rounds-to-zero spec.hooks.postPromote.timeout "must be at least 1ms" \
   '.spec.hooks = {postPromote: {url: "http://h.example/", timeout: "0.4ms"}}'
-bad hook-timeout-rounds-over spec.hooks.prePromote.timeout "must be at most 168h (7 days)" \
-  '.spec.hooks = {prePromote: {url: "http://h.example/", timeout: "168h1ms"}}'
+bad hook-timeout-rounds-over spec.hooks.prePromote.timeout "must be at most 5m" \
+  '.spec.hooks = {prePromote: {url: "http://h.example/", timeout: "5m0.5ms"}}'
 # A malformed duration gets the pattern's error (the CEL rules skip it).
 bad duration-words spec.detection.unhealthyFor "should match" \
   '.spec.detection.unhealthyFor = "5 seconds"'

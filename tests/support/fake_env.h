@@ -42,17 +42,20 @@ class FakeEnv final : public base::Env {
       changed_.notify_all();
     }
     std::cv_status result = std::cv_status::no_timeout;
-    for (;;) {
+    for (int polls = 1;; ++polls) {
       // Advance notifies without the caller's mutex, so its notification can fall between
       // the registration above and this wait; the short real wait bounds that gap, and
-      // only real time is lost, never fake time.
+      // only real time is lost, never fake time. A notification that arrives just as a 5 ms
+      // wait runs out is reported by wait_for as a timeout, indistinguishable from none:
+      // every 100 ms of real time the wait ends anyway (a spurious wake-up, which callers
+      // check their condition after), so such a notification costs 100 ms, never a hang.
       const bool woken = cv.wait_for(lock, std::chrono::milliseconds(5)) == std::cv_status::no_timeout;
       std::lock_guard<std::mutex> g(mu_);
       if (w.fired) {
         result = std::cv_status::timeout;
         break;
       }
-      if (woken) {
+      if (woken || polls % 20 == 0) {
         waiters_.remove(&w);
         changed_.notify_all();
         break;

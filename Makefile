@@ -4,9 +4,10 @@ JOBS ?= 2
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
+space := $(subst ,, )
 
 .PHONY: bench all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
-        asan tsan sanitizers help fuzz fuzz-long fuzz-build drills control-plane tools kind-tools test-k8s
+        asan asan-ci demo-loop tsan sanitizers help fuzz fuzz-long fuzz-build drills control-plane tools kind-tools test-k8s
 
 all: build
 
@@ -54,18 +55,23 @@ test-k8s: build ## the integration suite on the control plane K8S_VERSION select
 	bash scripts/test-k8s.sh $(BUILD_DIR)
 
 # The sanitizer runs cover what they can find in CI's time: TSan the concurrency-labelled
-# tests, ASan+UBSan the unit and integration suites (see asan for what is left out).
-test: build tools ## everything CI runs: the suite (drills reduced), a short fuzz run, the TSan and ASan+UBSan suites
-	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
+# tests, ASan+UBSan every unit test and the operator's integration suite (asan-ci); `make asan`
+# runs every unit and integration suite under ASan+UBSan.
+test: build tools ## everything CI runs: the suite (drills reduced), a short fuzz run, TSan, and ASan+UBSan on the unit tests and the operator's integration suite
+	cd $(BUILD_DIR) && ctest -L unit -j $(JOBS) $(CTEST_FLAGS)
+	cd $(BUILD_DIR) && ctest -LE unit $(CTEST_FLAGS)
 	$(MAKE) fuzz
 	$(MAKE) tsan
-	$(MAKE) asan
+	$(MAKE) asan-ci
 
 drills: build tools ## the full drill suite (every scenario, DRILL_OPERATOR_KILLS=50); results in build/drills/
 	cd $(BUILD_DIR) && DRILL_SET=full DRILL_OPERATOR_KILLS=$${DRILL_OPERATOR_KILLS:-50} ctest -L drill $(CTEST_FLAGS)
 
 demo: cluster-up ## the local cluster with the operator and a live failover demo
 	@bash scripts/demo.sh
+
+demo-loop: build control-plane ## make demo DEMO_RUNS times in a row (default 20), each on a fresh cluster; count in build/demo-loop/result
+	@bash scripts/demo-loop.sh $${DEMO_RUNS:-20}
 
 # Left out for CI's time (the plain run has them): bench-smoke, and the engine's random
 # property search (Property.*, over 10x slower under ASan; the engine runs under ASan in its unit
@@ -74,6 +80,16 @@ asan: deps tools ## unit and integration suites under ASan+UBSan (bench smoke, P
 	cmake -S . -B build-asan -G Ninja -DFO_SANITIZE=address,undefined $(CMAKE_FLAGS)
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest -L 'unit|integration' -LE bench -E '^Property\.' $(CTEST_FLAGS)
+
+# CI's share of ASan+UBSan: only the unit test binaries and the operator's integration suite
+# (the operator, node agent, service proxy and demo app under ASan, on the test cluster, with
+# real traffic) are built; the other integration suites run under ASan in `make asan`.
+ASAN_CI_TESTS ?= failover_operator_integration_test
+asan-ci: deps tools ## ASan+UBSan: every unit test (Property.* aside) and the operator's integration suite
+	cmake -S . -B build-asan -G Ninja -DFO_SANITIZE=address,undefined $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS) --target unit_tests $(ASAN_CI_TESTS)
+	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit -E '^(Property\.|ship_)' -j $(JOBS) $(CTEST_FLAGS)
+	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest -R '^(cluster_up|cluster_down|$(subst $(space),|,$(ASAN_CI_TESTS)))$$' $(CTEST_FLAGS)
 
 # Only what the concurrency-labelled tests need is built under TSan (build time in CI):
 # concurrency_tests depends on every test registered with LABELS concurrency.

@@ -132,6 +132,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       metrics_.Forget(request.ns, request.name);
       prober_->SetTargets(key, std::nullopt, {});
       hooks_->SetCurrentSwitch(key, "");  // a call still queued or retrying for it is dropped
+      if (deps_.events) deps_.events->ForgetObject(kKind, request.ns, request.name);
       return runtime::ReconcileResult{};
     }
     const json& group = *obj;

@@ -104,6 +104,19 @@ void EventAggregator::Forget(const EventKey& key) {
   entries_.erase(it);
 }
 
+void EventAggregator::ForgetObject(const std::string& kind, const std::string& ns, const std::string& name) {
+  const EventKey first{kind, ns, name, "", "", "", ""};
+  for (auto it = entries_.lower_bound(first); it != entries_.end() && it->first.object_kind == kind &&
+                                               it->first.object_namespace == ns && it->first.object_name == name;) {
+    lru_.erase(it->second.lru);
+    it = entries_.erase(it);
+  }
+  const std::string prefix = kind + "/" + ns + "/" + name + "/";
+  for (auto it = buckets_.lower_bound(prefix); it != buckets_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    it = buckets_.erase(it);
+  }
+}
+
 EventRecorder::EventRecorder(std::shared_ptr<kube::Client> client, Options options)
     : client_(std::move(client)),
       options_(std::move(options)),
@@ -142,6 +155,18 @@ void EventRecorder::Event(const nlohmann::json& obj, const std::string& type,
     return;
   }
   queue_.push_back(std::move(p));
+  cv_.notify_one();
+}
+
+void EventRecorder::ForgetObject(const std::string& kind, const std::string& ns, const std::string& name) {
+  Pending p;
+  p.key.object_kind = kind;
+  p.key.object_namespace = ns;
+  p.key.object_name = name;
+  p.forget_object = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  queue_.push_back(std::move(p));  // never dropped for capacity: it frees, and it is small
   cv_.notify_one();
 }
 
@@ -184,6 +209,10 @@ void EventRecorder::Run() {
       p = std::move(queue_.front());
       queue_.pop_front();
       guard = may_write_;
+    }
+    if (p.forget_object) {
+      aggregator_.ForgetObject(p.key.object_kind, p.key.object_namespace, p.key.object_name);
+      continue;
     }
     if (guard && !guard()) continue;
     Send(p);

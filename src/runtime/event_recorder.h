@@ -57,6 +57,11 @@ class EventAggregator {
   EventAction Observe(const EventKey& key, base::Env::WallTime wall, base::Env::SteadyTime now);
   // The Event named in a kBump no longer exists: the next occurrence creates one.
   void Forget(const EventKey& key);
+  // The object kind ns/name was deleted: every key and the rate-limit bucket of it (any uid)
+  // are dropped, so objects that come and go do not fill the max_entries keys.
+  void ForgetObject(const std::string& kind, const std::string& ns, const std::string& name);
+  // Keys remembered (at most max_entries).
+  size_t entries() const { return entries_.size(); }
   // Objects with a rate-limit bucket. A bucket that has refilled to the burst is the same as
   // none and is dropped (swept as the map doubles), so objects that come and go (groups
   // created and deleted) leave nothing behind.
@@ -107,6 +112,9 @@ class EventRecorder {
   // type: "Normal" | "Warning"; obj: the involved object (kind, metadata). Non-blocking.
   void Event(const nlohmann::json& obj, const std::string& type, const std::string& reason,
              const std::string& message);
+  // The object was deleted: once the occurrences queued before this call are sent, the
+  // aggregation state of kind ns/name is dropped (EventAggregator::ForgetObject). Non-blocking.
+  void ForgetObject(const std::string& kind, const std::string& ns, const std::string& name);
 
   void Start();
   // Sends what is queued until the deadline (on options.env's clock; 5 s from now when
@@ -119,6 +127,7 @@ class EventRecorder {
   struct Pending {
     EventKey key;
     nlohmann::json involved;
+    bool forget_object = false;  // not an occurrence: ForgetObject of key's object
   };
   void Run();
   void Send(const Pending& p);

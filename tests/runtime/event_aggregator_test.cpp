@@ -115,4 +115,27 @@ TEST(EventAggregator, ChurnOfObjectsLeavesNoBucketsBehind) {
       << "swept with the others, the busy object would have had a full bucket again";
 }
 
+// A deleted object's keys and bucket go with it: objects that come and go (groups created
+// and deleted) never fill the max_entries keys, which hold about 1 KB each.
+TEST(EventAggregator, AForgottenObjectLeavesNoKeysBehind) {
+  EventAggregator agg;
+  for (int g = 0; g < 1000; ++g) {
+    const std::string name = "group-" + std::to_string(g);
+    for (const char* reason : {"ActiveMemberElected", "FailoverStarted", "FailoverCompleted", "ServiceReleased"}) {
+      agg.Observe(Key(reason, "a message", name), kWall, kNow);
+    }
+    if (g % 2 == 0) agg.ForgetObject("FailoverGroup", "shop", name);
+  }
+  EXPECT_EQ(agg.entries(), 2000u) << "the 500 groups still there keep their 4 keys each";
+  agg.ForgetObject("FailoverGroup", "shop", "group-1");
+  EXPECT_EQ(agg.entries(), 1996u);
+  agg.ForgetObject("FailoverGroup", "other-ns", "group-3");
+  agg.ForgetObject("Pod", "shop", "group-3");
+  EXPECT_EQ(agg.entries(), 1996u) << "only that kind, namespace and name";
+  // The next occurrence for a forgotten object starts a new Event, with a full bucket.
+  auto again = agg.Observe(Key("FailoverStarted", "a message", "group-1"), kWall, kNow);
+  EXPECT_EQ(again.kind, EventAction::Kind::kCreate);
+  EXPECT_EQ(agg.buckets(), 500u) << "the 499 groups left and group-1 anew";
+}
+
 }  // namespace

@@ -136,12 +136,14 @@ void Manager::AddReadyzCheck(const std::string& name, HealthCheck check) {
 
 bool Manager::IsLeader() const {
   if (!options_.leader_elect) return true;
-  return elector_ && elector_->IsLeader();
+  const LeaderElector* e = elector_view_.load(std::memory_order_acquire);
+  return e && e->IsLeader();
 }
 
 Clock::time_point Manager::LeaseDeadline() const {
   if (!options_.leader_elect) return Clock::time_point::max();
-  return elector_ ? elector_->LeaseDeadline() : Clock::time_point::min();
+  const LeaderElector* e = elector_view_.load(std::memory_order_acquire);
+  return e ? e->LeaseDeadline() : Clock::time_point::min();
 }
 
 void Manager::RequestStop() {
@@ -299,6 +301,7 @@ int Manager::Run() {
       le_client->SetObserver(std::make_shared<RequestMetrics>(metrics_));
     }
     elector_ = std::make_unique<LeaderElector>(le_client, le, cb);
+    elector_view_.store(elector_.get(), std::memory_order_release);
     elector_->Start();
   } else {
     std::lock_guard<std::mutex> lock(mu_);

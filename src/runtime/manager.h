@@ -150,6 +150,9 @@ class Manager {
   std::vector<std::pair<std::string, std::unique_ptr<Informer>>> informers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::unique_ptr<LeaderElector> elector_;
+  // elector_ as the other threads read it (IsLeader, LeaseDeadline: the write fence, from any
+  // thread): published once Run has made it, null before.
+  std::atomic<LeaderElector*> elector_view_{nullptr};
   std::unique_ptr<HttpServer> metrics_server_;
   std::unique_ptr<HttpServer> health_server_;
   std::vector<std::pair<std::string, HealthCheck>> healthz_, readyz_;

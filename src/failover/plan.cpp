@@ -6,6 +6,11 @@
 
 namespace failover {
 
+bool IsGroupWrite(const Write& write) {
+  return std::holds_alternative<UpdateStatus>(write) || std::holds_alternative<PatchGroupAnnotations>(write) ||
+         std::holds_alternative<PatchGroupFinalizers>(write);
+}
+
 std::vector<StageRange> Stages(const Plan& plan) {
   std::vector<StageRange> out;
   size_t begin = 0;

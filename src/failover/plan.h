@@ -85,6 +85,10 @@ using Write = std::variant<PatchPodLabels, DeletePod, PatchService, PatchGroupAn
 // One line for logs, dry-run reports and tests: "pod db-a-0: set failover.io/role=fenced".
 std::string Describe(const Write& write);
 
+// A write to the group itself (its status, annotations or finalizers): the writes that carry
+// the group's resourceVersion.
+bool IsGroupWrite(const Write& write);
+
 // ---- what else a plan reports ------------------------------------------------------------
 
 struct Event {

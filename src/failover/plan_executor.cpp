@@ -14,11 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-bool IsGroupWrite(const Write& w) {
-  return std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
-         std::holds_alternative<PatchGroupFinalizers>(w);
-}
-
 // A write that moves traffic or roles: a Service's selector, a pod's labels, a pod
 // deletion, a promotion hook.
 bool MovesTrafficOrRoles(const Write& w) { return !IsGroupWrite(w); }

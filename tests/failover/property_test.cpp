@@ -163,11 +163,6 @@ void Mutate(std::mt19937& rng, World& w, Time now) {
   }
 }
 
-bool WritesGroup(const Write& w) {
-  return std::holds_alternative<UpdateStatus>(w) || std::holds_alternative<PatchGroupAnnotations>(w) ||
-         std::holds_alternative<PatchGroupFinalizers>(w);
-}
-
 bool ChangesPodsOrServices(const Write& w) {
   return std::holds_alternative<PatchPodLabels>(w) || std::holds_alternative<DeletePod>(w) ||
          std::holds_alternative<PatchService>(w);
@@ -188,7 +183,7 @@ void CheckStages(const Plan& plan, const Status& previous, const std::string& ct
     int group_writes = 0;
     for (size_t i = st.begin; i < st.end; ++i) {
       const Write& w = plan.writes[i];
-      group_writes += WritesGroup(w) ? 1 : 0;
+      group_writes += IsGroupWrite(w) ? 1 : 0;
       if (auto* h = std::get_if<CallHook>(&w)) {
         ASSERT_EQ(st.end - st.begin, 1u) << ctx << ": a hook shares its stage";
         (h->phase == HookPhase::kPrePromote ? pre : post) = k;

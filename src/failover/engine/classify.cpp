@@ -183,11 +183,13 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
   std::sort(pods.begin(), pods.end(), [](auto* a, auto* b) { return a->name < b->name; });
 
   const HealthSource source = spec.detection.EffectiveSource();
+  std::vector<char> was_unhealthy(n);
+  for (size_t i = 0; i < n; ++i) was_unhealthy[i] = WasUnhealthy(previous, spec.members[i].name);
   for (const PodObservation* p : pods) {
     PodState placed = Place(*p, spec, observed.group.name);
     if (placed.owner == PodOwner::kMember) {
-      MemberState& m = c.members[static_cast<size_t>(placed.member)];
-      Count(m, *p, source, WasUnhealthy(previous, m.name));
+      const auto i = static_cast<size_t>(placed.member);
+      Count(c.members[i], *p, source, was_unhealthy[i] != 0);
     }
     c.pods.push_back(std::move(placed));
   }

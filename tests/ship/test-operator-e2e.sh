@@ -148,6 +148,7 @@ sleep 3
 empty=0
 while IFS=$'\t' read -r title expr; do
   expr="${expr//\$__rate_interval/1m}"; expr="${expr//\$namespace/.*}"; expr="${expr//\$group/.*}"
+  expr="${expr//\$job/failover-operator}"  # the dashboard's job variable: the scrape job above
   n="$(query "$expr" | jq '.data.result | length')"
   if [ "${n:-0}" -gt 0 ]; then printf '  %3s series  %s\n' "$n" "$title"; else
     printf '  NO DATA     %s: %s\n' "$title" "$expr"; empty=$((empty + 1)); fi

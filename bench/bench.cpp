@@ -4,17 +4,24 @@
 //                        [--extra-services] [--strategy BreakBeforeMake] [--threads 16]
 //                        [--node fo-bench-node] [--node-ip 10.199.0.1]
 //   fo-bench latency     --kubeconfig K --namespace NS --groups N --failovers M [--no-operator]
-//   fo-bench storm       --kubeconfig K --namespace NS --groups N [--no-operator]
+//   fo-bench storm       --kubeconfig K --namespace NS --groups N [--no-operator] [--no-peer]
+//                        [--no-floor] [--make-ready]
+//   fo-bench make-ready  (storm's flags): storm's --make-ready and settling, not the storm
+//   fo-bench blast       --kubeconfig K --namespace NS --groups N --concurrency W
 //   fo-bench wait-synced --kubeconfig K --namespace NS --groups N [--timeout 1800]
 //   fo-bench audit       --log FILE --since T --until T --users a,b
 //   fo-bench churn-round --kubeconfig K --namespace NS --first F --groups N
 // Every flag with its default: Usage() below (base::FlagSet reads them; an unknown flag
 // is an error). Every subcommand prints one JSON document on stdout; progress goes to stderr.
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "common.h"
 #include "watcher.h"
@@ -66,11 +73,14 @@ void Usage() {
                "                            [--strategy BreakBeforeMake] [--threads 16]\n"
                "                            [--node fo-bench-node] [--node-ip 10.199.0.1]\n"
                "       fo-bench latency     --kubeconfig K --namespace NS --groups N (10) [--failovers 200]\n"
-               "                            [--no-operator] [--no-floor] [--node-ip 10.199.0.1]\n"
+               "                            [--no-operator] [--no-peer] [--no-floor] [--node-ip 10.199.0.1]\n"
                "                            [--timeout-ms 15000] [--pause-ms 20]\n"
                "       fo-bench storm       --kubeconfig K --namespace NS --groups N (1000) [--no-operator]\n"
-               "                            [--no-floor] [--node-ip 10.199.0.1] [--threads 32]\n"
-               "                            [--timeout 300 (s)] [--tail-seconds 5]\n"
+               "                            [--no-peer] [--no-floor] [--make-ready] [--node-ip 10.199.0.1]\n"
+               "                            [--threads 32] [--timeout 300 (s)] [--tail-seconds 5]\n"
+               "       fo-bench make-ready  (storm's flags): makes the a pods ready, waits until settled, no storm\n"
+               "       fo-bench blast       --kubeconfig K --namespace NS --groups N (1000) --concurrency W (4)\n"
+               "                            [--service-suffix \"\"] [--to b]\n"
                "       fo-bench wait-synced --kubeconfig K --namespace NS --groups N (10) [--timeout 1800 (s)]\n"
                "       fo-bench audit       --log FILE --since T --until T --users a,b\n"
                "       fo-bench churn-round --kubeconfig K --namespace NS --first F (0) --groups N (100)\n"
@@ -314,17 +324,31 @@ json SamplesJson(const std::vector<Sample>& samples) {
   return out;
 }
 
-// --no-operator, --no-floor: that reaction is not expected (nothing runs it).
-void DeclareExpect(base::FlagSet& f, bool* no_operator, bool* no_floor) {
-  f.Bool("--no-operator", no_operator);
-  f.Bool("--no-floor", no_floor);
+// --no-operator, --no-peer, --no-floor: that reaction is not expected (nothing runs it).
+struct NoFlags {
+  bool op = false, peer = false, floor = false;
+};
+void DeclareExpect(base::FlagSet& f, NoFlags* no) {
+  f.Bool("--no-operator", &no->op);
+  f.Bool("--no-peer", &no->peer);
+  f.Bool("--no-floor", &no->floor);
 }
 
-Expect ExpectFrom(bool no_operator, bool no_floor) {
+Expect ExpectFrom(const NoFlags& no) {
   Expect e;
-  e.op = !no_operator;
-  e.floor = !no_floor;
+  e.op = !no.op;
+  e.peer = !no.peer;
+  e.floor = !no.floor;
   return e;
+}
+
+// The parties a run expects, for its JSON ("operator", "peer", "floor").
+json PartiesJson(const Expect& e) {
+  json p = json::array();
+  if (e.op) p.push_back("operator");
+  if (e.peer) p.push_back("peer");
+  if (e.floor) p.push_back("floor");
+  return p;
 }
 
 // Waits until every group serves from its active member; returns false on timeout.
@@ -355,7 +379,7 @@ bool WaitSettled(Watcher& w, int groups, const std::map<std::string, std::string
 int Latency(int argc, char** argv) {
   ClusterFlags c;
   int groups = 10, failovers = 200, timeout_ms = 15000, pause_ms = 20;
-  bool no_operator = false, no_floor = false;
+  NoFlags no;
   std::string node_ip = "10.199.0.1";
   base::FlagSet f;
   c.Declare(f);
@@ -364,13 +388,13 @@ int Latency(int argc, char** argv) {
   f.String("--node-ip", &node_ip);
   f.Int("--timeout-ms", &timeout_ms, 0);
   f.Int("--pause-ms", &pause_ms, 0);
-  DeclareExpect(f, &no_operator, &no_floor);
+  DeclareExpect(f, &no);
   if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench latency", Usage)) return *rc;
   auto client = Connect(c.kubeconfig, "fo-bench-driver");
   auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
   const std::string& ns = c.ns;
   const auto timeout = milliseconds(timeout_ms);
-  Expect e = ExpectFrom(no_operator, no_floor);
+  Expect e = ExpectFrom(no);
   Watcher w(watch_client, ns);
   if (!w.Start(seconds(60))) {
     std::fprintf(stderr, "latency: the watches did not list within 60 s\n");
@@ -423,10 +447,19 @@ int Latency(int argc, char** argv) {
   return 0;
 }
 
-int Storm(int argc, char** argv) {
+// A storm: every group's member-a pod turns unready at once; the time until each expected
+// party (--no-* leaves one out) has reacted for every group. The benchmark runs one party
+// per storm (bench/run.sh): the operator alone, then the controller-manager's endpoint
+// controllers, then the floor, on the same groups. --make-ready first makes every group's
+// a pod ready again (the previous storm left it unready). Before the storm it waits until
+// the expected parties have settled on member a.
+// `fo-bench make-ready` (only_ready) does the same and stops there, before the storm: the
+// script then waits for the party to go quiet.
+int Storm(int argc, char** argv, bool only_ready) {
   ClusterFlags c;
   int groups = 1000, threads = 32, timeout_s = 300, tail_seconds = 5;
-  bool no_operator = false, no_floor = false;
+  NoFlags no;
+  bool make_ready = false;
   std::string node_ip = "10.199.0.1";
   base::FlagSet f;
   c.Declare(f);
@@ -435,23 +468,45 @@ int Storm(int argc, char** argv) {
   f.Int("--threads", &threads, 1);
   f.Int("--timeout", &timeout_s, 0);
   f.Int("--tail-seconds", &tail_seconds, 0);
-  DeclareExpect(f, &no_operator, &no_floor);
-  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench storm", Usage)) return *rc;
+  f.Bool("--make-ready", &make_ready);
+  DeclareExpect(f, &no);
+  if (auto rc = ReadFlags(f, argc, argv, 2, only_ready ? "fo-bench make-ready" : "fo-bench storm", Usage)) return *rc;
+  if (only_ready) make_ready = true;
   auto client = Connect(c.kubeconfig, "fo-bench-driver");
   auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
   const std::string& ns = c.ns;
   const auto timeout = seconds(timeout_s);
-  Expect e = ExpectFrom(no_operator, no_floor);
+  Expect e = ExpectFrom(no);
   Watcher w(watch_client, ns);
   if (!w.Start(seconds(120))) {
     std::fprintf(stderr, "storm: the watches did not list within 120 s\n");
     return 1;
+  }
+  if (make_ready) {
+    std::vector<std::string> unready;
+    w.With([&](Watcher& ww) {
+      for (int i = 0; i < groups; ++i) {
+        const auto* p = ww.Pod(PodName(GroupName(i), "a", 0));
+        if (p != nullptr && !p->ready) unready.push_back(PodName(GroupName(i), "a", 0));
+      }
+      return 0;
+    });
+    auto errs = ParallelFor(static_cast<int>(unready.size()), threads, [&](int i) {
+      return SetReady(*client, w, ns, unready[static_cast<size_t>(i)], true, node_ip);
+    });
+    for (const auto& err : errs) std::fprintf(stderr, "storm: make ready: %s\n", err.c_str());
+    std::fprintf(stderr, "storm: made %zu pods of member a ready again\n", unready.size());
   }
   std::map<std::string, std::string> active;
   for (int i = 0; i < groups; ++i) active[GroupName(i)] = "a";
   if (!WaitSettled(w, groups, active, e, seconds(600))) {
     std::fprintf(stderr, "storm: groups not settled on member a within 600 s\n");
     return 1;
+  }
+  if (only_ready) {
+    std::printf("%s\n", json{{"groups", groups}, {"parties", PartiesJson(e)}, {"settled", true}}.dump().c_str());
+    w.Stop();
+    return 0;
   }
   std::vector<Sample> samples;
   for (int i = 0; i < groups; ++i) samples.push_back(NewSample(GroupName(i), "a"));
@@ -480,6 +535,10 @@ int Storm(int argc, char** argv) {
   out.erase("samples");
   auto first_seen = t_written;
   for (const auto& s : samples) if (s.seen) first_seen = std::min(first_seen, s.t0);
+  // The storm's own spread: the last Ready=False the watcher saw, after the first. No party
+  // can be done before it.
+  auto last_seen = first_seen;
+  for (const auto& s : samples) if (s.seen) last_seen = std::max(last_seen, s.t0);
   auto all_done = [&](auto field) -> json {
     double worst = 0;
     for (const auto& s : samples) {
@@ -489,7 +548,9 @@ int Storm(int argc, char** argv) {
     return std::round(worst * 1000) / 1000;
   };
   out["groups"] = groups;
+  out["parties"] = PartiesJson(e);
   out["write_ms"] = Ms(t_written - t_start);
+  out["unready_spread_ms"] = std::round(Ms(last_seen - first_seen) * 1000) / 1000;
   out["all_switched_ms"] = {{"operator", all_done(&Sample::op)},
                             {"peer", all_done(&Sample::peer)},
                             {"floor", all_done(&Sample::floor)}};
@@ -499,6 +560,100 @@ int Storm(int argc, char** argv) {
   std::printf("%s\n", out.dump().c_str());
   w.Stop();
   return 0;
+}
+
+// The blaster: the limit of a storm's Service writes through this apiserver. One JSON merge
+// patch per group, of the kind the operator makes when it switches a group (spec.selector
+// and the active-member annotations of the Service <g><suffix>), from `concurrency` threads
+// (the operator's --workers), each taking the next group as soon as its previous patch is
+// answered: as fast as the apiserver takes them. A throttled answer (429, 5xx) is retried at
+// once (after its Retry-After, at most 1 s) and counted. Its wall time, from the first
+// patch sent to the last answer, is what the operator's storm is compared with. The client's
+// connections are opened before the clock starts, as a running operator's are.
+int Blast(int argc, char** argv) {
+  ClusterFlags c;
+  int groups = 1000, concurrency = 4, max_attempts = 20;
+  std::string suffix, to = "b";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--groups", &groups, 1);
+  f.Int("--concurrency", &concurrency, 1);
+  f.String("--service-suffix", &suffix);
+  f.String("--to", &to);
+  f.Int("--max-attempts", &max_attempts, 1);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench blast", Usage)) return *rc;
+  auto client = Connect(c.kubeconfig, "fo-bench-blaster");
+  const std::string& ns = c.ns;
+  const int threads = std::min(concurrency, groups);
+
+  // Warm-up: one GET per thread, all at once, so the pool holds `threads` open connections.
+  std::vector<std::string> warm_errors = ParallelFor(threads, threads, [&](int i) {
+    return client->Get(kube::resources::kServices, ns, GroupName(i) + suffix).status();
+  });
+  for (const auto& err : warm_errors) std::fprintf(stderr, "blast: warm-up: %s\n", err.c_str());
+
+  const std::string since = WallTimeRfc3339(std::chrono::system_clock::now());
+  const std::string now = since.substr(0, 19) + "Z";
+  std::vector<double> latency(static_cast<size_t>(groups), 0);
+  std::atomic<int> next{0}, retries{0}, throttled{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::atomic<int> failed{0};
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> pool;
+  Clock::time_point t_start;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      ++ready;
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      for (int i = next++; i < groups; i = next++) {
+        const std::string g = GroupName(i);
+        const json body = {{"metadata",
+                            {{"annotations",
+                              {{"failover.io/active-member", to}, {"failover.io/active-since", now}}}}},
+                           {"spec", {{"selector", {{kGroupLabel, g}, {kMemberLabel, to}}}}}};
+        const std::string text = body.dump();
+        const auto t0 = Clock::now();
+        kube::Status st = kube::Status::OK();
+        for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+          st = client->Patch(kube::resources::kServices, ns, g + suffix, kube::PatchType::kMerge, text).status();
+          if (st.ok() || !st.IsRetryable() || attempt == max_attempts) break;
+          ++retries;
+          if (st.reason() == kube::Reason::kTooManyRequests) ++throttled;
+          auto wait = st.retry_after().value_or(seconds(0));
+          std::this_thread::sleep_for(std::min<Clock::duration>(wait, seconds(1)));
+        }
+        latency[static_cast<size_t>(i)] = Ms(Clock::now() - t0);
+        if (!st.ok()) {
+          ++failed;
+          std::lock_guard<std::mutex> lock(mu);
+          if (errors.size() < 10) errors.push_back(g + suffix + ": " + st.ToString());
+        }
+      }
+    });
+  }
+  while (ready.load() < threads) std::this_thread::yield();
+  t_start = Clock::now();
+  go.store(true, std::memory_order_release);
+  for (auto& th : pool) th.join();
+  const auto t_end = Clock::now();
+  for (const auto& err : errors) std::fprintf(stderr, "blast: %s\n", err.c_str());
+  const double wall_ms = Ms(t_end - t_start);
+  json out = {{"groups", groups},
+              {"patches", groups},
+              {"concurrency", threads},
+              {"service_suffix", suffix},
+              {"wall_ms", std::round(wall_ms * 1000) / 1000},
+              {"patches_per_second", std::round(groups / (wall_ms / 1000) * 10) / 10},
+              {"per_patch", Summary(latency)},
+              {"retries", retries.load()},
+              {"throttled", throttled.load()},
+              {"errors", failed.load()},
+              {"since", since},
+              {"until", WallTimeRfc3339(std::chrono::system_clock::now())}};
+  std::printf("%s\n", out.dump().c_str());
+  return failed.load() == 0 ? 0 : 1;
 }
 
 int WaitSynced(int argc, char** argv) {
@@ -732,7 +887,9 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "populate") return bench::Populate(argc, argv);
   if (cmd == "latency") return bench::Latency(argc, argv);
-  if (cmd == "storm") return bench::Storm(argc, argv);
+  if (cmd == "storm") return bench::Storm(argc, argv, false);
+  if (cmd == "make-ready") return bench::Storm(argc, argv, true);
+  if (cmd == "blast") return bench::Blast(argc, argv);
   if (cmd == "wait-synced") return bench::WaitSynced(argc, argv);
   if (cmd == "audit") return bench::Audit(argc, argv);
   if (cmd == "churn-round") return bench::ChurnRound(argc, argv);

@@ -21,11 +21,21 @@ done
 echo "ours/peer p50 $(ratio .latency.operator.p50 .latency.peer.p50)  p99 $(ratio .latency.operator.p99 .latency.peer.p99)  ours p99 / peer p50 $(ratio .latency.operator.p99 .latency.peer.p50)"
 echo "ours/floor p50 $(ratio .latency.operator.p50 .latency.floor.p50)  p99 $(ratio .latency.operator.p99 .latency.floor.p99)"
 echo
-echo "== storm ($(j .storm.groups) groups fail at once) =="
+echo "== storm ($(j .storm.groups) groups fail at once; each party in a run of its own, operator alone: $(j .storm.operator_alone)) =="
 printf '%-34s %14s %12s %12s\n' "" "all switched" "p50/group" "p99/group"
 for who in operator peer floor; do
-  printf '%-34s %14s %12s %12s\n' "$who" "$(j ".storm.all_switched_ms.$who") ms" "$(j ".storm.$who.p50")" "$(j ".storm.$who.p99")"
+  case $who in
+    operator) label="failover-operator" ;;
+    peer) label="controller-manager endpoint ctrls" ;;
+    floor) label="floor (watch + patch)" ;;
+  esac
+  printf '%-34s %14s %12s %12s\n' "$label" "$(j ".storm.all_switched_ms.$who") ms" "$(j ".storm.$who.p50")" "$(j ".storm.$who.p99")"
 done
+printf '%-34s %14s %12s %12s\n' "blaster ($(j .storm.blaster.concurrency) at once, the limit)" "$(j .storm.blaster.wall_ms) ms" \
+  "$(j .storm.blaster.per_patch.p50)" "$(j .storm.blaster.per_patch.p99)"
+echo "operator/blaster $(j .storm.operator_vs_blaster) (target <= $(j .storm.target_operator_vs_blaster)); operator flags: $(jq -r 'if .storm.operator_flags == "" then "(defaults)" else .storm.operator_flags // "n/a" end' "$R"), $(j .storm.workers) workers"
+echo "the storm's own spread (last Ready=False seen after the first): operator run $(j .storm.unready_spread_ms.operator) ms, peer $(j .storm.unready_spread_ms.peer), floor $(j .storm.unready_spread_ms.floor)"
+echo "blaster: $(j .storm.blaster.patches) patches, $(j .storm.blaster.patches_per_second)/s, $(j .storm.blaster.retries) retries ($(j .storm.blaster.throttled) throttled), $(j .storm.blaster.errors) errors (p50/p99 per patch, ms)"
 echo "operator API requests $(j '.storm.audit["fo-bench-operator"].requests'), writes $(j '.storm.audit["fo-bench-operator"].writes'), writes per failover $(j .storm.operator_writes_per_failover)"
 echo
 echo "== scale ($(j .scale.groups) groups, $(j .scale.pods) pods) =="

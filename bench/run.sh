@@ -11,9 +11,17 @@
 # BENCH_SCALE_GROUPS (10000), BENCH_SCALE_PODS_PER_GROUP (3), BENCH_IDLE_SECONDS (300).
 # BENCH_SCALE_NAMESPACE: reuse a namespace an interrupted scale run populated (on a kept
 # cluster, BENCH_KEEP_CLUSTER=1); BENCH_WORK_DIR (default <bench cluster dir>-work).
-# Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS and
+# Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS
+# (default none: the storm proves the defaults do not throttle it) and
 # BENCH_SCALE_OPERATOR_FLAGS (default plus --cache-sync-timeout=20m); BENCH_OPERATOR_BIN
 # (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale churn").
+# The storm runs each party alone on the same groups: the operator, the blaster (as many
+# Service patches at the operator's --workers concurrency, as fast as the apiserver takes
+# them: the limit), the controller-manager's endpoint controllers, the floor.
+# The bench cluster's controller-manager runs no endpoint controller; the benchmark starts
+# one of its own (user fo-bench-kcm) only while it measures them. On a cluster whose
+# controller-manager runs the EndpointSlice controller (the smoke test's), that one is the
+# peer and the storm's operator run is not alone (reported as operator_alone: false).
 # Churn: BENCH_CHURN_ROUNDS (10; smoke 2) rounds of BENCH_CHURN_GROUPS (100; smoke 5) groups,
 # each round sampled BENCH_CHURN_SETTLE_SECONDS (65, past the operator's 60 s memory trim;
 # smoke 1) after its deletions; BENCH_CHURN_OPERATOR_FLAGS (default as storm).
@@ -47,7 +55,7 @@ else
 fi
 PODS_PER_GROUP=${BENCH_SCALE_PODS_PER_GROUP:-3}
 OP_FLAGS=${BENCH_OPERATOR_FLAGS:-}
-STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
+STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:-}
 SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16 --cache-sync-timeout=20m}
 CHURN_OP_FLAGS=${BENCH_CHURN_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
 PHASES="${BENCH_PHASES:-latency storm scale churn}"
@@ -108,7 +116,10 @@ cleanup() {
 if [ -z "$SMOKE" ]; then
   mkdir -p "$AUDIT_DIR"
   cp "$REPO/bench/audit-policy.yaml" "$AUDIT_DIR/audit-policy.yaml"
+  # The endpoint controllers are left out: they run in a controller-manager of the
+  # benchmark's own while they are measured (start_peer), never beside the operator's storm.
   FO_CLUSTER_DIR="$CLUSTER_DIR" FO_KUBECONFIG="$CLUSTER_DIR/kubeconfig" FO_NO_HARNESS=1 \
+    FO_KCM_CONTROLLERS=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller \
     FO_APISERVER_EXTRA_ARGS="--audit-policy-file=$AUDIT_DIR/audit-policy.yaml --audit-log-path=$AUDIT_LOG --audit-log-mode=batch --audit-log-batch-max-wait=1s --audit-log-maxsize=100000 --max-requests-inflight=800 --max-mutating-requests-inflight=400" \
     bash "$REPO/scripts/cluster.sh" up
 fi
@@ -148,6 +159,16 @@ KC
 OP_KC="$(user_kubeconfig fo-bench-operator)"
 FLOOR_KC="$(user_kubeconfig fo-bench-floor)"
 KCM_KC="$(user_kubeconfig fo-bench-kcm)"
+BLAST_KC="$(user_kubeconfig fo-bench-blaster)"
+
+# Does the cluster's own controller-manager run the EndpointSlice controller (a cluster
+# started by someone else, or a bench cluster left up by an older run.sh)? Then it is the
+# peer, and the benchmark starts none of its own.
+CLUSTER_PEER=false
+if grep -q 'endpointslice-controller' "$CLUSTER_DIR/cmd/kube-controller-manager" 2>/dev/null; then
+  CLUSTER_PEER=true
+  log "the cluster's controller-manager runs the EndpointSlice controller: it is the peer, and the storm's operator run is not alone"
+fi
 
 "$KUBECTL" apply -f "$REPO/crds/failovergroups.failover.io.yaml" >/dev/null
 bash "$REPO/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" failovergroups.failover.io >/dev/null
@@ -168,6 +189,37 @@ start_floor() {  # NAMESPACE: the floor program, once it has listed the pods (it
   done
   tail -20 "$WORK/floor.log" >&2; die "the floor did not list the pods within 60 s"
 }
+# start_peer CONTROLLERS: a kube-controller-manager of the benchmark's own (user fo-bench-kcm)
+# running only CONTROLLERS, unless the cluster's runs them (CLUSTER_PEER). stop_peer ends it.
+start_peer() {
+  [ "$CLUSTER_PEER" = false ] || return 0
+  start_bg kcm-peer "$K8S_BIN/kube-controller-manager" --kubeconfig="$KCM_KC" --controllers="$1" \
+    --leader-elect=false --secure-port=0 --use-service-account-credentials=false --v=1
+  sleep 0.5
+  kill -0 "$(pid_of kcm-peer)" 2>/dev/null || { tail -20 "$WORK/kcm-peer.log" >&2; die "the peer controller-manager exited at start"; }
+}
+stop_peer() { stop_bg kcm-peer; }
+# wait_cpu_quiet PID S MAX: until PID's CPU time grows by less than 1% of S in S seconds, at
+# most MAX seconds (then it says so and goes on); fails if PID is gone.
+wait_cpu_quiet() {
+  local s="$2" prev=-1 cur="" i
+  for i in $(seq 1 $(($3 / s))); do
+    sleep "$s"
+    kill -0 "$1" 2>/dev/null || return 1
+    cur="$(cpu_s "$1")"
+    if awk -v a="$prev" -v b="$cur" -v s="$s" 'BEGIN{exit !(b - a < s / 100)}'; then return 0; fi
+    prev="$cur"
+  done
+  log "pid $1 still busy after $3 s (CPU $cur s); going on"
+}
+# operator_workers FLAGS: the operator's --workers in FLAGS, else its default (from --help).
+operator_workers() {
+  local w
+  w="$(grep -oE -- '--workers[= ][0-9]+' <<<"$1" | tail -1 | grep -oE '[0-9]+$' || true)"
+  [ -n "$w" ] || w="$("$OPERATOR" --help | sed -n 's/^ *--workers=N .*(default \([0-9][0-9]*\)).*/\1/p' | head -1)"
+  [ -n "$w" ] || die "cannot tell the operator's --workers default from its --help"
+  echo "$w"
+}
 delete_namespace() {
   "$KUBECTL" delete namespace "$1" --wait=false >/dev/null
   "$KUBECTL" wait --for=delete "namespace/$1" --timeout=600s >/dev/null 2>&1 || log "namespace $1 still terminating"
@@ -175,7 +227,7 @@ delete_namespace() {
 audit() {  # SINCE UNTIL -> counts by user, or null without an audit log
   if [ -f "$AUDIT_LOG" ]; then
     sleep 2  # batch mode flushes within a second
-    "$BIN/fo-bench" audit --log "$AUDIT_LOG" --since "$1" --until "$2" --users fo-bench-operator,fo-bench-floor,fo-bench-kcm
+    "$BIN/fo-bench" audit --log "$AUDIT_LOG" --since "$1" --until "$2" --users fo-bench-operator,fo-bench-floor,fo-bench-kcm,fo-bench-blaster
   else
     echo null
   fi
@@ -199,32 +251,90 @@ if [[ " $PHASES " == *" latency "* ]]; then
     --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/latency-populate.json"
   start_operator "$NS" "$OP_FLAGS"
   start_floor "$NS"
+  start_peer endpointslice-controller
   "$BIN/fo-bench" latency --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$LAT_GROUPS" \
     --failovers "$FAILOVERS" >"$WORK/latency.json"
   L="$(cat "$WORK/latency.json")"
   put '.latency' "$(jq --argjson a "$(audit "$(jq -r .since <<<"$L")" "$(jq -r .until <<<"$L")")" \
     --arg flags "$OP_FLAGS" '. + {audit:$a, operator_flags:$flags}' <<<"$L")"
   stop_bg floor
+  stop_peer
   delete_namespace "$NS"
   stop_bg operator
 fi
 
-# ---- 2. storm
+# ---- 2. storm: each party alone on the same groups, and the blaster, the limit
 
 if [[ " $PHASES " == *" storm "* ]]; then
   NS="fo-bench-storm-$RUN_ID"; NAMESPACES+=("$NS")
-  log "storm: $STORM_GROUPS groups"
+  WORKERS="$(operator_workers "$STORM_OP_FLAGS")"
+  log "storm: $STORM_GROUPS groups; operator flags: ${STORM_OP_FLAGS:-(defaults)}, $WORKERS workers"
   "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" \
     --first 0 --pods-per-group 2 --extra-services --node "$NODE" >"$WORK/storm-populate.json"
+  storm_run() {  # NAME FO-BENCH-STORM-FLAGS...: one storm, its JSON plus its audit window in $WORK/storm-NAME.json
+    local name="$1"; shift
+    "$BIN/fo-bench" storm --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" "$@" >"$WORK/storm-$name.raw.json"
+    local r; r="$(cat "$WORK/storm-$name.raw.json")"
+    jq --argjson a "$(audit "$(jq -r .since <<<"$r")" "$(jq -r .until <<<"$r")")" '. + {audit:$a}' <<<"$r" >"$WORK/storm-$name.json"
+    log "storm: $name: all switched in $(jq -r ".all_switched_ms.$name // \"n/a\"" "$WORK/storm-$name.json") ms"
+  }
+  storm_ready() {  # FO-BENCH-FLAGS...: the a pods ready, the party settled on them
+    "$BIN/fo-bench" make-ready --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" "$@" >/dev/null \
+      || die "storm: the groups did not settle on member a ($*)"
+  }
+  # 1. The operator alone (beside the cluster's own EndpointSlice controller on a smoke
+  # cluster), once it has settled every group and gone quiet.
   start_operator "$NS" "$STORM_OP_FLAGS"
+  storm_ready --no-peer --no-floor
+  wait_cpu_quiet "$(pid_of operator)" 2 120 || die "storm: the operator exited"
+  storm_run operator --no-peer --no-floor
+  stop_bg operator
+  # 2. The blaster: one Service patch per group at the operator's concurrency, as fast as the
+  # apiserver takes them (on the operator's Services, now that it has stopped).
+  "$BIN/fo-bench" blast --kubeconfig "$BLAST_KC" --namespace "$NS" --groups "$STORM_GROUPS" \
+    --concurrency "$WORKERS" >"$WORK/storm-blast.raw.json" || log "storm: the blaster had errors"
+  B="$(cat "$WORK/storm-blast.raw.json")"
+  jq --argjson a "$(audit "$(jq -r .since <<<"$B")" "$(jq -r .until <<<"$B")")" '. + {audit:$a}' <<<"$B" >"$WORK/storm-blast.json"
+  log "storm: blaster: $STORM_GROUPS patches in $(jq -r .wall_ms "$WORK/storm-blast.json") ms ($WORKERS at once)"
+  # 3. The controller-manager's endpoint controllers alone, once they have synced every
+  # Service and gone quiet.
+  start_peer endpointslice-controller,endpoints-controller,endpointslice-mirroring-controller
+  storm_ready --no-operator --no-floor --make-ready
+  if [ "$CLUSTER_PEER" = false ]; then
+    wait_cpu_quiet "$(pid_of kcm-peer)" 2 120 || die "storm: the peer controller-manager exited"
+  fi
+  storm_run peer --no-operator --no-floor
+  stop_peer
+  # 4. The floor alone.
+  storm_ready --no-operator --no-peer --no-floor --make-ready
   start_floor "$NS"
-  "$BIN/fo-bench" storm --kubeconfig "$KUBECONFIG" --namespace "$NS" --groups "$STORM_GROUPS" >"$WORK/storm.json"
-  S="$(cat "$WORK/storm.json")"
-  A="$(audit "$(jq -r .since <<<"$S")" "$(jq -r .until <<<"$S")")"
-  put '.storm' "$(jq --argjson a "$A" --arg flags "$STORM_OP_FLAGS" '. + {audit:$a, operator_flags:$flags}
-    | if $a != null then .operator_writes_per_failover = (($a["fo-bench-operator"].writes) / .groups)
-      | .floor_writes_per_failover = (($a["fo-bench-floor"].writes) / .groups) else . end' <<<"$S")"
+  storm_run floor --no-operator --no-peer
   stop_bg floor
+  put '.storm' "$(jq -n --slurpfile op "$WORK/storm-operator.json" --slurpfile peer "$WORK/storm-peer.json" \
+    --slurpfile fl "$WORK/storm-floor.json" --slurpfile bl "$WORK/storm-blast.json" \
+    --arg flags "$STORM_OP_FLAGS" --argjson workers "$WORKERS" --argjson alone "$([ "$CLUSTER_PEER" = false ] && echo true || echo false)" '
+    def r2: if . == null then null else . * 100 | round / 100 end;
+    def per(w): if w == null then null else w / $op[0].groups end;
+    $op[0] as $o | $peer[0] as $p | $fl[0] as $f | $bl[0] as $b |
+    {groups:$o.groups, operator_flags:$flags, workers:$workers, operator_alone:$alone,
+     all_switched_ms:{operator:$o.all_switched_ms.operator, peer:$p.all_switched_ms.peer,
+                      floor:$f.all_switched_ms.floor, blaster:$b.wall_ms},
+     operator:$o.operator, peer:$p.peer, floor:$f.floor,
+     blaster:($b | del(.audit)),
+     operator_vs_blaster:(if $o.all_switched_ms.operator != null and $b.wall_ms > 0
+                          then ($o.all_switched_ms.operator / $b.wall_ms | r2) else null end),
+     target_operator_vs_blaster:1.5,
+     unready_spread_ms:{operator:$o.unready_spread_ms, peer:$p.unready_spread_ms, floor:$f.unready_spread_ms},
+     operator_writes_per_failover:(per($o.audit["fo-bench-operator"].writes?) | r2),
+     floor_writes_per_failover:(per($f.audit["fo-bench-floor"].writes?) | r2),
+     peer_writes_per_failover:(per($p.audit["fo-bench-kcm"].writes?) | r2),
+     blaster_writes:($b.audit["fo-bench-blaster"].writes?),
+     audit:$o.audit,
+     runs:{operator:($o | del(.peer, .floor, .audit)), peer:($p | del(.operator, .operator_service, .operator_role, .floor, .audit)),
+           floor:($f | del(.operator, .operator_service, .operator_role, .peer, .audit)),
+           audits:{operator:$o.audit, blaster:$b.audit, peer:$p.audit, floor:$f.audit}}}')"
+  # The groups carry the operator's finalizer: it runs again while they are deleted.
+  start_operator "$NS" "$STORM_OP_FLAGS"
   delete_namespace "$NS"
   stop_bg operator
 fi
@@ -364,13 +474,16 @@ if [ -n "$SMOKE" ]; then
       and (.latency.operator.n == $f) and (.latency.peer.n == $f) and (.latency.floor.n == $f)
       and (.latency.operator.p50 > 0) else true end)
     and (if ran("storm") then (.storm.groups == $s) and (.storm.operator.n == $s) and (.storm.peer.n == $s)
-      and (.storm.floor.n == $s) and (.storm.all_switched_ms.operator != null) else true end)
+      and (.storm.floor.n == $s) and (.storm.all_switched_ms.operator != null)
+      and (.storm.all_switched_ms.peer != null) and (.storm.all_switched_ms.floor != null)
+      and (.storm.blaster.patches == $s) and (.storm.blaster.errors == 0) and (.storm.blaster.wall_ms > 0)
+      and (.storm.operator_vs_blaster != null) and (.storm.workers > 0) else true end)
     and (if ran("scale") then (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0)
       and (.scale.peer.rss_mib > 0) else true end)
     and (if ran("churn") then (.churn.complete == $cr) and (.churn.rounds_run == $cr)
       and (.churn.last.rss_mib > 0) and (.churn.last.failover_group_series == .churn.idle.failover_group_series)
       else true end)' \
-    "$OUT" >/dev/null || { jq 'del(.latency.samples) | del(.churn.rounds)' "$OUT" >&2; die "smoke: incomplete results"; }
+    "$OUT" >/dev/null || { jq 'del(.latency.samples) | del(.churn.rounds) | del(.storm.runs)' "$OUT" >&2; die "smoke: incomplete results"; }
   log "smoke: ok"
 else
   log "results in $OUT"

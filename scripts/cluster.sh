@@ -462,9 +462,12 @@ POLICY
   # heartbeat here, so it would mark the Node NotReady and evict its pods. The Endpoints
   # controller is left out too: core/v1 Endpoints are deprecated (1.33) and reject the
   # loopback pod addresses used here; the harness and the tests read EndpointSlices.
+  # FO_KCM_CONTROLLERS replaces the list (the benchmarks leave the endpoint controllers out
+  # and run them in a controller-manager of their own, only when they measure them).
+  local kcm_controllers="${FO_KCM_CONTROLLERS:-endpointslice-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller}"
   record_command kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig="$cmk" --authentication-kubeconfig="$cmk" --authorization-kubeconfig="$cmk" \
-    --controllers=endpointslice-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller \
+    --controllers="$kcm_controllers" \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$cm_port" \

@@ -29,7 +29,10 @@ struct Flags {
   int probe_threads = 4;
   int hook_calls_per_group = 2;
   int probes_per_group = 2;
-  double qps = 50;
+  // No client-side rate limit by default: the apiserver's API Priority and Fairness protects
+  // it (as controller-runtime does since v0.21); a limit would throttle a failover storm and
+  // the lease renewals queued behind it. See docs/install.md, "Operator flags".
+  double qps = 0;
   int burst = 100;
   std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
   bool version = false;
@@ -50,8 +53,9 @@ std::string Usage() {
                      "  --probe-threads=N                  threads running detection.probe checks (default 4)\n"
                      "  --probes-per-group=N               probes of one group on those threads at once (default 2,\n"
                      "                                     0 = unbounded)\n"
-                     "  --kube-api-qps=Q                   client-side rate limit (default 50, <=0 off)\n"
-                     "  --kube-api-burst=N                 client-side burst (default 100)\n"
+                     "  --kube-api-qps=Q                   client-side rate limit in requests/s (default 0: none,\n"
+                     "                                     the apiserver's API Priority and Fairness limits us)\n"
+                     "  --kube-api-burst=N                 client-side burst, with --kube-api-qps > 0 (default 100)\n"
                      "  --watch-timeout=D                  the apiserver ends each watch after D (whole seconds); one\n"
                      "                                     still open 5s later is silent, cut and resumed (default:\n"
                      "                                     15-20s at random, so a silent watch is cut within 25s)\n") +

@@ -1,9 +1,10 @@
 // failover-invariant-checker: watches FailoverGroups, Pods and Services in one namespace
 // with its own informers (src/kube only; none of the operator's or the engine's code) and
 // checks, throughout a drill:
-//   1. ActivePassive + BreakBeforeMake: never pods labelled failover.io/role=active in two
-//      members, and never a listed Service the operator has taken over (it carries the
-//      failover.io/active-member annotation) whose selector selects ready pods of two members;
+//   1. ActivePassive: never a listed Service the operator has taken over (it carries the
+//      failover.io/active-member annotation) whose selector selects ready pods of two members
+//      (whatever the strategy: the selector names one member); with BreakBeforeMake, also
+//      never pods labelled failover.io/role=active in two members;
 //   2. no listed Service left without a healthy member behind it for longer than
 //      unhealthyFor + slack while some member has been healthy for longer than slack
 //      (groups that are paused, dry-run, held by the failover budget or with maxLag are
@@ -327,23 +328,22 @@ class Checker {
     return out;
   }
 
-  static bool ActivePassiveBreakBeforeMake(const json& spec) {
-    return spec.value("mode", "ActivePassive") == "ActivePassive" &&
-           spec.value("switchover", json::object()).value("strategy", "BreakBeforeMake") ==
-               "BreakBeforeMake";
+  static bool ActivePassive(const json& spec) { return spec.value("mode", "ActivePassive") == "ActivePassive"; }
+  static bool BreakBeforeMake(const json& spec) {
+    return spec.value("switchover", json::object()).value("strategy", "BreakBeforeMake") == "BreakBeforeMake";
   }
 
   std::string CheckNow() {
     for (const auto& [gname, g] : groups_) {
       const json spec = g.value("spec", json::object());
-      if (!ActivePassiveBreakBeforeMake(spec)) continue;
+      if (!ActivePassive(spec)) continue;
       std::map<std::string, std::string> active;  // member -> a pod
       for (const auto& [pname, p] : pods_) {
         auto r = p.labels.find(kRole);
         if (p.terminating || r == p.labels.end() || r->second != "active") continue;
         for (const auto& m : MembersOf(spec, p.labels)) active[m] = pname;
       }
-      if (active.size() > 1) {
+      if (BreakBeforeMake(spec) && active.size() > 1) {
         std::string list;
         for (const auto& [m, p] : active) list += " " + m + "(" + p + ")";
         return "group " + gname + ": pods labelled role=active in two members:" + list;

@@ -62,9 +62,8 @@ Plan Finalize(const Observed& obs, const Spec* spec) {
     if (r.patch) plan.writes.push_back(*r.patch);
     if (r.notice) plan.events.push_back(MakeEvent(r.notice->type, r.notice->reason, r.notice->message, SIZE_MAX));
     if (r.kept) {
-      Labels sel = s.selector;
-      sel.erase(keys::kMember);
-      kept.push_back(sel);
+      // It keeps following the group's active pods (ReleaseService).
+      kept.push_back({{keys::kGroup, obs.group.name}, {keys::kRole, "active"}});
     } else if (r.patch) {
       ++released;
     }
@@ -94,7 +93,7 @@ Plan Finalize(const Observed& obs, const Spec* spec) {
     if (g == p->labels.end() || g->second != obs.group.name) continue;
     if (still_selected(p->labels)) continue;
     PatchPodLabels patch{p->name, p->uid, {}, {}};
-    for (const char* k : {keys::kGroup, keys::kMember, keys::kRole}) {
+    for (const char* k : {keys::kGroup, keys::kMember, keys::kRole, keys::kEligible}) {
       if (p->labels.count(k)) patch.remove.push_back(k);
     }
     plan.writes.push_back(patch);

@@ -36,6 +36,7 @@ ServiceObservation ServiceFromObject(const json& service) {
   s.exists = true;
   s.annotations = StringMapOr(meta, "annotations");
   s.labels = StringMapOr(meta, "labels");
+  s.resource_version = StringOr(meta, "resourceVersion");
   s.selector = StringMapOr(ObjectOr(service, "spec"), "selector");
   return s;
 }

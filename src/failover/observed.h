@@ -28,6 +28,7 @@ struct ServiceObservation {
   Labels selector;
   Labels annotations;
   Labels labels = {};  // metadata.labels (failover.io/group: a group steers it)
+  std::string resource_version = {};  // the precondition of the operator's write to it
 };
 
 // The FailoverGroup object's own metadata.

@@ -46,6 +46,9 @@ struct PatchService {
   std::vector<std::string> remove_annotations = {};
   Labels labels = {};  // metadata.labels to set
   std::vector<std::string> remove_labels = {};
+  // The Service's resourceVersion the plan was decided from: a Service changed since is a
+  // conflict (409), never overwritten. Empty: unconditional.
+  std::string resource_version = {};
 };
 
 // Merge-patch the group's metadata.annotations (remove = set to null).

@@ -8,6 +8,7 @@
 #include "failover/object_fields.h"
 #include "failover/parse.h"
 #include "failover/plan_json.h"
+#include "failover/status_json.h"
 
 namespace failover {
 namespace {
@@ -17,6 +18,30 @@ using json = nlohmann::json;
 // A write that moves traffic or roles: a Service's selector, a pod's labels, a pod
 // deletion, a promotion hook.
 bool MovesTrafficOrRoles(const Write& w) { return !IsGroupWrite(w); }
+
+// A Service write conditional on the resourceVersion it was decided from: it lands only on
+// the Service the engine saw, whose switch record (keys::kSwitch) the engine has compared
+// with the group's status (a status older than the Services' last switch only finishes
+// that switch), so it is its own fence.
+bool SelfFenced(const Write& w) {
+  const auto* p = std::get_if<PatchService>(&w);
+  return p != nullptr && !p->resource_version.empty();
+}
+
+// When the switch a write records started: the intent in the status, or the switch record
+// a Service carries (keys::kSwitch).
+std::optional<Time> SwitchStartedBy(const Write& w) {
+  if (const auto* u = std::get_if<UpdateStatus>(&w); u && u->status.switch_record) {
+    return u->status.switch_record->started_at;
+  }
+  if (const auto* p = std::get_if<PatchService>(&w)) {
+    auto it = p->annotations.find(keys::kSwitch);
+    if (it == p->annotations.end()) return std::nullopt;
+    json j = json::parse(it->second, nullptr, false);
+    if (j.is_object()) return SwitchRecordFromJson(j).started_at;
+  }
+  return std::nullopt;
+}
 
 // A stage is issued in parallel only as the engine promises it: one group write at most
 // (they chain the group's resourceVersion) and no hook; otherwise one write after another.
@@ -79,6 +104,12 @@ kube::Status PlanExecutor::ApplyWrite(const Write& write, const std::string& ns,
         } else if constexpr (std::is_same_v<T, PatchService>) {
           auto r = client.Patch(kube::resources::kServices, ns, w.name, kube::PatchType::kMerge,
                                 MergePatchBody(w).dump());
+          if (!r.ok() && r.status().IsConflict()) {
+            // Changed since the decision: the next decision reads it as it is now, even before
+            // the Services watch delivers it.
+            auto live = client.Get(kube::resources::kServices, ns, w.name);
+            if (live.ok()) deps_.recent->Remember(RecentServiceKey(ns, w.name), Trimmed(std::move(*live), TrimService));
+          }
           if (!r.ok()) return r.status().IsNotFound() ? kube::Status::OK() : r.status();
           deps_.recent->Remember(RecentServiceKey(ns, w.name), Trimmed(std::move(*r), TrimService));
           return kube::Status::OK();
@@ -87,7 +118,6 @@ kube::Status PlanExecutor::ApplyWrite(const Write& write, const std::string& ns,
         } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {
           return patch_group(MergePatchBody(w), "");
         } else if constexpr (std::is_same_v<T, UpdateStatus>) {
-          if (w.status.switch_record) *switch_started = w.status.switch_record->started_at;
           return patch_group(MergePatchBody(w), "status");
         } else {
           return CallHookWrite(w, ns, name, *switch_started, group, waiting_hook);
@@ -172,8 +202,8 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
     std::string current;
     std::optional<Time> started = switch_started;
     for (const Write& w : plan.writes) {
-      if (const auto* u = std::get_if<UpdateStatus>(&w); u && u->status.switch_record) {
-        started = u->status.switch_record->started_at;
+      if (auto at = SwitchStartedBy(w)) {
+        started = at;
       } else if (const auto* h = std::get_if<CallHook>(&w)) {
         current = SwitchId(meta.value("uid", ""), h->to, started ? FormatTime(*started) : "");
         break;
@@ -209,14 +239,23 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   // lagging groups watch, another leader's switch) is a conflict: decide again.
   bool fenced = false;
   for (const StageRange& stage : Stages(plan)) {
-    bool moves = false;
+    bool moves = false, self_fenced = true;
     std::optional<size_t> group_write;
     for (size_t i = stage.begin; i < stage.end; ++i) {
-      moves |= MovesTrafficOrRoles(plan.writes[i]);
+      const bool m = MovesTrafficOrRoles(plan.writes[i]);
+      moves |= m;
+      self_fenced &= !m || SelfFenced(plan.writes[i]);
       if (!group_write && IsGroupWrite(plan.writes[i])) group_write = i;
     }
+    // The switch a later hook call belongs to (set here, not by the writes' threads).
+    for (size_t i = stage.begin; i < stage.end; ++i) {
+      if (auto at = SwitchStartedBy(plan.writes[i])) switch_started = at;
+    }
     const bool parallel = stage.end - stage.begin > 1 && Independent(plan, stage);
-    if (moves && !fenced && !(group_write && (parallel || *group_write == stage.begin))) {
+    // A stage of conditional Service writes needs no read before it (the first write of a
+    // switch is the one that moves traffic); once it landed, the rest of the plan is fenced.
+    const bool own_fence = moves && self_fenced && !group_write;
+    if (moves && !fenced && !own_fence && !(group_write && (parallel || *group_write == stage.begin))) {
       kube::Status fence = CheckGroupFresh(ns, name, group_rv);
       if (!fence.ok()) {
         out.status = fence;
@@ -237,6 +276,7 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       }
     }
     if (group_write) fenced = true;  // every group write carries the resourceVersion
+    if (own_fence) fenced = true;    // the stage stops the plan unless every write landed
     if (!parallel) {
       for (size_t i = stage.begin; i < stage.end; ++i) {
         apply(i);

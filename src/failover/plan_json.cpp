@@ -25,6 +25,7 @@ json MergePatchBody(const Write& write) {
           json selector = LabelsPatch(w.selector, w.remove_selector_keys);
           json meta = {{"annotations", LabelsPatch(w.annotations, w.remove_annotations)}};
           if (!w.labels.empty() || !w.remove_labels.empty()) meta["labels"] = LabelsPatch(w.labels, w.remove_labels);
+          if (!w.resource_version.empty()) meta["resourceVersion"] = w.resource_version;
           return {{"metadata", meta}, {"spec", {{"selector", selector}}}};
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           return {{"metadata", {{"annotations", LabelsPatch(w.set, w.remove)}}}};
@@ -56,6 +57,7 @@ json WriteToJson(const Write& write) {
           if (!w.remove_annotations.empty()) j["removeAnnotations"] = w.remove_annotations;
           if (!w.labels.empty()) j["labels"] = w.labels;
           if (!w.remove_labels.empty()) j["removeLabels"] = w.remove_labels;
+          if (!w.resource_version.empty()) j["resourceVersion"] = w.resource_version;
         } else if constexpr (std::is_same_v<T, PatchGroupAnnotations>) {
           j = {{"kind", "PatchGroupAnnotations"}, {"set", w.set}, {"remove", w.remove}};
         } else if constexpr (std::is_same_v<T, PatchGroupFinalizers>) {

@@ -68,6 +68,34 @@ json SelectorToJson(const LabelSelector& selector) {
   return out;
 }
 
+json SwitchRecordToJson(const SwitchRecord& w) {
+  json j = {{"from", w.from},
+            {"to", w.to},
+            {"reason", w.reason},
+            {"step", w.step},
+            {"detectedAt", FormatTime(w.detected_at)},
+            {"startedAt", FormatTime(w.started_at)}};
+  if (w.seq != 0) j["seq"] = w.seq;
+  if (!w.fence_pods.empty()) j["fencePods"] = w.fence_pods;
+  return j;
+}
+
+SwitchRecord SwitchRecordFromJson(const json& j) {
+  SwitchRecord w;
+  w.from = StringOr(j, "from");
+  w.to = StringOr(j, "to");
+  w.reason = StringOr(j, "reason");
+  w.step = StringOr(j, "step");
+  w.detected_at = TimeOr(j, "detectedAt");
+  w.started_at = TimeOr(j, "startedAt");
+  w.seq = NumberOr<int64_t>(j, "seq", 0);
+  for (const auto& uid : lenient::ArrayOr(j, "fencePods")) {
+    if (uid.is_string()) w.fence_pods.push_back(uid.get<std::string>());
+  }
+  std::sort(w.fence_pods.begin(), w.fence_pods.end());
+  return w;
+}
+
 json StatusToJson(const Status& s) {
   json j;
   j["phase"] = s.phase.empty() ? json(nullptr) : json(s.phase);
@@ -77,6 +105,7 @@ json StatusToJson(const Status& s) {
   j["healthyMembers"] = s.healthy_members;
   j["observedGeneration"] = s.observed_generation;
   j["failoverCount"] = s.failover_count;
+  j["switchSeq"] = s.switch_seq;
   json members = json::array();
   for (const auto& m : s.members) {
     json mj = {{"name", m.name},           {"role", RoleName(m.role)}, {"healthy", m.healthy},
@@ -96,15 +125,9 @@ json StatusToJson(const Status& s) {
   }
   j["services"] = services.empty() ? json(nullptr) : services;
   if (s.switch_record) {
-    const auto& w = *s.switch_record;
-    j["switch"] = {{"from", w.from},
-                   {"to", w.to},
-                   {"reason", w.reason},
-                   {"step", w.step},
-                   {"detectedAt", FormatTime(w.detected_at)},
-                   {"startedAt", FormatTime(w.started_at)}};
+    j["switch"] = SwitchRecordToJson(*s.switch_record);
     // null, not left out: a merge patch keeps a key it does not name.
-    j["switch"]["fencePods"] = w.fence_pods.empty() ? json(nullptr) : json(w.fence_pods);
+    if (!j["switch"].contains("fencePods")) j["switch"]["fencePods"] = nullptr;
   } else {
     j["switch"] = nullptr;
   }
@@ -156,6 +179,7 @@ Status ParseStatus(const json& j) {
   s.healthy_members = NumberOr<int>(j, "healthyMembers", 0);
   s.observed_generation = NumberOr<int64_t>(j, "observedGeneration", 0);
   s.failover_count = NumberOr<int64_t>(j, "failoverCount", 0);
+  s.switch_seq = NumberOr<int64_t>(j, "switchSeq", 0);
   if (auto it = j.find("members"); it != j.end() && it->is_array()) {
     for (const auto& mj : *it) {
       if (!mj.is_object()) continue;
@@ -184,20 +208,7 @@ Status ParseStatus(const json& j) {
                             BoolOr(sj, "inSync")});
     }
   }
-  if (auto it = j.find("switch"); it != j.end() && it->is_object()) {
-    SwitchRecord w;
-    w.from = StringOr(*it, "from");
-    w.to = StringOr(*it, "to");
-    w.reason = StringOr(*it, "reason");
-    w.step = StringOr(*it, "step");
-    w.detected_at = TimeOr(*it, "detectedAt");
-    w.started_at = TimeOr(*it, "startedAt");
-    for (const auto& uid : lenient::ArrayOr(*it, "fencePods")) {
-      if (uid.is_string()) w.fence_pods.push_back(uid.get<std::string>());
-    }
-    std::sort(w.fence_pods.begin(), w.fence_pods.end());
-    s.switch_record = w;
-  }
+  if (auto it = j.find("switch"); it != j.end() && it->is_object()) s.switch_record = SwitchRecordFromJson(*it);
   if (auto it = j.find("timedOutSwitch"); it != j.end() && it->is_object()) {
     TimedOutSwitch t;
     t.from = StringOr(*it, "from");

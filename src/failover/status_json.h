@@ -14,6 +14,11 @@ using json = nlohmann::json;
 json StatusToJson(const Status& status);
 Status ParseStatus(const json& status);
 
+// A switch record: status.switch and a Service's failover.io/switch annotation. The JSON
+// leaves out empty fencePods and a zero seq; FromJson is lenient like ParseStatus.
+json SwitchRecordToJson(const SwitchRecord& record);
+SwitchRecord SwitchRecordFromJson(const json& record);
+
 // A label selector as the API writes it (matchLabels, matchExpressions; empty parts left out).
 json SelectorToJson(const LabelSelector& selector);
 

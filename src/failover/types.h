@@ -25,6 +25,13 @@ inline constexpr const char* kLagSeconds = "failover.io/lag-seconds";  // on sta
 inline constexpr const char* kLagBytes = "failover.io/lag-bytes";      // on standby pods
 inline constexpr const char* kActiveMember = "failover.io/active-member";  // on Services
 inline constexpr const char* kActiveSince = "failover.io/active-since";    // on Services
+// On pods: "true" on every pod of a member that may serve (not fenced), ahead of any switch,
+// so that an ActivePassive Service moves to a member with its one write.
+inline constexpr const char* kEligible = "failover.io/eligible";
+// On Services (ActivePassive): the switch that pointed the Service at its member, a JSON
+// object {seq, from, to, reason, detectedAt, startedAt[, fencePods]}. A seq above the
+// group's status.switchSeq is a switch the status has not booked yet.
+inline constexpr const char* kSwitch = "failover.io/switch";
 // On Services: the selector a Service had when the group first steered it (a JSON object),
 // given back when the group lets it go.
 inline constexpr const char* kOriginalSelector = "failover.io/original-selector";
@@ -189,6 +196,7 @@ struct SwitchRecord {
   // DeletePods fencing: the UIDs of the old member's pods when the switch started, the
   // only pods it deletes (a replacement created since is never one of them). Sorted.
   std::vector<std::string> fence_pods = {};
+  int64_t seq = 0;  // the switch's number (status.switchSeq once booked)
 
   bool operator==(const SwitchRecord&) const = default;
 };
@@ -237,6 +245,9 @@ struct Status {
   int healthy_members = 0;
   int64_t observed_generation = 0;
   int64_t failover_count = 0;
+  // The number of the last switch booked here; Services carry the number of the switch that
+  // moved them (keys::kSwitch), so a larger one there is a switch not booked yet.
+  int64_t switch_seq = 0;
   std::vector<MemberStatus> members;
   std::vector<ServiceStatus> services;
   std::optional<SwitchRecord> switch_record;

@@ -33,7 +33,7 @@ TEST(Election, MostPreferredHealthyMemberAndEveryPodLabelled) {
   EXPECT_EQ(s.world.pods.at("b-0").labels.at(keys::kGroup), "db");
   EXPECT_EQ(s.world.pods.at("b-0").labels.at(keys::kMember), "b");
   EXPECT_EQ(s.world.services.at("db").selector,
-            (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}}));
+            (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kEligible, "true"}}));
   EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kActiveMember), "a");
   EXPECT_EQ(s.world.services.at("db").annotations.at(keys::kActiveSince), FormatTime(T(0)));
   EXPECT_TRUE(HasEvent(p, "ActiveMemberElected"));
@@ -199,15 +199,17 @@ TEST(Detection, ABriefFailureThatStaysRecoveredIsForgotten) {
   EXPECT_EQ(s.ServiceMember(), "a");
 }
 
-TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
+// The Service moves first (one write: b's pods are eligible already), then the roles:
+// BreakBeforeMake demotes a before it promotes b.
+TEST(Failover, BreakBeforeMakeMovesTheServiceThenDemotesThenPromotes) {
   Scenario s = Settled();
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
   Plan& p = s.Step(T(10));
   std::vector<std::vector<std::string>> expected = {
-      {"status: phase FailingOver, active a step Demoting",
-       "service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
-       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"service db: selector {failover.io/eligible=true,failover.io/group=db,failover.io/member=b} (member b)"},
+      {"pod a-0: set failover.io/eligible=false, set failover.io/role=fenced",
+       "pod a-1: set failover.io/eligible=false, set failover.io/role=fenced"},
       {"pod b-0: set failover.io/role=active"},
       {"status: phase Degraded, active b"},
   };
@@ -220,13 +222,17 @@ TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
   ASSERT_NE(started, nullptr);
   EXPECT_EQ(started->type, "Warning");
   EXPECT_TRUE(started->if_stopped) << "only when the switch does not finish in this plan";
-  EXPECT_EQ(started->after_writes, 1u) << "and only once the intent is recorded";
+  EXPECT_EQ(started->after_writes, 1u) << "and only once the Service moved";
   const Event* done = FindEvent(p, "FailoverCompleted");
   ASSERT_NE(done, nullptr);
   EXPECT_EQ(done->type, "Warning") << "the one Event of an unplanned failover";
   EXPECT_FALSE(done->if_stopped);
   EXPECT_EQ(done->after_writes, p.writes.size());
-  EXPECT_EQ(done->message, "switched a -> b (PrimaryUnhealthy), strategy BreakBeforeMake");
+  EXPECT_EQ(done->message,
+            "switched a -> b (PrimaryUnhealthy), strategy BreakBeforeMake; NoHealthyStandby: no standby can take "
+            "over: a: unhealthy: 0/1 ready pods needed")
+      << "what the switch leaves behind, in its one Event";
+  EXPECT_FALSE(HasEvent(p, "NoHealthyStandby")) << "not an Event of its own";
   ASSERT_EQ(p.metrics.size(), 3u);
   EXPECT_EQ(p.metrics[0].kind, MetricObservation::Kind::kFailover);
   EXPECT_EQ(p.metrics[0].from, "a");
@@ -236,32 +242,35 @@ TEST(Failover, BreakBeforeMakeBreaksInOneStageThenMakes) {
   EXPECT_EQ(p.metrics[2].started_at, T(10));
 }
 
-TEST(Failover, MakeBeforeBreakPromotesThenMovesServicesThenDemotes) {
+TEST(Failover, MakeBeforeBreakMovesTheServiceThenPromotesThenDemotes) {
   Scenario s = Settled();
   s.spec.strategy = SwitchStrategy::kMakeBeforeBreak;
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
   Plan& p = s.Step(T(10));
   std::vector<std::vector<std::string>> expected = {
-      {"status: phase FailingOver, active a step Promoting", "pod b-0: set failover.io/role=active"},
-      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)"},
-      {"pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"service db: selector {failover.io/eligible=true,failover.io/group=db,failover.io/member=b} (member b)"},
+      {"pod b-0: set failover.io/role=active"},
+      {"pod a-0: set failover.io/eligible=false, set failover.io/role=fenced",
+       "pod a-1: set failover.io/eligible=false, set failover.io/role=fenced"},
       {"status: phase Degraded, active b"},
   };
   EXPECT_EQ(DescribeStages(p), expected);
-  EXPECT_EQ(FindEvent(p, "FailoverCompleted")->message,
-            "switched a -> b (PrimaryUnhealthy), strategy MakeBeforeBreak");
+  EXPECT_EQ(FindEvent(p, "FailoverCompleted")->message.rfind(
+                "switched a -> b (PrimaryUnhealthy), strategy MakeBeforeBreak", 0),
+            0u);
 }
 
-// A process that dies after the first stage: the next plan resumes toward the same target
-// and reports the switch once, as completed.
-TEST(Failover, SwitchCutShortAfterTheFirstStageResumes) {
+// A process that dies after the second stage: the next plan resumes toward the same target
+// (recorded on the Service) and reports the switch once, as completed.
+TEST(Failover, SwitchCutShortAfterTheFirstStagesResumes) {
   Scenario s = Settled();
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
-  Plan& p = s.Step(T(10), Stages(Decide(s.spec, s.world.Observe(), s.world.status, T(10))).front().end);
-  ASSERT_TRUE(s.world.status.switch_record);
-  EXPECT_EQ(s.world.status.switch_record->to, "b");
+  Plan& p = s.Step(T(10), Stages(Decide(s.spec, s.world.Observe(), s.world.status, T(10)))[1].end);
+  EXPECT_FALSE(s.world.status.switch_record) << "no intent in the status without a prePromote hook";
+  EXPECT_EQ(s.world.status.active_member, "a");
+  EXPECT_EQ(s.ServiceMember(), "b");
   EXPECT_EQ(s.Role("a-0"), "fenced");
   EXPECT_EQ(s.Role("b-0"), "standby");
   EXPECT_TRUE(FindEvent(p, "FailoverStarted")->if_stopped);
@@ -275,7 +284,7 @@ TEST(Failover, SwitchCutShortAfterTheFirstStageResumes) {
   EXPECT_EQ(s.Role("b-0"), "active");
   EXPECT_FALSE(HasEvent(q, "FailoverStarted")) << "reported when the first plan stopped";
   EXPECT_TRUE(HasEvent(q, "FailoverCompleted", "Warning"));
-  EXPECT_FALSE(s.world.status.switch_record);
+  EXPECT_EQ(s.world.status.active_member, "b");
 }
 
 TEST(Fencing, NoneLabelsTheOldMemberStandby) {
@@ -417,8 +426,9 @@ TEST(Hooks, PreAndPostPromoteAroundTheSwitch) {
   std::vector<std::vector<std::string>> expected = {
       {"status: phase FailingOver, active a step Demoting"},
       {"hook prePromote: POST http://hooks/pre (a -> b)"},
-      {"service db: selector {failover.io/group=db,failover.io/member=b,failover.io/role=active} (member b)",
-       "pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced"},
+      {"service db: selector {failover.io/eligible=true,failover.io/group=db,failover.io/member=b} (member b)"},
+      {"pod a-0: set failover.io/eligible=false, set failover.io/role=fenced",
+       "pod a-1: set failover.io/eligible=false, set failover.io/role=fenced"},
       {"pod b-0: set failover.io/role=active"},
       {"hook postPromote: POST http://hooks/post (a -> b)"},
       {"status: phase Degraded, active b"},

@@ -168,9 +168,9 @@ TEST(Deletion, FinalizerGivesTheServicesBackThenRemovesEveryRoleLabelThenItself)
   EXPECT_EQ(DescribeStages(p),
             (std::vector<std::vector<std::string>>{
                 {"service db: selector {app=db} (released)"},
-                {"pod a-0: remove failover.io/group, remove failover.io/member, remove failover.io/role",
-                 "pod a-1: remove failover.io/group, remove failover.io/member, remove failover.io/role",
-                 "pod b-0: remove failover.io/group, remove failover.io/member, remove failover.io/role"},
+                {"pod a-0: remove failover.io/group, remove failover.io/member, remove failover.io/role, remove failover.io/eligible",
+                 "pod a-1: remove failover.io/group, remove failover.io/member, remove failover.io/role, remove failover.io/eligible",
+                 "pod b-0: remove failover.io/group, remove failover.io/member, remove failover.io/role, remove failover.io/eligible"},
                 {"group: finalizers [example.com/keep]"}}));
   const ServiceObservation& db = s.world.services.at("db");
   EXPECT_EQ(db.selector, (Labels{{"app", "db"}}));

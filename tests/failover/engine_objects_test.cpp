@@ -32,7 +32,7 @@ TEST(Drift, AnEditedSelectorIsCorrectedAndReported) {
   EXPECT_EQ(e->type, "Warning");
   EXPECT_EQ(e->message,
             "Service db selector was {app=db}; set back to "
-            "{failover.io/group=db,failover.io/member=a,failover.io/role=active}");
+            "{failover.io/eligible=true,failover.io/group=db,failover.io/member=a}");
   const auto& patch = std::get<PatchService>(p.writes[0]);
   EXPECT_EQ(patch.remove_selector_keys, std::vector<std::string>{"app"});
   EXPECT_EQ(patch.annotations.at(keys::kActiveSince), FormatTime(T(0))) << "same member: time kept";
@@ -70,7 +70,7 @@ TEST(Pods, APodThatLeavesTheGroupLosesItsLabels) {
   s.world.pods.at("a-1").labels["site"] = "elsewhere";
   Plan& p = s.Step(T(5));
   EXPECT_EQ(Describe(p.writes)[0],
-            "pod a-1: remove failover.io/group, remove failover.io/member, remove failover.io/role");
+            "pod a-1: remove failover.io/group, remove failover.io/member, remove failover.io/role, remove failover.io/eligible");
   EXPECT_FALSE(s.world.pods.at("a-1").labels.count(keys::kRole));
 }
 

@@ -40,7 +40,10 @@ TEST_F(OperatorTest, PrimaryKilledServiceFollowsStandbyAndTrafficReachesIt) {
   EXPECT_EQ(Role("a-0"), "fenced");
   json svc = GetService();
   EXPECT_EQ(svc["metadata"]["annotations"].value("failover.io/active-member", ""), "site-b");
-  EXPECT_EQ(svc["spec"]["selector"].value("failover.io/role", ""), "active");
+  EXPECT_EQ(svc["spec"]["selector"].value("failover.io/eligible", ""), "true");
+  EXPECT_FALSE(svc["spec"]["selector"].contains("failover.io/role")) << "one write moves it: no role in it";
+  EXPECT_EQ(nlohmann::json::parse(svc["metadata"]["annotations"].value("failover.io/switch", "{}")).value("to", ""),
+            "site-b");
 
   json st = GetGroup()["status"];
   EXPECT_EQ(st.value("failoverCount", 0), 1);

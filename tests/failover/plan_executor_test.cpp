@@ -216,5 +216,47 @@ TEST_F(PlanExecutorTest, TheGroupWriteOfAStageThatMovesTrafficGoesFirstAndAlone)
   EXPECT_EQ(names[2], "services/db");
 }
 
+// The fast path: a switch's first stage is its Service writes, each conditional on the
+// Service's resourceVersion. They are their own fence: no read of the group before them,
+// and the role labels after them need none either.
+TEST_F(PlanExecutorTest, AStageOfConditionalServiceWritesGoesOutWithoutAReadFirst) {
+  PatchService svc{"db", {{"failover.io/member", "site-b"}}, {}, {}};
+  svc.resource_version = "5";
+  Plan plan;
+  plan.writes = {svc, Label("b-0", "active"), UpdateStatus{}};
+  plan.stage_ends = {1, 2, 3};
+  auto r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Names(), (std::vector<std::string>{"services/db", "pods/b-0", "failovergroups/db/status"}));
+  EXPECT_EQ(client_.calls().front().body["metadata"]["resourceVersion"], "5");
+
+  // Without the precondition the same stage is read-fenced as before.
+  client_.ClearCalls();
+  client_.ServeGroup("db", "7");
+  plan.writes[0] = PatchService{"db", {{"failover.io/member", "site-b"}}, {}, {}};
+  r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Names().front(), "GET failovergroups/db");
+}
+
+// A Service changed since the decision: a conflict, nothing after it, and the Service read
+// again so that the next decision sees it even before the watch delivers it.
+TEST_F(PlanExecutorTest, AServiceChangedSinceTheDecisionIsAConflictAndIsReadAgain) {
+  PatchService svc{"db", {{"failover.io/member", "site-b"}}, {}, {}};
+  svc.resource_version = "5";
+  Plan plan;
+  plan.writes = {svc, Label("b-0", "active")};
+  plan.stage_ends = {1, 2};
+  client_.ServeService("db", "9");
+  client_.FailNext("services", "db", kube::Status(kube::Reason::kConflict, "modified", 409));
+  auto r = Apply(plan);
+  EXPECT_TRUE(r.conflict);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"services/db", "GET services/db"}));
+  auto cached = std::make_shared<const json>(json{{"metadata", {{"name", "db"}, {"resourceVersion", "5"}}}});
+  auto fresh = recent_.Resolve(RecentServiceKey("ns", "db"), cached);
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_EQ((*fresh)["metadata"]["resourceVersion"], "9");
+}
+
 }  // namespace
 }  // namespace failover

@@ -28,7 +28,7 @@ struct World {
     pods[name] = p;
   }
   void AddService(const std::string& name, Labels selector = {{"app", "db"}}) {
-    services[name] = ServiceObservation{name, true, std::move(selector), {}};
+    services[name] = ServiceObservation{name, true, std::move(selector), {}, {}, "1"};
   }
   void SetReady(const std::string& pod, bool ready) { pods.at(pod).ready = ready; }
 
@@ -52,6 +52,10 @@ struct World {
     } else if (auto* s = std::get_if<PatchService>(&write)) {
       auto it = services.find(s->name);
       if (it == services.end() || !it->second.exists) return;
+      // As the apiserver: a write decided from another version is a conflict (nothing
+      // changes), and every write makes a new version.
+      if (!s->resource_version.empty() && s->resource_version != it->second.resource_version) return;
+      it->second.resource_version = std::to_string(std::stoll("0" + it->second.resource_version) + 1);
       for (const auto& k : s->remove_selector_keys) it->second.selector.erase(k);
       for (const auto& [k, v] : s->selector) it->second.selector[k] = v;
       for (const auto& [k, v] : s->annotations) it->second.annotations[k] = v;
@@ -91,11 +95,11 @@ struct World {
   }
 
   // Members (by failover.io/member label, else the test's "site" label) of the pods some
-  // Service selects.
-  std::set<std::string> ServedMembers() const {
+  // Service (or only `service`, when named) selects.
+  std::set<std::string> ServedMembers(const std::string& service = "") const {
     std::set<std::string> out;
     for (const auto& [sname, s] : services) {
-      if (!s.exists || s.selector.empty()) continue;
+      if (!s.exists || s.selector.empty() || (!service.empty() && sname != service)) continue;
       for (const auto& [pname, p] : pods) {
         bool match = true;
         for (const auto& [k, v] : s.selector) {

@@ -38,6 +38,11 @@ class RecordingClient : public kube::Client {
     std::lock_guard<std::mutex> lock(mu_);
     groups_[name] = rv;
   }
+  // GET services/name answers {metadata: name, resourceVersion: rv}.
+  void ServeService(const std::string& name, const std::string& rv) {
+    std::lock_guard<std::mutex> lock(mu_);
+    services_[name] = rv;
+  }
   void ClearCalls() {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.clear();
@@ -78,6 +83,11 @@ class RecordingClient : public kube::Client {
         calls_.push_back({"GET", res.resource, name, "", nullptr});
         if (auto st = TakeFailureLocked("GET " + res.resource + "/" + name); !st.ok()) return st;
         return nlohmann::json{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", it->second}}}};
+      }
+      auto svc = services_.find(name);
+      if (res.resource == "services" && svc != services_.end()) {
+        calls_.push_back({"GET", res.resource, name, "", nullptr});
+        return nlohmann::json{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", svc->second}}}};
       }
     }
     return Unserved("GET", res, name);
@@ -131,6 +141,7 @@ class RecordingClient : public kube::Client {
   std::vector<Call> calls_;
   std::map<std::string, Failure> failures_;
   std::map<std::string, std::string> groups_;  // name -> resourceVersion served
+  std::map<std::string, std::string> services_;  // name -> resourceVersion served
   int64_t resource_version_ = 100;
   kube::RestConfig config_;
 };

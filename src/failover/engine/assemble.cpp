@@ -38,8 +38,9 @@ class StagedWrites {
 };
 
 SwitchRecord Record(const Switch& sw, const char* step) {
-  return SwitchRecord{sw.from,          sw.to,         SwitchReasonName(sw.reason), step,
-                      sw.detected_at, sw.started_at, sw.fence_pods};
+  SwitchRecord r = ServiceRecordOf(sw);
+  r.step = step;
+  return r;
 }
 
 Reason Started(SwitchReason r) {
@@ -60,6 +61,7 @@ Reason Completed(SwitchReason r) {
 void Book(const Inputs& in, const Switch& sw, bool resumed, std::optional<size_t> started_after, Ledger& ledger,
           std::vector<Measurement>& measurements, std::vector<Notice>& notices) {
   ledger.transitions.push_back(sw);
+  ledger.switch_seq = std::max(ledger.switch_seq, sw.seq);
   if (sw.reason == SwitchReason::kInitial) {
     notices.push_back(Normal(Reason::kActiveMemberElected, "member " + sw.to + " is active"));
     return;
@@ -117,18 +119,22 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
     out.EndStage();
   }
 
-  // A switch records its intent first (once: a resumed switch has it already): alone
-  // before a prePromote hook, otherwise in the same stage as the first changes (a restart
-  // that finds no intent decides afresh from what it sees, and every stage keeps the
-  // strategy's invariant whatever subset of it landed).
+  // The switch's first write moves traffic (ActivePassive): each Service's selector, which
+  // names the member and the eligible label its pods carry already, and the switch record
+  // on it, so a restart or a plan cut short finds the switch there (RecordedSwitch). Only a
+  // prePromote hook has its intent recorded in the status first (alone, then the hook),
+  // so that the hook's call is known to belong to this switch.
   const bool bbm = in.spec.strategy == SwitchStrategy::kBreakBeforeMake;
+  const bool ap = in.spec.mode == Mode::kActivePassive;
   const std::optional<Switch> sw = in.acting ? d.switching : std::nullopt;
   const bool initial = sw && sw->reason == SwitchReason::kInitial;
   // A switch finished on its target at promotion.switchTimeout runs no hook.
   const bool hooks = sw && !initial && !d.switch_timed_out;
-  const bool resumed = sw && in.previous.switch_record && in.previous.switch_record->to == sw->to;
+  const bool recorded = sw && in.previous.switch_record && in.previous.switch_record->to == sw->to;
+  const std::optional<SwitchRecord> on_services = NewestServiceRecord(in);
+  const bool resumed = recorded || (sw && sw->seq > 0 && on_services && sw->seq <= on_services->seq);
   std::optional<size_t> started_after;
-  if (sw && !initial && !resumed) {
+  if (hooks && in.spec.pre_promote && !recorded) {
     Ledger intent_ledger = d.ledger;
     intent_ledger.switch_record = Record(*sw, bbm ? "Demoting" : "Promoting");
     Status intent = BuildStatus(in, c, d, services.statuses, intent_ledger).status;
@@ -136,7 +142,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
     intent.active_member = sw->from;
     if (!sw->from.empty()) intent.active_members = {sw->from};
     out.Checkpoint(intent);
-    started_after = out.size();
+    out.EndStage();
+    if (!resumed) started_after = out.size();
   }
   // A switch that timed out ends first of all (its record cleared, the switch booked or
   // given up), so it ends even if a write below keeps failing.
@@ -154,8 +161,31 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
     out.Add(CallHook{HookPhase::kPrePromote, *in.spec.pre_promote, sw->from, sw->to, SwitchReasonName(sw->reason)});
     out.EndStage();
   }
-  if (bbm) {
-    // A re-pointed Service selects nothing until the new member's pods carry role=active.
+  if (ap) {
+    // The selector's labels on the pods to serve (none in a steady state), then the Services:
+    // one write each moves traffic, whatever the strategy; the strategy orders the role
+    // labels after them (BreakBeforeMake: the old member's pods lose role=active before the
+    // new member's get it; MakeBeforeBreak: the other way round).
+    out.AddAll(w.prerequisites);
+    out.EndStage();
+    out.AddAll(w.services);
+    out.EndStage();
+    if (sw && !initial && !resumed && !started_after) started_after = out.size();
+    if (bbm) {
+      out.AddAll(w.demotions);
+      out.AddAll(w.deletes);
+      out.AddAll(w.neutral);
+      out.EndStage();
+      out.AddAll(w.promotions);
+    } else {
+      out.AddAll(w.promotions);
+      out.AddAll(w.neutral);
+      out.EndStage();
+      out.AddAll(w.demotions);
+      out.AddAll(w.deletes);
+    }
+  } else if (bbm) {
+    // ActiveActive: role=active is what the Services select.
     out.AddAll(w.services);
     out.AddAll(w.demotions);
     out.AddAll(w.deletes);
@@ -180,7 +210,20 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
 
   if (sw && !ended) Book(in, *sw, resumed, started_after, ledger, measurements, notices);
   StatusReport final_report = ended ? *ended : BuildStatus(in, c, d, services.statuses, ledger);
-  for (auto& n : ConditionNotices(in.previous, final_report.assessment)) notices.push_back(std::move(n));
+  // One Event per switch: what the switch leaves behind (Degraded: no healthy standby, ...)
+  // is said in its Completed Event rather than in Events of its own.
+  Notice* completed = nullptr;
+  for (auto& n : notices) {
+    if (sw && !initial && n.reason == Completed(sw->reason) && !n.if_stopped) completed = &n;
+  }
+  for (auto& n : ConditionNotices(in.previous, final_report.assessment)) {
+    if (completed == nullptr) {
+      notices.push_back(std::move(n));
+      continue;
+    }
+    completed->message += "; " + std::string(ReasonName(n.reason)) + ": " + n.message;
+    if (n.type == EventType::kWarning) completed->type = EventType::kWarning;
+  }
   for (auto& n : LagNotices(in.previous, c)) notices.push_back(std::move(n));
   out.Checkpoint(final_report.status);
   out.EndStage();

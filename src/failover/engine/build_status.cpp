@@ -197,6 +197,7 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
   if (s.history.size() > Status::kHistoryLimit) s.history.resize(Status::kHistoryLimit);
   s.recent_failovers = ledger.recent_failovers;
   s.switch_record = ledger.switch_record;
+  s.switch_seq = std::max(prev.switch_seq, ledger.switch_seq);
 
   s.timed_out_switch = ledger.timed_out;
 

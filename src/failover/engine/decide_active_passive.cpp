@@ -79,15 +79,32 @@ std::string PreviousActive(const Inputs& in, const Classification& c) {
   return labelled;
 }
 
-// The switch an earlier plan recorded, if it still names a member and a reason this
-// engine knows (an unreadable record is as good as none: the plan decides afresh, which
-// every stage of every plan allows).
-std::optional<Switch> RecordedSwitch(const Inputs& in) {
-  const auto& rec = in.previous.switch_record;
+// The switch an earlier plan recorded and did not book, if it still names a member and a
+// reason this engine knows (an unreadable record is as good as none: the plan decides
+// afresh, which every stage of every plan allows): the status's (written before a
+// prePromote hook), or the Services' when it is newer than every switch the status booked
+// (*unbooked): a switch whose Service write landed and whose final status did not (the
+// process stopped, a later write failed), or a status read from a cache older than the
+// Services.
+std::optional<Switch> RecordedSwitch(const Inputs& in, bool* unbooked) {
+  std::optional<SwitchRecord> rec = in.previous.switch_record;
+  std::optional<SwitchRecord> svc = NewestServiceRecord(in);
+  if (svc && svc->seq > in.previous.switch_seq && (!rec || svc->seq > rec->seq)) {
+    rec = std::move(svc);
+    *unbooked = true;
+  }
   if (!rec || in.spec.MemberIndex(rec->to) < 0) return std::nullopt;
   auto reason = ParseSwitchReason(rec->reason);
   if (!reason) return std::nullopt;
-  return Switch{rec->from, rec->to, *reason, rec->detected_at, rec->started_at, rec->fence_pods};
+  return Switch{rec->from, rec->to, *reason, rec->detected_at, rec->started_at, rec->fence_pods, rec->seq};
+}
+
+// The largest switch number anything shows: every switch booked, recorded or on a Service.
+int64_t SeenSeq(const Inputs& in) {
+  int64_t seen = in.previous.switch_seq;
+  if (in.previous.switch_record) seen = std::max(seen, in.previous.switch_record->seq);
+  if (auto svc = NewestServiceRecord(in)) seen = std::max(seen, svc->seq);
+  return seen;
 }
 
 // Members fenced and healthy for the stabilization window become standby again.
@@ -198,22 +215,23 @@ bool ServicesOn(const Inputs& in, const std::string& name, bool all) {
   return any;
 }
 
-// The step of a switch that has not finished, as what has landed shows it.
+// The step of a switch that has not finished, as what has landed shows it: the Services
+// move first (one write each), then the role labels.
 std::string StuckAt(const Inputs& in, const Classification& c, const Switch& sw) {
   const bool promoted = At(c, in.spec.MemberIndex(sw.to)).labelled_active;
-  if (!promoted && !ServicesOn(in, sw.to, false)) {
+  if (!ServicesOn(in, sw.to, false)) {
     if (in.spec.pre_promote) return "the prePromote hook (" + in.spec.pre_promote->url + ")";
     return "its first writes (none landed)";
   }
-  if (!promoted) return "promoting " + sw.to + " (role=active on its pods)";
   if (!ServicesOn(in, sw.to, true)) return "pointing the Services at " + sw.to;
+  if (!promoted) return "promoting " + sw.to + " (role=active on its pods)";
   if (in.spec.post_promote) return "the postPromote hook (" + in.spec.post_promote->url + ")";
   return "its last writes (demoting " + sw.from + ")";
 }
 
-// Rule 2, a recorded switch promotion.switchTimeout after it started: it ends now. When its
-// target's pods carry role=active already (traffic may be flowing there) and the target is
-// healthy or the member switched from is not, or when that member left the spec, it is
+// Rule 2, a recorded switch promotion.switchTimeout after it started: it ends now. When a
+// Service points at its target already (traffic flows there) and the target is healthy or
+// the member switched from is not, or when that member left the spec, it is
 // finished on its target without the hooks it has not passed. Otherwise it is given up: the
 // member switched from stays active (its changes are undone), and ledger.timed_out holds
 // automatic switches for switchTimeout (a switchover or a spec change ends the hold).
@@ -223,7 +241,7 @@ Choice TimeOut(const Inputs& in, const Classification& c, Decision& d, std::opti
   const int from = in.spec.MemberIndex(sw->from);
   const std::string stuck = StuckAt(in, c, *sw);
   const bool on_target =
-      from < 0 || (At(c, to).labelled_active && (At(c, to).healthy || !At(c, from).healthy));
+      from < 0 || (ServicesOn(in, sw->to, false) && (At(c, to).healthy || !At(c, from).healthy));
   if (on_target) {
     d.notices.push_back(Warning(Reason::kSwitchTimedOut,
                                 "switch " + sw->from + " -> " + sw->to + " (" + SwitchReasonName(sw->reason) +
@@ -354,7 +372,12 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   d.ledger.recent_failovers = RecentFailovers(in.spec, in.previous, in.now);
   const std::string current_name = PreviousActive(in, c);
   const int current = in.spec.MemberIndex(current_name);
-  std::optional<Switch> sw = RecordedSwitch(in);
+  bool unbooked = false;
+  std::optional<Switch> sw = RecordedSwitch(in, &unbooked);
+  const int64_t seen_seq = SeenSeq(in);
+  // Whatever this plan does with the switches it sees (finish, cancel, redirect, give up),
+  // its final status books them; observing books nothing.
+  d.ledger.switch_seq = in.acting ? seen_seq : in.previous.switch_seq;
 
   Unfence(in, c, d);
 
@@ -365,7 +388,9 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
     if (current >= 0 && !At(c, current).healthy) {
       RequeueAt(d, At(c, current).since + in.spec.detection.unhealthy_for, in.now);
     }
-  } else if (Switchover(in, c, d, current, sw, choice)) {
+  } else if (!unbooked && Switchover(in, c, d, current, sw, choice)) {
+    // (A switch on the Services that the status has not booked is finished before a request
+    // is read: beside a status that old, the request may be one served already.)
     // choice is the requested member; the switch it replaces and any hold are over
     sw.reset();
     d.ledger.timed_out.reset();
@@ -397,6 +422,7 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
     resumed = false;
     sw = Switch{current_name, At(c, target).name, choice.reason.value_or(SwitchReason::kPrimaryUnhealthy),
                 choice.detected, in.now};
+    sw->seq = seen_seq + 1;
   }
   if (sw) {
     int from = in.spec.MemberIndex(sw->from);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "failover/status_json.h"
+
 namespace failover::engine {
 
 std::vector<Time> RecentFailovers(const Spec& spec, const Status& previous, Time now) {
@@ -32,6 +34,30 @@ std::vector<std::string> PodUids(const Classification& c, int member) {
   }
   std::sort(uids.begin(), uids.end());
   return uids;
+}
+
+std::optional<SwitchRecord> NewestServiceRecord(const Inputs& in) {
+  std::optional<SwitchRecord> newest;
+  for (const auto& ref : in.spec.services) {
+    for (const auto& s : in.observed.services) {
+      if (s.name != ref.name || !s.exists) continue;
+      auto it = s.annotations.find(keys::kSwitch);
+      if (it == s.annotations.end()) continue;
+      // Not the operator's JSON (edited by hand, truncated): as good as none; the next switch
+      // writes a readable one.
+      nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+      if (!j.is_object()) continue;
+      SwitchRecord r = SwitchRecordFromJson(j);
+      if (r.seq <= 0 || r.to.empty()) continue;
+      if (!newest || r.seq > newest->seq) newest = std::move(r);
+    }
+  }
+  return newest;
+}
+
+SwitchRecord ServiceRecordOf(const Switch& sw) {
+  return SwitchRecord{sw.from, sw.to, SwitchReasonName(sw.reason), "", sw.detected_at, sw.started_at,
+                      sw.fence_pods, sw.seq};
 }
 
 }  // namespace failover::engine

@@ -34,6 +34,7 @@ struct Switch {
   Time detected_at{};
   Time started_at{};
   std::vector<std::string> fence_pods = {};  // DeletePods: UIDs to delete (SwitchRecord::fence_pods)
+  int64_t seq = 0;  // its number: one more than any switch before it (SwitchRecord::seq)
 };
 
 // An Event the engine emits; `after` unset = once every write of the plan has landed.
@@ -71,6 +72,7 @@ struct Ledger {
   int64_t failovers = 0;               // added to failoverCount
   std::vector<Time> recent_failovers;  // automatic switches inside antiFlap.window, sorted
   std::optional<SwitchRecord> switch_record;
+  int64_t switch_seq = 0;  // status.switchSeq: the last switch booked (or ended)
   // A switch given up at promotion.switchTimeout whose hold on automatic switches stands.
   std::optional<TimedOutSwitch> timed_out = {};
 };
@@ -112,5 +114,10 @@ void RequeueAt(Decision& d, Time at, Time now);
 std::vector<std::string> PodUids(const Classification& c, int member);
 // The roles as last written (none Active), one per member.
 std::vector<Role> PreviousRoles(const Classification& c);
+// The newest readable switch record (keys::kSwitch) on the existing Services of
+// spec.services; none when none has one.
+std::optional<SwitchRecord> NewestServiceRecord(const Inputs& in);
+// The record a Service carries for a switch (no step: the Service is the step).
+SwitchRecord ServiceRecordOf(const Switch& sw);
 
 }  // namespace failover::engine

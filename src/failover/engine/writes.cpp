@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "failover/engine/text.h"
+#include "failover/status_json.h"
 #include "failover/time_text.h"
 
 namespace failover::engine {
@@ -37,7 +38,7 @@ std::optional<Labels> OriginalSelector(const ServiceObservation& s) {
 
 PatchPodLabels Unlabel(const PodObservation& p) {
   PatchPodLabels patch{p.name, p.uid, {}, {}};
-  for (const char* k : {keys::kGroup, keys::kMember, keys::kRole}) {
+  for (const char* k : {keys::kGroup, keys::kMember, keys::kRole, keys::kEligible}) {
     if (p.labels.count(k)) patch.remove.push_back(k);
   }
   return patch;
@@ -47,6 +48,8 @@ PatchPodLabels Unlabel(const PodObservation& p) {
 
 WriteSets PodWrites(const Inputs& in, const Classification& c, const Decision& d) {
   WriteSets w;
+  // ActivePassive: the member the Services are to select.
+  const int serving = in.spec.mode == Mode::kActivePassive && !d.active.empty() ? d.active.front() : -1;
   for (const PodState& ps : c.pods) {
     const PodObservation& p = ps.pod;
     const bool now_active = HasLabel(p.labels, keys::kRole, "active");
@@ -57,10 +60,24 @@ WriteSets PodWrites(const Inputs& in, const Classification& c, const Decision& d
     if (ps.owner != PodOwner::kMember) continue;
     const std::string& member = c.members[static_cast<size_t>(ps.member)].name;
     const Role role = d.roles[static_cast<size_t>(ps.member)];
-    Labels desired{{keys::kGroup, in.observed.group.name}, {keys::kMember, member}, {keys::kRole, RoleLabel(role)}};
+    Labels desired{{keys::kGroup, in.observed.group.name},
+                   {keys::kMember, member},
+                   {keys::kRole, RoleLabel(role)},
+                   {keys::kEligible, role == Role::kFenced ? "false" : "true"}};
     PatchPodLabels patch{p.name, p.uid, {}, {}};
     for (const auto& [k, v] : desired) {
       if (!HasLabel(p.labels, k.c_str(), v)) patch.set[k] = v;
+    }
+    if (ps.member == serving && !p.terminating) {
+      // What the selector needs goes ahead of the Service write; the role follows it.
+      PatchPodLabels ahead{p.name, p.uid, {}, {}};
+      for (const char* k : {keys::kGroup, keys::kMember, keys::kEligible}) {
+        auto it = patch.set.find(k);
+        if (it == patch.set.end()) continue;
+        ahead.set.insert(*it);
+        patch.set.erase(it);
+      }
+      if (!ahead.set.empty()) w.prerequisites.push_back(ahead);
     }
     const bool want_active = role == Role::kActive;
     if (!patch.set.empty()) {
@@ -82,8 +99,17 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
   std::vector<std::string> names;
   for (int i : d.active) names.push_back(in.spec.members[static_cast<size_t>(i)].name);
   const std::string member_value = Join(names, ",");
-  Labels desired{{keys::kGroup, in.observed.group.name}, {keys::kRole, "active"}};
-  if (in.spec.mode == Mode::kActivePassive && !names.empty()) desired[keys::kMember] = names.front();
+  const bool ap = in.spec.mode == Mode::kActivePassive;
+  Labels desired{{keys::kGroup, in.observed.group.name}};
+  if (ap) {
+    if (!names.empty()) desired[keys::kMember] = names.front();
+    desired[keys::kEligible] = "true";
+  } else {
+    desired[keys::kRole] = "active";
+  }
+  // The switch that moves the Services carries its record with them.
+  std::optional<SwitchRecord> record;
+  if (ap && d.switching && !names.empty() && d.switching->to == names.front()) record = ServiceRecordOf(*d.switching);
 
   for (const auto& ref : in.spec.services) {
     const ServiceObservation* seen = nullptr;
@@ -107,10 +133,23 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
     auto since = seen->annotations.find(keys::kActiveSince);
     const bool keep_since = annotated == member_value && since != seen->annotations.end();
     const bool labelled = HasLabel(seen->labels, keys::kGroup, in.observed.group.name);
-    if (!selector_ok || !keep_since || !labelled) {
+    // Its switch record: this plan's switch's, else none that names another member.
+    std::optional<SwitchRecord> has;
+    if (auto r = seen->annotations.find(keys::kSwitch); r != seen->annotations.end()) {
+      nlohmann::json j = nlohmann::json::parse(r->second, nullptr, false);
+      has = j.is_object() ? SwitchRecordFromJson(j) : SwitchRecord{};
+    }
+    const bool record_ok = record ? has == record : (!has || (ap && has->to == member_value));
+    if (!selector_ok || !keep_since || !labelled || !record_ok) {
       PatchService patch;
       patch.name = ref.name;
+      patch.resource_version = seen->resource_version;
       patch.selector = desired;
+      if (record) {
+        patch.annotations[keys::kSwitch] = SwitchRecordToJson(*record).dump();
+      } else if (!record_ok) {
+        patch.remove_annotations.push_back(keys::kSwitch);
+      }
       for (const auto& [k, v] : seen->selector) {
         if (!desired.count(k)) patch.remove_selector_keys.push_back(k);
       }
@@ -171,20 +210,24 @@ Release ReleaseService(const ServiceObservation& s, const Spec* spec, const std:
   }
   PatchService patch;
   patch.name = s.name;
-  for (const char* k : {keys::kActiveMember, keys::kActiveSince, keys::kOriginalSelector}) {
+  for (const char* k : {keys::kActiveMember, keys::kActiveSince, keys::kOriginalSelector, keys::kSwitch}) {
     if (s.annotations.count(k)) patch.remove_annotations.push_back(k);
   }
   if (!back) {
     // Nothing known selects the serving pods without the group's labels: the Service keeps
     // following the group's active pods (and stays labelled, so that deleting the group
     // leaves those pods their labels).
-    if (s.selector.count(keys::kMember)) patch.remove_selector_keys.push_back(keys::kMember);
-    if (patch.remove_annotations.empty() && patch.remove_selector_keys.empty()) return out;
+    const Labels kept{{keys::kGroup, group}, {keys::kRole, "active"}};
+    for (const auto& [k, v] : s.selector) {
+      if (!kept.count(k)) patch.remove_selector_keys.push_back(k);
+    }
+    if (s.selector != kept) patch.selector = kept;
+    if (patch.remove_annotations.empty() && patch.remove_selector_keys.empty() && patch.selector.empty()) return out;
     out.patch = patch;
     out.notice = Warning(Reason::kServiceNotRestored,
                          "Service " + s.name + " has no original selector recorded and no member selector of " +
                              "matchLabels only to fall back on: it keeps selecting " +
-                             SelectorText({{keys::kGroup, group}, {keys::kRole, "active"}}) +
+                             SelectorText(kept) +
                              "; set its selector to release it");
     out.kept = true;
     return out;

@@ -14,6 +14,10 @@
 namespace failover::engine {
 
 struct WriteSets {
+  // ActivePassive: the labels the Services' selector needs (group, member, eligible=true) on
+  // pods of the member to serve that lack them (a fenced member promoted for want of
+  // another, a new pod, a group met for the first time): they land before a Service moves.
+  std::vector<Write> prerequisites;
   std::vector<Write> demotions;   // pods that carry role=active and must not (or not for this member)
   std::vector<Write> deletes;     // DeletePods fencing
   std::vector<Write> neutral;     // label changes that neither take nor give role=active
@@ -22,7 +26,8 @@ struct WriteSets {
 };
 
 // Every pod of the group (and every stray one) labelled as the decision wants: group,
-// member and role; strays lose the labels. Terminating pods are demoted but not promoted.
+// member, role and eligible ("true" unless fenced); strays lose the labels. Terminating pods
+// are demoted but not promoted.
 WriteSets PodWrites(const Inputs& in, const Classification& c, const Decision& d);
 
 struct ServicePlan {
@@ -31,9 +36,11 @@ struct ServicePlan {
   std::vector<Notice> notices;          // a selector edited by someone else, put back
 };
 
-// Acting with a target: every Service selects role=active pods of the group (and, in
-// ActivePassive, of the active member) and is annotated with the active member(s) and
-// since when. Otherwise (observing, or no member to point at) Services are left as they
+// Acting with a target: every Service selects the pods of the group that may serve:
+// ActivePassive {group, member: <active>, eligible: "true"} (so one write moves it, and it
+// never selects two members' pods), ActiveActive {group, role: active}; annotated with the
+// active member(s), since when, and (ActivePassive, the plan switching) the switch record
+// (keys::kSwitch). Each write carries the Service's resourceVersion as observed. Otherwise (observing, or no member to point at) Services are left as they
 // are and only reported.
 // Also gives back (ReleaseService) every observed Service labelled with this group that is
 // no longer in spec.services.

@@ -326,9 +326,9 @@ TEST(DecideActivePassive, ARecordedSwitchWhoseTargetFailedIsRedirectedOrCancelle
   EXPECT_EQ(Reasons(e), std::vector<Reason>{Reason::kSwitchCancelled});
 }
 
-// promotion.switchTimeout after it started, a recorded switch ends: given up when its
-// target was never promoted (the old member stays, the hold recorded), finished on the
-// target (with no hook) when the target's pods carry role=active already.
+// promotion.switchTimeout after it started, a recorded switch ends: given up when no
+// Service moved to its target (the old member stays, the hold recorded), finished on the
+// target (with no hook) when a Service points at it already (traffic flows there).
 TEST(DecideActivePassive, ARecordedSwitchEndsAtSwitchTimeout) {
   Fixture f;
   f.spec.switch_timeout = 60s;
@@ -348,9 +348,7 @@ TEST(DecideActivePassive, ARecordedSwitchEndsAtSwitchTimeout) {
   EXPECT_EQ(d.ledger.timed_out->stuck_at, "its first writes (none landed)");
   EXPECT_EQ(d.ledger.timed_out->timed_out_at, T(0));
 
-  for (auto& p : f.observed.pods) {
-    if (p.name == "b-0") p.labels = failover::testing::Site("b", "active");
-  }
+  f.observed.services = {{"db", true, {{keys::kGroup, "db"}, {keys::kMember, "b"}, {keys::kEligible, "true"}}, {}}};
   Decision e = f.Run(T(0));
   EXPECT_TRUE(e.switch_timed_out);
   ASSERT_TRUE(e.switching);

@@ -23,13 +23,14 @@ inline PodObservation Pod(const std::string& name, Labels labels, bool ready = t
 }
 
 // The labels TwoMembers() selects member `site` by; given a role (active, standby, fenced)
-// also the group, member and role labels the engine writes for group "db".
+// also the group, member, role and eligible labels the engine writes for group "db".
 inline Labels Site(const std::string& site, const std::string& role = "") {
   Labels l{{"app", "db"}, {"site", site}};
   if (!role.empty()) {
     l[keys::kGroup] = "db";
     l[keys::kMember] = site;
     l[keys::kRole] = role;
+    l[keys::kEligible] = role == "fenced" ? "false" : "true";
   }
   return l;
 }

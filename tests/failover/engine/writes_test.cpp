@@ -29,12 +29,14 @@ TEST(PodWrites, EachPodGetsItsGroupMemberAndRoleLabelsOnlyWhenTheyDiffer) {
   Fixture f;
   f.observed.pods = {Pod("a-0", Site("a")), Pod("a-1", Site("a", "active")), Pod("b-0", Site("b"))};
   WriteSets w = f.Pods();
-  EXPECT_EQ(Described(w.promotions),
-            std::vector<std::string>{"pod a-0: set failover.io/group=db, set failover.io/member=a, "
-                                     "set failover.io/role=active"});
+  // What the Services select on goes ahead of them, for the member that serves; its role follows.
+  EXPECT_EQ(Described(w.prerequisites),
+            std::vector<std::string>{"pod a-0: set failover.io/eligible=true, set failover.io/group=db, "
+                                     "set failover.io/member=a"});
+  EXPECT_EQ(Described(w.promotions), std::vector<std::string>{"pod a-0: set failover.io/role=active"});
   EXPECT_EQ(Described(w.neutral),
-            std::vector<std::string>{"pod b-0: set failover.io/group=db, set failover.io/member=b, "
-                                     "set failover.io/role=standby"});
+            std::vector<std::string>{"pod b-0: set failover.io/eligible=true, set failover.io/group=db, "
+                                     "set failover.io/member=b, set failover.io/role=standby"});
   EXPECT_TRUE(w.demotions.empty());
   EXPECT_TRUE(w.deletes.empty());
   EXPECT_TRUE(w.services.empty());
@@ -51,8 +53,10 @@ TEST(PodWrites, ActivePodsThatMustNotBeAreDemotionsEvenWhenTerminating) {
   f.observed.pods = {Pod("a-0", Site("a", "active")), going, Pod("b-0", wrong_member)};
   WriteSets w = f.Pods();
   EXPECT_EQ(Described(w.demotions),
-            (std::vector<std::string>{"pod a-0: set failover.io/role=fenced", "pod a-1: set failover.io/role=fenced",
-                                      "pod b-0: set failover.io/member=b"}));
+            (std::vector<std::string>{"pod a-0: set failover.io/eligible=false, set failover.io/role=fenced",
+                                      "pod a-1: set failover.io/eligible=false, set failover.io/role=fenced"}));
+  EXPECT_EQ(Described(w.prerequisites), std::vector<std::string>{"pod b-0: set failover.io/member=b"})
+      << "b serves: its member label goes ahead of the Service";
   EXPECT_TRUE(w.promotions.empty());
 }
 
@@ -104,7 +108,7 @@ TEST(ServiceWrites, AServiceIsPointedAtTheActiveMemberWithItsSince) {
   ServicePlan p = f.Services();
   ASSERT_EQ(p.writes.size(), 1u);
   const auto& patch = std::get<PatchService>(p.writes[0]);
-  EXPECT_EQ(patch.selector, (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}}));
+  EXPECT_EQ(patch.selector, (Labels{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kEligible, "true"}}));
   EXPECT_EQ(patch.remove_selector_keys, (std::vector<std::string>{"app", "site"}));
   EXPECT_EQ(patch.annotations, (Labels{{keys::kActiveMember, "a"},
                                        {keys::kActiveSince, FormatTime(T(0))},
@@ -119,7 +123,7 @@ TEST(ServiceWrites, AServiceIsPointedAtTheActiveMemberWithItsSince) {
 
 TEST(ServiceWrites, AnEditedSelectorIsPutBackKeepingSinceAndReported) {
   Fixture f;
-  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}};
+  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kEligible, "true"}};
   Labels annotations{{keys::kActiveMember, "a"}, {keys::kActiveSince, "2026-01-01T00:00:00Z"}};
   f.observed.services = {{"db", true, want, annotations}};
   ASSERT_EQ(f.Services().writes.size(), 1u) << "taken over before Services were labelled: labelled once";
@@ -136,8 +140,8 @@ TEST(ServiceWrites, AnEditedSelectorIsPutBackKeepingSinceAndReported) {
   ASSERT_EQ(p.notices.size(), 1u);
   EXPECT_EQ(p.notices[0].reason, Reason::kSelectorDriftCorrected);
   EXPECT_EQ(p.notices[0].message,
-            "Service db selector was {failover.io/group=db,failover.io/member=b,failover.io/role=active}; "
-            "set back to {failover.io/group=db,failover.io/member=a,failover.io/role=active}");
+            "Service db selector was {failover.io/eligible=true,failover.io/group=db,failover.io/member=b}; "
+            "set back to {failover.io/eligible=true,failover.io/group=db,failover.io/member=a}");
 
   f.decision.switching = Switch{"b", "a", SwitchReason::kSwitchover, T(0), T(0)};
   EXPECT_TRUE(f.Services().notices.empty()) << "a switch moves Services itself";
@@ -145,7 +149,7 @@ TEST(ServiceWrites, AnEditedSelectorIsPutBackKeepingSinceAndReported) {
 
 TEST(ServiceWrites, ObservingOrWithNoTargetOnlyReports) {
   Fixture f;
-  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kRole, "active"}};
+  Labels want{{keys::kGroup, "db"}, {keys::kMember, "a"}, {keys::kEligible, "true"}};
   f.observed.services = {{"db", true, {{"app", "db"}}, {{keys::kActiveMember, "b"}}}};
   ServicePlan p = f.Services(false);
   EXPECT_TRUE(p.writes.empty());

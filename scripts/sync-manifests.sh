@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Keeps the shipped copies in step with their single sources:
-#   crds/*.yaml                          -> manifests/crd/, charts/failover-operator/crds/
+#   crds/*.yaml                          -> manifests/crd/, charts/failover-operator/files/crds/
+#                                           (the chart renders them from templates/crds.yaml,
+#                                           so that helm upgrade upgrades them: crds.install)
 #   manifests/monitoring/alerts.rules.yaml -> charts/failover-operator/files/,
 #                                           manifests/monitoring/prometheusrule.yaml (spec)
 #   manifests/monitoring/grafana-dashboard.json -> charts/failover-operator/files/
@@ -39,7 +41,7 @@ fi
 for crd in "${crds[@]}"; do
   name="$(basename "$crd")"
   emit "manifests/crd/$name" <"$crd"
-  emit "charts/failover-operator/crds/$name" <"$crd"
+  emit "charts/failover-operator/files/crds/$name" <"$crd"
 done
 
 rules="$root/manifests/monitoring/alerts.rules.yaml"
@@ -61,5 +63,17 @@ spec:
 HEADER
   sed -n '/^groups:/,$p' "$rules" | sed 's/^/  /'
 } | emit manifests/monitoring/prometheusrule.yaml
+
+# Helm installs whatever is in a chart's crds/ on its own (and never upgrades it): the chart
+# must not have one, or its CRD would be both there and in templates/crds.yaml.
+if [ -e "$root/charts/failover-operator/crds" ]; then
+  if [ $check -eq 1 ]; then
+    echo "stale: charts/failover-operator/crds/ (the CRD is in files/crds/; run make sync-manifests)" >&2
+    stale=1
+  else
+    rm -rf "$root/charts/failover-operator/crds"
+    echo "removed: charts/failover-operator/crds/"
+  fi
+fi
 
 exit $stale

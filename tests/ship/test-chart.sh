@@ -3,19 +3,28 @@
 #  - helm lint --strict, default values and testdata/values-nondefault.yaml;
 #  - Chart.yaml's kubeVersion: helm template --kube-version 1.33.0 is refused with a message
 #    about it, 1.34.0 and helm's default version are accepted, and so is helm install
-#    against the local apiserver; values the chart must refuse are refused with a message;
-#  - helm template: no monitoring objects by default, the CRD only with --include-crds, no
+#    against the local apiserver; values the chart must refuse are refused with a message,
+#    helm install refuses a value values.schema.json refuses (naming it) and records no
+#    release (test-chart-values.sh has the rest of the schema, without a cluster);
+#  - helm template: no monitoring objects by default, the CRD unless crds.install=false, no
 #    ClusterRole with watchNamespace; its output passes a server-side dry-run (nothing
 #    created) and is what helm install applies (helm get manifest);
+#  - the CRD (crds.install): a CRD no release owns (applied by kubectl, or by the 0.1.0
+#    chart's crds/) makes helm install fail until it is adopted as docs/install.md says;
+#    then, or when there was none, the release installs it; helm upgrade upgrades it (a
+#    changed CRD in the chart reaches the apiserver, unlike crds/); helm uninstall keeps it
+#    (helm.sh/resource-policy: keep), same uid;
 #  - helm install (default values, fresh namespace): the Deployment (replicas, image, args,
-#    security contexts), ServiceAccount, metrics Service, the ClusterRole with the rules of
-#    manifests/rbac/role.yaml and its binding, the leader-election Role; the CRD of crds/;
+#    security contexts, topology spread), ServiceAccount, metrics Service, the
+#    PodDisruptionBudget (2 replicas), the ClusterRole with the rules of
+#    manifests/rbac/role.yaml and its binding, the leader-election Role;
 #  - helm upgrade with the same values changes nothing; with --set logLevel=debug it rolls the
 #    Deployment (new pod template, .metadata.generation up, a new ReplicaSet);
-#  - helm install of the non-default values (monitoring objects, single namespace, overrides);
-#  - helm uninstall of both: no object of the release manifests is left, nor their
-#    ReplicaSets, Pods or release Secrets; the CRD stays (Helm never deletes crds/), and so
-#    does the namespace --create-namespace made.
+#  - helm install of the non-default values (monitoring objects, single namespace, overrides,
+#    crds.install=false beside the release that owns the CRD);
+#  - helm uninstall of both: no object of the release manifests is left but the kept CRD,
+#    nor their ReplicaSets, Pods or release Secrets; the namespace --create-namespace made
+#    stays.
 # The local node agent runs only images it knows, so the operator pods never become Ready:
 # nothing waits for readiness, the objects are checked instead. A warning printed by helm or
 # kubectl (a deprecated API among them) fails the test.
@@ -72,6 +81,12 @@ owned_by_release() {
 crd_existed=0
 k get crd "$crd" >/dev/null 2>&1 && crd_existed=1
 on_exit "[ $crd_existed = 1 ] || k delete crd $crd --timeout=60s"
+# A CRD that was there before (other suites share the cluster) is given back as they know
+# it: without the release's labels and annotations, as crds/ defines it.
+helm_crd_labels=(app.kubernetes.io/managed-by- app.kubernetes.io/name- app.kubernetes.io/instance-
+                 app.kubernetes.io/component- app.kubernetes.io/version- helm.sh/chart-)
+helm_crd_annotations=(meta.helm.sh/release-name- meta.helm.sh/release-namespace- helm.sh/resource-policy-)
+on_exit "[ $crd_existed = 0 ] || { k label crd $crd ${helm_crd_labels[*]}; k annotate crd $crd ${helm_crd_annotations[*]}; k apply -f '$SRC/crds/$crd.yaml'; }"
 mon_existed=0
 k get crd prometheusrules.monitoring.coreos.com >/dev/null 2>&1 && mon_existed=1
 on_exit "[ $mon_existed = 1 ] || k delete -f '$SRC/tests/ship/testdata/monitoring-crds.yaml' --wait=false"
@@ -106,34 +121,62 @@ if hb template x "$chart" --set serviceMonitor.enabled=true,metricsService.enabl
   fail "serviceMonitor without metricsService rendered"
 fi
 grep -q 'serviceMonitor.enabled needs metricsService.enabled' "$tmp/err" || fail "unexpected error: $(cat "$tmp/err")"
-log "ok: invalid values are refused with a message"
+bad_rel="$(unique shipbad)"; bad_ns="$(unique ship-bad)"
+on_exit "k delete namespace $bad_ns --ignore-not-found --wait=false"
+for bad in replicaCount=-1 image.pullPolicy=Sometimes; do
+  if hb install "$bad_rel" "$chart" -n "$bad_ns" --create-namespace --set "$bad" >/dev/null 2>"$tmp/err"; then
+    hb uninstall "$bad_rel" -n "$bad_ns" >/dev/null 2>&1 || true
+    fail "helm install accepted --set $bad"
+  fi
+  key="${bad%%=*}"; key="${key##*.}"
+  grep -q "schema" "$tmp/err" && grep -qF "$key" "$tmp/err" || fail "helm install --set $bad: unexpected error: $(cat "$tmp/err")"
+  expect_eq "no release after --set $bad" "" "$(hb list -n "$bad_ns" -a -q 2>/dev/null)"
+done
+log "ok: invalid values are refused with a message, by helm install too"
 
 log "--- default values: helm template"
 rel="$(unique shipchart)"; ns="$(unique ship-chart)"
 w hb template "$rel" "$chart" -n "$ns" >"$tmp/default.yaml"
-w hb template "$rel" "$chart" -n "$ns" --include-crds >"$tmp/default-crds.yaml"
+w hb template "$rel" "$chart" -n "$ns" --set crds.install=false >"$tmp/default-nocrd.yaml"
 grep -qE '^kind: (ServiceMonitor|PrometheusRule)' "$tmp/default.yaml" && fail "monitoring objects rendered by default"
-grep -q '^kind: CustomResourceDefinition' "$tmp/default.yaml" && fail "CRD rendered without --include-crds"
-grep -q "^  name: $crd\$" "$tmp/default-crds.yaml" || fail "--include-crds did not render the CRD"
-log "ok: $(grep -c '^kind:' "$tmp/default.yaml") objects, no monitoring objects; the CRD only with --include-crds"
+grep -q "^  name: $crd\$" "$tmp/default.yaml" || fail "the CRD is not rendered by default (crds.install)"
+grep -q '^kind: CustomResourceDefinition' "$tmp/default-nocrd.yaml" && fail "CRD rendered with crds.install=false"
+log "ok: $(grep -c '^kind:' "$tmp/default.yaml") objects, no monitoring objects; the CRD unless crds.install=false"
 
 log "--- default values: helm install into a fresh namespace"
 on_exit "k delete namespace $ns --wait=false"
 on_exit "k delete clusterrole,clusterrolebinding -l app.kubernetes.io/instance=$rel --ignore-not-found"
 on_exit "hb uninstall $rel -n $ns --ignore-not-found"
+if [ "$crd_existed" = 1 ]; then
+  # As after kubectl apply -k manifests/ or the 0.1.0 chart's crds/: no release owns it.
+  w k label crd "$crd" "${helm_crd_labels[@]}" >/dev/null
+  w k annotate crd "$crd" "${helm_crd_annotations[@]}" >/dev/null
+  crd_uid0="$(jp "crd/$crd" '{.metadata.uid}')"
+  if hb install "$rel" "$chart" -n "$ns" --create-namespace >/dev/null 2>"$tmp/err"; then
+    fail "helm install took over a CRD no release owns without being told to"
+  fi
+  grep -q "CustomResourceDefinition \"$crd\" in namespace \"\" exists and cannot be imported into the current release" "$tmp/err" ||
+    fail "unexpected error installing over an unowned CRD: $(cat "$tmp/err")"
+  expect_eq release-after-refused-install "" "$(hb list -n "$ns" -a -q 2>/dev/null)"
+  log "ok: a CRD no release owns is not taken over silently: $(grep -o 'invalid ownership metadata' "$tmp/err" | head -1)"
+  # Adopt it, as docs/install.md says for an upgrade from 0.1.0 or a kubectl-applied CRD.
+  w k label crd "$crd" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  w k annotate crd "$crd" "meta.helm.sh/release-name=$rel" "meta.helm.sh/release-namespace=$ns" --overwrite >/dev/null
+fi
 w hb install "$rel" "$chart" -n "$ns" --create-namespace >"$tmp/install.out"
 expect_eq install-status "deployed 1" "$(hb status "$rel" -n "$ns" -o json | jq -r '"\(.info.status) \(.version)"')"
 hb get manifest "$rel" -n "$ns" >"$tmp/default.manifest"
 diff -B "$tmp/default.yaml" "$tmp/default.manifest" || fail "helm install applied something else than helm template renders"
 log "ok: helm get manifest = helm template"
-if [ "$crd_existed" = 0 ]; then
-  crd_established "$crd"
-  log "ok: helm install created the CRD from crds/"
-else
-  log "the CRD existed before this test: helm install left it as it was (not checked: its creation)"
-fi
+crd_established "$crd"
 crd_uid="$(jp "crd/$crd" '{.metadata.uid}')"
-expect_eq crd-not-in-release "" "$(jp "crd/$crd" '{.metadata.annotations.meta\.helm\.sh/release-name}')"
+if [ "$crd_existed" = 0 ]; then
+  log "ok: helm install created the CRD"
+else
+  expect_eq crd-adopted-same-uid "$crd_uid0" "$crd_uid"
+fi
+expect_eq crd-in-release "$rel $ns keep Helm" "$(jp "crd/$crd" '{.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.annotations.meta\.helm\.sh/release-namespace} {.metadata.annotations.helm\.sh/resource-policy} {.metadata.labels.app\.kubernetes\.io/managed-by}')"
+expect_eq crd-served-version v1alpha1 "$(jp "crd/$crd" '{.spec.versions[0].name}')"
 d="deployment/$rel-failover-operator -n $ns"
 expect_eq default-release-annotation "$rel" "$(jp "$d" '{.metadata.annotations.meta\.helm\.sh/release-name}')"
 expect_eq default-managed-by Helm "$(jp "$d" '{.metadata.labels.app\.kubernetes\.io/managed-by}')"
@@ -148,6 +191,8 @@ expect_eq default-metrics-service "ClusterIP 8080" "$(jp "service/$rel-failover-
 expect_eq default-clusterrole-rules 6 "$(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}x{end}' | wc -c)"
 expect_eq default-clusterrolebinding "ClusterRole/$rel-failover-operator ServiceAccount/$ns/$rel-failover-operator" "$(jp "clusterrolebinding/$rel-failover-operator" '{.roleRef.kind}/{.roleRef.name} {.subjects[0].kind}/{.subjects[0].namespace}/{.subjects[0].name}')"
 expect_eq default-lease-role "create; get update on $rel-failover-operator-leader" "$(jp "role/$rel-failover-operator-leader-election -n $ns" '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
+expect_eq default-pdb "1 AlwaysAllow failover-operator $rel operator" "$(jp "poddisruptionbudget/$rel-failover-operator -n $ns" '{.spec.minAvailable} {.spec.unhealthyPodEvictionPolicy} {.spec.selector.matchLabels.app\.kubernetes\.io/name} {.spec.selector.matchLabels.app\.kubernetes\.io/instance} {.spec.selector.matchLabels.app\.kubernetes\.io/component}')"
+expect_eq default-topology-spread "topology.kubernetes.io/zone kubernetes.io/hostname" "$(jp "$d" '{.spec.template.spec.topologySpreadConstraints[*].topologyKey}')"
 expect_eq default-lease-rolebinding "Role/$rel-failover-operator-leader-election $rel-failover-operator" "$(jp "rolebinding/$rel-failover-operator-leader-election -n $ns" '{.roleRef.kind}/{.roleRef.name} {.subjects[0].name}')"
 # The chart's rules are the kustomize ClusterRole's rules.
 diff <(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}{.apiGroups} {.resources} {.verbs}{"\n"}{end}') \
@@ -177,14 +222,30 @@ until_eq upgrade-replicasets 2 replicasets "$ns" "$rel"
 rs_new="$(w k get rs -n "$ns" -l "app.kubernetes.io/instance=$rel" -o name | grep -vxF "$rs1")"
 expect_eq new-replicaset-args "--log-level=debug" "$(jp "$rs_new -n $ns" "$c.args[*]}" | grep -o -- '--log-level=[a-z]*')"
 
+log "--- helm upgrade upgrades the CRD (crds.install: a template, not crds/)"
+cp -r "$chart" "$tmp/chart-next"
+sed -i 's/^    categories: \[failover\]$/    categories: [failover, shipupgrade]/' "$tmp/chart-next/files/crds/$crd.yaml"
+grep -q 'shipupgrade' "$tmp/chart-next/files/crds/$crd.yaml" || fail "could not change the CRD of the chart's copy"
+w hb upgrade "$rel" "$tmp/chart-next" -n "$ns" --reuse-values >/dev/null
+expect_eq crd-upgraded "failover shipupgrade" "$(jp "crd/$crd" '{.spec.names.categories[*]}')"
+w hb upgrade "$rel" "$chart" -n "$ns" --reuse-values >/dev/null
+expect_eq crd-upgraded-back failover "$(jp "crd/$crd" '{.spec.names.categories[*]}')"
+expect_eq crd-upgrade-same-uid "$crd_uid" "$(jp "crd/$crd" '{.metadata.uid}')"
+
 log "--- helm uninstall"
-expect_eq release-secrets-before-uninstall 3 "$(w k get secrets -n "$ns" -l "owner=helm,name=$rel" -o name | grep -c .)"
-w hb uninstall "$rel" -n "$ns" --wait --timeout 2m
-gone default "$tmp/default.manifest"
+expect_eq release-secrets-before-uninstall 5 "$(w k get secrets -n "$ns" -l "owner=helm,name=$rel" -o name | grep -c .)"
+hb get manifest "$rel" -n "$ns" >"$tmp/default.manifest"
+w hb uninstall "$rel" -n "$ns" --wait --timeout 2m >"$tmp/uninstall.out"
+grep -q "kept due to the resource policy" "$tmp/uninstall.out" || fail "helm uninstall did not report the CRD kept: $(cat "$tmp/uninstall.out")"
+# Every object of the release but the kept CRD is gone.
+awk 'BEGIN{RS="\n---\n"; ORS="\n---\n"} !/\nkind: CustomResourceDefinition\n/' "$tmp/default.manifest" >"$tmp/default-nocrd.manifest"
+grep -q '^kind: CustomResourceDefinition' "$tmp/default-nocrd.manifest" && fail "could not leave the CRD out of the manifest"
+gone default "$tmp/default-nocrd.manifest"
 until_eq default-replicasets-pods-secrets-left "" owned_by_release "$ns" "$rel"
 expect_eq default-release-listed "" "$(w hb list -n "$ns" -a -q)"
 expect_eq namespace-stays "namespace/$ns" "$(w k get namespace "$ns" -o name)"
 expect_eq crd-stays "$crd_uid" "$(jp "crd/$crd" '{.metadata.uid}')"
+expect_eq crd-stays-kept keep "$(jp "crd/$crd" '{.metadata.annotations.helm\.sh/resource-policy}')"
 
 log "--- non-default values (testdata/values-nondefault.yaml): helm template"
 w k apply -f "$SRC/tests/ship/testdata/monitoring-crds.yaml" >/dev/null
@@ -217,6 +278,9 @@ expect_eq custom-sa-annotation platform "$(jp "serviceaccount/fo-custom-sa -n $n
 expect_eq custom-pod-label-set-string 0042 "$(jp "$d" '{.spec.template.metadata.labels.build}')"
 expect_eq custom-limits 128Mi "$(jp "$d" "$c.resources.limits.memory}")"
 expect_eq custom-toleration operators "$(jp "$d" '{.spec.template.spec.tolerations[0].value}')"
+k get poddisruptionbudget fo-custom -n "$ns2" >/dev/null 2>&1 && fail "PodDisruptionBudget created with replicaCount 1"
+expect_eq custom-no-topology-spread "" "$(jp "$d" '{.spec.template.spec.topologySpreadConstraints}')"
+grep -q '^kind: CustomResourceDefinition' "$tmp/custom.yaml" && fail "CRD rendered with crds.install=false"
 expect_eq custom-pull-secret regcred "$(jp "$d" '{.spec.template.spec.imagePullSecrets[0].name}')"
 expect_eq custom-metrics-service NodePort "$(jp "service/fo-custom-metrics -n $ns2" '{.spec.type}')"
 expect_eq custom-role-namespace "$watched" "$(jp "role/fo-custom -n $watched" '{.metadata.namespace}')"
@@ -234,7 +298,7 @@ w hb uninstall "$rel2" -n "$ns2" --wait --timeout 2m
 gone custom "$tmp/custom.manifest"
 until_eq custom-replicasets-pods-secrets-left "" owned_by_release "$ns2" "$rel2"
 expect_eq crd-stays-after-both "$crd_uid" "$(jp "crd/$crd" '{.metadata.uid}')"
-log "ok: the CRD of crds/ is left installed, as Helm does (it never upgrades or deletes crds/)"
+log "ok: the CRD is left installed (helm.sh/resource-policy: keep)"
 
 grep -iE 'warn|deprecat' "$tmp/stderr" && fail "helm or kubectl printed a warning (above)"
 log "ok: no warning from helm or kubectl"

@@ -38,6 +38,15 @@ expect_eq metrics-service-port 8080 "$(jp 'service/failover-operator-metrics -n 
 expect_eq lease-role "create; get update on failover-operator-leader" "$(jp 'role/failover-operator-leader-election -n failover-system' '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
 expect_eq args-lease-id --leader-election-id=failover-operator-leader "$(jp "$d" "$c.args[1]}")"
 
+# Pod Security admission: the namespace enforces restricted, and a pod of the Deployment's
+# template is admitted under it (server-side dry-run: PodSecurity refuses a violating pod).
+expect_eq namespace-pod-security "restricted restricted restricted" "$(jp 'namespace/failover-system' '{.metadata.labels.pod-security\.kubernetes\.io/enforce} {.metadata.labels.pod-security\.kubernetes\.io/audit} {.metadata.labels.pod-security\.kubernetes\.io/warn}')"
+grep -qi 'PodSecurity\|violate' <<<"$out" && fail "the server dry-run warned about Pod Security: $out"
+psa="$(k get $d -o json | jq '{apiVersion: "v1", kind: "Pod", metadata: {name: "pod-security-check", namespace: "failover-system"}, spec: .spec.template.spec}' |
+       k create --dry-run=server -f - 2>&1)" || fail "a pod of the Deployment is refused in failover-system: $psa"
+grep -qi 'PodSecurity\|violate' <<<"$psa" && fail "a pod of the Deployment warns about Pod Security: $psa"
+log "ok: failover-system enforces Pod Security restricted; the operator's pod is admitted"
+
 # Applying again changes nothing.
 again="$(k apply -k "$SRC/manifests")"
 if grep -v -E ' (unchanged|configured)$' <<<"$again" | grep -q .; then fail "second apply was not a no-op: $again"; fi

@@ -100,7 +100,10 @@ opns="$(unique ship-op)"; watched="$(unique ship-watched)"; other="$(unique ship
 on_exit "k delete namespace $opns $watched --wait=false"
 k create namespace "$opns" >/dev/null
 k create namespace "$watched" >/dev/null
-hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" >"${TMPDIR:-/tmp}/$rel.yaml"
+# crds.install=false: the objects are applied and deleted with kubectl, and the CRD is not
+# this test's to replace or delete.
+hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" --set crds.install=false >"${TMPDIR:-/tmp}/$rel.yaml"
+grep -q '^kind: CustomResourceDefinition' "${TMPDIR:-/tmp}/$rel.yaml" && fail "the chart rendered the CRD with crds.install=false"
 on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
 grep -q '^kind: ClusterRole' "${TMPDIR:-/tmp}/$rel.yaml" && fail "watchNamespace chart still renders a ClusterRole"
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null

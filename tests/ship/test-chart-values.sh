@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The chart's values and what they render, with the real helm and no cluster:
+#  - values.schema.json covers every value of values.yaml (and names nothing else), and
+#    helm lint --strict accepts the default and testdata/values-nondefault.yaml;
+#  - bad values are refused by helm lint --strict and helm template, the error naming the
+#    value: a negative replicaCount, an unknown pullPolicy, a key the chart does not have,
+#    imagePullSecrets as bare names, ...;
+#  - replicaCount 2 renders a PodDisruptionBudget and topology spread over zones and nodes,
+#    replicaCount 1 neither; their values (maxUnavailable, own constraints, off) apply;
+#  - imagePullSecrets render as the pod spec's objects;
+#  - the CRD: rendered from files/crds/ (identical to crds/ but for the metadata the chart
+#    adds), annotated helm.sh/resource-policy: keep unless crds.keep=false, absent with
+#    crds.install=false; the chart has no crds/ directory (Helm would install it on its own
+#    and never upgrade it).
+# The cluster side (helm install refusing a bad value, the PDB, the CRD kept and upgraded)
+# is in test-chart.sh.
+source "$(dirname "$0")/lib.sh"
+use_helm
+chart="$SRC/charts/failover-operator"
+tmp="$(mktemp -d)"
+on_exit "rm -rf '$tmp'"
+unset KUBECONFIG  # helm lint and template only: no cluster
+
+# rendered FILE [ARGS...]: the documents of templates/FILE in helm template's output.
+rendered() {
+  local f="$1"; shift
+  hb template r "$chart" "$@" | awk -v f="templates/$f" '/^# Source: /{p = index($0, f) > 0; next} /^---/{p=0} p'
+}
+
+log "--- values.schema.json covers values.yaml"
+schema="$chart/values.schema.json"
+jq -e '.type == "object" and .additionalProperties == false' "$schema" >/dev/null ||
+  fail "values.schema.json: the top level must be an object that refuses unknown keys"
+# values.yaml as JSON, through helm itself (a template in a copy of the chart).
+cp -r "$chart" "$tmp/chart"
+echo '{{ .Values | toJson }}' >"$tmp/chart/templates/values-json.yaml"
+hb template r "$tmp/chart" --show-only templates/values-json.yaml | sed -n '/^{/p' >"$tmp/values.json"
+jq -e 'type == "object"' "$tmp/values.json" >/dev/null || fail "could not read values.yaml as JSON"
+# Each value's path, down to where the schema stops listing keys (a free-form object).
+missing="$(jq -r --slurpfile s "$schema" '
+  def walk_paths($v; $sch; $p):
+    if ($v | type) == "object" and ($sch.properties != null) then
+      ($v | keys[]) as $k |
+      if $sch.properties[$k] == null then "\($p + [$k] | join("."))"
+      else walk_paths($v[$k]; $sch.properties[$k]; $p + [$k]) end
+    else empty end;
+  walk_paths(.; $s[0]; [])' "$tmp/values.json")"
+[ -z "$missing" ] || fail "values.yaml has values values.schema.json does not describe: $(echo $missing)"
+# ... and the schema names nothing values.yaml does not have (global is Helm's own).
+extra="$(jq -r --slurpfile v "$tmp/values.json" '
+  def walk_props($sch; $v; $p):
+    if $sch.properties != null then
+      ($sch.properties | keys[]) as $k |
+      if ($p == [] and $k == "global") then empty
+      elif ($v | type) != "object" or ($v | has($k) | not) then "\($p + [$k] | join("."))"
+      else walk_props($sch.properties[$k]; $v[$k]; $p + [$k]) end
+    else empty end;
+  walk_props(.; $v[0]; [])' "$schema")"
+[ -z "$extra" ] || fail "values.schema.json describes values values.yaml does not have: $(echo $extra)"
+undescribed="$(jq -r '[paths(objects | select(has("type") and (has("description") | not)))] | map(map(tostring) | join(".")) | map(select(test("^properties\\.[^.]+(\\.properties\\.[^.]+)*$"))) | .[]' "$schema")"
+[ -z "$undescribed" ] || fail "values.schema.json: values without a description: $(echo $undescribed)"
+log "ok: every value of values.yaml is in values.schema.json, with a type and a description"
+
+log "--- helm lint --strict"
+hb lint --strict "$chart" >"$tmp/lint.out" 2>&1 || { cat "$tmp/lint.out"; fail "helm lint --strict (default values)"; }
+hb lint --strict "$chart" -f "$SRC/tests/ship/testdata/values-nondefault.yaml" >"$tmp/lint.out" 2>&1 ||
+  { cat "$tmp/lint.out"; fail "helm lint --strict (values-nondefault.yaml)"; }
+log "ok: default and non-default values lint clean"
+
+log "--- bad values are refused, naming the value"
+# refused WHAT WANT_IN_ERROR HELM_ARGS...: helm lint --strict and helm template both fail,
+# and their errors contain WANT_IN_ERROR (the value's name).
+refused() {
+  local what="$1" want="$2" cmd; shift 2
+  for cmd in lint template; do
+    local args=(lint --strict "$chart" "$@")
+    [ $cmd = template ] && args=(template r "$chart" "$@")
+    if hb "${args[@]}" >"$tmp/out" 2>&1; then fail "$what: helm $cmd accepted $*"; fi
+    grep -q 'schema' "$tmp/out" || fail "$what: helm $cmd failed, but not on the schema: $(cat "$tmp/out")"
+    grep -qF -- "$want" "$tmp/out" || fail "$what: helm $cmd's error does not name '$want': $(cat "$tmp/out")"
+  done
+  log "ok: $what refused: $(grep -F -- "$want" "$tmp/out" | head -1 | sed 's/^[ -]*//')"
+}
+refused "negative replicaCount" replicaCount --set replicaCount=-1
+refused "replicaCount as text" replicaCount --set replicaCount=two
+refused "unknown image.pullPolicy" pullPolicy --set image.pullPolicy=Sometimes
+refused "unknown top-level key (replicas for replicaCount)" replicas --set replicas=2
+refused "unknown nested key" pullPolcy --set image.pullPolcy=Always
+refused "imagePullSecrets as a bare name" imagePullSecrets --set 'imagePullSecrets[0]=regcred'
+refused "imagePullSecrets entry without a name" imagePullSecrets --set 'imagePullSecrets[0].secret=regcred'
+refused "unknown logLevel" logLevel --set logLevel=verbose
+refused "unknown logFormat" logFormat --set logFormat=xml
+refused "metrics port out of range" port --set metrics.port=70000
+refused "watchNamespace not a namespace name" watchNamespace --set watchNamespace=Not_A_Namespace
+refused "crds.install not a boolean" install --set-string crds.install=maybe
+refused "negative podDisruptionBudget.minAvailable" minAvailable --set podDisruptionBudget.minAvailable=-1
+refused "unknown topologySpread.whenUnsatisfiable" whenUnsatisfiable --set topologySpread.whenUnsatisfiable=Sometimes
+refused "serviceMonitor.interval not a duration" interval --set serviceMonitor.interval=fast
+refused "metricsService.type unknown" type --set metricsService.type=Ingress
+refused "a pod label that is not a string" podLabels --set podLabels.build=42
+
+log "--- PodDisruptionBudget and topology spread above one replica"
+rendered poddisruptionbudget.yaml --set replicaCount=2 >"$tmp/pdb.yaml"
+expect_eq pdb-kind PodDisruptionBudget "$(sed -n 's/^kind: //p' "$tmp/pdb.yaml")"
+expect_eq pdb-minAvailable 1 "$(sed -n 's/^  minAvailable: //p' "$tmp/pdb.yaml")"
+expect_eq pdb-unhealthyPodEvictionPolicy AlwaysAllow "$(sed -n 's/^  unhealthyPodEvictionPolicy: //p' "$tmp/pdb.yaml")"
+expect_eq pdb-selector "app.kubernetes.io/name: failover-operator app.kubernetes.io/instance: r app.kubernetes.io/component: operator" \
+  "$(sed -n '/^    matchLabels:/,$p' "$tmp/pdb.yaml" | sed -n 's/^      //p' | paste -sd' ')"
+rendered poddisruptionbudget.yaml --set replicaCount=3 --set podDisruptionBudget.maxUnavailable=1 >"$tmp/pdb3.yaml"
+expect_eq pdb-maxUnavailable "1 0" "$(sed -n 's/^  maxUnavailable: //p' "$tmp/pdb3.yaml") $(grep -c minAvailable "$tmp/pdb3.yaml")"
+expect_eq pdb-replicas-1 "" "$(rendered poddisruptionbudget.yaml --set replicaCount=1)"
+expect_eq pdb-disabled "" "$(rendered poddisruptionbudget.yaml --set replicaCount=2 --set podDisruptionBudget.enabled=false)"
+rendered deployment.yaml --set replicaCount=2 >"$tmp/deploy2.yaml"
+expect_eq spread-keys "topology.kubernetes.io/zone kubernetes.io/hostname" \
+  "$(sed -n 's/^      - topologyKey: //p' "$tmp/deploy2.yaml" | paste -sd' ')"
+expect_eq spread-whenUnsatisfiable "ScheduleAnyway ScheduleAnyway" \
+  "$(sed -n 's/^        whenUnsatisfiable: //p' "$tmp/deploy2.yaml" | paste -sd' ')"
+expect_eq spread-matchLabelKeys 2 "$(grep -c '^        matchLabelKeys: \[pod-template-hash\]$' "$tmp/deploy2.yaml")"
+expect_eq spread-replicas-1 0 "$(rendered deployment.yaml --set replicaCount=1 | grep -c topologySpreadConstraints)"
+expect_eq spread-disabled 0 "$(rendered deployment.yaml --set replicaCount=2 --set topologySpread.enabled=false | grep -c topologySpreadConstraints)"
+rendered deployment.yaml --set replicaCount=1 --set 'topologySpread.constraints[0].maxSkew=2' \
+  --set 'topologySpread.constraints[0].topologyKey=example.com/rack' \
+  --set 'topologySpread.constraints[0].whenUnsatisfiable=DoNotSchedule' >"$tmp/own.yaml"
+expect_eq spread-own "2 example.com/rack DoNotSchedule" \
+  "$(sed -n '/^      topologySpreadConstraints:/,/^      [a-z]/p' "$tmp/own.yaml" |
+     sed -n 's/^ *-\{0,1\} *topologyKey: //p; s/^ *-\{0,1\} *maxSkew: //p; s/^ *-\{0,1\} *whenUnsatisfiable: //p' | paste -sd' ')"
+log "ok: PodDisruptionBudget and topology spread with replicaCount > 1 only, as configured"
+
+log "--- imagePullSecrets are objects"
+rendered deployment.yaml --set 'imagePullSecrets[0].name=regcred' --set 'imagePullSecrets[1].name=mirror' >"$tmp/pull.yaml"
+expect_eq imagePullSecrets "- name: regcred - name: mirror" \
+  "$(sed -n '/^      imagePullSecrets:/,/^      [a-z]/p' "$tmp/pull.yaml" | sed -n 's/^        - /- /p' | paste -sd' ')"
+
+log "--- the CRD, as a template"
+[ -e "$chart/crds" ] && fail "the chart has a crds/ directory: Helm would install it itself and never upgrade it"
+crd_src="$SRC/crds/failovergroups.failover.io.yaml"
+crd_copy="$chart/files/crds/failovergroups.failover.io.yaml"
+cmp -s "$crd_src" "$crd_copy" || fail "files/crds/ differs from crds/ (make sync-manifests)"
+rendered crds.yaml >"$tmp/crd.yaml"
+expect_eq crd-kind CustomResourceDefinition "$(sed -n 's/^kind: //p' "$tmp/crd.yaml")"
+expect_eq crd-keep keep "$(sed -n 's/^    helm.sh\/resource-policy: //p' "$tmp/crd.yaml")"
+expect_eq crd-labels "failover-operator r" "$(sed -n 's/^    app.kubernetes.io\/name: //p; s/^    app.kubernetes.io\/instance: //p' "$tmp/crd.yaml" | paste -sd' ')"
+# The rendered CRD is the source with the chart's labels and annotations added to metadata.
+awk '/^metadata:$/{print; m=1; next} m && /^  (labels|annotations):$/{skip=1; next} m && skip && /^    /{next} {skip=0} /^spec:$/{m=0} {print}' \
+  "$tmp/crd.yaml" | sed '/^$/d' >"$tmp/crd-stripped.yaml"
+diff <(sed '/^$/d' "$crd_src") "$tmp/crd-stripped.yaml" >"$tmp/crd.diff" ||
+  { head -20 "$tmp/crd.diff"; fail "the rendered CRD differs from crds/ beyond its metadata's labels and annotations"; }
+expect_eq crd-no-keep 0 "$(rendered crds.yaml --set crds.keep=false | grep -c 'helm.sh/resource-policy')"
+expect_eq crd-not-installed "" "$(rendered crds.yaml --set crds.install=false)"
+log "ok: the CRD renders from crds/, kept on uninstall unless crds.keep=false, absent with crds.install=false"
+log "PASS"

@@ -240,12 +240,13 @@ TEST_F(ReconcilerConcurrency, GroupsFailOverAtOnceWithParallelStages) {
   for (auto& t : writers) t.join();
   ASSERT_TRUE(runtime_test::WaitFor([&] { return AllServe("b", &why); }, 60s)) << "failover: " << why;
 
-  // One Event per completed switch, naming the strategy.
+  // One Event per completed switch, naming the strategy (and, after it, the Degraded
+  // condition it leaves: a is down, no standby left).
   std::vector<std::string> events;
   auto completed = [&](int g) {
     const std::string want = "g" + std::to_string(g) + "/FailoverCompleted: switched a -> b (PrimaryUnhealthy), strategy " +
-                             (g % 2 == 0 ? "BreakBeforeMake" : "MakeBeforeBreak");
-    return std::find(events.begin(), events.end(), want) != events.end();
+                             (g % 2 == 0 ? "BreakBeforeMake" : "MakeBeforeBreak") + "; NoHealthyStandby: ";
+    return std::count_if(events.begin(), events.end(), [&](const std::string& e) { return e.rfind(want, 0) == 0; }) == 1;
   };
   bool all = runtime_test::WaitFor([&] {
     events = Events();
@@ -261,9 +262,10 @@ TEST_F(ReconcilerConcurrency, GroupsFailOverAtOnceWithParallelStages) {
 
 // A process whose groups cache lags behind the pods and Services (a slow groups watch, a
 // leader that took over a moment ago) decides from a status older than what it acts on: the
-// status still says a is active after the group failed over to b. Its traffic and role
-// writes are fenced by the group's resourceVersion, so it decides again from a fresh read
-// and moves nothing back.
+// status still says a is active after the group failed over to b. The Service it reads
+// carries that switch's record, numbered above the stale status's switchSeq: the plan only
+// finishes that switch (its status write, carrying the stale resourceVersion, is a conflict
+// and the group is read again), and moves nothing back.
 TEST_F(ReconcilerConcurrency, AGroupCacheOlderThanThePodsAndServicesNeverFlipsTraffic) {
   CreateGroup(0, "BreakBeforeMake");
   if (HasFatalFailure()) return;

@@ -238,11 +238,14 @@ void Observe(const Watcher& w, Sample& s) {
   s.t0 = pod->ready_changed;
   const auto* svc = w.Service(s.group);
   const auto* to_pod = w.Pod(PodName(s.group, s.to, 0));
-  if (svc != nullptr && svc->member == s.to && to_pod != nullptr && to_pod->role == "active") {
+  // Traffic moved: the Service names the new member and its pod carries what the selector
+  // needs (eligible=true, there ahead of the switch). The roles are done once the pod is
+  // role=active too (reported apart: traffic does not wait for it).
+  if (svc != nullptr && svc->member == s.to && to_pod != nullptr && to_pod->eligible == "true") {
     s.op_service = Ms(svc->changed - s.t0);
-    s.op_role = Ms(to_pod->role_changed - s.t0);
-    s.op = std::max(*s.op_service, *s.op_role);
+    s.op = std::max(*s.op_service, Ms(to_pod->eligible_changed - s.t0));
   }
+  if (s.op && to_pod->role == "active") s.op_role = Ms(to_pod->role_changed - s.t0);
   if (const auto* ep = w.Endpoint(s.group + "-peer", PodName(s.group, s.from, 0)); ep != nullptr && !ep->ready) {
     s.peer = Ms(ep->changed - s.t0);
   }
@@ -260,7 +263,7 @@ Sample NewSample(const std::string& group, const std::string& from) {
 }
 
 bool Complete(const Sample& s, const Expect& e) {
-  return s.seen && (!e.op || s.op) && (!e.peer || s.peer) && (!e.floor || s.floor);
+  return s.seen && (!e.op || (s.op && s.op_role)) && (!e.peer || s.peer) && (!e.floor || s.floor);
 }
 
 // True when group g serves from `active` everywhere and both pods are ready.
@@ -299,8 +302,9 @@ json SamplesJson(const std::vector<Sample>& samples) {
   int missing_op = 0, missing_peer = 0, missing_floor = 0, unseen = 0;
   for (const auto& s : samples) {
     if (!s.seen) ++unseen;
-    if (s.op) op.push_back(*s.op), op_service.push_back(*s.op_service), op_role.push_back(*s.op_role);
+    if (s.op) op.push_back(*s.op), op_service.push_back(*s.op_service);
     else ++missing_op;
+    if (s.op_role) op_role.push_back(*s.op_role);
     if (s.peer) peer.push_back(*s.peer); else ++missing_peer;
     if (s.floor) floor.push_back(*s.floor); else ++missing_floor;
   }

@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 inline const char* const kGroupLabel = "bench.failover.io/group";
 inline const char* const kMemberLabel = "bench.failover.io/member";
 inline const char* const kRoleLabel = "failover.io/role";
+inline const char* const kEligibleLabel = "failover.io/eligible";
 inline const char* const kOperatorMemberLabel = "failover.io/member";
 
 // Reads a program's flags, declared on `flags` (base::FlagSet, as every program of the

@@ -111,6 +111,11 @@ void Watcher::ApplyPod(const json& pod, bool deleted) {
     p.role = role;
     p.role_changed = now;
   }
+  std::string eligible = Label(pod, kEligibleLabel);
+  if (fresh || eligible != p.eligible) {
+    p.eligible = eligible;
+    p.eligible_changed = now;
+  }
   cv_.notify_all();
 }
 

@@ -25,6 +25,8 @@ class Watcher {
     Clock::time_point ready_changed;
     std::string role;  // failover.io/role
     Clock::time_point role_changed;
+    std::string eligible;  // failover.io/eligible: what an ActivePassive Service selects on
+    Clock::time_point eligible_changed;
   };
   struct ServiceState {
     std::string member;  // selector failover.io/member, else bench.failover.io/member

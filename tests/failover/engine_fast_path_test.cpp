@@ -211,5 +211,36 @@ TEST(FastPath, AServiceChangedSinceTheDecisionIsNotOverwritten) {
   EXPECT_EQ(s.ServiceMember(), "a");
 }
 
+// A nonsense failover.io/switch (edited by hand, truncated): no switch is read from it, a
+// Warning names the Service and the value, and the Service loses it.
+TEST(FastPath, AnUnreadableSwitchRecordIsIgnoredReportedAndRemoved) {
+  for (const std::string garbage : {"{not json", R"({"seq":"x","to":"b"})", R"({"seq":7})", "\xff"}) {
+    Scenario s = Settled();
+    s.world.services.at("db").annotations[keys::kSwitch] = garbage;
+    Plan& p = s.Step(T(5));
+    EXPECT_EQ(s.ServiceMember(), "a") << garbage;
+    EXPECT_EQ(s.world.status.active_member, "a") << garbage;
+    EXPECT_FALSE(s.world.services.at("db").annotations.count(keys::kSwitch)) << garbage;
+    const Event* e = testing::FindEvent(p, "SwitchRecordUnreadable");
+    ASSERT_NE(e, nullptr) << garbage;
+    EXPECT_EQ(e->type, "Warning");
+    EXPECT_NE(e->message.find("Service db has failover.io/switch="), std::string::npos) << e->message;
+  }
+}
+
+// A record naming a member that is not in the spec is not resumed; the Service loses it.
+TEST(FastPath, ARecordForAMemberNotInTheSpecIsNotResumed) {
+  Scenario s = Settled();
+  s.world.services.at("db").annotations[keys::kSwitch] = R"({"seq":99,"from":"a","to":"zzz","reason":"Switchover"})";
+  s.Step(T(5));
+  EXPECT_EQ(s.ServiceMember(), "a");
+  EXPECT_FALSE(s.world.services.at("db").annotations.count(keys::kSwitch));
+  EXPECT_EQ(s.world.status.switch_seq, 99) << "booked as seen, so the next switch is numbered above it";
+  s.MemberReady("a", false);
+  s.Step(T(6));
+  s.Step(T(12));
+  EXPECT_EQ(ServiceRecord(s).seq, 100);
+}
+
 }  // namespace
 }  // namespace failover

@@ -36,20 +36,22 @@ std::vector<std::string> PodUids(const Classification& c, int member) {
   return uids;
 }
 
+std::optional<SwitchRecord> ServiceSwitchRecord(const ServiceObservation& service) {
+  auto it = service.annotations.find(keys::kSwitch);
+  if (it == service.annotations.end()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+  SwitchRecord r = j.is_object() ? SwitchRecordFromJson(j) : SwitchRecord{};
+  if (r.seq < 0 || r.to.empty()) r.seq = 0;
+  return r;
+}
+
 std::optional<SwitchRecord> NewestServiceRecord(const Inputs& in) {
   std::optional<SwitchRecord> newest;
   for (const auto& ref : in.spec.services) {
     for (const auto& s : in.observed.services) {
       if (s.name != ref.name || !s.exists) continue;
-      auto it = s.annotations.find(keys::kSwitch);
-      if (it == s.annotations.end()) continue;
-      // Not the operator's JSON (edited by hand, truncated): as good as none; the next switch
-      // writes a readable one.
-      nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
-      if (!j.is_object()) continue;
-      SwitchRecord r = SwitchRecordFromJson(j);
-      if (r.seq <= 0 || r.to.empty()) continue;
-      if (!newest || r.seq > newest->seq) newest = std::move(r);
+      std::optional<SwitchRecord> r = ServiceSwitchRecord(s);
+      if (r && r->seq > 0 && (!newest || r->seq > newest->seq)) newest = std::move(r);
     }
   }
   return newest;

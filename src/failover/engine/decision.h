@@ -114,8 +114,12 @@ void RequeueAt(Decision& d, Time at, Time now);
 std::vector<std::string> PodUids(const Classification& c, int member);
 // The roles as last written (none Active), one per member.
 std::vector<Role> PreviousRoles(const Classification& c);
-// The newest readable switch record (keys::kSwitch) on the existing Services of
-// spec.services; none when none has one.
+// A Service's switch record (keys::kSwitch): none without the annotation; with one that is
+// not the operator's JSON (edited by hand, truncated) or names no switch, a record with
+// seq 0 (as good as none: the next switch writes a readable one).
+std::optional<SwitchRecord> ServiceSwitchRecord(const ServiceObservation& service);
+// The newest readable switch record on the existing Services of spec.services; none when
+// none has one.
 std::optional<SwitchRecord> NewestServiceRecord(const Inputs& in);
 // The record a Service carries for a switch (no step: the Service is the step).
 SwitchRecord ServiceRecordOf(const Switch& sw);

@@ -67,6 +67,7 @@ const char* ReasonName(Reason r) {
     case Reason::kMemberRemoved: return "MemberRemoved";
     case Reason::kMemberRestored: return "MemberRestored";
     case Reason::kSelectorDriftCorrected: return "SelectorDriftCorrected";
+    case Reason::kSwitchRecordUnreadable: return "SwitchRecordUnreadable";
     case Reason::kActiveMemberElected: return "ActiveMemberElected";
     case Reason::kFailoverStarted: return "FailoverStarted";
     case Reason::kFailbackStarted: return "FailbackStarted";

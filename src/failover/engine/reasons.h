@@ -78,6 +78,7 @@ enum class Reason {
   kLagUnknown,
   kServiceReleased,
   kServiceNotRestored,
+  kSwitchRecordUnreadable,  // a Service's failover.io/switch is not a switch record
 };
 const char* ReasonName(Reason r);
 

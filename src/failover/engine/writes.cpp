@@ -36,6 +36,11 @@ std::optional<Labels> OriginalSelector(const ServiceObservation& s) {
   return out;
 }
 
+// A value as a JSON string (escaped, invalid UTF-8 replaced), at most 200 bytes of it.
+std::string Quoted(const std::string& value) {
+  return nlohmann::json(value.substr(0, 200)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 PatchPodLabels Unlabel(const PodObservation& p) {
   PatchPodLabels patch{p.name, p.uid, {}, {}};
   for (const char* k : {keys::kGroup, keys::kMember, keys::kRole, keys::kEligible}) {
@@ -134,12 +139,8 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
     const bool keep_since = annotated == member_value && since != seen->annotations.end();
     const bool labelled = HasLabel(seen->labels, keys::kGroup, in.observed.group.name);
     // Its switch record: this plan's switch's, else none that names another member.
-    std::optional<SwitchRecord> has;
-    if (auto r = seen->annotations.find(keys::kSwitch); r != seen->annotations.end()) {
-      nlohmann::json j = nlohmann::json::parse(r->second, nullptr, false);
-      has = j.is_object() ? SwitchRecordFromJson(j) : SwitchRecord{};
-    }
-    const bool record_ok = record ? has == record : (!has || (ap && has->to == member_value));
+    const std::optional<SwitchRecord> has = ServiceSwitchRecord(*seen);
+    const bool record_ok = record ? has == record : (!has || (ap && has->seq > 0 && has->to == member_value));
     if (!selector_ok || !keep_since || !labelled || !record_ok) {
       PatchService patch;
       patch.name = ref.name;
@@ -149,6 +150,13 @@ ServicePlan ServiceWrites(const Inputs& in, const Decision& d) {
         patch.annotations[keys::kSwitch] = SwitchRecordToJson(*record).dump();
       } else if (!record_ok) {
         patch.remove_annotations.push_back(keys::kSwitch);
+      }
+      if (has && has->seq == 0) {
+        out.notices.push_back(Warning(Reason::kSwitchRecordUnreadable,
+                                      "Service " + ref.name + " has " + keys::kSwitch + "=" +
+                                          Quoted(seen->annotations.at(keys::kSwitch)) +
+                                          ", not a switch record (JSON with seq >= 1 and to): ignored, " +
+                                          (record ? "replaced by this switch's" : "removed")));
       }
       for (const auto& [k, v] : seen->selector) {
         if (!desired.count(k)) patch.remove_selector_keys.push_back(k);

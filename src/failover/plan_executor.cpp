@@ -1,5 +1,6 @@
 #include "failover/plan_executor.h"
 
+#include <algorithm>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -41,6 +42,16 @@ std::optional<Time> SwitchStartedBy(const Write& w) {
     if (j.is_object()) return SwitchRecordFromJson(j).started_at;
   }
   return std::nullopt;
+}
+
+// A stage whose every write is a conditional Service write carrying a switch record: the
+// stage that moves a switch's traffic.
+bool MovesASwitchsTraffic(const Plan& plan, const StageRange& stage) {
+  for (size_t i = stage.begin; i < stage.end; ++i) {
+    const auto* p = std::get_if<PatchService>(&plan.writes[i]);
+    if (p == nullptr || p->resource_version.empty() || !p->annotations.count(keys::kSwitch)) return false;
+  }
+  return stage.end > stage.begin;
 }
 
 // A stage is issued in parallel only as the engine promises it: one group write at most
@@ -238,6 +249,8 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   // rest); a stage without one reads the group and compares. A group changed since (a
   // lagging groups watch, another leader's switch) is a conflict: decide again.
   bool fenced = false;
+  const bool calls_hook = std::any_of(plan.writes.begin(), plan.writes.end(),
+                                      [](const Write& w) { return std::holds_alternative<CallHook>(w); });
   for (const StageRange& stage : Stages(plan)) {
     bool moves = false, self_fenced = true;
     std::optional<size_t> group_write;
@@ -325,6 +338,11 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       return out;
     }
     emit(false);
+    if (deps_.hand_off_after_traffic && !calls_hook && stage.end < plan.writes.size() &&
+        MovesASwitchsTraffic(plan, stage)) {
+      out.handed_off = true;  // no if_stopped Event: the next plan finishes and reports it
+      return out;
+    }
   }
   emit(false);
   return out;

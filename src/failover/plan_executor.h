@@ -37,11 +37,19 @@ class PlanExecutor {
     HookRunner* hooks = nullptr;  // may be null when no plan calls a hook
     std::function<bool()> may_write;  // leader-election guard; empty = always
     std::function<void(const nlohmann::json& group, const Event& event)> emit;  // may be empty
+    // Stop a switch's plan once its Services moved (the stage of Service writes carrying the
+    // switch record), leaving the role labels and the status to the next reconcile, which
+    // finishes the switch from the record (see Result::handed_off). Plans that call a hook
+    // run through.
+    bool hand_off_after_traffic = true;
   };
   struct Result {
     kube::Status status;        // the first failed write of the failed stage, annotated
     bool conflict = false;      // every failure of that stage was a 409: re-read and decide again
     bool waiting_hook = false;  // stopped at a running hook
+    // Stopped, on purpose, right after the stage that moved traffic: requeue the group at
+    // once (behind the groups already waiting, whose traffic moves first in a storm).
+    bool handed_off = false;
   };
 
   explicit PlanExecutor(Deps deps) : deps_(std::move(deps)) {}

@@ -166,6 +166,12 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     }
     if (!applied.status.ok()) return applied.status;
     runtime::ReconcileResult result;
+    if (applied.handed_off) {
+      // The Services moved; the roles and the status follow in the next reconcile (its
+      // plan finishes the switch recorded on them and records the metrics).
+      result.requeue_after = std::chrono::milliseconds(1);
+      return result;
+    }
     if (applied.waiting_hook) {
       // The hook's end re-queues the group; this is a safety net only.
       result.requeue_after = std::chrono::seconds(60);

@@ -239,6 +239,33 @@ TEST_F(PlanExecutorTest, AStageOfConditionalServiceWritesGoesOutWithoutAReadFirs
   EXPECT_EQ(Names().front(), "GET failovergroups/db");
 }
 
+// A switch's plan stops once its Services moved: the role labels and the status are left to
+// the next reconcile (which finishes the switch recorded on the Service), so in a storm every
+// group's traffic moves before any group's roles. No "Started" Event for that stop.
+TEST_F(PlanExecutorTest, ASwitchsPlanHandsOffRightAfterItsServicesMoved) {
+  PatchService svc{"db", {{"failover.io/member", "site-b"}}, {}, {{"failover.io/switch", R"({"seq":1,"to":"site-b"})"}}};
+  svc.resource_version = "5";
+  Plan plan;
+  plan.writes = {svc, Label("b-0", "active"), UpdateStatus{}};
+  plan.stage_ends = {1, 2, 3};
+  plan.events = {Event{"Warning", "FailoverStarted", "switching", 1, true},
+                 Event{"Warning", "FailoverCompleted", "switched", 3, false}};
+  auto r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.handed_off);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"services/db"}));
+  EXPECT_TRUE(events_.empty()) << ::testing::PrintToString(events_);
+
+  // A Service write that carries no switch (a selector put back) runs through.
+  client_.ClearCalls();
+  std::get<PatchService>(plan.writes[0]).annotations.clear();
+  client_.ServeGroup("db", "7");
+  r = Apply(plan);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.handed_off);
+  EXPECT_EQ(Names().size(), 3u);
+}
+
 // A Service changed since the decision: a conflict, nothing after it, and the Service read
 // again so that the next decision sees it even before the watch delivers it.
 TEST_F(PlanExecutorTest, AServiceChangedSinceTheDecisionIsAConflictAndIsReadAgain) {

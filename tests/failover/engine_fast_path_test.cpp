@@ -211,6 +211,42 @@ TEST(FastPath, AServiceChangedSinceTheDecisionIsNotOverwritten) {
   EXPECT_EQ(s.ServiceMember(), "a");
 }
 
+// The reconciler hands a switch's plan off right after its Services moved; the next plan
+// finishes it from the record. For the first election too: it is booked (Initial, the
+// ActiveMemberElected Event), not taken for a member that was already active.
+TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNext) {
+  auto through_services = [](const Plan& p) {
+    size_t end = 0;
+    for (const StageRange& st : Stages(p)) {
+      end = st.end;
+      if (std::holds_alternative<PatchService>(p.writes[st.begin])) break;
+    }
+    return end;
+  };
+  Scenario s;
+  Plan first = Decide(s.spec, s.world.Observe(), s.world.status, T(0));
+  s.world.Apply(first, through_services(first));
+  ASSERT_EQ(s.ServiceMember(), "a");
+  ASSERT_TRUE(s.world.status.active_member.empty());
+  Plan& p = s.Step(T(0));
+  EXPECT_TRUE(HasEvent(p, "ActiveMemberElected"));
+  ASSERT_TRUE(s.world.status.last_transition);
+  EXPECT_EQ(s.world.status.last_transition->reason, "Initial");
+  EXPECT_EQ(s.world.status.active_member, "a");
+  EXPECT_EQ(s.Role("a-0"), "active");
+
+  s.spec.detection.unhealthy_for = 0s;
+  s.MemberReady("a", false);
+  Plan failover = Decide(s.spec, s.world.Observe(), s.world.status, T(10));
+  s.world.Apply(failover, through_services(failover));
+  Plan& q = s.Step(T(10));
+  EXPECT_TRUE(HasEvent(q, "FailoverCompleted"));
+  EXPECT_EQ(s.world.status.active_member, "b");
+  EXPECT_EQ(s.world.status.failover_count, 1);
+  EXPECT_EQ(s.Role("b-0"), "active");
+  EXPECT_EQ(q.metrics.size(), 3u) << "the switch's metrics, recorded by the plan that books it";
+}
+
 // A nonsense failover.io/switch (edited by hand, truncated): no switch is read from it, a
 // Warning names the Service and the value, and the Service loses it.
 TEST(FastPath, AnUnreadableSwitchRecordIsIgnoredReportedAndRemoved) {

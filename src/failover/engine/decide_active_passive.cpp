@@ -416,8 +416,11 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   if (target < 0) return d;  // none was active and none can be
 
   bool resumed = sw.has_value();
-  if (target == current) {
-    sw.reset();  // nothing to switch (or a switch cancelled)
+  const bool unbooked_to_target = sw && sw->to == At(c, target).name && in.previous.active_member != sw->to;
+  if (target == current && !unbooked_to_target) {
+    // Nothing to switch (or a switch cancelled). A recorded switch to the member the
+    // Services already name (an election whose status did not land) is finished instead.
+    sw.reset();
   } else if (!sw || sw->to != At(c, target).name) {
     resumed = false;
     sw = Switch{current_name, At(c, target).name, choice.reason.value_or(SwitchReason::kPrimaryUnhealthy),

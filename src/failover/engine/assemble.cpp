@@ -163,29 +163,18 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   }
   if (ap) {
     // The selector's labels on the pods to serve (none in a steady state), then the Services:
-    // one write each moves traffic, whatever the strategy; the strategy orders the role
-    // labels after them (BreakBeforeMake: the old member's pods lose role=active before the
-    // new member's get it; MakeBeforeBreak: the other way round).
+    // one write each moves traffic, whatever the strategy.
     out.AddAll(w.prerequisites);
     out.EndStage();
     out.AddAll(w.services);
     out.EndStage();
     if (sw && !initial && !resumed && !started_after) started_after = out.size();
-    if (bbm) {
-      out.AddAll(w.demotions);
-      out.AddAll(w.deletes);
-      out.AddAll(w.neutral);
-      out.EndStage();
-      out.AddAll(w.promotions);
-    } else {
-      out.AddAll(w.promotions);
-      out.AddAll(w.neutral);
-      out.EndStage();
-      out.AddAll(w.demotions);
-      out.AddAll(w.deletes);
-    }
-  } else if (bbm) {
-    // ActiveActive: role=active is what the Services select.
+  }
+  // The role labels in the strategy's order: BreakBeforeMake, the old member's pods lose
+  // role=active before the new member's get it; MakeBeforeBreak, the other way round.
+  // (ActiveActive Services select role=active: they move with the demotions, or between
+  // the promotions and the demotions.)
+  if (bbm) {
     out.AddAll(w.services);
     out.AddAll(w.demotions);
     out.AddAll(w.deletes);

@@ -43,6 +43,7 @@ echo "populate $(j .scale.populate.seconds) s ($(j .scale.populate.writes_per_se
 echo "operator RSS $(j .scale.operator.rss_mib) MiB, CPU to sync $(j .scale.operator.cpu_seconds_to_sync) s, idle CPU $(j .scale.operator.idle_cpu_seconds) s / $(j .scale.idle_seconds) s"
 echo "peer (kube-controller-manager, endpointslice only) RSS $(j .scale.peer.rss_mib) MiB, idle CPU $(j .scale.peer.idle_cpu_seconds) s; ours/peer RSS $(j .scale.rss_ratio)"
 echo "idle API requests: operator $(j '.scale.idle_audit["fo-bench-operator"].requests') (writes $(j '.scale.idle_audit["fo-bench-operator"].writes')), peer $(j '.scale.idle_audit["fo-bench-kcm"].requests') (writes $(j '.scale.idle_audit["fo-bench-kcm"].writes'))"
+echo "restart: ready (caches synced, every group decided) in $(j .scale.restart.ready_seconds) s, operator writes meanwhile $(j .scale.restart.operator_writes) (target 15 s, 0 writes)"
 echo
 echo "== churn ($(j .churn.rounds_run) rounds of $(j .churn.groups_per_round) groups: create, fail over, delete) =="
 echo "operator RSS MiB: idle $(j .churn.idle.rss_mib), after round 1 $(j .churn.first.rss_mib), after the last $(j .churn.last.rss_mib) (last/first $(j .churn.rss_ratio))"

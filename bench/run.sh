@@ -395,6 +395,39 @@ if [[ " $PHASES " == *" scale "* ]]; then
       peer:{rss_mib:($kcm_rss/1024), idle_cpu_seconds:$kcm_cpu},
       rss_ratio:($op_rss/$kcm_rss), idle_seconds:$idle, idle_audit:$a}')"
   stop_bg kcm-peer
+  # Restart (issue 16 item 4): the operator stopped and started again over the same objects,
+  # nothing changed meanwhile. Ready = its caches synced and every group decided (the
+  # failovergroup controller's reconciles at least the groups, its queue empty, no worker
+  # busy), timed from the start of the new process; its writes until 5 s after (0 expected:
+  # nothing is written at start-up that is already true).
+  stop_bg operator
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  RS_SINCE="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+  RS_T0="$(date +%s.%N)"
+  start_operator "$NS" "$SCALE_OP_FLAGS" "127.0.0.1:$PORT"
+  decided() {  # reconciles done, queue depth, busy workers of the failovergroup controller
+    curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" | awk '
+      /^controller_runtime_reconcile_total\{/ && /controller="failovergroup"/ {n += $NF}
+      /^workqueue_depth\{/ && /name="failovergroup"/ {d += $NF}
+      /^controller_runtime_active_workers\{/ && /controller="failovergroup"/ {w += $NF}
+      END {printf "%d %d %d\n", n, d, w}'
+  }
+  RS_READY=null
+  for i in $(seq 1 3000); do
+    read -r RS_N RS_D RS_W <<<"$(decided || echo "0 1 1")"
+    if [ "${RS_N:-0}" -ge "$SCALE_GROUPS" ] && [ "${RS_D:-1}" -eq 0 ] && [ "${RS_W:-1}" -eq 0 ]; then
+      RS_READY="$(awk -v a="$RS_T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.3f", b-a}')"
+      break
+    fi
+    sleep 0.2
+  done
+  [ "$RS_READY" != null ] || log "scale: the restarted operator did not decide every group within 600 s"
+  sleep 5
+  RS_UNTIL="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+  put '.scale.restart' "$(jq -n --argjson ready "$RS_READY" --argjson a "$(audit "$RS_SINCE" "$RS_UNTIL")" \
+    --argjson n "${RS_N:-0}" '{ready_seconds:$ready, reconciles:$n, audit:$a,
+      operator_writes:(if $a == null then null else ($a["fo-bench-operator"].writes // 0) end)}')"
+  log "scale: restarted operator ready in ${RS_READY} s, writes $(jq -c '.scale.restart.operator_writes' <<<"$RESULT")"
   delete_namespace "$NS"
   stop_bg operator
 fi
@@ -479,7 +512,7 @@ if [ -n "$SMOKE" ]; then
       and (.storm.blaster.patches == $s) and (.storm.blaster.errors == 0) and (.storm.blaster.wall_ms > 0)
       and (.storm.operator_vs_blaster != null) and (.storm.workers > 0) else true end)
     and (if ran("scale") then (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0)
-      and (.scale.peer.rss_mib > 0) else true end)
+      and (.scale.peer.rss_mib > 0) and (.scale.restart.ready_seconds != null) else true end)
     and (if ran("churn") then (.churn.complete == $cr) and (.churn.rounds_run == $cr)
       and (.churn.last.rss_mib > 0) and (.churn.last.failover_group_series == .churn.idle.failover_group_series)
       else true end)' \

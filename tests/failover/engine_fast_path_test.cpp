@@ -245,6 +245,8 @@ TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNex
   EXPECT_EQ(s.world.status.failover_count, 1);
   EXPECT_EQ(s.Role("b-0"), "active");
   EXPECT_EQ(q.metrics.size(), 3u) << "the switch's metrics, recorded by the plan that books it";
+  Plan& r = s.Step(T(13));
+  EXPECT_TRUE(r.writes.empty()) << "one status write per failover:\n" << PlanToJson(r).dump(1);
 }
 
 // A nonsense failover.io/switch (edited by hand, truncated): no switch is read from it, a

@@ -48,8 +48,9 @@ std::optional<Time> SwitchStartedBy(const Write& w) {
 // stage that moves a switch's traffic.
 bool MovesASwitchsTraffic(const Plan& plan, const StageRange& stage) {
   for (size_t i = stage.begin; i < stage.end; ++i) {
-    const auto* p = std::get_if<PatchService>(&plan.writes[i]);
-    if (p == nullptr || p->resource_version.empty() || !p->annotations.count(keys::kSwitch)) return false;
+    if (!SelfFenced(plan.writes[i]) || !std::get<PatchService>(plan.writes[i]).annotations.count(keys::kSwitch)) {
+      return false;
+    }
   }
   return stage.end > stage.begin;
 }

@@ -131,8 +131,9 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   // A switch finished on its target at promotion.switchTimeout runs no hook.
   const bool hooks = sw && !initial && !d.switch_timed_out;
   const bool recorded = sw && in.previous.switch_record && in.previous.switch_record->to == sw->to;
-  const std::optional<SwitchRecord> on_services = NewestServiceRecord(in);
-  const bool resumed = recorded || (sw && sw->seq > 0 && on_services && sw->seq <= on_services->seq);
+  // A switch numbered no higher than any the plan's inputs show (ledger.switch_seq, when
+  // acting) was recorded before: on the Services or in the status.
+  const bool resumed = recorded || (sw && sw->seq > 0 && sw->seq <= d.ledger.switch_seq);
   std::optional<size_t> started_after;
   if (hooks && in.spec.pre_promote && !recorded) {
     Ledger intent_ledger = d.ledger;

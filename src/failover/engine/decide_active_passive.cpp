@@ -86,11 +86,11 @@ std::string PreviousActive(const Inputs& in, const Classification& c) {
 // (*unbooked): a switch whose Service write landed and whose final status did not (the
 // process stopped, a later write failed), or a status read from a cache older than the
 // Services.
-std::optional<Switch> RecordedSwitch(const Inputs& in, bool* unbooked) {
+// `svc` is NewestServiceRecord(in).
+std::optional<Switch> RecordedSwitch(const Inputs& in, const std::optional<SwitchRecord>& svc, bool* unbooked) {
   std::optional<SwitchRecord> rec = in.previous.switch_record;
-  std::optional<SwitchRecord> svc = NewestServiceRecord(in);
   if (svc && svc->seq > in.previous.switch_seq && (!rec || svc->seq > rec->seq)) {
-    rec = std::move(svc);
+    rec = svc;
     *unbooked = true;
   }
   if (!rec || in.spec.MemberIndex(rec->to) < 0) return std::nullopt;
@@ -100,10 +100,10 @@ std::optional<Switch> RecordedSwitch(const Inputs& in, bool* unbooked) {
 }
 
 // The largest switch number anything shows: every switch booked, recorded or on a Service.
-int64_t SeenSeq(const Inputs& in) {
+int64_t SeenSeq(const Inputs& in, const std::optional<SwitchRecord>& svc) {
   int64_t seen = in.previous.switch_seq;
   if (in.previous.switch_record) seen = std::max(seen, in.previous.switch_record->seq);
-  if (auto svc = NewestServiceRecord(in)) seen = std::max(seen, svc->seq);
+  if (svc) seen = std::max(seen, svc->seq);
   return seen;
 }
 
@@ -372,9 +372,10 @@ Decision DecideActivePassive(const Inputs& in, const Classification& c) {
   d.ledger.recent_failovers = RecentFailovers(in.spec, in.previous, in.now);
   const std::string current_name = PreviousActive(in, c);
   const int current = in.spec.MemberIndex(current_name);
+  const std::optional<SwitchRecord> on_services = NewestServiceRecord(in);
   bool unbooked = false;
-  std::optional<Switch> sw = RecordedSwitch(in, &unbooked);
-  const int64_t seen_seq = SeenSeq(in);
+  std::optional<Switch> sw = RecordedSwitch(in, on_services, &unbooked);
+  const int64_t seen_seq = SeenSeq(in, on_services);
   // Whatever this plan does with the switches it sees (finish, cancel, redirect, give up),
   // its final status books them; observing books nothing.
   d.ledger.switch_seq = in.acting ? seen_seq : in.previous.switch_seq;

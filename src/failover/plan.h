@@ -80,6 +80,10 @@ struct CallHook {
   std::string from;
   std::string to;
   std::string reason;
+  // When the switch whose hook this is started (its record's startedAt): the call's
+  // switchId and switchStartedAt, whether the record is in this plan, in the status or on
+  // the Services (a switch resumed after a restart).
+  Time started_at{};
 };
 
 using Write = std::variant<PatchPodLabels, DeletePod, PatchService, PatchGroupAnnotations,

@@ -29,21 +29,6 @@ bool SelfFenced(const Write& w) {
   return p != nullptr && !p->resource_version.empty();
 }
 
-// When the switch a write records started: the intent in the status, or the switch record
-// a Service carries (keys::kSwitch).
-std::optional<Time> SwitchStartedBy(const Write& w) {
-  if (const auto* u = std::get_if<UpdateStatus>(&w); u && u->status.switch_record) {
-    return u->status.switch_record->started_at;
-  }
-  if (const auto* p = std::get_if<PatchService>(&w)) {
-    auto it = p->annotations.find(keys::kSwitch);
-    if (it == p->annotations.end()) return std::nullopt;
-    json j = json::parse(it->second, nullptr, false);
-    if (j.is_object()) return SwitchRecordFromJson(j).started_at;
-  }
-  return std::nullopt;
-}
-
 // A stage whose every write is a conditional Service write carrying a switch record: the
 // stage that moves a switch's traffic.
 bool MovesASwitchsTraffic(const Plan& plan, const StageRange& stage) {
@@ -80,8 +65,7 @@ void PlanExecutor::Emit(const json& group, const Event& event) {
 }
 
 kube::Status PlanExecutor::ApplyWrite(const Write& write, const std::string& ns, const std::string& name,
-                                         std::string* group_rv, std::optional<Time>* switch_started,
-                                         const json& group, bool* waiting_hook) {
+                                         std::string* group_rv, const json& group, bool* waiting_hook) {
   if (deps_.may_write && !deps_.may_write()) {
     return kube::Status(kube::Reason::kCancelled, "not the leader: write withheld (" + Describe(write) + ")");
   }
@@ -132,20 +116,19 @@ kube::Status PlanExecutor::ApplyWrite(const Write& write, const std::string& ns,
         } else if constexpr (std::is_same_v<T, UpdateStatus>) {
           return patch_group(MergePatchBody(w), "status");
         } else {
-          return CallHookWrite(w, ns, name, *switch_started, group, waiting_hook);
+          return CallHookWrite(w, ns, name, group, waiting_hook);
         }
       },
       write);
 }
 
 kube::Status PlanExecutor::CallHookWrite(const CallHook& w, const std::string& ns, const std::string& name,
-                                         const std::optional<Time>& switch_started, const json& group,
-                                         bool* waiting_hook) {
+                                         const json& group, bool* waiting_hook) {
   if (!deps_.hooks) return kube::Status(kube::Reason::kUnknown, "no hook runner to call " + w.hook.url);
   const std::string group_key = runtime::ObjectKey(ns, name);
   const json meta = group.value("metadata", json::object());
   const char* phase = w.phase == HookPhase::kPrePromote ? "prePromote" : "postPromote";
-  std::string started = switch_started ? FormatTime(*switch_started) : "";
+  const std::string started = FormatTime(w.started_at);
   const std::string key = meta.value("uid", "") + "|" + phase + "|" + w.from + "|" + w.to + "|" +
                           w.reason + "|" + started;
   // The switch's identity (the one Apply told the runner is current), so the receiver can
@@ -202,22 +185,14 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   const std::string ns = meta.value("namespace", "");
   const std::string name = meta.value("name", "");
   std::string group_rv = ResourceVersionOf(group);
-  std::optional<Time> switch_started;
-  {
-    Status prev = ParseStatus(group.value("status", json::object()));
-    if (prev.switch_record) switch_started = prev.switch_record->started_at;
-  }
   // The hook runner learns the group's current switch from every decision: the switch
   // whose hooks this plan calls, or none. A queued or retrying call of another switch (one
   // cancelled, redirected or timed out) is dropped before its next attempt.
   if (deps_.hooks) {
     std::string current;
-    std::optional<Time> started = switch_started;
     for (const Write& w : plan.writes) {
-      if (auto at = SwitchStartedBy(w)) {
-        started = at;
-      } else if (const auto* h = std::get_if<CallHook>(&w)) {
-        current = SwitchId(meta.value("uid", ""), h->to, started ? FormatTime(*started) : "");
+      if (const auto* h = std::get_if<CallHook>(&w)) {
+        current = SwitchId(meta.value("uid", ""), h->to, FormatTime(h->started_at));
         break;
       }
     }
@@ -240,7 +215,7 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   };
   auto apply = [&](size_t i) {
     bool w = false;
-    results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, &switch_started, group, &w);
+    results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, group, &w);
     waiting[i] = w ? 1 : 0;
     applied[i] = 1;
   };
@@ -260,10 +235,6 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       moves |= m;
       self_fenced &= !m || SelfFenced(plan.writes[i]);
       if (!group_write && IsGroupWrite(plan.writes[i])) group_write = i;
-    }
-    // The switch a later hook call belongs to (set here, not by the writes' threads).
-    for (size_t i = stage.begin; i < stage.end; ++i) {
-      if (auto at = SwitchStartedBy(plan.writes[i])) switch_started = at;
     }
     const bool parallel = stage.end - stage.begin > 1 && Independent(plan, stage);
     // A stage of conditional Service writes needs no read before it (the first write of a

@@ -59,11 +59,9 @@ class PlanExecutor {
 
  private:
   kube::Status ApplyWrite(const Write& write, const std::string& ns, const std::string& name,
-                          std::string* group_rv, std::optional<Time>* switch_started,
-                          const nlohmann::json& group, bool* waiting_hook);
+                          std::string* group_rv, const nlohmann::json& group, bool* waiting_hook);
   kube::Status CallHookWrite(const CallHook& w, const std::string& ns, const std::string& name,
-                             const std::optional<Time>& switch_started, const nlohmann::json& group,
-                             bool* waiting_hook);
+                             const nlohmann::json& group, bool* waiting_hook);
   // OK when group ns/name on the server still has resourceVersion group_rv; a conflict
   // when it changed or is gone.
   kube::Status CheckGroupFresh(const std::string& ns, const std::string& name, const std::string& group_rv);

@@ -67,7 +67,8 @@ json WriteToJson(const Write& write) {
         } else {
           j = {{"kind", "CallHook"},
                {"phase", w.phase == HookPhase::kPrePromote ? "prePromote" : "postPromote"},
-               {"url", w.hook.url}, {"from", w.from}, {"to", w.to}, {"reason", w.reason}};
+               {"url", w.hook.url}, {"from", w.from}, {"to", w.to}, {"reason", w.reason},
+               {"startedAt", FormatTime(w.started_at)}};
         }
         return j;
       },

@@ -145,6 +145,32 @@ TEST(FastPath, AProcessStoppedAfterTheServiceWriteFinishesTheSwitch) {
   EXPECT_FALSE(HasEvent(p, "FailoverStarted"));
 }
 
+// Stopped after the Service write with a postPromote hook: the plan that finishes the
+// switch from the Service's record calls the hook as that switch (its record's start), so
+// the receiver sees the same switchId as a plan that had run through.
+TEST(FastPath, AResumedSwitchsHookCallCarriesTheStartOfTheRecordOnTheService) {
+  Scenario s = PrimaryDown(SwitchStrategy::kBreakBeforeMake);
+  s.spec.post_promote = Hook{"http://hooks/post", 5s, 3, HookFailurePolicy::kIgnore};
+  Plan whole = Decide(s.spec, s.world.Observe(), s.world.status, T(2));
+  s.Step(T(2), 1);  // only the Service write landed
+  const SwitchRecord rec = ServiceRecord(s);
+  ASSERT_FALSE(s.world.status.switch_record) << "no intent in the status: the record is on the Service only";
+  Plan p = Decide(s.spec, s.world.Observe(), s.world.status, T(4));
+  auto hook_of = [](const Plan& plan) -> std::optional<CallHook> {
+    for (const Write& w : plan.writes) {
+      if (const auto* h = std::get_if<CallHook>(&w)) return *h;
+    }
+    return std::nullopt;
+  };
+  auto call = hook_of(p);
+  auto first = hook_of(whole);
+  ASSERT_TRUE(call && first) << ::testing::PrintToString(DescribeStages(p));
+  EXPECT_EQ(call->started_at, rec.started_at);
+  EXPECT_EQ(call->started_at, first->started_at);
+  EXPECT_EQ(call->started_at, T(2));
+  EXPECT_EQ(call->to, "b");
+}
+
 // The groups cache is older than the Services (a lagging watch): its status still says a is
 // active and a is healthy in it. The plan does not flip traffic back; it finishes the switch
 // on the Services, and its status write carries the stale resourceVersion (a conflict).

@@ -510,6 +510,7 @@ TEST(HookRunnerAndExecutor, TheCallCarriesTheSwitchAndIsDroppedWhenTheNextDecisi
   pre.from = "a";
   pre.to = "b";
   pre.reason = "Switchover";
+  pre.started_at = Time(1704067201500ms);
   Plan plan;
   plan.writes = {intent, pre, UpdateStatus{}};
   plan.stage_ends = {1, 2, 3};

@@ -159,7 +159,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   }
   if (hooks && in.spec.pre_promote) {
     out.EndStage();
-    out.Add(CallHook{HookPhase::kPrePromote, *in.spec.pre_promote, sw->from, sw->to, SwitchReasonName(sw->reason)});
+    out.Add(CallHook{HookPhase::kPrePromote, *in.spec.pre_promote, sw->from, sw->to, SwitchReasonName(sw->reason),
+                     sw->started_at});
     out.EndStage();
   }
   if (ap) {
@@ -194,7 +195,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   if (in.acting && d.clear_switchover) out.Add(PatchGroupAnnotations{{}, {keys::kSwitchoverTo}});
   out.EndStage();
   if (hooks && in.spec.post_promote) {
-    out.Add(CallHook{HookPhase::kPostPromote, *in.spec.post_promote, sw->from, sw->to, SwitchReasonName(sw->reason)});
+    out.Add(CallHook{HookPhase::kPostPromote, *in.spec.post_promote, sw->from, sw->to, SwitchReasonName(sw->reason),
+                     sw->started_at});
     out.EndStage();
   }
 

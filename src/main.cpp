@@ -35,6 +35,7 @@ struct Flags {
   double qps = 0;
   int burst = 100;
   std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
+  bool per_group_histograms = false;
   bool version = false;
   bool help = false;
 };
@@ -58,7 +59,9 @@ std::string Usage() {
                      "  --kube-api-burst=N                 client-side burst, with --kube-api-qps > 0 (default 100)\n"
                      "  --watch-timeout=D                  the apiserver ends each watch after D (whole seconds); one\n"
                      "                                     still open 5s later is silent, cut and resumed (default:\n"
-                     "                                     15-20s at random, so a silent watch is cut within 25s)\n") +
+                     "                                     15-20s at random, so a silent watch is cut within 25s)\n"
+                     "  --metrics-per-group-histograms     the latency histograms per group (18 series each), not per\n"
+                     "                                     namespace (default false; docs/metrics.md, Cardinality)\n") +
          runtime::ManagerFlagsUsage() +
          "  --version                          print the version and exit\n"
          "  --help                             this text\n";
@@ -85,6 +88,7 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
     f->watch_timeout = *d;
     return std::string();
   });
+  set.Bool("--metrics-per-group-histograms", &f->per_group_histograms);
   set.Bool("--version", &f->version);
   set.Alias("-version", "--version");
   set.Bool("--help", &f->help);
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
   runtime::Manager manager(*client, mo);
   failover::ReconcilerOptions ro;
   ro.watch_namespace = flags.watch_namespace;
+  ro.per_group_histograms = flags.per_group_histograms;
   ro.workers = flags.workers;
   ro.hook_threads = flags.hook_threads;
   ro.probe_threads = flags.probe_threads;

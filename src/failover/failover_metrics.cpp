@@ -17,13 +17,11 @@ const prometheus::Histogram::BucketBoundaries& SwitchBuckets() {
   return kBuckets;
 }
 
-const char* const kPhases[] = {"Healthy", "FailingOver", "FailedOver", "FailingBack",
-                               "Degraded", "Paused", "Invalid"};
-
 }  // namespace
 
-FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry)
-    : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()) {
+FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry, bool per_group_histograms)
+    : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()),
+      per_group_histograms_(per_group_histograms) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   using prometheus::BuildHistogram;
@@ -38,14 +36,19 @@ FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry)
                             "1 for the active member(s) of a group");
   healthy_members_ = Register(r, BuildGauge(), "failover_group_healthy_members", "Members currently healthy");
   members_ = Register(r, BuildGauge(), "failover_group_members", "Members in the spec");
-  phase_ = Register(r, BuildGauge(), "failover_group_phase", "1 for the group's current phase, 0 for the others");
+  phase_ = Register(r, BuildGauge(), "failover_group_phase", "1 for the group's current phase (no series for the others)");
   standby_available_ = Register(r, BuildGauge(), "failover_group_standby_available",
                                 "1 when a healthy standby exists");
 }
 
+prometheus::Labels FailoverMetrics::HistogramLabels(const std::string& ns, const std::string& group) const {
+  if (per_group_histograms_) return {{"namespace", ns}, {"group", group}};
+  return {{"namespace", ns}};
+}
+
 void FailoverMetrics::Observe(const std::string& ns, const std::string& group,
                               const std::vector<MetricObservation>& observations, Time now) {
-  const prometheus::Labels base{{"namespace", ns}, {"group", group}};
+  const prometheus::Labels hist = HistogramLabels(ns, group);
   std::lock_guard<std::mutex> lock(mu_);
   GroupSeries& s = series_[ns + "/" + group];
   for (const auto& m : observations) {
@@ -58,12 +61,14 @@ void FailoverMetrics::Observe(const std::string& ns, const std::string& group,
         break;
       case MetricObservation::Kind::kDetectionLatency:
         s.detection_latency = true;
-        detection_latency_->Add(base, SwitchBuckets()).Observe(std::max(0.0, m.seconds));
+        if (!per_group_histograms_) namespace_histograms_.insert(ns);
+        detection_latency_->Add(hist, SwitchBuckets()).Observe(std::max(0.0, m.seconds));
         break;
       case MetricObservation::Kind::kSwitchDuration:
         s.switch_duration = true;
+        if (!per_group_histograms_) namespace_histograms_.insert(ns);
         switch_duration_
-            ->Add(base, SwitchBuckets())
+            ->Add(hist, SwitchBuckets())
             .Observe(std::max(0.0, std::chrono::duration<double>(now - m.started_at).count()));
         break;
     }
@@ -93,11 +98,14 @@ void FailoverMetrics::SetState(const std::string& ns, const std::string& group, 
   }
   standby_available_->Add(base).Set(standby ? 1 : 0);
 
-  for (const char* p : kPhases) s.phases.insert(p);
-  if (!status.phase.empty()) s.phases.insert(status.phase);
-  for (const auto& p : s.phases) {
-    phase_->Add({{"namespace", ns}, {"group", group}, {"phase", p}}).Set(p == status.phase ? 1 : 0);
+  // One series per group, its current phase (a state set with the others at 0 would be
+  // seven series per group): alerts and the dashboard select phase="..." == 1.
+  if (s.phase != status.phase && !s.phase.empty()) {
+    auto& fam = *phase_;
+    fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"phase", s.phase}}));
   }
+  if (!status.phase.empty()) phase_->Add({{"namespace", ns}, {"group", group}, {"phase", status.phase}}).Set(1);
+  s.phase = status.phase;
 }
 
 void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
@@ -109,18 +117,30 @@ void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
     auto& fam = *active_member_;
     fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"member", m}}));
   }
-  for (const auto& p : it->second.phases) {
+  if (!it->second.phase.empty()) {
     auto& fam = *phase_;
-    fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"phase", p}}));
+    fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"phase", it->second.phase}}));
   }
   for (auto* fam : {healthy_members_, members_, standby_available_}) fam->Remove(&fam->Add(base));
   for (const auto& [from, to, reason] : it->second.failovers) {
     auto& fam = *failovers_;
     fam.Remove(&fam.Add({{"namespace", ns}, {"group", group}, {"from", from}, {"to", to}, {"reason", reason}}));
   }
-  if (it->second.detection_latency) detection_latency_->Remove(&detection_latency_->Add(base, SwitchBuckets()));
-  if (it->second.switch_duration) switch_duration_->Remove(&switch_duration_->Add(base, SwitchBuckets()));
+  if (per_group_histograms_) {
+    if (it->second.detection_latency) detection_latency_->Remove(&detection_latency_->Add(base, SwitchBuckets()));
+    if (it->second.switch_duration) switch_duration_->Remove(&switch_duration_->Add(base, SwitchBuckets()));
+  }
   series_.erase(it);
+  // A namespace's aggregated histograms go with its last group.
+  const std::string prefix = ns + "/";
+  auto next = series_.lower_bound(prefix);
+  const bool last_of_namespace = next == series_.end() || next->first.compare(0, prefix.size(), prefix) != 0;
+  if (last_of_namespace && namespace_histograms_.erase(ns) > 0) {
+    const prometheus::Labels labels{{"namespace", ns}};
+    for (auto* fam : {detection_latency_, switch_duration_}) {
+      if (fam->Has(labels)) fam->Remove(&fam->Add(labels, SwitchBuckets()));
+    }
+  }
 }
 
 }  // namespace failover

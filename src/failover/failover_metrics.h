@@ -23,8 +23,10 @@ namespace failover {
 // different registries share no series.
 class FailoverMetrics {
  public:
-  // registry: null = a registry of its own, that nothing serves.
-  explicit FailoverMetrics(std::shared_ptr<prometheus::Registry> registry);
+  // registry: null = a registry of its own, that nothing serves. per_group_histograms: the
+  // latency histograms carry the group label (36 series per group that ever switched);
+  // otherwise one pair per namespace (docs/metrics.md, "Cardinality").
+  explicit FailoverMetrics(std::shared_ptr<prometheus::Registry> registry, bool per_group_histograms = false);
   FailoverMetrics(const FailoverMetrics&) = delete;
   FailoverMetrics& operator=(const FailoverMetrics&) = delete;
 
@@ -38,18 +40,23 @@ class FailoverMetrics {
   void SetState(const std::string& ns, const std::string& group, const Status& status,
                 int members);
   // Removes every series of a group that no longer exists: gauges, its failover counters
-  // (one per from/to/reason) and its histograms, so deleted groups leave nothing behind.
+  // (one per from/to/reason) and its histograms (a namespace's, once its last group is
+  // gone), so deleted groups leave nothing behind.
   void Forget(const std::string& ns, const std::string& group);
 
  private:
   struct GroupSeries {
     std::set<std::string> active;
-    std::set<std::string> phases;
+    std::string phase;  // the one phase series the group has
     std::set<std::array<std::string, 3>> failovers;  // from, to, reason
     bool detection_latency = false;
     bool switch_duration = false;
   };
+  // The latency histograms' labels for a group (per_group_histograms_ or not).
+  prometheus::Labels HistogramLabels(const std::string& ns, const std::string& group) const;
+
   std::shared_ptr<prometheus::Registry> registry_;
+  bool per_group_histograms_;
   prometheus::Family<prometheus::Counter>* failovers_;
   prometheus::Family<prometheus::Histogram>* detection_latency_;
   prometheus::Family<prometheus::Histogram>* switch_duration_;
@@ -60,6 +67,8 @@ class FailoverMetrics {
   prometheus::Family<prometheus::Gauge>* standby_available_;
   std::mutex mu_;
   std::map<std::string, GroupSeries> series_;  // "ns/group"
+  // Namespaces whose aggregated histograms exist (without per_group_histograms_).
+  std::set<std::string> namespace_histograms_;
 };
 
 }  // namespace failover

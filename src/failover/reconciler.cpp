@@ -33,7 +33,7 @@ GroupReconciler::GroupReconciler(Deps deps)
     : deps_(WithEnv(std::move(deps))),
       log_("failovergroup"),
       recent_(std::chrono::seconds(10), deps_.env),
-      metrics_(deps_.metrics_registry),
+      metrics_(deps_.metrics_registry, deps_.per_group_histograms),
       hook_client_(HookClientOptions(deps_.env)) {
   if (!deps_.now) {
     // The timeline, not the wall clock: a step of the wall clock neither fails a member
@@ -224,6 +224,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   GroupReconciler::Deps deps;
   deps.env = manager.options().env;
   deps.metrics_registry = manager.metrics_registry();
+  deps.per_group_histograms = options.per_group_histograms;
   deps.client = manager.client();
   deps.groups = &groups.store();
   deps.pods = &pods.store();

@@ -51,6 +51,8 @@ struct ReconcilerOptions {
   int probes_per_group = 2;
   // The server-side timeout of the informers' watches (InformerOptions); 0 = kube's default.
   int watch_timeout_seconds = 0;
+  // The latency histograms per group (FailoverMetrics), not per namespace.
+  bool per_group_histograms = false;
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's
@@ -84,6 +86,7 @@ class GroupReconciler : public runtime::Reconciler {
     // Where the failover_group_* families go (FailoverMetrics): the registry the manager
     // serves. Null = a registry of the reconciler's own, that nothing serves.
     std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
+    bool per_group_histograms = false;  // ReconcilerOptions::per_group_histograms
   };
 
   explicit GroupReconciler(Deps deps);

@@ -168,8 +168,9 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     runtime::ReconcileResult result;
     if (applied.handed_off) {
       // The Services moved; the roles and the status follow in the next reconcile (its
-      // plan finishes the switch recorded on them and records the metrics).
-      result.requeue_after = std::chrono::milliseconds(1);
+      // plan finishes the switch recorded on them and records the metrics), in the queue's
+      // follow-up lane: in a storm, other groups' traffic moves first.
+      result.follow_up = true;
       return result;
     }
     if (applied.waiting_hook) {

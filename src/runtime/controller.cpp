@@ -115,6 +115,10 @@ void Controller::ProcessOne(const std::string& key) {
       log.Error("reconcile failed", {{"error", r.status().ToString()},
                                      {"retries", queue_.NumRequeues(key)}});
       queue_.AddRateLimited(key);
+    } else if (r->follow_up) {
+      result = "requeue";
+      queue_.Forget(key);
+      queue_.AddFollowUp(key);
     } else if (r->requeue_after.count() > 0) {
       result = "requeue_after";
       queue_.Forget(key);

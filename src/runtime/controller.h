@@ -27,10 +27,13 @@ struct Request {
 };
 
 // What a successful reconcile asks for: nothing (done), a retry with backoff (requeue),
-// or another look after a delay (requeue_after > 0, backoff reset).
+// another look after a delay (requeue_after > 0, backoff reset), or the rest of work it
+// began (follow_up: at once, in the queue's follow-up lane, behind keys with new work
+// for at most its max wait; WorkQueue::AddFollowUp).
 struct ReconcileResult {
   bool requeue = false;
   std::chrono::milliseconds requeue_after{0};
+  bool follow_up = false;
 };
 
 // The user's logic: bring the world in line with the object named by the request.

@@ -22,7 +22,17 @@ WorkQueue::WorkQueue(std::string name, std::shared_ptr<RateLimiter> limiter, bas
 WorkQueue::~WorkQueue() { ShutDown(); }
 
 void WorkQueue::UpdateDepthLocked() {
-  if (depth_) depth_->Set(static_cast<double>(queue_.size()));
+  if (depth_) depth_->Set(static_cast<double>(queue_.size() + follow_ups_.size()));
+}
+
+void WorkQueue::EnqueueLocked(const std::string& key) {
+  if (follow_up_keys_.count(key)) {
+    follow_ups_.push_back(key);
+  } else {
+    queue_.push_back(key);
+  }
+  UpdateDepthLocked();
+  cv_.notify_all();
 }
 
 void WorkQueue::AddLocked(const std::string& key) {
@@ -32,14 +42,29 @@ void WorkQueue::AddLocked(const std::string& key) {
   dirty_.insert(key);
   added_at_.emplace(key, env_->Now());
   if (processing_.count(key)) return;
-  queue_.push_back(key);
-  UpdateDepthLocked();
-  cv_.notify_all();
+  EnqueueLocked(key);
 }
 
 void WorkQueue::Add(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   AddLocked(key);
+}
+
+void WorkQueue::AddFollowUp(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  // Already waiting in the first lane (a new event): it goes as it is.
+  if (dirty_.count(key) && !processing_.count(key) && !follow_up_keys_.count(key)) {
+    if (adds_) adds_->Increment();
+    return;
+  }
+  follow_up_keys_.emplace(key, env_->Now());
+  AddLocked(key);
+}
+
+void WorkQueue::SetMaxFollowUpWait(std::chrono::nanoseconds wait) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_follow_up_wait_ = wait;
 }
 
 void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay) {
@@ -88,7 +113,7 @@ bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* tim
   for (;;) {
     std::optional<Clock::time_point> next;
     if (!shutting_down_) next = PromoteLocked(env_->Now());
-    if (!queue_.empty()) break;
+    if (!queue_.empty() || !follow_ups_.empty()) break;
     if (shutting_down_) return false;
     Clock::time_point wake = deadline;
     if (next && *next < wake) wake = *next;
@@ -96,18 +121,25 @@ bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* tim
       env_->WaitUntil(lock, cv_, wake);
     } else {
       env_->WaitUntil(lock, cv_, wake);
-      if (env_->Now() >= deadline && queue_.empty()) {
+      if (env_->Now() >= deadline && queue_.empty() && follow_ups_.empty()) {
         if (timed_out) *timed_out = true;
         return false;
       }
     }
   }
-  *key = queue_.front();
-  queue_.pop_front();
+  const auto now = env_->Now();
+  bool follow_up = queue_.empty();
+  if (!follow_up && !follow_ups_.empty()) {
+    auto since = follow_up_keys_.find(follow_ups_.front());
+    follow_up = since != follow_up_keys_.end() && now - since->second >= max_follow_up_wait_;
+  }
+  std::deque<std::string>& lane = follow_up ? follow_ups_ : queue_;
+  *key = lane.front();
+  lane.pop_front();
+  follow_up_keys_.erase(*key);
   UpdateDepthLocked();
   processing_.insert(*key);
   dirty_.erase(*key);
-  const auto now = env_->Now();
   auto added = added_at_.find(*key);
   if (added != added_at_.end()) {
     if (queue_duration_) {
@@ -130,10 +162,7 @@ void WorkQueue::Done(const std::string& key) {
     started_at_.erase(started);
   }
   processing_.erase(key);
-  if (dirty_.count(key)) {
-    queue_.push_back(key);
-    UpdateDepthLocked();
-  }
+  if (dirty_.count(key)) EnqueueLocked(key);
   cv_.notify_all();
 }
 
@@ -149,7 +178,7 @@ bool WorkQueue::ShutDownWithDrain(Clock::time_point deadline) {
   shutting_down_ = true;
   delayed_.clear();
   cv_.notify_all();
-  const auto drained = [&] { return processing_.empty() && queue_.empty(); };
+  const auto drained = [&] { return processing_.empty() && queue_.empty() && follow_ups_.empty(); };
   if (deadline == Clock::time_point::max()) {
     env_->WaitUntil(lock, cv_, deadline, drained);
     return true;
@@ -165,7 +194,7 @@ bool WorkQueue::ShuttingDown() const {
 size_t WorkQueue::Len() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!shutting_down_) PromoteLocked(env_->Now());
-  return queue_.size();
+  return queue_.size() + follow_ups_.size();
 }
 
 size_t WorkQueue::DelayedLen() {

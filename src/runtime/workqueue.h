@@ -30,6 +30,10 @@ class RuntimeMetrics;
 //   two workers at the same time;
 // - AddAfter delays a key; AddRateLimited delays it by the rate limiter (per-item
 //   exponential backoff by default); Forget resets its backoff;
+// - AddFollowUp queues a key in a second lane, handed out only when no other key is ready
+//   or once it has waited max_follow_up_wait: the rest of work already begun (a switch
+//   whose traffic moved), which should not delay the first step of new work (another
+//   group's traffic). A key there stays there when it is added again meanwhile.
 // - ShutDown stops accepting keys; queued keys are still handed out, then Get returns
 //   false. Delayed keys not yet due are dropped.
 // Thread-safe. The workqueue_* metrics go to `metrics`, labelled with `name` (null
@@ -45,6 +49,7 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
 
   void Add(const std::string& key);
+  void AddFollowUp(const std::string& key);
   void AddAfter(const std::string& key, std::chrono::nanoseconds delay);
   void AddRateLimited(const std::string& key);
   void Forget(const std::string& key);
@@ -63,14 +68,18 @@ class WorkQueue {
   bool ShutDownWithDrain(Clock::time_point deadline = Clock::time_point::max());
   bool ShuttingDown() const;
 
-  // Keys ready to hand out (delayed keys not yet due are not counted).
+  // Keys ready to hand out, in either lane (delayed keys not yet due are not counted).
   size_t Len();
+  // How long a follow-up waits at most behind other keys (default 2 s).
+  void SetMaxFollowUpWait(std::chrono::nanoseconds wait);
   // Keys waiting for their delay.
   size_t DelayedLen();
   size_t Processing();
 
  private:
   void AddLocked(const std::string& key);
+  // Queues a dirty key that is not being processed in its lane.
+  void EnqueueLocked(const std::string& key);
   // Moves due delayed keys to the queue; returns when the next one is due.
   std::optional<Clock::time_point> PromoteLocked(Clock::time_point now);
   void UpdateDepthLocked();
@@ -81,6 +90,9 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
+  std::deque<std::string> follow_ups_;
+  std::map<std::string, Clock::time_point> follow_up_keys_;  // key -> when it became one
+  std::chrono::nanoseconds max_follow_up_wait_ = std::chrono::seconds(2);
   std::set<std::string> dirty_;
   std::set<std::string> processing_;
   std::map<std::string, Clock::time_point> delayed_;  // key -> earliest due time

@@ -66,6 +66,85 @@ TEST(WorkQueue, KeyAddedWhileProcessingRunsOnceMoreAfterDone) {
   EXPECT_EQ(q.Len(), 0u);
 }
 
+// The rest of work begun (a switch whose Services moved, its roles and status to follow)
+// waits behind keys with new work: in a storm, every group's traffic moves before any
+// group's follow-up, and a follow-up added again meanwhile stays in its lane.
+TEST(WorkQueue, FollowUpsWaitBehindNewWork) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.Add("g1");
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  ASSERT_EQ(k, "g1");
+  q.AddFollowUp("g1");  // asked for by its reconcile, before Done
+  q.Done("g1");
+  q.Add("g2");
+  q.Add("g1");  // the event of its own write: stays a follow-up
+  q.Add("g3");
+  EXPECT_EQ(q.Len(), 3u);
+  for (const char* want : {"g2", "g3", "g1"}) {
+    ASSERT_TRUE(q.Get(&k));
+    EXPECT_EQ(k, want);
+    q.Done(k);
+  }
+  EXPECT_EQ(q.Len(), 0u);
+}
+
+// A key already waiting with new work is not pushed back by a follow-up request.
+TEST(WorkQueue, AFollowUpOfAKeyWaitingWithNewWorkKeepsItsPlace) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.Add("g1");
+  q.Add("g2");
+  q.AddFollowUp("g1");
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "g1");
+  q.Done(k);
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "g2");
+}
+
+// New work never starves a follow-up for longer than the max wait.
+TEST(WorkQueue, AFollowUpWaitsAtMostTheMaxWait) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.SetMaxFollowUpWait(2s);
+  q.AddFollowUp("late");
+  q.Add("new1");
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "new1");
+  q.Done(k);
+  q.Add("new2");
+  env.Advance(2s);
+  q.Add("new3");
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "late") << "waited its 2 s";
+  q.Done(k);
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "new2");
+}
+
+// A Get waiting on an empty queue takes a follow-up at once; a drain waits for it.
+TEST(WorkQueue, AFollowUpIsHandedOutAtOnceWhenNothingElseWaits) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  auto got = GetAsync(q);
+  ASSERT_TRUE(env.BlockUntilWaiters(1));
+  q.AddFollowUp("only");
+  EXPECT_EQ(got.get(), "only");
+  q.Done("only");
+  q.AddFollowUp("queued");
+  EXPECT_EQ(q.Len(), 1u);
+  q.ShutDown();
+  std::string k;
+  ASSERT_TRUE(q.Get(&k)) << "queued follow-ups are still handed out after ShutDown";
+  EXPECT_EQ(k, "queued");
+  q.Done(k);
+  EXPECT_FALSE(q.Get(&k));
+}
+
 TEST(WorkQueue, AddAfterWaitsForTheDelay) {
   FakeEnv env;
   WorkQueue q("", FastLimiter(), &env);

@@ -44,11 +44,22 @@ Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> re
 Controller::~Controller() { Stop(); }
 
 void Controller::Watch(Informer& informer, MapFunc map) {
-  auto enqueue = [this, map](const json& obj) {
+  // What the informer replays (its first list, a resync) goes behind the news: a standby
+  // that takes over with every group queued from its first list decides first the group
+  // whose pod failed during the takeover.
+  auto enqueue = [this, map, inf = &informer](const json& obj) {
+    const bool replay = inf->Replaying();
+    auto add = [&](const std::string& key) {
+      if (replay) {
+        queue_.AddFollowUp(key);
+      } else {
+        queue_.Add(key);
+      }
+    };
     if (map) {
-      for (const auto& key : map(obj)) queue_.Add(key);
+      for (const auto& key : map(obj)) add(key);
     } else {
-      queue_.Add(ObjectKey(obj));
+      add(ObjectKey(obj));
     }
   };
   auto h = std::make_shared<EventHandlerFuncs>();

@@ -88,14 +88,18 @@ bool Informer::SleepFor(std::chrono::milliseconds d) {
   return !options_.env->WaitFor(lock, cv_, d, [&] { return stopping_; });
 }
 
-void Informer::DispatchAdd(const json& obj) {
+void Informer::DispatchAdd(const json& obj, bool replay) {
   std::lock_guard<std::mutex> lock(handlers_mu_);
+  replaying_.store(replay, std::memory_order_relaxed);
   for (auto& h : handlers_) h->OnAdd(obj);
+  replaying_.store(false, std::memory_order_relaxed);
 }
 
-void Informer::DispatchUpdate(const json& old_obj, const json& new_obj) {
+void Informer::DispatchUpdate(const json& old_obj, const json& new_obj, bool replay) {
   std::lock_guard<std::mutex> lock(handlers_mu_);
+  replaying_.store(replay, std::memory_order_relaxed);
   for (auto& h : handlers_) h->OnUpdate(old_obj, new_obj);
+  replaying_.store(false, std::memory_order_relaxed);
 }
 
 void Informer::DispatchDelete(const json& obj) {
@@ -104,6 +108,9 @@ void Informer::DispatchDelete(const json& obj) {
 }
 
 void Informer::OnList(json& items, const std::string& rv) {
+  // The first list's adds replay what was there before this process; a re-list's
+  // differences are changes that happened while the watch was down.
+  const bool first = lists_ == 0;
   if (lists_++ > 0) {
     relists_++;
     if (relist_counter_) relist_counter_->Increment();
@@ -122,7 +129,7 @@ void Informer::OnList(json& items, const std::string& rv) {
     json obj = std::move(*item);
     auto old = store_.Upsert(obj);
     if (!old) {
-      DispatchAdd(obj);
+      DispatchAdd(obj, first);
       adds++;
     } else if (ResourceVersionOf(*old) != ResourceVersionOf(obj)) {
       DispatchUpdate(*old, obj);
@@ -192,7 +199,7 @@ void Informer::OnListWatchError(const kube::ListWatchError& e) {
 void Informer::ResyncLoop() {
   while (SleepFor(options_.resync_period)) {
     if (!synced_.load()) continue;
-    for (const auto& obj : store_.List()) DispatchUpdate(*obj, *obj);
+    for (const auto& obj : store_.List()) DispatchUpdate(*obj, *obj, true);
   }
 }
 

@@ -81,6 +81,10 @@ class Informer {
   std::string LastResourceVersion() const;
   // Full lists done after the first one.
   int64_t relists() const { return relists_.load(); }
+  // Asked by a handler: true while the change it is handed is a replay of what was there
+  // already (the first list's adds, a periodic resync), not a change seen happening. A
+  // controller queues those keys behind the ones with news (WorkQueue::AddFollowUp).
+  bool Replaying() const { return replaying_.load(std::memory_order_relaxed); }
   // Watches cut as silent (ListWatchError::kWatchStalled).
   int64_t watch_stalls() const { return watch_stalls_.load(); }
 
@@ -92,8 +96,8 @@ class Informer {
   void OnListWatchError(const kube::ListWatchError& error);
   bool SleepFor(std::chrono::milliseconds d);  // false when stopping
 
-  void DispatchAdd(const json& obj);
-  void DispatchUpdate(const json& old_obj, const json& new_obj);
+  void DispatchAdd(const json& obj, bool replay = false);
+  void DispatchUpdate(const json& old_obj, const json& new_obj, bool replay = false);
   void DispatchDelete(const json& obj);
 
   std::shared_ptr<kube::Client> client_;
@@ -103,6 +107,7 @@ class Informer {
 
   std::mutex handlers_mu_;
   std::vector<std::shared_ptr<EventHandler>> handlers_;
+  std::atomic<bool> replaying_{false};  // set under handlers_mu_ for one dispatch
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -128,11 +128,14 @@ bool WorkQueue::GetUntil(std::string* key, Clock::time_point deadline, bool* tim
     }
   }
   const auto now = env_->Now();
+  // The follow-up lane when nothing else waits; otherwise, once its oldest key has waited
+  // max_follow_up_wait_, every other key (so neither lane starves the other).
   bool follow_up = queue_.empty();
-  if (!follow_up && !follow_ups_.empty()) {
+  if (!follow_up && !follow_ups_.empty() && !took_overdue_follow_up_) {
     auto since = follow_up_keys_.find(follow_ups_.front());
     follow_up = since != follow_up_keys_.end() && now - since->second >= max_follow_up_wait_;
   }
+  took_overdue_follow_up_ = follow_up && !queue_.empty();
   std::deque<std::string>& lane = follow_up ? follow_ups_ : queue_;
   *key = lane.front();
   lane.pop_front();

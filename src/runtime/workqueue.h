@@ -30,10 +30,11 @@ class RuntimeMetrics;
 //   two workers at the same time;
 // - AddAfter delays a key; AddRateLimited delays it by the rate limiter (per-item
 //   exponential backoff by default); Forget resets its backoff;
-// - AddFollowUp queues a key in a second lane, handed out only when no other key is ready
-//   or once it has waited max_follow_up_wait: the rest of work already begun (a switch
-//   whose traffic moved), which should not delay the first step of new work (another
-//   group's traffic). A key there stays there when it is added again meanwhile.
+// - AddFollowUp queues a key in a second lane, handed out when no other key is ready, and
+//   once its oldest key has waited max_follow_up_wait, every other time: the rest of work
+//   already begun (a switch whose traffic moved) or a replay (an informer's first list),
+//   which should not delay new work (another group's traffic) for long, nor starve. A key
+//   there stays there when it is added again meanwhile.
 // - ShutDown stops accepting keys; queued keys are still handed out, then Get returns
 //   false. Delayed keys not yet due are dropped.
 // Thread-safe. The workqueue_* metrics go to `metrics`, labelled with `name` (null
@@ -93,6 +94,7 @@ class WorkQueue {
   std::deque<std::string> follow_ups_;
   std::map<std::string, Clock::time_point> follow_up_keys_;  // key -> when it became one
   std::chrono::nanoseconds max_follow_up_wait_ = std::chrono::seconds(2);
+  bool took_overdue_follow_up_ = false;  // the last key handed out jumped the first lane
   std::set<std::string> dirty_;
   std::set<std::string> processing_;
   std::map<std::string, Clock::time_point> delayed_;  // key -> earliest due time

@@ -172,6 +172,55 @@ TEST_F(InformerIntegration, TransformAppliesToListedAndWatchedObjectsBeforeCachi
   inf.Stop();
 }
 
+// A handler can tell a replay from news: the first list's adds and resyncs are replays
+// (Replaying() true while it is called), an object created or changed after the sync is
+// not. A controller queues replays behind news (Controller::Watch).
+TEST_F(InformerIntegration, TheFirstListAndResyncsAreReplaysAndWatchedChangesAreNot) {
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.ns = ns();
+  o.label_selector = "test=runtime";
+  o.resync_period = 300ms;
+  runtime::Informer inf(client_, o);
+  std::mutex mu;
+  std::map<std::string, bool> added;  // name -> Replaying() during its add
+  std::map<std::string, bool> changed;  // name -> Replaying() during its last real update
+  std::atomic<int> resyncs{0}, resyncs_not_replay{0};
+  auto h = std::make_shared<runtime::EventHandlerFuncs>();
+  h->add = [&](const kube::json& obj) {
+    std::lock_guard<std::mutex> lock(mu);
+    added[obj["metadata"].value("name", "")] = inf.Replaying();
+  };
+  h->update = [&](const kube::json& a, const kube::json& b) {
+    if (a == b) {
+      resyncs++;
+      if (!inf.Replaying()) resyncs_not_replay++;
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    changed[b["metadata"].value("name", "")] = inf.Replaying();
+  };
+  inf.AddEventHandler(h);
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(runtime::Clock::now() + 20s));
+  Change();
+  ASSERT_TRUE(runtime_test::WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return added.count("cm-new") && changed.count("cm-1");
+  }, 20s));
+  EXPECT_TRUE(runtime_test::WaitFor([&] { return resyncs.load() >= 2; }, 5s));
+  inf.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  for (const char* listed : {"cm-0", "cm-1", "cm-4", "cm-5"}) {
+    ASSERT_TRUE(added.count(listed)) << listed;
+    EXPECT_TRUE(added[listed]) << listed << " came with the first list";
+  }
+  EXPECT_FALSE(added["cm-new"]) << "created after the sync";
+  EXPECT_FALSE(changed["cm-1"]) << "changed after the sync";
+  EXPECT_EQ(resyncs_not_replay.load(), 0) << "a resync is a replay";
+  EXPECT_FALSE(inf.Replaying()) << "outside a dispatch";
+}
+
 TEST_F(InformerIntegration, FieldSelectorScopesAndResyncRedeliversWhenAskedFor) {
   runtime::InformerOptions o;
   o.resource = kube::resources::kConfigMaps;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <future>
+#include <string>
+#include <vector>
 
 #include "support/fake_env.h"
 
@@ -124,6 +126,23 @@ TEST(WorkQueue, AFollowUpWaitsAtMostTheMaxWait) {
   q.Done(k);
   ASSERT_TRUE(q.Get(&k));
   EXPECT_EQ(k, "new2");
+}
+
+// A lane of overdue follow-ups (a new leader's replayed first list: every group) takes
+// every other key, so news still goes at half the pace at worst, and the replay too.
+TEST(WorkQueue, OverdueFollowUpsAndNewWorkTakeTurns) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  for (const char* k : {"r1", "r2", "r3"}) q.AddFollowUp(k);
+  env.Advance(5s);
+  for (const char* k : {"n1", "n2", "n3"}) q.Add(k);
+  std::vector<std::string> order;
+  std::string k;
+  while (q.Len() > 0 && q.Get(&k)) {
+    order.push_back(k);
+    q.Done(k);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"r1", "n1", "r2", "n2", "r3", "n3"}));
 }
 
 // A Get waiting on an empty queue takes a follow-up at once; a drain waits for it.

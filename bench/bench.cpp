@@ -11,12 +11,17 @@
 //   fo-bench wait-synced --kubeconfig K --namespace NS --groups N [--timeout 1800]
 //   fo-bench audit       --log FILE --since T --until T --users a,b
 //   fo-bench churn-round --kubeconfig K --namespace NS --first F --groups N
+//   fo-bench takeover    --kubeconfig K --namespace NS --group G --kill-pid PID [--fail-after-ms 1000]
 // Every flag with its default: Usage() below (base::FlagSet reads them; an unknown flag
 // is an error). Every subcommand prints one JSON document on stdout; progress goes to stderr.
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -84,7 +89,9 @@ void Usage() {
                "       fo-bench wait-synced --kubeconfig K --namespace NS --groups N (10) [--timeout 1800 (s)]\n"
                "       fo-bench audit       --log FILE --since T --until T --users a,b\n"
                "       fo-bench churn-round --kubeconfig K --namespace NS --first F (0) --groups N (100)\n"
-               "                            [--threads 16] [--timeout 300 (s)] [--node-ip 10.199.0.1]\n");
+               "                            [--threads 16] [--timeout 300 (s)] [--node-ip 10.199.0.1]\n"
+               "       fo-bench takeover    --kubeconfig K --namespace NS --group G (0) --kill-pid PID\n"
+               "                            [--fail-after-ms 1000] [--timeout 120 (s)] [--node-ip 10.199.0.1]\n");
 }
 
 // The flags of the subcommands that talk to the cluster.
@@ -880,6 +887,89 @@ int Audit(int argc, char** argv) {
   return 0;
 }
 
+
+// A takeover (issue 16 item 4): the leading replica (--kill-pid) is killed with SIGKILL, and
+// --fail-after-ms later group G's active member's pods turn unready, while the lease is still held by
+// the dead leader. The time from the kill to the traffic moving (the Service names the
+// standby, whose pod is eligible) is what a user waits for; the target is within the lease
+// duration + 5 s. The watcher lists the namespace before the kill, so its list costs nothing.
+int Takeover(int argc, char** argv) {
+  ClusterFlags c;
+  int group = 0, kill_pid = 0, fail_after_ms = 1000, timeout_s = 120;
+  std::string node_ip = "10.199.0.1";
+  base::FlagSet f;
+  c.Declare(f);
+  f.Int("--group", &group, 0);
+  f.Int("--kill-pid", &kill_pid, 1);
+  f.Int("--fail-after-ms", &fail_after_ms, 0);
+  f.Int("--timeout", &timeout_s, 1);
+  f.String("--node-ip", &node_ip);
+  if (auto rc = ReadFlags(f, argc, argv, 2, "fo-bench takeover", Usage)) return *rc;
+  if (kill_pid <= 1) {
+    std::fprintf(stderr, "takeover: --kill-pid names the leading replica's process\n");
+    return 2;
+  }
+  auto client = Connect(c.kubeconfig, "fo-bench-driver");
+  auto watch_client = Connect(c.kubeconfig, "fo-bench-watcher");
+  const std::string& ns = c.ns;
+  const std::string g = GroupName(group);
+  Watcher w(watch_client, ns);
+  if (!w.Start(seconds(600))) {
+    std::fprintf(stderr, "takeover: the watches did not list within 600 s\n");
+    return 1;
+  }
+  const std::string from = w.With([&](Watcher& ww) {
+    const auto* svc = ww.Service(g);
+    return svc == nullptr ? std::string() : svc->member;
+  });
+  Expect e;
+  e.peer = e.floor = false;
+  if (from.empty() || !w.WaitFor(seconds(30), [&](const Watcher& ww) { return Settled(ww, g, from, e); })) {
+    std::fprintf(stderr, "takeover: group %s is not settled (Service member '%s')\n", g.c_str(), from.c_str());
+    return 1;
+  }
+  Sample s = NewSample(g, from);
+  const auto wall_kill = std::chrono::system_clock::now();
+  const auto t_kill = Clock::now();
+  if (::kill(static_cast<pid_t>(kill_pid), SIGKILL) != 0) {
+    std::fprintf(stderr, "takeover: kill %d: %s\n", kill_pid, std::strerror(errno));
+    return 1;
+  }
+  std::this_thread::sleep_for(milliseconds(fail_after_ms));
+  // Every pod of the active member (a scale group's has two, and minReady 1), its pod 0
+  // last: the member is down once pod 0 is, the moment the samples are timed from.
+  std::vector<std::string> member_pods;
+  w.With([&](Watcher& ww) {
+    for (int i = 0; ww.Pod(PodName(g, from, i)) != nullptr; ++i) member_pods.push_back(PodName(g, from, i));
+    return 0;
+  });
+  for (auto it = member_pods.rbegin(); it != member_pods.rend(); ++it) {
+    auto st = SetReady(*client, w, ns, *it, false, node_ip);
+    if (!st.ok()) {
+      std::fprintf(stderr, "takeover: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
+  w.WaitFor(seconds(timeout_s), [&](const Watcher& ww) {
+    Observe(ww, s);
+    return s.op.has_value();
+  });
+  w.With([&](Watcher& ww) { Observe(ww, s); return 0; });
+  auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
+  json out = {{"group", g},
+              {"from", s.from},
+              {"to", s.to},
+              {"killed_at", WallTimeRfc3339(wall_kill)},
+              {"fail_after_ms", fail_after_ms},
+              {"unready_seen_ms", s.seen ? json(r3(Ms(s.t0 - t_kill))) : json()},
+              {"traffic_moved_ms", s.seen && s.op ? json(r3(Ms(s.t0 - t_kill) + *s.op)) : json()},
+              {"roles_done_ms", s.seen && s.op_role ? json(r3(Ms(s.t0 - t_kill) + *s.op_role)) : json()},
+              {"after_unready_ms", s.op ? json(r3(*s.op)) : json()}};
+  std::printf("%s\n", out.dump().c_str());
+  w.Stop();
+  return s.op ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace bench
 
@@ -897,6 +987,7 @@ int main(int argc, char** argv) {
   if (cmd == "wait-synced") return bench::WaitSynced(argc, argv);
   if (cmd == "audit") return bench::Audit(argc, argv);
   if (cmd == "churn-round") return bench::ChurnRound(argc, argv);
+  if (cmd == "takeover") return bench::Takeover(argc, argv);
   if (cmd == "--help" || cmd == "-h") {
     bench::Usage();
     return 0;

@@ -37,6 +37,7 @@ echo "operator/blaster $(j .storm.operator_vs_blaster) (target <= $(j .storm.tar
 echo "the storm's own spread (last Ready=False seen after the first): operator run $(j .storm.unready_spread_ms.operator) ms, peer $(j .storm.unready_spread_ms.peer), floor $(j .storm.unready_spread_ms.floor)"
 echo "blaster: $(j .storm.blaster.patches) patches, $(j .storm.blaster.patches_per_second)/s, $(j .storm.blaster.retries) retries ($(j .storm.blaster.throttled) throttled), $(j .storm.blaster.errors) errors (p50/p99 per patch, ms)"
 echo "operator API requests $(j '.storm.audit["fo-bench-operator"].requests'), writes $(j '.storm.audit["fo-bench-operator"].writes'), writes per failover $(j .storm.operator_writes_per_failover)"
+echo "operator CPU over the storm $(j .storm.operator_cpu_seconds) s: $(j .storm.operator_cpu_seconds_per_1000_pod_events) s per 1,000 pod events"
 echo
 echo "== scale ($(j .scale.groups) groups, $(j .scale.pods) pods) =="
 echo "populate $(j .scale.populate.seconds) s ($(j .scale.populate.writes_per_second) writes/s); initial sync $(j .scale.initial_sync.seconds) s ($(j .scale.initial_sync.healthy) Healthy)"
@@ -44,6 +45,7 @@ echo "operator RSS $(j .scale.operator.rss_mib) MiB, CPU to sync $(j .scale.oper
 echo "peer (kube-controller-manager, endpointslice only) RSS $(j .scale.peer.rss_mib) MiB, idle CPU $(j .scale.peer.idle_cpu_seconds) s; ours/peer RSS $(j .scale.rss_ratio)"
 echo "idle API requests: operator $(j '.scale.idle_audit["fo-bench-operator"].requests') (writes $(j '.scale.idle_audit["fo-bench-operator"].writes')), peer $(j '.scale.idle_audit["fo-bench-kcm"].requests') (writes $(j '.scale.idle_audit["fo-bench-kcm"].writes'))"
 echo "restart: ready (caches synced, every group decided) in $(j .scale.restart.ready_seconds) s, operator writes meanwhile $(j .scale.restart.operator_writes) (target 15 s, 0 writes)"
+echo "takeover: leader killed, a primary failed $(j .scale.takeover.fail_after_ms) ms later: traffic moved $(j .scale.takeover.traffic_moved_ms) ms after the kill (target lease 15 s + 5 s = 20000 ms)"
 echo
 echo "== churn ($(j .churn.rounds_run) rounds of $(j .churn.groups_per_round) groups: create, fail over, delete) =="
 echo "operator RSS MiB: idle $(j .churn.idle.rss_mib), after round 1 $(j .churn.first.rss_mib), after the last $(j .churn.last.rss_mib) (last/first $(j .churn.rss_ratio))"

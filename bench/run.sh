@@ -93,7 +93,7 @@ cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/
 NAMESPACES=()
 cleanup() {
   local rc=$?
-  stop_bg floor; stop_bg kcm-peer
+  stop_bg floor; stop_bg kcm-peer; stop_bg operator2
   for ns in "${NAMESPACES[@]}"; do
     "$KUBECTL" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   done
@@ -287,7 +287,12 @@ if [[ " $PHASES " == *" storm "* ]]; then
   start_operator "$NS" "$STORM_OP_FLAGS"
   storm_ready --no-peer --no-floor
   wait_cpu_quiet "$(pid_of operator)" 2 120 || die "storm: the operator exited"
+  STORM_CPU0="$(cpu_s "$(pid_of operator)")"
   storm_run operator --no-peer --no-floor
+  # CPU per 1,000 pod events (issue 16 item 5): the operator's CPU time over the storm (its
+  # reactions to every event it caused too: its own label, Service and status writes come
+  # back through its watches), per 1,000 pod readiness changes that started it.
+  STORM_CPU="$(awk -v a="$STORM_CPU0" -v b="$(cpu_s "$(pid_of operator)")" 'BEGIN{printf "%.2f", b-a}')"
   stop_bg operator
   # 2. The blaster: one Service patch per group at the operator's concurrency, as fast as the
   # apiserver takes them (on the operator's Services, now that it has stopped).
@@ -312,7 +317,7 @@ if [[ " $PHASES " == *" storm "* ]]; then
   stop_bg floor
   put '.storm' "$(jq -n --slurpfile op "$WORK/storm-operator.json" --slurpfile peer "$WORK/storm-peer.json" \
     --slurpfile fl "$WORK/storm-floor.json" --slurpfile bl "$WORK/storm-blast.json" \
-    --arg flags "$STORM_OP_FLAGS" --argjson workers "$WORKERS" --argjson alone "$([ "$CLUSTER_PEER" = false ] && echo true || echo false)" '
+    --arg flags "$STORM_OP_FLAGS" --argjson workers "$WORKERS" --argjson cpu "$STORM_CPU" --argjson alone "$([ "$CLUSTER_PEER" = false ] && echo true || echo false)" '
     def r2: if . == null then null else . * 100 | round / 100 end;
     def per(w): if w == null then null else w / $op[0].groups end;
     $op[0] as $o | $peer[0] as $p | $fl[0] as $f | $bl[0] as $b |
@@ -324,6 +329,7 @@ if [[ " $PHASES " == *" storm "* ]]; then
      operator_vs_blaster:(if $o.all_switched_ms.operator != null and $b.wall_ms > 0
                           then ($o.all_switched_ms.operator / $b.wall_ms | r2) else null end),
      target_operator_vs_blaster:1.5,
+     operator_cpu_seconds:$cpu, operator_cpu_seconds_per_1000_pod_events:($cpu * 1000 / $o.groups | r2),
      unready_spread_ms:{operator:$o.unready_spread_ms, peer:$p.unready_spread_ms, floor:$f.unready_spread_ms},
      operator_writes_per_failover:(per($o.audit["fo-bench-operator"].writes?) | r2),
      floor_writes_per_failover:(per($f.audit["fo-bench-floor"].writes?) | r2),
@@ -428,6 +434,40 @@ if [[ " $PHASES " == *" scale "* ]]; then
     --argjson n "${RS_N:-0}" '{ready_seconds:$ready, reconciles:$n, audit:$a,
       operator_writes:(if $a == null then null else ($a["fo-bench-operator"].writes // 0) end)}')"
   log "scale: restarted operator ready in ${RS_READY} s, writes $(jq -c '.scale.restart.operator_writes' <<<"$RESULT")"
+  stop_bg operator
+  # Takeover (issue 16 item 4): two replicas with leader election (the defaults: lease 15 s,
+  # renew deadline 10 s, retry 2 s); once the first leads and has decided every group and the
+  # second has synced its caches (it watches while it waits), the leader is killed and, 1 s
+  # later, a group's active member's pods turn unready (its pod 0 last). Time from the kill to traffic moved.
+  TK_FLAGS="$SCALE_OP_FLAGS --leader-elect --leader-election-namespace=$NS --leader-election-id=fo-bench-takeover"
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  start_operator "$NS" "$TK_FLAGS" "127.0.0.1:$PORT"
+  TK_LEADER="$(pid_of operator)"
+  TK_READY=false
+  for i in $(seq 1 3000); do
+    read -r RS_N RS_D RS_W <<<"$(decided || echo "0 1 1")"
+    if [ "${RS_N:-0}" -ge "$SCALE_GROUPS" ] && [ "${RS_D:-1}" -eq 0 ] && [ "${RS_W:-1}" -eq 0 ]; then TK_READY=true; break; fi
+    sleep 0.2
+  done
+  # shellcheck disable=SC2086
+  start_bg operator2 "$OPERATOR" --kubeconfig="$OP_KC" --namespace="$NS" --metrics-bind-address=0 \
+    --health-probe-bind-address=0 --log-level=warn $TK_FLAGS
+  TK_STANDBY="$(pid_of operator2)"
+  wait_cpu_quiet "$TK_STANDBY" 5 600 || log "scale: the standby replica exited: $(tail -5 "$WORK/operator2.log")"
+  TK_GROUP=$((SCALE_GROUPS / 2))
+  if [ "$TK_READY" = true ] && "$BIN/fo-bench" takeover --kubeconfig "$KUBECONFIG" --namespace "$NS" \
+      --group "$TK_GROUP" --kill-pid "$TK_LEADER" --fail-after-ms 1000 >"$WORK/scale-takeover.json"; then
+    put '.scale.takeover' "$(jq -c '. + {lease_duration_s: 15, target_ms: 20000}' "$WORK/scale-takeover.json")"
+    log "scale: takeover: $(cat "$WORK/scale-takeover.json")"
+  else
+    log "scale: takeover not measured (first replica decided every group: $TK_READY): $(cat "$WORK/scale-takeover.json" 2>/dev/null)"
+    log "scale: the standby's log ends: $(tail -5 "$WORK/operator2.log" 2>/dev/null)"
+    put '.scale.takeover' "$(jq -n --argjson r "$TK_READY" '{traffic_moved_ms: null, leader_ready: $r}')"
+  fi
+  wait "$TK_LEADER" 2>/dev/null || true
+  rm -f "$WORK/operator.pid"
+  # The standby is the leader now; it runs the finalizers while the namespace goes.
+  mv "$WORK/operator2.pid" "$WORK/operator.pid"
   delete_namespace "$NS"
   stop_bg operator
 fi
@@ -512,7 +552,8 @@ if [ -n "$SMOKE" ]; then
       and (.storm.blaster.patches == $s) and (.storm.blaster.errors == 0) and (.storm.blaster.wall_ms > 0)
       and (.storm.operator_vs_blaster != null) and (.storm.workers > 0) else true end)
     and (if ran("scale") then (.scale.initial_sync.healthy == $g) and (.scale.operator.rss_mib > 0)
-      and (.scale.peer.rss_mib > 0) and (.scale.restart.ready_seconds != null) else true end)
+      and (.scale.peer.rss_mib > 0) and (.scale.restart.ready_seconds != null)
+      and (.scale.takeover.traffic_moved_ms != null) else true end)
     and (if ran("churn") then (.churn.complete == $cr) and (.churn.rounds_run == $cr)
       and (.churn.last.rss_mib > 0) and (.churn.last.failover_group_series == .churn.idle.failover_group_series)
       else true end)' \

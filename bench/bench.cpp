@@ -888,11 +888,12 @@ int Audit(int argc, char** argv) {
 }
 
 
-// A takeover (issue 16 item 4): the leading replica (--kill-pid) is killed with SIGKILL, and
-// --fail-after-ms later group G's active member's pods turn unready, while the lease is still held by
-// the dead leader. The time from the kill to the traffic moving (the Service names the
-// standby, whose pod is eligible) is what a user waits for; the target is within the lease
-// duration + 5 s. The watcher lists the namespace before the kill, so its list costs nothing.
+// A takeover (issue 16 item 4): the leading replica (--kill-pid) is killed with SIGKILL,
+// and --fail-after-ms later group G's active member's pods turn unready, while the dead
+// leader still holds the lease. The time from the kill to the traffic moving (the Service
+// names the standby, whose pod is eligible) is what a user waits for; the target is
+// within the lease duration + 5 s. The watcher lists the namespace before the kill, so
+// its list costs nothing.
 int Takeover(int argc, char** argv) {
   ClusterFlags c;
   int group = 0, kill_pid = 0, fail_after_ms = 1000, timeout_s = 120;

@@ -71,7 +71,9 @@ class WorkQueue {
 
   // Keys ready to hand out, in either lane (delayed keys not yet due are not counted).
   size_t Len();
-  // How long a follow-up waits at most behind other keys (default 2 s).
+  // How long a follow-up waits behind other keys before it takes every other turn
+  // (default 30 s: a storm's traffic writes all go first; a follow-up costs several
+  // writes, and taking turns earlier cut their pace by as much).
   void SetMaxFollowUpWait(std::chrono::nanoseconds wait);
   // Keys waiting for their delay.
   size_t DelayedLen();
@@ -93,7 +95,7 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::deque<std::string> follow_ups_;
   std::map<std::string, Clock::time_point> follow_up_keys_;  // key -> when it became one
-  std::chrono::nanoseconds max_follow_up_wait_ = std::chrono::seconds(2);
+  std::chrono::nanoseconds max_follow_up_wait_ = std::chrono::seconds(30);
   bool took_overdue_follow_up_ = false;  // the last key handed out jumped the first lane
   std::set<std::string> dirty_;
   std::set<std::string> processing_;

@@ -107,7 +107,24 @@ TEST(WorkQueue, AFollowUpOfAKeyWaitingWithNewWorkKeepsItsPlace) {
   EXPECT_EQ(k, "g2");
 }
 
-// New work never starves a follow-up for longer than the max wait.
+// New work never starves a follow-up for longer than the max wait (30 s by default).
+TEST(WorkQueue, AFollowUpWaitsBehindNewWorkUpToThirtySecondsByDefault) {
+  FakeEnv env;
+  WorkQueue q("", FastLimiter(), &env);
+  q.AddFollowUp("late");
+  env.Advance(29s);
+  q.Add("new1");
+  q.Add("new2");
+  std::string k;
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "new1");
+  q.Done(k);
+  env.Advance(1s);
+  ASSERT_TRUE(q.Get(&k));
+  EXPECT_EQ(k, "late");
+}
+
+// The max wait can be set.
 TEST(WorkQueue, AFollowUpWaitsAtMostTheMaxWait) {
   FakeEnv env;
   WorkQueue q("", FastLimiter(), &env);
@@ -134,7 +151,7 @@ TEST(WorkQueue, OverdueFollowUpsAndNewWorkTakeTurns) {
   FakeEnv env;
   WorkQueue q("", FastLimiter(), &env);
   for (const char* k : {"r1", "r2", "r3"}) q.AddFollowUp(k);
-  env.Advance(5s);
+  env.Advance(30s);
   for (const char* k : {"n1", "n2", "n3"}) q.Add(k);
   std::vector<std::string> order;
   std::string k;

@@ -275,6 +275,33 @@ TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNex
   EXPECT_TRUE(r.writes.empty()) << "one status write per failover:\n" << PlanToJson(r).dump(1);
 }
 
+// A switch booked after its antiFlap window has passed (its follow-up queued behind a
+// storm's traffic writes) spends no budget that is already over: booked as it is, the next
+// reconcile pruned it and wrote the status a second time (2 status writes per failover in
+// the 1,000-group storm with the bench's 1 s window).
+TEST(FastPath, ASwitchBookedAfterItsAntiFlapWindowLeavesNothingToPrune) {
+  Scenario s = PrimaryDown(SwitchStrategy::kBreakBeforeMake);
+  s.spec.anti_flap.window = 1s;
+  auto through_services = [](const Plan& p) {
+    size_t end = 0;
+    for (const StageRange& st : Stages(p)) {
+      end = st.end;
+      if (std::holds_alternative<PatchService>(p.writes[st.begin])) break;
+    }
+    return end;
+  };
+  Plan traffic = Decide(s.spec, s.world.Observe(), s.world.status, T(2));
+  s.world.Apply(traffic, through_services(traffic));
+  ASSERT_EQ(s.ServiceMember(), "b");
+  Plan& booking = s.Step(T(20));  // the follow-up, 18 s later
+  EXPECT_EQ(CountKind(booking, kStatus), 1u);
+  EXPECT_EQ(s.world.status.switch_seq, ServiceRecord(s).seq);
+  EXPECT_EQ(s.world.status.failover_count, 1);
+  EXPECT_TRUE(s.world.status.recent_failovers.empty()) << "started 18 s ago, outside the 1 s window";
+  Plan& next = s.Step(T(20) + 50ms);  // the events of its own writes
+  EXPECT_TRUE(next.writes.empty()) << "one status write per failover:\n" << PlanToJson(next).dump(1);
+}
+
 // A nonsense failover.io/switch (edited by hand, truncated): no switch is read from it, a
 // Warning names the Service and the value, and the Service loses it.
 TEST(FastPath, AnUnreadableSwitchRecordIsIgnoredReportedAndRemoved) {

@@ -67,9 +67,12 @@ void Book(const Inputs& in, const Switch& sw, bool resumed, std::optional<size_t
     return;
   }
   ++ledger.failovers;
-  if (IsAutomatic(sw.reason)) {
+  // The antiFlap budget counts automatic switches started inside the window; one booked
+  // after its window (a follow-up queued behind a storm) spends none, as the next decision
+  // would prune it (RecentFailovers): a second status write for nothing.
+  if (IsAutomatic(sw.reason) && sw.started_at > in.now - in.spec.anti_flap.window) {
     auto& recent = ledger.recent_failovers;
-    recent.push_back(sw.started_at);
+    recent.push_back(std::min(sw.started_at, in.now));
     std::sort(recent.begin(), recent.end());
     while (recent.size() > static_cast<size_t>(in.spec.anti_flap.max_failovers)) recent.erase(recent.begin());
   }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # An upgrade from the previous chart version with the real helm against the local apiserver,
 # as docs/install.md ("Upgrading from chart 0.1.0") tells a platform team to do it:
-#  - chart 0.1.0, taken from the repository's history (the newest commit whose Chart.yaml
-#    says version 0.1.0), is installed with values in its own form (imagePullSecrets as
+#  - chart 0.1.0, taken from the repository's history (as it was just before the commit
+#    that moved Chart.yaml off 0.1.0), is installed with values in its own form (imagePullSecrets as
 #    names); it creates the CRD from its crds/ directory, as Helm does, owned by no release;
 #    a FailoverGroup is created;
 #  - helm upgrade to the working tree's chart with the old values (--reset-then-reuse-values)
@@ -37,13 +37,19 @@ jp() { w k get $1 -o "jsonpath=$2"; }
 log "--- chart 0.1.0 from the repository's history"
 command -v git >/dev/null && git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 ||
   fail "$SRC is not a git checkout: the previous chart version is read from its history"
-old_commit=""
+# The chart as it last was at 0.1.0: the parent of the commit that moved Chart.yaml off
+# 0.1.0 (commits between that left Chart.yaml alone may have changed the chart's files).
+old_commit="" newer=""
 for c in $(git -C "$SRC" log --format=%H -- charts/failover-operator/Chart.yaml); do
   if git -C "$SRC" show "$c:charts/failover-operator/Chart.yaml" 2>/dev/null | grep -qx 'version: 0.1.0'; then
-    old_commit="$c"; break
+    [ -n "$newer" ] && old_commit="$(git -C "$SRC" rev-parse "$newer^")"
+    break
   fi
+  newer="$c"
 done
-[ -n "$old_commit" ] || fail "no commit has charts/failover-operator/Chart.yaml at version 0.1.0 (a shallow clone?)"
+[ -n "$old_commit" ] || fail "no commit moved charts/failover-operator/Chart.yaml off version 0.1.0 (a shallow clone?)"
+git -C "$SRC" show "$old_commit:charts/failover-operator/Chart.yaml" | grep -qx 'version: 0.1.0' ||
+  fail "the chart at $old_commit is not 0.1.0"
 mkdir -p "$tmp/old"
 git -C "$SRC" archive "$old_commit" charts/failover-operator | tar -x -C "$tmp/old"
 old="$tmp/old/charts/failover-operator"
@@ -72,8 +78,8 @@ logLevel: debug
 extraArgs: ["--workers=8"]
 YAML
 w hb install "$rel" "$old" -n "$ns" -f "$tmp/values-0.1.yaml" >/dev/null
-expect_eq "0.1.0 release" "deployed 1 failover-operator-0.1.0" \
-  "$(hb status "$rel" -n "$ns" -o json | jq -r '"\(.info.status) \(.version) \(.chart.metadata.name)-\(.chart.metadata.version)"')"
+release() { hb list -n "$ns" -o json | jq -r --arg r "$rel" '.[] | select(.name == $r) | "\(.status) \(.revision) \(.chart)"'; }
+expect_eq "0.1.0 release" "deployed 1 failover-operator-0.1.0" "$(release)"
 crd_established "$crd"
 expect_eq "0.1.0's CRD is owned by no release" "" "$(jp "crd/$crd" '{.metadata.annotations.meta\.helm\.sh/release-name}')"
 d="deployment/$rel-failover-operator -n $ns"
@@ -100,6 +106,7 @@ uids >"$tmp/uids.before"
 [ "$(grep -c . "$tmp/uids.before")" = 7 ] || fail "missing objects after the 0.1.0 install: $(cat "$tmp/uids.before")"
 gen0="$(jp "$d" '{.metadata.generation}')"
 fg_spec0="$(k get fg orders -n "$ns" -o json | jq -cS .spec)"
+k get crd "$crd" -o json | jq -cS .spec.versions >"$tmp/crd.before"
 log "ok: 0.1.0 installed: $(grep -c . "$tmp/uids.before") objects recorded, a FailoverGroup created"
 
 log "--- helm upgrade with the values as they were: refused by the schema"
@@ -127,8 +134,7 @@ log "--- adopt the CRD (docs/install.md) and upgrade"
 w k label crd "$crd" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
 w k annotate crd "$crd" "meta.helm.sh/release-name=$rel" "meta.helm.sh/release-namespace=$ns" --overwrite >/dev/null
 w hb upgrade "$rel" "$chart" -n "$ns" -f "$tmp/values-0.2.yaml" >/dev/null
-expect_eq "upgraded release" "deployed failover-operator-$new_version" \
-  "$(hb status "$rel" -n "$ns" -o json | jq -r '"\(.info.status) \(.chart.metadata.name)-\(.chart.metadata.version)"')"
+expect_eq "upgraded release" "deployed failover-operator-$new_version" "$(release | awk '{print $1, $3}')"
 uids >"$tmp/uids.after"
 diff "$tmp/uids.before" "$tmp/uids.after" || fail "an object was replaced or lost by the upgrade (uids above)"
 log "ok: the CRD, the FailoverGroup, the Deployment, ServiceAccount, RBAC and metrics Service are the same objects"
@@ -139,8 +145,17 @@ python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.arg
   "$SRC/crds/$crd.yaml" >"$tmp/crd.want"
 k get crd "$crd" -o json | jq -cS .spec.versions >"$tmp/crd.got"
 jq -cS . "$tmp/crd.want" | diff - "$tmp/crd.got" >/dev/null || fail "the CRD's versions are not the working tree's crds/$crd.yaml"
-log "ok: the CRD served is the working tree's crds/$crd.yaml"
-expect_eq "FailoverGroup spec kept" "$fg_spec0" "$(k get fg orders -n "$ns" -o json | jq -cS .spec)"
+if cmp -s "$tmp/crd.before" "$tmp/crd.got"; then
+  log "ok: the CRD served is the working tree's crds/$crd.yaml (0.1.0 shipped the same one)"
+else
+  log "ok: the CRD served is the working tree's crds/$crd.yaml, changed from 0.1.0's by the upgrade"
+fi
+# Nothing of the group is lost: every field it had is there with its value (a newer CRD may
+# add defaults, which the apiserver applies when the group is read).
+k get fg orders -n "$ns" -o json | jq -cS .spec >"$tmp/fg.after"
+jq -e --argjson old "$fg_spec0" 'contains($old)' "$tmp/fg.after" >/dev/null ||
+  fail "the FailoverGroup lost fields: before $fg_spec0, after $(cat "$tmp/fg.after")"
+log "ok: FailoverGroup spec kept; added by the new CRD's defaults: $(jq -cS --argjson old "$fg_spec0" '[paths(scalars) as $p | select(($old | getpath($p)) == null) | $p | join(".")]' "$tmp/fg.after")"
 
 gen1="$(jp "$d" '{.metadata.generation}')"
 [ "$gen1" -gt "$gen0" ] || fail "the Deployment was not updated (generation $gen0 -> $gen1)"

@@ -17,11 +17,18 @@ on_exit "rm -rf '$tmp'"
 source "$SRC/tests/ship/sample-pods.sh"
 plugin() { "$bin_dir/kubectl-failover" --kubeconfig "$KUBECONFIG" "$@"; }
 wait_for() {  # wait_for SECONDS WHAT CMD...
-  local deadline=$((SECONDS + $1)) what="$2"; shift 2
+  local seconds="$1" what="$2" deadline=$((SECONDS + $1)); shift 2
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after $1s waiting for: $what"
+    [ $SECONDS -lt $deadline ] || { diagnose; fail "timed out after ${seconds}s waiting for: $what"; }
     sleep 0.5
   done
+}
+diagnose() {  # what a failure needs to be understood, on stderr (cleanups print nothing)
+  {
+    echo "--- pods"; k get pods -n "$ns" -o wide --show-labels
+    echo "--- group status"; k get fg demo -n "$ns" -o jsonpath='{.status}'; echo
+    echo "--- operator log (tail)"; tail -30 "$tmp/operator.log"
+  } >&2 2>/dev/null || true
 }
 
 crd_existed=0
@@ -46,7 +53,6 @@ op=$!
 on_exit "kill -CONT $op; kill $op; sleep 1; kill -9 $op"
 # Before the operator stops, so its finalizer runs; a group still held then loses it.
 on_exit "k delete namespace $ns --ignore-not-found --timeout=60s || k patch fg demo -n $ns --type=merge -p '{\"metadata\":{\"finalizers\":null}}'"
-on_exit "[ -f '$tmp/ok' ] || { echo '--- operator log (tail)'; tail -40 '$tmp/operator.log'; }"
 
 jq 'select(.kind != "Deployment")' "$tmp/sample.json" | k apply -f - >/dev/null
 sample_pods "$tmp/sample.json" | k apply -f - >/dev/null

@@ -30,7 +30,8 @@ RUN apt-get update \
       libc6 libgcc-s1 libstdc++6 libssl3 zlib1g libbrotli1 libcpp-httplib0.11 \
       libyaml-cpp0.7 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=builder /build/bin/failover-operator /build/bin/kubectl-failover /build/bin/failover-demo-app /usr/local/bin/
+COPY --from=builder /build/bin/failover-operator /build/bin/kubectl-failover /build/bin/kubectl_complete-failover \
+     /build/bin/failover-demo-app /usr/local/bin/
 # 65532: the conventional "nonroot" uid/gid; the manifests' runAsUser matches.
 USER 65532:65532
 EXPOSE 8080 8081

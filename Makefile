@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 space := $(subst ,, )
 
-.PHONY: bench all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
+.PHONY: release bench all deps build test unit integration demo cluster-up cluster-down clean sync-manifests \
         asan asan-ci demo-loop tsan sanitizers help fuzz fuzz-long fuzz-build drills control-plane tools kind-tools test-k8s
 
 all: build
@@ -113,6 +113,11 @@ fuzz-long: fuzz-build ## libFuzzer targets, FUZZ_RUNS executions each (default 1
 
 bench: build control-plane ## benchmarks on their own cluster: table, docs/bench-results.json, docs/bench-latency.png
 	FO_BIN_DIR=$(abspath $(BUILD_DIR))/bin bash bench/run.sh
+
+# RELEASE_FLAGS: e.g. --skip-image (docs/releasing.md).
+release: build ## a release's steps to build/release/ and the local Docker engine (scripts/release.sh; nothing is pushed)
+	rm -rf $(BUILD_DIR)/release
+	bash scripts/release.sh --out $(BUILD_DIR)/release --bin-dir $(BUILD_DIR)/bin $(RELEASE_FLAGS)
 
 sync-manifests: ## copy crds/ and the alerts/dashboard into manifests/ and the chart
 	@bash scripts/sync-manifests.sh

@@ -18,8 +18,9 @@ PACKAGES=(
   rsync jq openssl curl procps iproute2 psmisc
   # libFuzzer targets and their ASan/UBSan runtime (make fuzz)
   clang libclang-rt-14-dev
-  # shipping: promtool checks the alert rules; the Prometheus test scrapes the operator
-  prometheus
+  # shipping: promtool checks the alert rules; the Prometheus test scrapes the operator;
+  # PyYAML reads back the plugin's -o yaml and the krew manifest
+  prometheus python3-yaml
   # make bench: the latency plot (docs/bench-latency.png)
   gnuplot-nox
 )

@@ -56,7 +56,150 @@ std::string Transition(const json& t, std::chrono::system_clock::time_point now)
   return s;
 }
 
+// status.history (or the last transition alone when there is none), newest first whatever
+// order the operator keeps.
+std::vector<json> Transitions(const json& group) {
+  const json& status = Field(group, "status");
+  std::vector<json> entries;
+  if (Field(status, "history").is_array()) {
+    for (const auto& h : Field(status, "history")) entries.push_back(h);
+  }
+  if (entries.empty() && Field(status, "lastTransition").is_object()) {
+    entries.push_back(Field(status, "lastTransition"));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
+    return Str(a, "detectedAt") > Str(b, "detectedAt");
+  });
+  return entries;
+}
+
+// The value of `key` when it has the JSON type `want`, else null.
+json Typed(const json& j, const char* key, json::value_t want) {
+  const json& v = Field(j, key);
+  if (v.type() == want) return v;
+  if (want == json::value_t::number_integer && v.is_number_integer()) return v;
+  return nullptr;
+}
+
+json StringOrNull(const json& j, const char* key) {
+  return Str(j, key).empty() ? json(nullptr) : json(Str(j, key));
+}
+
+json TransitionSummary(const json& t) {
+  if (!t.is_object() || Str(t, "to").empty()) return nullptr;
+  return {{"from", StringOrNull(t, "from")},
+          {"to", Str(t, "to")},
+          {"reason", StringOrNull(t, "reason")},
+          {"detectedAt", StringOrNull(t, "detectedAt")},
+          {"completedAt", StringOrNull(t, "completedAt")}};
+}
+
+const json& Condition(const json& status, const std::string& type) {
+  static const json kNull;
+  const json& conditions = Field(status, "conditions");
+  if (!conditions.is_array()) return kNull;
+  for (const auto& c : conditions) {
+    if (Str(c, "type") == type) return c;
+  }
+  return kNull;
+}
+
+bool Flag(const json& j, const char* key) {
+  return Field(j, key).is_boolean() && Field(j, key).get<bool>();
+}
+
+json GroupSummary(const json& g) {
+  const json& meta = Field(g, "metadata");
+  const json& spec = Field(g, "spec");
+  const json& status = Field(g, "status");
+
+  json members = json::array();
+  int64_t healthy = 0;
+  const bool have_member_status = Field(status, "members").is_array();
+  if (Field(spec, "members").is_array()) {
+    for (const auto& m : Field(spec, "members")) {
+      json ms;  // this member's entry in status.members, if any
+      if (have_member_status) {
+        for (const auto& s : Field(status, "members")) {
+          if (Str(s, "name") == Str(m, "name")) ms = s;
+        }
+      }
+      if (Flag(ms, "healthy")) ++healthy;
+      members.push_back({{"name", Str(m, "name")},
+                         {"priority", Field(m, "priority").is_number_integer() ? Field(m, "priority") : json(0)},
+                         {"role", StringOrNull(ms, "role")},
+                         {"healthy", Typed(ms, "healthy", json::value_t::boolean)},
+                         {"readyPods", Typed(ms, "readyPods", json::value_t::number_integer)},
+                         {"pods", Typed(ms, "pods", json::value_t::number_integer)}});
+    }
+  }
+  json active_members = json::array();
+  if (Field(status, "activeMembers").is_array()) {
+    for (const auto& a : Field(status, "activeMembers")) {
+      if (a.is_string()) active_members.push_back(a);
+    }
+  } else if (!Str(status, "activeMember").empty()) {
+    active_members.push_back(Str(status, "activeMember"));
+  }
+  const json& ready = Condition(status, "Ready");
+  const json& degraded = Condition(status, "Degraded");
+  const json& sw = Field(status, "switch");
+  const json& timed_out = Field(status, "timedOutSwitch");
+  return {
+      {"namespace", Str(meta, "namespace")},
+      {"name", Str(meta, "name")},
+      {"mode", Str(spec, "mode").empty() ? "ActivePassive" : Str(spec, "mode")},
+      {"phase", StringOrNull(status, "phase")},
+      {"paused", Flag(spec, "paused")},
+      {"dryRun", Flag(spec, "dryRun")},
+      {"activeMember", StringOrNull(status, "activeMember")},
+      {"activeMembers", active_members},
+      {"healthyMembers", have_member_status ? json(healthy) : json(nullptr)},
+      {"totalMembers", members.size()},
+      {"members", members},
+      {"ready", ready.is_null() ? json(nullptr) : json(Str(ready, "status") == "True")},
+      {"degraded", Str(degraded, "status") == "True"
+                       ? json{{"reason", Str(degraded, "reason")}, {"message", Str(degraded, "message")}}
+                       : json(nullptr)},
+      {"switch", sw.is_object() ? json{{"from", StringOrNull(sw, "from")},
+                                       {"to", StringOrNull(sw, "to")},
+                                       {"reason", StringOrNull(sw, "reason")},
+                                       {"step", StringOrNull(sw, "step")},
+                                       {"startedAt", StringOrNull(sw, "startedAt")}}
+                                : json(nullptr)},
+      {"timedOutSwitch", timed_out.is_object() ? json{{"from", StringOrNull(timed_out, "from")},
+                                                      {"to", StringOrNull(timed_out, "to")},
+                                                      {"reason", StringOrNull(timed_out, "reason")},
+                                                      {"stuckAt", StringOrNull(timed_out, "stuckAt")},
+                                                      {"timedOutAt", StringOrNull(timed_out, "timedOutAt")}}
+                                               : json(nullptr)},
+      {"failoverCount", Typed(status, "failoverCount", json::value_t::number_integer)},
+      {"lastTransition", TransitionSummary(Field(status, "lastTransition"))},
+  };
+}
+
 }  // namespace
+
+json StatusSummary(const json& items) {
+  json out = json::array();
+  if (items.is_array()) {
+    for (const auto& g : items) out.push_back(GroupSummary(g));
+  }
+  return {{"kind", "FailoverGroupStatusList"}, {"items", out}};
+}
+
+json HistorySummary(const json& group) {
+  json transitions = json::array();
+  for (const auto& t : Transitions(group)) {
+    json s = TransitionSummary(t);
+    if (!s.is_null()) transitions.push_back(s);
+  }
+  const json& meta = Field(group, "metadata");
+  return {{"kind", "FailoverGroupHistory"},
+          {"namespace", Str(meta, "namespace")},
+          {"name", Str(meta, "name")},
+          {"transitions", transitions}};
+}
 
 std::string Age(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
   auto t = base::ParseRfc3339(rfc3339);
@@ -136,19 +279,8 @@ std::string StatusTable(const json& items, bool with_namespace,
 }
 
 std::string HistoryTable(const json& group, std::chrono::system_clock::time_point now) {
-  const json& status = Field(group, "status");
-  std::vector<json> entries;
-  if (Field(status, "history").is_array()) {
-    for (const auto& h : Field(status, "history")) entries.push_back(h);
-  }
-  if (entries.empty() && Field(status, "lastTransition").is_object()) {
-    entries.push_back(Field(status, "lastTransition"));
-  }
+  const std::vector<json> entries = Transitions(group);
   if (entries.empty()) return "";
-  // Newest first, whatever order the operator keeps.
-  std::stable_sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
-    return Str(a, "detectedAt") > Str(b, "detectedAt");
-  });
   std::vector<std::vector<std::string>> rows = {
       {"DETECTED", "COMPLETED", "FROM", "TO", "REASON", "AGE"}};
   for (const auto& e : entries) {

@@ -90,6 +90,8 @@ refused "imagePullSecrets as a bare name" imagePullSecrets --set 'imagePullSecre
 refused "imagePullSecrets entry without a name" imagePullSecrets --set 'imagePullSecrets[0].secret=regcred'
 refused "unknown logLevel" logLevel --set logLevel=verbose
 refused "unknown logFormat" logFormat --set logFormat=xml
+refused "cacheSyncTimeout without a unit" cacheSyncTimeout --set-string cacheSyncTimeout=600
+refused "cacheSyncTimeout as a number" cacheSyncTimeout --set cacheSyncTimeout=600
 refused "metrics port out of range" port --set metrics.port=70000
 refused "watchNamespace not a namespace name" watchNamespace --set watchNamespace=Not_A_Namespace
 refused "crds.install not a boolean" install --set-string crds.install=maybe

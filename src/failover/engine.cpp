@@ -42,6 +42,8 @@ Plan Run(const Spec& spec, const Observed& observed, const Status& previous, Tim
   for (const auto& m : c.members) {
     if (m.unhealthy_since) engine::RequeueAt(d, m.since + spec.detection.healthy_for, now);
   }
+  // A node Lease that would expire, or a silence to confirm: looked at again then.
+  if (c.lease_recheck) engine::RequeueAt(d, *c.lease_recheck, now);
   return engine::Assemble(in, c, d);
 }
 

@@ -105,6 +105,10 @@ struct Detection {
   Duration healthy_for = std::chrono::seconds(10);
   std::optional<HealthSource> source;  // unset: ReadinessAndProbe with a probe, else Readiness
   std::optional<Probe> probe;
+  // A pod whose node's Lease (kube-node-lease) has not been renewed for this long does not
+  // count as ready (NodeLeaseExpired), without waiting for the node to be marked NotReady.
+  // Never less than the Lease's renew interval plus kNodeLeaseSlack (NodeLeaseBound). 0 = off.
+  Duration node_lease_timeout = std::chrono::seconds(15);
 
   HealthSource EffectiveSource() const;
 };

@@ -100,6 +100,8 @@ void Degraded(const Facts& f, Assessment& a) {
     } else {
       a.degraded_reason = Reason::kActiveUnhealthy;
       a.degraded_message = "active member " + cur.name + " unhealthy since " + FormatTime(cur.since) +
+                           (cur.node_problems.empty() ? std::string()
+                                                      : " (NodeLeaseExpired: " + Join(cur.node_problems, ", ") + ")") +
                            "; failover after " + FormatDuration(f.in.spec.detection.unhealthy_for);
     }
   } else if (!f.missing.empty()) {

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "failover/cache_trim.h"
+#include "failover/engine/classify.h"
+#include "failover/object_observations.h"
 #include "failover/object_fields.h"
 
 namespace failover {
@@ -13,6 +15,8 @@ using json = nlohmann::json;
 
 const char* const kApiVersion = "failover.io/v1alpha1";
 const char* const kKind = "FailoverGroup";
+// The pod store's index by spec.nodeName.
+const char* const kPodsByNode = "nodeName";
 
 GroupReconciler::Deps WithEnv(GroupReconciler::Deps deps) {
   if (!deps.env) deps.env = &base::RealEnv();
@@ -66,6 +70,7 @@ GroupReconciler::GroupReconciler(Deps deps)
   ed.may_write = deps_.may_write;
   ed.emit = [this](const json& group, const Event& event) { EmitEvent(group, event); };
   executor_ = std::make_unique<PlanExecutor>(std::move(ed));
+  node_leases_ = std::make_unique<NodeLeases>(deps_.client.get(), deps_.now);
 }
 
 GroupReconciler::~GroupReconciler() { Stop(); }
@@ -138,15 +143,22 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     const json& group = *obj;
     // The object read once: the spec is parsed and checked here and nowhere else.
     const GroupInput input = ReadGroup(group);
-    ProbeVerdict probe;
-    if (input.errors.empty()) probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
+    // One time for the whole decision: which Leases look expired, and the engine's now.
+    const Time now = deps_.now();
+    GatherExtras extras;
+    extras.now = now;
+    if (input.errors.empty()) {
+      extras.probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
+      extras.probe_last = [&](const std::string& uid) { return prober_->LastAttempt(key, uid); };
+      if (deps_.node_leases) extras.leases = node_leases_.get();
+    }
     Observed observed = GatherObserved(CachedObjects(deps_.pods, deps_.services, &recent_), request.ns,
-                                       request.name, input.parsed.spec, probe);
+                                       request.name, input.parsed.spec, extras);
     observed.group = input.meta;
     // Probing follows the same validity check the engine decides by (CheckGroup).
     UpdateProbes(key, input.parsed.spec, CheckGroup(input, observed).empty(), observed);
 
-    const Plan plan = DecideGroup(input, observed, deps_.now());
+    const Plan plan = DecideGroup(input, observed, now);
     PlanExecutor::Result applied = executor_->Apply(group, plan);
     if (applied.conflict) {
       auto live = deps_.client->Get(kube::resources::kFailoverGroups, request.ns, request.name);
@@ -215,6 +227,19 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   runtime::Informer& groups = manager.GetInformer(gi);
   runtime::Informer& pods = manager.GetInformer(pi);
   runtime::Informer& services = manager.GetInformer(si);
+  runtime::Informer* leases = nullptr;
+  if (options.node_leases) {
+    runtime::InformerOptions li = gi;
+    li.resource = kube::resources::kLeases;
+    li.ns = kNodeLeaseNamespace;
+    li.transform = TrimLease;
+    leases = &manager.GetInformer(li);
+    // The pods on a node, for a renewal that ends its silence.
+    pods.store().AddIndex(kPodsByNode, [](const json& pod) {
+      std::string node = pod.value("spec", json::object()).value("nodeName", "");
+      return node.empty() ? std::vector<std::string>{} : std::vector<std::string>{node};
+    });
+  }
 
   struct ControllerRef {
     runtime::Controller* controller = nullptr;
@@ -237,6 +262,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", options.probe_threads);
   deps.hook_calls_per_group = options.hook_calls_per_group;
   deps.probes_per_group = options.probes_per_group;
+  deps.node_leases = options.node_leases;
   auto reconciler = std::make_shared<GroupReconciler>(deps);
   // Once the controller's reconciles have drained: the runners stop taking calls and wait
   // for the running ones, then the pools' threads end.
@@ -269,6 +295,31 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     caught_up->add = [r, kind = kind](const json& obj) { r->CacheUpdated(kind, obj); };
     caught_up->update = [r, kind = kind](const json&, const json& obj) { r->CacheUpdated(kind, obj); };
     informer->AddEventHandler(caught_up);
+  }
+  if (leases) {
+    // A renewal after a silence long enough to have expired a Lease for some group (the
+    // shortest bound any group can have) re-queues the groups with pods on that node; a
+    // Lease that goes silent needs no event: each group looks again when it would expire.
+    runtime::Store* pod_store = &pods.store();
+    runtime::Controller* ctl = &controller;
+    auto renewed = [r, pod_store, ctl](const json& lease) {
+      std::optional<Duration> silence = r->node_leases().Saw(lease);
+      if (!silence) return;
+      const NodeObservation seen = NodeLeaseFromObject(lease);
+      Detection shortest;
+      shortest.node_lease_timeout = std::chrono::seconds(5);  // the least validation allows
+      if (*silence < engine::NodeLeaseBound(shortest, seen)) return;
+      for (const auto& pod : pod_store->ByIndex(kPodsByNode, seen.name)) {
+        for (const auto& key : r->index().GroupsForPod(*pod)) ctl->Enqueue(key);
+      }
+    };
+    auto lease_handler = std::make_shared<runtime::EventHandlerFuncs>();
+    lease_handler->add = renewed;
+    lease_handler->update = [renewed](const json&, const json& obj) { renewed(obj); };
+    lease_handler->del = [r](const json& obj) {
+      r->node_leases().Gone(obj.value("metadata", json::object()).value("name", ""));
+    };
+    leases->AddEventHandler(lease_handler);
   }
   controller.Watch(groups);
   controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });

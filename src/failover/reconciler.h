@@ -22,6 +22,7 @@
 #include "failover/failover_metrics.h"
 #include "failover/hook_client.h"
 #include "failover/member_prober.h"
+#include "failover/node_leases.h"
 #include "kube/client.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
@@ -51,6 +52,9 @@ struct ReconcilerOptions {
   int probes_per_group = 2;
   // The server-side timeout of the informers' watches (InformerOptions); 0 = kube's default.
   int watch_timeout_seconds = 0;
+  // Watch the nodes' Leases (kube-node-lease) for detection.nodeLeaseTimeout; false: no
+  // node verdicts (readiness only), for an installation without rights on those Leases.
+  bool node_leases = true;
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's
@@ -84,6 +88,10 @@ class GroupReconciler : public runtime::Reconciler {
     // Where the failover_group_* families go (FailoverMetrics): the registry the manager
     // serves. Null = a registry of the reconciler's own, that nothing serves.
     std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
+    // Node-lease detection (detection.nodeLeaseTimeout): the Leases are fed to node_leases()
+    // by the wiring and read live through `client` when they look expired. false: no
+    // node verdicts.
+    bool node_leases = false;
   };
 
   explicit GroupReconciler(Deps deps);
@@ -92,6 +100,7 @@ class GroupReconciler : public runtime::Reconciler {
   kube::Result<runtime::ReconcileResult> Reconcile(const runtime::Request& request) override;
 
   GroupIndex& index() { return index_; }
+  NodeLeases& node_leases() { return *node_leases_; }
   // An informer delivered this pod, Service or FailoverGroup (kind "pod", "svc", "fg"):
   // what this process remembers writing to it is dropped once the cache caught up.
   void CacheUpdated(const char* kind, const nlohmann::json& obj);
@@ -114,11 +123,13 @@ class GroupReconciler : public runtime::Reconciler {
   std::unique_ptr<HookRunner> hooks_;
   std::unique_ptr<MemberProber> prober_;
   std::unique_ptr<PlanExecutor> executor_;
+  std::unique_ptr<NodeLeases> node_leases_;
 };
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods
-// and Services (in one namespace or all), the reverse index from pods and Services to
-// groups, and a controller with options.workers workers; the failover_group_* metrics go
+// and Services (in one namespace or all) and, with options.node_leases, on the Leases in
+// kube-node-lease (a renewal that ends a silence re-queues the groups with pods on that
+// node), the reverse index from pods and Services to groups, and a controller with options.workers workers; the failover_group_* metrics go
 // to the manager's registry (Manager::metrics_registry()).
 std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
                                                          const ReconcilerOptions& options);

@@ -42,7 +42,7 @@ Plan Run(const Spec& spec, const Observed& observed, const Status& previous, Tim
   for (const auto& m : c.members) {
     if (m.unhealthy_since) engine::RequeueAt(d, m.since + spec.detection.healthy_for, now);
   }
-  // A node Lease that would expire, or a silence to confirm: looked at again then.
+  // A silence the live read could not confirm: looked at again shortly.
   if (c.lease_recheck) engine::RequeueAt(d, *c.lease_recheck, now);
   return engine::Assemble(in, c, d);
 }

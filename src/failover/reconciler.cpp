@@ -4,8 +4,6 @@
 #include <cstdlib>
 
 #include "failover/cache_trim.h"
-#include "failover/engine/classify.h"
-#include "failover/object_observations.h"
 #include "failover/object_fields.h"
 
 namespace failover {
@@ -15,8 +13,6 @@ using json = nlohmann::json;
 
 const char* const kApiVersion = "failover.io/v1alpha1";
 const char* const kKind = "FailoverGroup";
-// The pod store's index by spec.nodeName.
-const char* const kPodsByNode = "nodeName";
 
 GroupReconciler::Deps WithEnv(GroupReconciler::Deps deps) {
   if (!deps.env) deps.env = &base::RealEnv();
@@ -70,7 +66,16 @@ GroupReconciler::GroupReconciler(Deps deps)
   ed.may_write = deps_.may_write;
   ed.emit = [this](const json& group, const Event& event) { EmitEvent(group, event); };
   executor_ = std::make_unique<PlanExecutor>(std::move(ed));
-  node_leases_ = std::make_unique<NodeLeases>(deps_.client.get(), deps_.now);
+  NodeLeases::Options lo;
+  lo.client = deps_.client.get();
+  lo.now = deps_.now;
+  lo.env = deps_.env;
+  if (deps_.node_leases) {
+    lo.enqueue = [enqueue](const std::string& key) {
+      if (enqueue) enqueue(key);
+    };
+  }
+  node_leases_ = std::make_unique<NodeLeases>(std::move(lo));
 }
 
 GroupReconciler::~GroupReconciler() { Stop(); }
@@ -78,6 +83,18 @@ GroupReconciler::~GroupReconciler() { Stop(); }
 void GroupReconciler::Stop() {
   if (hooks_) hooks_->Stop();
   if (prober_) prober_->Stop();
+  if (node_leases_) node_leases_->Stop();
+}
+
+void GroupReconciler::TrackNodes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed) {
+  if (!deps_.node_leases) return;
+  std::set<std::string> nodes;
+  if (spec_ok && !observed.group.deleting) {
+    for (const auto& p : observed.pods) {
+      if (!p.terminating && !p.node_name.empty()) nodes.insert(p.node_name);
+    }
+  }
+  node_leases_->Track(key, nodes, spec.detection.node_lease_timeout);
 }
 
 void GroupReconciler::UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok,
@@ -136,6 +153,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     if (!obj) {
       metrics_.Forget(request.ns, request.name);
       prober_->SetTargets(key, std::nullopt, {});
+      node_leases_->Track(key, {}, Duration{0});
       hooks_->SetCurrentSwitch(key, "");  // a call still queued or retrying for it is dropped
       if (deps_.events) deps_.events->ForgetObject(kKind, request.ns, request.name);
       return runtime::ReconcileResult{};
@@ -155,8 +173,11 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     Observed observed = GatherObserved(CachedObjects(deps_.pods, deps_.services, &recent_), request.ns,
                                        request.name, input.parsed.spec, extras);
     observed.group = input.meta;
-    // Probing follows the same validity check the engine decides by (CheckGroup).
-    UpdateProbes(key, input.parsed.spec, CheckGroup(input, observed).empty(), observed);
+    // Probing and the nodes watched for it follow the same validity check the engine
+    // decides by (CheckGroup).
+    const bool spec_ok = CheckGroup(input, observed).empty();
+    UpdateProbes(key, input.parsed.spec, spec_ok, observed);
+    TrackNodes(key, input.parsed.spec, spec_ok, observed);
 
     const Plan plan = DecideGroup(input, observed, now);
     PlanExecutor::Result applied = executor_->Apply(group, plan);
@@ -234,11 +255,6 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     li.ns = kNodeLeaseNamespace;
     li.transform = TrimLease;
     leases = &manager.GetInformer(li);
-    // The pods on a node, for a renewal that ends its silence.
-    pods.store().AddIndex(kPodsByNode, [](const json& pod) {
-      std::string node = pod.value("spec", json::object()).value("nodeName", "");
-      return node.empty() ? std::vector<std::string>{} : std::vector<std::string>{node};
-    });
   }
 
   struct ControllerRef {
@@ -297,25 +313,11 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     informer->AddEventHandler(caught_up);
   }
   if (leases) {
-    // A renewal after a silence long enough to have expired a Lease for some group (the
-    // shortest bound any group can have) re-queues the groups with pods on that node; a
-    // Lease that goes silent needs no event: each group looks again when it would expire.
-    runtime::Store* pod_store = &pods.store();
-    runtime::Controller* ctl = &controller;
-    auto renewed = [r, pod_store, ctl](const json& lease) {
-      std::optional<Duration> silence = r->node_leases().Saw(lease);
-      if (!silence) return;
-      const NodeObservation seen = NodeLeaseFromObject(lease);
-      Detection shortest;
-      shortest.node_lease_timeout = std::chrono::seconds(5);  // the least validation allows
-      if (*silence < engine::NodeLeaseBound(shortest, seen)) return;
-      for (const auto& pod : pod_store->ByIndex(kPodsByNode, seen.name)) {
-        for (const auto& key : r->index().GroupsForPod(*pod)) ctl->Enqueue(key);
-      }
-    };
+    // Renewals only move each node's deadline; the tracker re-queues the groups on a node
+    // when its Lease goes overdue and when it comes back (NodeLeases).
     auto lease_handler = std::make_shared<runtime::EventHandlerFuncs>();
-    lease_handler->add = renewed;
-    lease_handler->update = [renewed](const json&, const json& obj) { renewed(obj); };
+    lease_handler->add = [r](const json& lease) { r->node_leases().Saw(lease); };
+    lease_handler->update = [r](const json&, const json& lease) { r->node_leases().Saw(lease); };
     lease_handler->del = [r](const json& obj) {
       r->node_leases().Gone(obj.value("metadata", json::object()).value("name", ""));
     };

@@ -89,8 +89,9 @@ class GroupReconciler : public runtime::Reconciler {
     // serves. Null = a registry of the reconciler's own, that nothing serves.
     std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
     // Node-lease detection (detection.nodeLeaseTimeout): the Leases are fed to node_leases()
-    // by the wiring and read live through `client` when they look expired. false: no
-    // node verdicts.
+    // by the wiring and read live through `client` when they look expired; a node that goes
+    // overdue or comes back re-queues the groups on it (through `enqueue`). false: no node
+    // verdicts.
     bool node_leases = false;
   };
 
@@ -108,6 +109,9 @@ class GroupReconciler : public runtime::Reconciler {
 
  private:
   void UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed);
+  // Tells NodeLeases which nodes the group's pods run on (none once it is invalid or
+  // being deleted), so the group is re-queued when one of them goes overdue or comes back.
+  void TrackNodes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed);
   void EmitEvent(const nlohmann::json& group, const Event& event);
   // Logs once per change of 2 s or more how far the wall clock is from the timeline.
   void WarnOfClockStep(std::chrono::nanoseconds offset);
@@ -128,8 +132,8 @@ class GroupReconciler : public runtime::Reconciler {
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods
 // and Services (in one namespace or all) and, with options.node_leases, on the Leases in
-// kube-node-lease (a renewal that ends a silence re-queues the groups with pods on that
-// node), the reverse index from pods and Services to groups, and a controller with options.workers workers; the failover_group_* metrics go
+// kube-node-lease (a node whose Lease goes overdue, or comes back, re-queues the groups with
+// pods on it), the reverse index from pods and Services to groups, and a controller with options.workers workers; the failover_group_* metrics go
 // to the manager's registry (Manager::metrics_registry()).
 std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
                                                          const ReconcilerOptions& options);

@@ -1,11 +1,19 @@
-// NodeLeases: what the operator knows of the nodes' Leases (kube-node-lease), and the live
-// read that confirms a silence before a decision rests on it. The client is the recording
-// fake (tests/support/recording_client.h); the clock is a variable.
+// NodeLeases: what the operator knows of the nodes' Leases (kube-node-lease), the live
+// read that confirms a silence before a decision rests on it, and which groups are
+// re-queued when (only when) a node goes overdue or comes back. The client is the
+// recording fake (tests/support/recording_client.h); the clock is a variable, or the fake
+// Env for the timer thread.
 #include "failover/node_leases.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
 #include "failover/engine/classify.h"
+#include "support/fake_env.h"
 #include "support/recording_client.h"
 
 namespace failover {
@@ -110,6 +118,203 @@ TEST(NodeLeases, AFailedLiveReadConfirmsNothingAndAMissingLeaseGivesNoVerdict) {
   EXPECT_TRUE(gone.read_live);
   EXPECT_FALSE(gone.lease_found);
   EXPECT_FALSE(leases.Cached("n1"));
+}
+
+// What the tracker enqueued, in order.
+struct Enqueued {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> keys;
+  std::function<void(const std::string&)> fn() {
+    return [this](const std::string& key) {
+      std::lock_guard<std::mutex> lock(mu);
+      keys.push_back(key);
+      cv.notify_all();
+    };
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out = std::move(keys);
+    keys.clear();
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+// A tracker without its timer thread: FireDue is the test's to call.
+NodeLeases::Options Manual(testsupport::RecordingClient& client, Clock& clock, Enqueued& enqueued) {
+  NodeLeases::Options o;
+  o.client = &client;
+  o.now = clock.fn();
+  o.enqueue = enqueued.fn();
+  o.env = nullptr;
+  return o;
+}
+
+std::string At(int s) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "2027-01-15T08:%02d:%02d.000000Z", s / 60, s % 60);
+  return buf;
+}
+
+using Keys = std::vector<std::string>;
+
+// Steady state: a healthy node's renewals, every 10 s for 5 minutes, enqueue no group and
+// leave no deadline closer than the timeout (the cost per renewal is the tracker's only).
+TEST(NodeLeaseTracking, RenewalsOfAHealthyNodeEnqueueNothing) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/g1", {"n1"}, seconds(15));
+  leases.Track("ns/g2", {"n1"}, seconds(15));
+  const Time start = clock.t;
+  for (int s = 1; s <= 300; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n1", At(s)));
+    EXPECT_EQ(leases.FireDue(clock.t), 0u) << "at " << s << "s";
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{});
+  ASSERT_TRUE(leases.NextDeadline());
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(300 + 15)) << "one deadline: the last renewal + 15s";
+  EXPECT_EQ(Gets(client), 0u) << "no live read either";
+}
+
+// A node that goes silent enqueues the groups with pods on it, exactly those and once, when
+// its Lease goes overdue; its renewal enqueues them again (the silence is over).
+TEST(NodeLeaseTracking, AnOverdueNodeEnqueuesExactlyItsGroupsOnceAndAgainWhenItComesBack) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Saw(NodeLease("n2", At(0)));
+  leases.Track("ns/on-n1", {"n1"}, seconds(15));
+  leases.Track("ns/on-both", {"n1", "n2"}, seconds(15));
+  leases.Track("ns/on-n2", {"n2"}, seconds(15));
+  leases.Track("other/on-n1", {"n1"}, seconds(15));
+  leases.Track("ns/off", {"n1"}, Duration{0});  // nodeLeaseTimeout 0: never enqueued
+
+  // n2 renews every 10 s; n1 stops after its first Lease.
+  for (int s = 1; s <= 14; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{}) << "14 s of silence is within the bound";
+  clock.t = start + seconds(15);
+  EXPECT_EQ(leases.FireDue(clock.t), 3u);
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  for (int s = 16; s <= 60; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{}) << "reported once per silence";
+
+  // n1 comes back: its groups look again; n2's renewals still cost nothing.
+  leases.Saw(NodeLease("n1", At(61)));
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  leases.Saw(NodeLease("n1", At(70)));
+  EXPECT_EQ(enqueued.Take(), Keys{});
+}
+
+// Groups with different timeouts on one node: each is enqueued at its own bound (never
+// below the Lease's renew interval + 5 s), the others not.
+TEST(NodeLeaseTracking, EachTimeoutIsReportedAtItsOwnBound) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/fast", {"n1"}, seconds(5));  // lifted to 10 s + 5 s
+  leases.Track("ns/default", {"n1"}, seconds(15));
+  leases.Track("ns/slow", {"n1"}, seconds(40));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 2u);
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/default", "ns/fast"}));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(40));
+  EXPECT_EQ(leases.FireDue(start + seconds(39)), 0u);
+  EXPECT_EQ(leases.FireDue(start + seconds(40)), 1u);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/slow"});
+  EXPECT_FALSE(leases.NextDeadline()) << "every silence reported: nothing pending";
+}
+
+// What a group tracks is replaced by its next Track: a group whose pods left a node is not
+// enqueued for it, one that is gone (no nodes) for none; a group joining a node that is
+// already overdue is deciding now, and is enqueued when the node comes back.
+TEST(NodeLeaseTracking, TrackReplacesWhatAGroupTrackedBefore) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Saw(NodeLease("n2", At(0)));
+  leases.Track("ns/moved", {"n1"}, seconds(15));
+  leases.Track("ns/moved", {"n2"}, seconds(15));
+  leases.Track("ns/deleted", {"n1"}, seconds(15));
+  leases.Track("ns/deleted", {}, seconds(15));
+  leases.Track("ns/turned-off", {"n1"}, seconds(15));
+  leases.Track("ns/turned-off", {"n1"}, Duration{0});
+  clock.t = start + seconds(10);
+  leases.Saw(NodeLease("n2", At(10)));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 0u);
+  EXPECT_EQ(enqueued.Take(), Keys{});
+
+  clock.t = start + seconds(20);
+  leases.Track("ns/late", {"n1"}, seconds(15));
+  EXPECT_EQ(leases.FireDue(clock.t), 0u) << "it saw the silence in the decision that tracked it";
+  leases.Saw(NodeLease("n1", At(21)));
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/late"});
+}
+
+// A node whose Lease the informer has not shown yet has no deadline; its first sight starts
+// the count. A live read that finds a renewal the watch missed ends a reported silence.
+TEST(NodeLeaseTracking, ALiveReadThatFindsARenewalEndsTheSilence) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Track("ns/g", {"n1"}, seconds(15));
+  EXPECT_FALSE(leases.NextDeadline());
+  leases.Saw(NodeLease("n1", At(0)));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 1u);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
+  clock.t = start + seconds(16);
+  client.ServeObject("leases", "n1", NodeLease("n1", At(16)));
+  EXPECT_TRUE(leases.ReadLive("n1").read_live);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(31));
+}
+
+// With enqueue given, a timer thread of its own fires the deadlines on env's clock.
+TEST(NodeLeaseTracking, TheTimerThreadEnqueuesWhenTheDeadlineComes) {
+  testsupport::RecordingClient client;
+  testsupport::FakeEnv env;
+  Enqueued enqueued;
+  NodeLeases::Options o;
+  o.client = &client;
+  o.now = [&env] { return std::chrono::time_point_cast<Duration>(env.WallNow()); };
+  o.enqueue = enqueued.fn();
+  o.env = &env;
+  NodeLeases leases(std::move(o));
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/g", {"n1"}, seconds(15));
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + seconds(15)));
+  env.Advance(seconds(14));
+  EXPECT_EQ(enqueued.Take(), Keys{});
+  env.Advance(seconds(1));
+  std::unique_lock<std::mutex> lock(enqueued.mu);
+  ASSERT_TRUE(enqueued.cv.wait_for(lock, seconds(10), [&] { return !enqueued.keys.empty(); }));
+  EXPECT_EQ(enqueued.keys, Keys{"ns/g"});
+  lock.unlock();
+  leases.Stop();
 }
 
 // The engine's reading of what NodeLeases hands it: a silence past the bound counts only

@@ -214,22 +214,18 @@ std::vector<int> RankOrder(const Spec& spec) {
 
 namespace {
 
-// When a member pod's node Lease is next worth a look: when it would expire, or (silent but
-// not confirmed by a live read) kNodeLeaseRetry from now.
+// A member pod's node Lease silent in the cache but not confirmed by a live read is looked
+// at again kNodeLeaseRetry from now. Nothing else: a Lease that would expire, or one that
+// expired and comes back, re-queues the group through the node-lease tracker
+// (NodeLeases), so renewals of a healthy node cost no decision.
 void NoteLeaseRecheck(Classification& c, const Detection& detection, const Observed& observed,
                       const std::string& node_name, Time now) {
   if (node_name.empty()) return;
   auto it = observed.nodes.find(node_name);
   if (it == observed.nodes.end() || !it->second.lease_found) return;
-  const Duration bound = NodeLeaseBound(detection, it->second);
-  if (bound <= Duration{0}) return;
-  std::optional<Time> at;
-  switch (ReadNodeLease(detection, it->second, now)) {
-    case NodeLease::kNoVerdict: at = it->second.heard_at + bound; break;
-    case NodeLease::kUnconfirmed: at = now + kNodeLeaseRetry; break;
-    case NodeLease::kExpired: break;  // its renewal arrives as a Lease event
-  }
-  if (at && (!c.lease_recheck || *at < *c.lease_recheck)) c.lease_recheck = at;
+  if (ReadNodeLease(detection, it->second, now) != NodeLease::kUnconfirmed) return;
+  const Time at = now + kNodeLeaseRetry;
+  if (!c.lease_recheck || at < *c.lease_recheck) c.lease_recheck = at;
 }
 
 }  // namespace

@@ -63,8 +63,9 @@ struct Classification {
   std::vector<MemberState> members;  // spec order
   std::vector<int> rank_order;       // member indices, most preferred first
   std::vector<PodState> pods;        // every observed pod once, sorted by name
-  // The earliest moment a Lease of a node that runs a member's pod would expire, or an
-  // unconfirmed silence be read again: the decision is looked at again then.
+  // When a node Lease that looks expired in the cache but could not be read live is read
+  // again (kNodeLeaseRetry on): the decision is looked at again then. A Lease that would
+  // expire sets nothing here: NodeLeases re-queues the groups on a node that goes overdue.
   std::optional<Time> lease_recheck;
 };
 

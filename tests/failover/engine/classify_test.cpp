@@ -377,14 +377,19 @@ TEST(Classify, TheMessageNamesTheNodeAndWhenItsLeaseWasLastRenewed) {
   EXPECT_EQ(IneligibilityMessage(later.members[0], Role::kStandby, spec), msg);
 }
 
-TEST(Classify, TheDecisionIsLookedAtAgainWhenALeaseWouldExpire) {
+// A Lease that would expire asks for no second look: NodeLeases re-queues the group when
+// the node goes overdue, so the renewals of healthy nodes cost no decision at all.
+TEST(Classify, OnlyAnUnconfirmedSilenceAsksForASecondLook) {
   Spec spec = TwoMembers();
   Observed o = Group({OnNode("a-0", "a", "n1"), OnNode("b-0", "b", "n2")});
   o.nodes["n1"] = Lease("n1", T(10));
   o.nodes["n2"] = Lease("n2", T(4));
   Classification c = Classify(spec, o, Status{}, T(12));
-  ASSERT_TRUE(c.lease_recheck);
-  EXPECT_EQ(*c.lease_recheck, T(19)) << "n2's expiry, the earlier one";
+  EXPECT_FALSE(c.lease_recheck) << "renewed Leases: nothing to look at until one goes overdue";
+
+  // Expired and confirmed live: nothing either (the renewal, if any, re-queues it).
+  o.nodes["n2"] = Lease("n2", T(4), true);
+  EXPECT_FALSE(Classify(spec, o, Status{}, T(20)).lease_recheck);
 
   // Silent in the cache and not confirmed live: tried again a second later.
   o.nodes["n2"] = Lease("n2", T(4), false);

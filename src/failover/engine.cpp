@@ -176,6 +176,8 @@ Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observ
   };
   set(engine::kConditionReady, false, Reason::kInvalidSpec, "the spec is invalid; nothing is done until it is fixed");
   set(engine::kConditionInvalidSpec, true, Reason::kInvalidSpec, message);
+  set(engine::kConditionFailoverReady, false, Reason::kInvalidSpec,
+      "the spec is invalid: no switch is made until it is fixed");
   plan.status = s;
   plan.status_changed = !(s == previous);
   if (plan.status_changed) plan.writes.push_back(UpdateStatus{s});

@@ -65,6 +65,7 @@ GroupReconciler::GroupReconciler(Deps deps)
   ed.hooks = hooks_.get();
   ed.may_write = deps_.may_write;
   ed.emit = [this](const json& group, const Event& event) { EmitEvent(group, event); };
+  ed.now = deps_.now;
   executor_ = std::make_unique<PlanExecutor>(std::move(ed));
   NodeLeases::Options lo;
   lo.client = deps_.client.get();
@@ -154,6 +155,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       metrics_.Forget(request.ns, request.name);
       prober_->SetTargets(key, std::nullopt, {});
       node_leases_->Track(key, {}, Duration{0});
+      executor_->Forget(key);
       hooks_->SetCurrentSwitch(key, "");  // a call still queued or retrying for it is dropped
       if (deps_.events) deps_.events->ForgetObject(kKind, request.ns, request.name);
       return runtime::ReconcileResult{};
@@ -216,6 +218,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       prober_->SetTargets(key, std::nullopt, {});
     } else {
       metrics_.Observe(request.ns, request.name, plan.metrics, deps_.now());
+      if (applied.booked) metrics_.ObservePhases(request.ns, request.name, *applied.booked, applied.status_written_at);
       metrics_.SetState(request.ns, request.name, plan.status, static_cast<int>(input.parsed.spec.members.size()));
     }
     if (plan.requeue_after && plan.requeue_after->count() > 0) {

@@ -220,12 +220,21 @@ struct TimedOutSwitch {
   bool operator==(const TimedOutSwitch&) const = default;
 };
 
+// A switch booked in the status, with when each phase of it ended: detected (the active
+// member first seen unhealthy, or the request), decided (the switch started), traffic
+// moved (the Services' writes landed), roles done (the role labels' writes landed) and
+// completed (the decision that books it, whose status write follows). The phases the
+// operator did not see land (a restart between them) are unset.
 struct Transition {
   std::string from;
   std::string to;
   std::string reason;
   Time detected_at{};
   Time completed_at{};
+  int64_t seq = 0;  // the switch's number (SwitchRecord::seq); 0 = not recorded
+  std::optional<Time> decided_at = {};
+  std::optional<Time> traffic_moved_at = {};
+  std::optional<Time> roles_done_at = {};
 
   bool operator==(const Transition&) const = default;
 };

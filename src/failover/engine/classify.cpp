@@ -228,6 +228,19 @@ void NoteLeaseRecheck(Classification& c, const Detection& detection, const Obser
   if (!c.lease_recheck || at < *c.lease_recheck) c.lease_recheck = at;
 }
 
+// A member pod's node whose Lease looks expired in the cache but could not be read live: one
+// line per node (stable while it lasts, so the status is not rewritten on each retry).
+void NoteUnconfirmed(MemberState& m, const Detection& detection, const Observed& observed,
+                     const std::string& node_name, Time now) {
+  if (node_name.empty()) return;
+  auto it = observed.nodes.find(node_name);
+  if (it == observed.nodes.end() || ReadNodeLease(detection, it->second, now) != NodeLease::kUnconfirmed) return;
+  std::string line = LeaseSilence(detection, it->second) + " in this process's view; the live read of it failed";
+  if (std::find(m.unconfirmed_nodes.begin(), m.unconfirmed_nodes.end(), line) == m.unconfirmed_nodes.end()) {
+    m.unconfirmed_nodes.push_back(std::move(line));
+  }
+}
+
 }  // namespace
 
 Classification Classify(const Spec& spec, const Observed& observed, const Status& previous, Time now) {
@@ -256,7 +269,10 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
     if (placed.owner == PodOwner::kMember) {
       const auto i = static_cast<size_t>(placed.member);
       Count(c.members[i], *p, source, was_unhealthy[i] != 0, JudgeNode(*p, spec, observed, now), spec.detection);
-      if (!p->terminating) NoteLeaseRecheck(c, spec.detection, observed, p->node_name, now);
+      if (!p->terminating) {
+        NoteLeaseRecheck(c, spec.detection, observed, p->node_name, now);
+        NoteUnconfirmed(c.members[i], spec.detection, observed, p->node_name, now);
+      }
     }
     c.pods.push_back(std::move(placed));
   }

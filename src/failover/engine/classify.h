@@ -57,6 +57,9 @@ struct MemberState {
   // such node: "node n1: Lease not renewed for 17s (renewTime ...)".
   int lost_to_node = 0;
   std::vector<std::string> node_problems;
+  // Nodes of its pods whose Lease looks expired in the cache while the live read that would
+  // confirm it failed (NodeLease::kUnconfirmed): the pods still count; one line per node.
+  std::vector<std::string> unconfirmed_nodes = {};
 };
 
 struct Classification {

@@ -668,7 +668,8 @@ scenario_node_loss() {
   # The node lifecycle controller, at its defaults (the cluster's controller-manager leaves
   # it out: see scripts/cluster.sh), in a controller-manager of its own.
   "$FO_K8S_BIN/kube-controller-manager" --kubeconfig="$FO_CLUSTER_DIR/controller-manager.kubeconfig" \
-    --controllers=node-lifecycle-controller --leader-elect=false --secure-port=0 --v=1 \
+    --controllers=node-lifecycle-controller --use-service-account-credentials=true \
+    --leader-elect=false --secure-port=0 --v=1 \
     >"$dir/node-lifecycle.log" 2>&1 &
   local kcm=$!; PIDS+=("$kcm")
   local -a nss=() ops=() loads=() checkers=()

@@ -77,6 +77,36 @@ TEST(SteadyState, ConvergedWorldNeedsNoWriteAndNoStatusUpdate) {
   EXPECT_FALSE(p.requeue_after) << "nothing time-based pending";
 }
 
+// FailoverReady through a failover: Armed while all is well, UnhealthyForNotElapsed (naming
+// when and to which member) while the active member's unhealthy period runs, then, with the
+// old active member still down, NoHealthyStandby; the switch booked with its number and when
+// it was decided.
+TEST(FailoverReady, SaysWhyTheGroupIsNotFailingOverAtEachStepOfAFailover) {
+  Scenario s = Settled();
+  s.Step(T(30));
+  EXPECT_EQ(Cond(s.world.status, "FailoverReady").reason, "Armed");
+  EXPECT_EQ(Cond(s.world.status, "FailoverReady").status, "True");
+  s.MemberReady("a", false);
+  s.Step(T(31));
+  const Condition& waiting = Cond(s.world.status, "FailoverReady");
+  EXPECT_EQ(waiting.status, "False");
+  EXPECT_EQ(waiting.reason, "UnhealthyForNotElapsed");
+  EXPECT_NE(waiting.message.find("member b can take over at " + FormatTime(T(36))), std::string::npos)
+      << waiting.message;
+  s.Step(T(36));
+  s.Step(T(36));  // the hand-off's second plan books the switch
+  EXPECT_EQ(s.world.status.active_member, "b");
+  const Condition& after = Cond(s.world.status, "FailoverReady");
+  EXPECT_EQ(after.status, "False");
+  EXPECT_EQ(after.reason, "NoHealthyStandby") << after.message;
+  ASSERT_TRUE(s.world.status.last_transition);
+  const Transition& t = *s.world.status.last_transition;
+  EXPECT_GT(t.seq, 0);
+  EXPECT_EQ(t.detected_at, T(31));
+  EXPECT_EQ(t.decided_at, T(36));
+  EXPECT_EQ(s.world.status.history.front(), t);
+}
+
 struct DetectionCase {
   int64_t unhealthy_for_ms;
   int64_t elapsed_ms;

@@ -28,9 +28,11 @@ class LeaseRenewer {
     stop_ = true;
     thread_.join();
   }
-  void Renew(const std::string& node) {
+  // Renews `node` from now on; `renewed_at`: the renewTime its Lease has now.
+  void Renew(const std::string& node, std::chrono::system_clock::time_point renewed_at) {
     std::lock_guard<std::mutex> lock(mu_);
     renewing_[node] = true;
+    last_[node] = std::max(last_[node], renewed_at);
   }
   // Stops renewing `node`; returns when its last renewal was written (wall clock).
   std::chrono::system_clock::time_point Silence(const std::string& node) {
@@ -134,9 +136,9 @@ class NodeLeaseTest : public OperatorTest {
     auto n = client_->Create(kube::resources::kNodes, "",
                              {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", node}}}});
     ASSERT_TRUE(n.ok()) << n.status().ToString();
-    const std::string at = base::FormatRfc3339(
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
-        base::Fraction::kMicros);
+    const auto created = std::chrono::system_clock::now();
+    const std::string at =
+        base::FormatRfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(created), base::Fraction::kMicros);
     json lease = {{"apiVersion", "coordination.k8s.io/v1"},
                   {"kind", "Lease"},
                   {"metadata",
@@ -151,7 +153,7 @@ class NodeLeaseTest : public OperatorTest {
                    {{"holderIdentity", node}, {"leaseDurationSeconds", kLeaseDurationSeconds}, {"renewTime", at}}}};
     auto l = client_->Create(kube::resources::kLeases, "kube-node-lease", lease);
     ASSERT_TRUE(l.ok()) << l.status().ToString();
-    renewer_->Renew(node);
+    renewer_->Renew(node, created);
   }
 
   // Pod `name` of site `site` bound to `node`, Ready as its (absent) kubelet last said.
@@ -197,7 +199,7 @@ class NodeLeaseTest : public OperatorTest {
   }
 
   std::string LiveLeaseReads() {
-    return "rest_client_requests_total{code=\"200\",method=\"GET\",resource=\"leases\"}";
+    return "rest_client_requests_total{code=\"200\",method=\"GET\",resource=\"leases.coordination.k8s.io\"}";
   }
 
   std::string node_a_, node_b_;
@@ -238,6 +240,8 @@ TEST_F(NodeLeaseTest, ASilentNodeLeaseFailsOverOnceTheLiveReadConfirmsIt) {
   if (HasFatalFailure()) return;
   ASSERT_TRUE(Wait([&] { return ConditionOf(GetGroup(), "FailoverReady", "reason") == "Armed"; }))
       << GetGroup()["status"].dump();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // renewals under way, seen by the operator
+  ASSERT_EQ(ServiceMember(), "site-a");
   const auto last_renewal = renewer_->Silence(node_a_);
 
   ASSERT_TRUE(Wait([&] { return ServiceMember() == "site-b"; }, seconds(30))) << GetGroup()["status"].dump();
@@ -274,7 +278,7 @@ TEST_F(NodeLeaseTest, ASilentNodeLeaseFailsOverOnceTheLiveReadConfirmsIt) {
       << metrics;
 
   // site-a's node comes back: the member is healthy again (and stays fenced, failback Manual).
-  renewer_->Renew(node_a_);
+  renewer_->Renew(node_a_, std::chrono::system_clock::now());
   EXPECT_TRUE(Wait([&] {
     for (const auto& m : GetGroup()["status"].value("members", json::array())) {
       if (m.value("name", "") == "site-a") return m.value("healthy", false);

@@ -18,8 +18,7 @@ Detection WithTimeout(Duration timeout) {
 }  // namespace
 
 NodeLeases::NodeLeases(Options options) : options_(std::move(options)) {
-  if (!options_.env) options_.env = &base::RealEnv();
-  if (options_.enqueue) timer_ = std::thread([this] { TimerLoop(); });
+  if (options_.enqueue && options_.env) timer_ = std::thread([this] { TimerLoop(); });
 }
 
 NodeLeases::NodeLeases(kube::Client* client, std::function<Time()> now)

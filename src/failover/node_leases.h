@@ -43,7 +43,7 @@ inline constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
 // that timeout are enqueued, once; when such a silence ends (a renewal, from the informer
 // or a live read), the groups that were enqueued for it are enqueued again. Deadlines are
 // kept per node and timeout (groups share one per distinct timeout), and a timer thread of
-// its own (only when `enqueue` is given) fires them on env's clock. Thread-safe.
+// its own (when `enqueue` and `env` are given) fires them on env's clock. Thread-safe.
 class NodeLeases : public NodeLeaseReader {
  public:
   static constexpr Duration kLiveReadReuse = std::chrono::seconds(1);
@@ -52,9 +52,10 @@ class NodeLeases : public NodeLeaseReader {
     kube::Client* client = nullptr;  // the live reads; required
     std::function<Time()> now;       // the decision clock; required
     // Called (outside any lock) with a group key whose node went overdue or came back.
-    // Unset: no timer thread; FireDue is the caller's to call.
     std::function<void(const std::string& group_key)> enqueue = nullptr;
-    base::Env* env = &base::RealEnv();  // the timer thread's waits
+    // The timer thread's waits. The thread runs when both enqueue and env are given; env
+    // null: no thread, FireDue is the caller's to call (tests on a clock of their own).
+    base::Env* env = &base::RealEnv();
   };
 
   explicit NodeLeases(Options options);

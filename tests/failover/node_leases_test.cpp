@@ -144,7 +144,8 @@ struct Enqueued {
   }
 };
 
-// A tracker without its timer thread: FireDue is the test's to call.
+// A tracker without its timer thread (env null): FireDue is the test's to call, on the
+// test's clock.
 NodeLeases::Options Manual(testsupport::RecordingClient& client, Clock& clock, Enqueued& enqueued) {
   NodeLeases::Options o;
   o.client = &client;

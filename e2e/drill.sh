@@ -9,7 +9,7 @@
 # Sets (DRILL_SET in the environment works too): `reduced` (the default, what `make test`
 # runs) = kill, ready-fail, switchover, mbb-switchover, failback-auto, all-down, flapping,
 # leader-kill, operator-kill, proxy-cuts; `full` (`make drills`) adds mbb-failover,
-# failback-manual, all-down-active-first, apiserver-restart, etcd-compaction. apiserver-restart and etcd-compaction stop
+# failback-manual, all-down-active-first, apiserver-restart, etcd-compaction, node-loss. apiserver-restart and etcd-compaction stop
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
@@ -21,7 +21,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
 REDUCED="kill,ready-fail,switchover,mbb-switchover,failback-auto,all-down,flapping,leader-kill,operator-kill,proxy-cuts"
-FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,operator-kill,proxy-cuts"
+FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,node-loss,operator-kill,proxy-cuts"
 SCENARIOS=""
 SET="${DRILL_SET:-reduced}"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
@@ -142,21 +142,22 @@ start_operator_once() {  # ns log
 kill_operator() { kill -9 "$OP_PID" 2>/dev/null; wait "$OP_PID" 2>/dev/null; }
 stop_operator() { kill "$OP_PID" 2>/dev/null; wait "$OP_PID" 2>/dev/null; }
 
-demo_pod() {  # ns name site
+demo_pod() {  # ns name site [node]
   cat <<POD
 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"$2","namespace":"$1","labels":{"app":"db","site":"$3"}},
- "spec":{"nodeName":"$FO_NODE_NAME","restartPolicy":"Never","terminationGracePeriodSeconds":2,
+ "spec":{"nodeName":"${4:-$FO_NODE_NAME}","restartPolicy":"Never","terminationGracePeriodSeconds":2,
   "containers":[{"name":"app","image":"example.registry/failover-demo-app:drill",
    "ports":[{"name":"http","containerPort":8080}],
    "readinessProbe":{"httpGet":{"path":"/ready","port":"http"},"periodSeconds":1,"failureThreshold":1}}]}}
 POD
 }
 
-# $FG_EXTRA: more spec fields (a JSON fragment starting with a comma).
+# $FG_EXTRA: more spec fields (a JSON fragment starting with a comma); $DETECTION_EXTRA: the
+# same inside spec.detection; $NODE_A: the node site-a's pod runs on (default the cluster's).
 setup_namespace() {  # ns unhealthyFor failback [strategy] [maxFailovers] [fencing]
   local ns="$1"
   k create namespace "$ns" >/dev/null || return 1
-  demo_pod "$ns" db-a-0 a | k apply -f - >/dev/null
+  demo_pod "$ns" db-a-0 a "${NODE_A:-}" | k apply -f - >/dev/null
   demo_pod "$ns" db-b-0 b | k apply -f - >/dev/null
   k -n "$ns" apply -f - >/dev/null <<SVC
 {"apiVersion":"v1","kind":"Service","metadata":{"name":"db"},
@@ -167,7 +168,7 @@ SVC
  "spec":{"mode":"ActivePassive",
   "members":[{"name":"site-a","selector":{"matchLabels":{"app":"db","site":"a"}}},
              {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}}],
-  "services":[{"name":"db"}],"detection":{"unhealthyFor":"$2"},
+  "services":[{"name":"db"}],"detection":{"unhealthyFor":"$2"${DETECTION_EXTRA:-}},
   "switchover":{"strategy":"${4:-BreakBeforeMake}"},"failback":{"policy":"$3","stabilizationWindow":"5s"},
   "antiFlap":{"maxFailovers":${5:-1000},"window":"1m"},"fencing":{"policy":"${6:-Label}"}${FG_EXTRA:-}}}
 FG
@@ -645,6 +646,107 @@ scenario_repeated() {
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
 }
 
+# node-loss: a whole node dies (its node agent and its pods SIGSTOPped: nothing renews its
+# Lease or answers). Two groups in the same run, their site-a on that node and site-b on the
+# cluster's: `lease` with the defaults (unhealthyFor 5s, nodeLeaseTimeout 15s), `notready`
+# with nodeLeaseTimeout 0 (readiness only: it waits for the node lifecycle controller, run
+# here at its default grace period, to mark the node and its pods NotReady). Measured for
+# each: the fault to the Service switch (failover.io/active-since) and the client's RTO.
+# Pass: the lease group switches within 20 s + 2 s of scheduling slack, before the
+# notready group; the notready group switches too (within 120 s).
+scenario_node_loss() {
+  local name=node-loss dir="$OUT/node-loss" node="drill-lost-$RANDOM"
+  mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
+  # The second node: an agent of its own on the upper half of the pod range (the cluster's
+  # agent hands addresses out from the bottom), in the same pod network.
+  local lost_cidr
+  lost_cidr="$(awk -F'[./]' '{ printf "%s.%s.128.0/17", $1, $2 }' <<<"$FO_POD_CIDR")"
+  local -a netns=(); [ -z "${FO_POD_NETNS:-}" ] || netns=(--pod-netns "$FO_POD_NETNS")
+  "$BIN/failover-node-agent" --kubeconfig "$ADMIN_KUBECONFIG" --node-name "$node" --node-ip "$FO_NODE_IP" \
+    --pod-cidr "$lost_cidr" --state-dir "$dir/agent-state" "${netns[@]}" >"$dir/agent.log" 2>&1 &
+  local agent=$!; PIDS+=("$agent")
+  # The node lifecycle controller, at its defaults (the cluster's controller-manager leaves
+  # it out: see scripts/cluster.sh), in a controller-manager of its own.
+  "$FO_K8S_BIN/kube-controller-manager" --kubeconfig="$FO_CLUSTER_DIR/controller-manager.kubeconfig" \
+    --controllers=node-lifecycle-controller --use-service-account-credentials=true \
+    --leader-elect=false --secure-port=0 --v=1 \
+    >"$dir/node-lifecycle.log" 2>&1 &
+  local kcm=$!; PIDS+=("$kcm")
+  local -a nss=() ops=() loads=() checkers=()
+  local variant ns
+  for variant in lease notready; do
+    ns="drill-node-loss-$variant-$RANDOM"; nss+=("$ns")
+    if [ $variant = notready ]; then DETECTION_EXTRA=',"nodeLeaseTimeout":"0"'; else DETECTION_EXTRA=''; fi
+    NODE_A="$node" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; DETECTION_EXTRA=''; return 1; }
+    DETECTION_EXTRA=''
+    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 120s \
+      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
+    checkers+=($!); PIDS+=($!)
+  done
+  for ns in "${nss[@]}"; do
+    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
+  done
+  local i=0
+  for variant in lease notready; do
+    ns="${nss[$i]}"
+    start_operator "$ns" "$dir/operator-$variant.log" || return 1
+    ops+=("$OP_PID")
+    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
+    local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+    "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load-$variant.txt" --interval-ms 20 &
+    loads+=($!); PIDS+=($!)
+    i=$((i + 1))
+  done
+  sleep 12  # at least one renewal of the new node's Lease seen by both operators
+  # The fault: the node agent, then each pod's process on it.
+  local -a stopped=("$agent")
+  for ns in "${nss[@]}"; do stopped+=("$(demo_pid "$ns" db-a-0)"); done
+  local t0; t0="$(now_ms)"
+  kill -STOP "${stopped[@]}"
+  log "$name: node $node stopped (agent and pods: ${stopped[*]})"
+  local -a switched=(0 0)
+  local deadline=$(( $(now_ms) + 120000 ))
+  while [ "$(now_ms)" -lt "$deadline" ] && { [ "${switched[0]}" = 0 ] || [ "${switched[1]}" = 0 ]; }; do
+    for i in 0 1; do
+      [ "${switched[$i]}" = 0 ] && [ "$(service_member "${nss[$i]}")" = site-b ] && switched[i]="$(now_ms)"
+    done
+    sleep 0.2
+  done
+  local node_notready pod_notready
+  node_notready="$(k get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>/dev/null)"
+  pod_notready="$(ready_transition "${nss[1]}" db-a-0)"
+  kill -CONT "${stopped[@]}" 2>/dev/null
+  for i in "${!loads[@]}"; do kill "${loads[$i]}" 2>/dev/null; wait "${loads[$i]}" 2>/dev/null; done
+  local fields=() t_switch s
+  i=0
+  for variant in lease notready; do
+    ns="${nss[$i]}"
+    t_switch="$(switch_time "$ns")"
+    s="$(seconds_between "$(awk -v t="$t0" 'BEGIN { printf "%.3f", t / 1000 }')" "$t_switch")"
+    [ "${switched[$i]}" = 0 ] && s=-1
+    fields+=("\"${variant}FaultToSwitchS\": $s")
+    fields+=("\"${variant}Client\": {$(analyze "$dir/load-$variant.txt" "$t0" db-a-0 db-b-0)}")
+    check_security "$ns" "$dir/operator-$variant.log" "$dir/checker-$variant.log"
+    i=$((i + 1))
+  done
+  local lease_s="${fields[0]##*: }" notready_s="${fields[2]##*: }"
+  [ "${switched[0]}" = 0 ] && fail "$name: the lease group did not fail over within 120 s"
+  [ "${switched[1]}" = 0 ] && fail "$name: the notready group did not fail over within 120 s"
+  awk -v a="$lease_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: node-lease failover took $lease_s s (target 20 s)"
+  awk -v a="$lease_s" -v b="$notready_s" 'BEGIN { exit !(a >= 0 && (b < 0 || a < b)) }' ||
+    fail "$name: the lease group ($lease_s s) was not faster than the NotReady path ($notready_s s)"
+  local held=true
+  for i in "${!ops[@]}"; do kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null; done
+  for i in "${!checkers[@]}"; do
+    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
+  done
+  kill "$agent" "$kcm" 2>/dev/null; wait "$agent" "$kcm" 2>/dev/null
+  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  k delete node "$node" --wait=false >/dev/null 2>&1
+  k -n kube-node-lease delete lease "$node" --wait=false >/dev/null 2>&1
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" != 0 ] && [ "${switched[1]}" != 0 ] && echo true || echo false), $(IFS=,; echo "${fields[*]}"), \"nodeNotReadyAt\": \"$node_notready\", \"notreadyPodReadyFalseAt\": $( [ -n "$pod_notready" ] && echo "$pod_notready" || echo null), \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
+}
+
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do
   t0="$(date +%s)" n="${#RESULTS[@]}"
@@ -654,6 +756,7 @@ for s in "${list[@]}"; do
     all-down|all-down-active-first) scenario_all_down "$s" ;;
     flapping) scenario_flapping ;;
     operator-kill|proxy-cuts) scenario_repeated "$s" ;;
+    node-loss) scenario_node_loss ;;
     *) fail "unknown scenario $s" ;;
   esac
   took=$(( $(date +%s) - t0 ))
@@ -673,6 +776,7 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
           (if .degradedWhileDown != null then "Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown), recovery->first success \(.recoveryToFirstSuccessMs) ms\(if .serviceUntouchedThroughout != null then ", Service untouched throughout: \(.serviceUntouchedThroughout)" else "" end)" else empty end),
           (if .budgetHeld != null then "\(.failovers) failovers of \(.flaps) flaps, held=\(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "Ready=True->switch \(.readyTrueToSwitchS) s" else empty end),
+          (if .leaseFaultToSwitchS then "node stopped -> switch: node Lease \(.leaseFaultToSwitchS) s (client RTO \(.leaseClient.rtoMs) ms), NotReady path \(.notreadyFaultToSwitchS) s (client RTO \(.notreadyClient.rtoMs) ms)" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
   (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\tReady=False|trigger->switch_s\tworst_conv_ms\tinvariants\tnotes"; cat) |
   column -t -s $'\t'
@@ -688,6 +792,7 @@ jq -r '
           (if .degradedWhileDown != null then "all down \(.allDownMs) ms: Degraded=\(.degradedWhileDown) (\(.degradedReason)), Service changes while down \(.serviceChangesWhileDown); recovery -> first success \(.recoveryToFirstSuccessMs) ms\(if .stayedAfterPreferredRecovered != null then "; stayed on site-b after site-a recovered: \(.stayedAfterPreferredRecovered)" else "" end)\(if .serviceUntouchedThroughout != null then "; Service untouched throughout: \(.serviceUntouchedThroughout)" else "" end)" else empty end),
           (if .budgetHeld != null then "\(.failovers) failovers in \(.flaps) flaps (max \(.maxFailovers)), hold shown: \(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "site-a Ready=True -> switch \(.readyTrueToSwitchS) s" else empty end),
+          (if .leaseFaultToSwitchS then "node stopped -> Service switch: node Lease (defaults) \(.leaseFaultToSwitchS) s, client RTO \(.leaseClient.rtoMs) ms; NotReady path (nodeLeaseTimeout 0) \(.notreadyFaultToSwitchS) s, client RTO \(.notreadyClient.rtoMs) ms" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end) | \(n(.durationS)) s (load \(n(.load1m))) |")' "$OUT/drills.json" >"$OUT/drills.md"
 log "results in $OUT/drills.json and $OUT/drills.md"
 exit $FAILED

@@ -36,6 +36,7 @@ struct Flags {
   int burst = 100;
   std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
   bool per_group_histograms = false;
+  bool node_leases = true;
   bool version = false;
   bool help = false;
 };
@@ -61,7 +62,10 @@ std::string Usage() {
                      "                                     still open 5s later is silent, cut and resumed (default:\n"
                      "                                     15-20s at random, so a silent watch is cut within 25s)\n"
                      "  --metrics-per-group-histograms     the latency histograms per group (18 series each), not per\n"
-                     "                                     namespace (default false; docs/metrics.md, Cardinality)\n") +
+                     "                                     namespace (default false; docs/metrics.md, Cardinality)\n"
+                     "  --node-leases=BOOL                 watch the nodes' Leases in kube-node-lease for\n"
+                     "                                     detection.nodeLeaseTimeout (default true; needs list and\n"
+                     "                                     watch on leases there; false: readiness only)\n") +
          runtime::ManagerFlagsUsage() +
          "  --version                          print the version and exit\n"
          "  --help                             this text\n";
@@ -89,6 +93,7 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
     return std::string();
   });
   set.Bool("--metrics-per-group-histograms", &f->per_group_histograms);
+  set.Bool("--node-leases", &f->node_leases);
   set.Bool("--version", &f->version);
   set.Alias("-version", "--version");
   set.Bool("--help", &f->help);
@@ -165,6 +170,7 @@ int main(int argc, char** argv) {
   ro.hook_calls_per_group = flags.hook_calls_per_group;
   ro.probes_per_group = flags.probes_per_group;
   ro.watch_timeout_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(flags.watch_timeout).count());
+  ro.node_leases = flags.node_leases;
   auto reconciler = failover::SetupFailoverController(manager, ro);
   runtime::Logger("setup").Info("starting failover-operator",
                                 {{"version", FAILOVER_OPERATOR_VERSION},

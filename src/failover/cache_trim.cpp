@@ -46,8 +46,12 @@ void TrimMetadata(json& obj) {
 
 void TrimPod(json& pod) {
   if (!pod.is_object()) return;
-  KeepOnly(pod, {"apiVersion", "kind", "metadata", "status"});
+  KeepOnly(pod, {"apiVersion", "kind", "metadata", "spec", "status"});
   TrimMetadata(pod);
+  if (json* spec = ObjectAt(pod, "spec")) {
+    KeepOnly(*spec, {"nodeName"});
+    if (spec->empty()) pod.erase("spec");
+  }
   json* st = ObjectAt(pod, "status");
   if (st == nullptr) return;
   json ready;
@@ -67,6 +71,13 @@ void TrimService(json& service) {
   KeepOnly(service, {"apiVersion", "kind", "metadata", "spec"});
   TrimMetadata(service);
   if (json* spec = ObjectAt(service, "spec")) KeepOnly(*spec, {"selector"});
+}
+
+void TrimLease(json& lease) {
+  if (!lease.is_object()) return;
+  KeepOnly(lease, {"apiVersion", "kind", "metadata", "spec"});
+  TrimMetadata(lease);
+  if (json* spec = ObjectAt(lease, "spec")) KeepOnly(*spec, {"holderIdentity", "leaseDurationSeconds", "renewTime"});
 }
 
 void TrimGroup(json& group) {

@@ -10,9 +10,12 @@ namespace failover {
 // is what keeps the operator small in a namespace of tens of thousands of pods.
 
 // metadata: name, namespace, uid, resourceVersion, generation, creation and deletion
-// timestamps, labels, annotations (without kubectl's last-applied copy); status: phase,
-// podIP and the Ready condition's type and status. No spec.
+// timestamps, labels, annotations (without kubectl's last-applied copy); spec.nodeName;
+// status: phase, podIP and the Ready condition's type and status.
 void TrimPod(nlohmann::json& pod);
+// A node Lease (kube-node-lease): the same metadata; spec.holderIdentity,
+// leaseDurationSeconds and renewTime.
+void TrimLease(nlohmann::json& lease);
 // The same metadata; spec.selector only.
 void TrimService(nlohmann::json& service);
 // Drops metadata.managedFields and kubectl's last-applied annotation; keeps spec and status.

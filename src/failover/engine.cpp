@@ -42,6 +42,8 @@ Plan Run(const Spec& spec, const Observed& observed, const Status& previous, Tim
   for (const auto& m : c.members) {
     if (m.unhealthy_since) engine::RequeueAt(d, m.since + spec.detection.healthy_for, now);
   }
+  // A silence the live read could not confirm: looked at again shortly.
+  if (c.lease_recheck) engine::RequeueAt(d, *c.lease_recheck, now);
   return engine::Assemble(in, c, d);
 }
 
@@ -174,6 +176,8 @@ Plan DecideInvalid(const std::vector<FieldError>& errors, const Observed& observ
   };
   set(engine::kConditionReady, false, Reason::kInvalidSpec, "the spec is invalid; nothing is done until it is fixed");
   set(engine::kConditionInvalidSpec, true, Reason::kInvalidSpec, message);
+  set(engine::kConditionFailoverReady, false, Reason::kInvalidSpec,
+      "the spec is invalid: no switch is made until it is fixed");
   plan.status = s;
   plan.status_changed = !(s == previous);
   if (plan.status_changed) plan.writes.push_back(UpdateStatus{s});

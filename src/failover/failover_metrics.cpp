@@ -17,6 +17,9 @@ const prometheus::Histogram::BucketBoundaries& SwitchBuckets() {
   return kBuckets;
 }
 
+// The phase label of failover_group_switch_phase_seconds.
+const char* const kSwitchPhases[] = {"detect", "traffic", "roles", "status", "total"};
+
 }  // namespace
 
 FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry, bool per_group_histograms)
@@ -39,6 +42,32 @@ FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry,
   phase_ = Register(r, BuildGauge(), "failover_group_phase", "1 for the group's current phase (no series for the others)");
   standby_available_ = Register(r, BuildGauge(), "failover_group_standby_available",
                                 "1 when a healthy standby exists");
+  switch_phase_ = Register(r, BuildHistogram(), "failover_group_switch_phase_seconds",
+                           "Each phase of a switch, per namespace: detect (detected to decided), traffic (to the "
+                           "Services moved), roles (to the role labels on), status (to the status booking it "
+                           "written), total (detected to status written)");
+}
+
+void FailoverMetrics::ObservePhases(const std::string& ns, const std::string& group, const Transition& t,
+                                    Time status_written_at) {
+  if (t.reason == "Initial") return;
+  std::lock_guard<std::mutex> lock(mu_);
+  series_[ns + "/" + group];  // the group's namespace holds series now (Forget)
+  phase_namespaces_.insert(ns);
+  // Time{} = not known: the phase is not observed.
+  auto observe = [&](const char* phase, Time from, Time to) {
+    if (from == Time{} || to == Time{}) return;
+    switch_phase_->Add({{"namespace", ns}, {"phase", phase}}, SwitchBuckets())
+        .Observe(std::max(0.0, std::chrono::duration<double>(to - from).count()));
+  };
+  const Time decided = t.decided_at.value_or(Time{});
+  const Time traffic = t.traffic_moved_at.value_or(Time{});
+  const Time roles = t.roles_done_at.value_or(Time{});
+  observe("detect", t.detected_at, decided);
+  observe("traffic", decided, traffic);
+  observe("roles", traffic, roles);
+  observe("status", roles, status_written_at);
+  observe("total", t.detected_at, status_written_at);
 }
 
 prometheus::Labels FailoverMetrics::HistogramLabels(const std::string& ns, const std::string& group) const {
@@ -131,7 +160,7 @@ void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
     if (it->second.switch_duration) switch_duration_->Remove(&switch_duration_->Add(base, SwitchBuckets()));
   }
   series_.erase(it);
-  // A namespace's aggregated histograms go with its last group.
+  // A namespace's aggregated histograms (latency, switch phases) go with its last group.
   const std::string prefix = ns + "/";
   auto next = series_.lower_bound(prefix);
   const bool last_of_namespace = next == series_.end() || next->first.compare(0, prefix.size(), prefix) != 0;
@@ -139,6 +168,12 @@ void FailoverMetrics::Forget(const std::string& ns, const std::string& group) {
     const prometheus::Labels labels{{"namespace", ns}};
     for (auto* fam : {detection_latency_, switch_duration_}) {
       if (fam->Has(labels)) fam->Remove(&fam->Add(labels, SwitchBuckets()));
+    }
+  }
+  if (last_of_namespace && phase_namespaces_.erase(ns) > 0) {
+    for (const char* phase : kSwitchPhases) {
+      auto& fam = *switch_phase_;
+      fam.Remove(&fam.Add({{"namespace", ns}, {"phase", phase}}, SwitchBuckets()));
     }
   }
 }

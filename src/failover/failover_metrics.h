@@ -36,6 +36,11 @@ class FailoverMetrics {
   // clock after the last write (for switch durations).
   void Observe(const std::string& ns, const std::string& group,
                const std::vector<MetricObservation>& observations, Time now);
+  // Records the phases of a switch booked with `t` (Transition's phase times; the status
+  // that books it landed at status_written_at) in failover_group_switch_phase_seconds,
+  // labelled by namespace and phase only (bounded: five series sets per namespace). A phase
+  // either end of which is unknown is not recorded; the first election is not a switch.
+  void ObservePhases(const std::string& ns, const std::string& group, const Transition& t, Time status_written_at);
   // Sets the gauges from a group's status; members = members in the spec.
   void SetState(const std::string& ns, const std::string& group, const Status& status,
                 int members);
@@ -65,6 +70,9 @@ class FailoverMetrics {
   prometheus::Family<prometheus::Gauge>* members_;
   prometheus::Family<prometheus::Gauge>* phase_;
   prometheus::Family<prometheus::Gauge>* standby_available_;
+  prometheus::Family<prometheus::Histogram>* switch_phase_;
+  // Namespaces with switch_phase_ series (removed with the namespace's last group).
+  std::set<std::string> phase_namespaces_;
   std::mutex mu_;
   std::map<std::string, GroupSeries> series_;  // "ns/group"
   // Namespaces whose aggregated histograms exist (without per_group_histograms_).

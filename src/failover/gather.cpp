@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "failover/engine/classify.h"
 #include "failover/object_fields.h"
 #include "failover/parse.h"
 
@@ -36,6 +37,14 @@ std::vector<runtime::ObjectPtr> CachedObjects::Services(const std::string& ns, c
 
 Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
                         const Spec& spec, const ProbeVerdict& probe) {
+  GatherExtras extras;
+  extras.probe = probe;
+  return GatherObserved(reader, ns, name, spec, extras);
+}
+
+Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
+                        const Spec& spec, const GatherExtras& extras) {
+  const ProbeVerdict& probe = extras.probe;
   Observed obs;
   std::set<std::string> seen;
   // A pod is re-checked against the selector after the read: the reader filters on
@@ -47,6 +56,7 @@ Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const
     if (!seen.insert(pod_name).second) return;
     PodObservation p = PodFromObject(*pod);
     if (probe && spec.detection.probe) p.probe_ok = probe(p.uid);
+    if (extras.probe_last && spec.detection.probe) p.probe_last_ok = extras.probe_last(p.uid);
     obs.pods.push_back(std::move(p));
   };
   for (const auto& m : spec.members) {
@@ -54,6 +64,17 @@ Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const
     for (const auto& pod : reader.Pods(ns, m.selector.match_labels)) add(pod, &m.selector);
   }
   for (const auto& pod : reader.Pods(ns, {{keys::kGroup, name}})) add(pod, nullptr);
+  if (extras.leases && spec.detection.node_lease_timeout > Duration{0}) {
+    for (const auto& p : obs.pods) {
+      if (p.node_name.empty() || obs.nodes.count(p.node_name)) continue;
+      std::optional<NodeObservation> cached = extras.leases->Cached(p.node_name);
+      if (!cached) continue;
+      if (engine::ReadNodeLease(spec.detection, *cached, extras.now) != engine::NodeLease::kNoVerdict) {
+        cached = extras.leases->ReadLive(p.node_name);
+      }
+      obs.nodes[p.node_name] = *cached;
+    }
+  }
   std::set<std::string> services;
   for (const auto& ref : spec.services) {
     services.insert(ref.name);

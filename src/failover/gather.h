@@ -45,6 +45,27 @@ class CachedObjects : public ObjectReader {
 // The operator-side probe verdict for a pod of the group (by uid); unset = not probed.
 using ProbeVerdict = std::function<std::optional<bool>(const std::string& uid)>;
 
+// The nodes' Leases (kube-node-lease) as this process sees them. The reconciler's reader is
+// the Lease informer's view (NodeLeaseTracker) with live reads from the apiserver; tests
+// give fixed answers.
+class NodeLeaseReader {
+ public:
+  virtual ~NodeLeaseReader() = default;
+  // The Lease of node `node` as last seen (cache or a recent live read); nullopt = none seen.
+  virtual std::optional<NodeObservation> Cached(const std::string& node) const = 0;
+  // The Lease as the apiserver has it now (read_live = true; lease_found = false when it has
+  // none), or the cached one with read_live = false and live_read_error when it cannot say.
+  virtual NodeObservation ReadLive(const std::string& node) = 0;
+};
+
+// What gathering adds to the cached objects; each part may be left empty.
+struct GatherExtras {
+  ProbeVerdict probe;       // the thresholded verdict per pod uid
+  ProbeVerdict probe_last;  // the latest attempt's outcome per pod uid
+  NodeLeaseReader* leases = nullptr;
+  Time now{};  // the decision's time: which cached Leases look expired and are read live
+};
+
 // Everything the engine needs to see of group ns/name besides its own object: the pods
 // each member selector selects plus the pods labelled failover.io/group=<name> (each
 // once), every Service in spec.services (one with exists = false when absent), and every
@@ -53,5 +74,12 @@ using ProbeVerdict = std::function<std::optional<bool>(const std::string& uid)>;
 // empty (no probing).
 Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
                         const Spec& spec, const ProbeVerdict& probe);
+
+// The same, and for every node that runs a gathered pod its Lease (observed.nodes): the
+// cached one, or, when that looks expired under spec.detection at extras.now
+// (engine::ReadNodeLease), a live read of it, so a decision never rests on a silence the
+// cache alone shows.
+Observed GatherObserved(const ObjectReader& reader, const std::string& ns, const std::string& name,
+                        const Spec& spec, const GatherExtras& extras);
 
 }  // namespace failover

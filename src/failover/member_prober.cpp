@@ -144,6 +144,15 @@ std::optional<bool> MemberProber::Verdict(const std::string& group_key, const st
   return p->second.verdict;
 }
 
+std::optional<bool> MemberProber::LastAttempt(const std::string& group_key, const std::string& uid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto g = groups_.find(group_key);
+  if (g == groups_.end()) return std::nullopt;
+  auto p = g->second.pods.find(uid);
+  if (p == g->second.pods.end()) return std::nullopt;
+  return p->second.last_ok;
+}
+
 void MemberProber::Scheduler() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
@@ -203,8 +212,9 @@ void MemberProber::Finish(const Job& job, bool ok) {
     } else if (++s.failures >= std::max(1, job.probe.failure_threshold)) {
       verdict = false;
     }
-    changed = verdict != s.verdict;
+    changed = verdict != s.verdict || s.last_ok != ok;
     s.verdict = verdict;
+    s.last_ok = ok;
     sched_cv_.notify_all();
   }
   if (changed && on_change_) on_change_(job.group_key);

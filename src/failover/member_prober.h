@@ -23,7 +23,8 @@ bool ProbeOnce(const Probe& probe, const std::string& ip);
 // The operator-side check of detection.probe: probes each member pod's podIP every
 // period, with the probe's timeout; a pod's verdict becomes false after
 // failureThreshold consecutive failures and true again after one success (unset until
-// the first result). A verdict change calls on_change(group_key) (the reconciler
+// the first result). A verdict change, or a change of the latest attempt's outcome (a
+// first failure below the threshold), calls on_change(group_key) (the reconciler
 // enqueues the group). A timer thread of its own hands due probes to a worker pool
 // (passed in; the wiring sizes it); a pod's next probe never starts while its previous
 // one runs. Periods are on env's clock; `probe` makes one attempt (ProbeOnce; tests pass
@@ -51,6 +52,9 @@ class MemberProber {
                   const std::vector<Target>& targets);
   // The verdict for one pod of a group; nullopt = not probed yet.
   std::optional<bool> Verdict(const std::string& group_key, const std::string& uid) const;
+  // The outcome of the pod's latest attempt, before failureThreshold; nullopt = none yet.
+  // A change of it calls on_change too (a pod on a silent node is judged by it).
+  std::optional<bool> LastAttempt(const std::string& group_key, const std::string& uid) const;
   void Stop();
 
  private:
@@ -60,6 +64,7 @@ class MemberProber {
     bool running = false;
     int failures = 0;
     std::optional<bool> verdict;
+    std::optional<bool> last_ok;
     uint64_t generation = 0;
   };
   struct GroupState {

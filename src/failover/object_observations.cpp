@@ -21,6 +21,7 @@ PodObservation PodFromObject(const json& pod) {
   p.annotations = StringMapOr(meta, "annotations");
   p.terminating = Present(meta, "deletionTimestamp");
   p.created_at = TimeOr(meta, "creationTimestamp");
+  p.node_name = StringOr(ObjectOr(pod, "spec"), "nodeName");
   const json& status = ObjectOr(pod, "status");
   p.pod_ip = StringOr(status, "podIP");
   for (const auto& c : ArrayOr(status, "conditions")) {
@@ -39,6 +40,17 @@ ServiceObservation ServiceFromObject(const json& service) {
   s.resource_version = StringOr(meta, "resourceVersion");
   s.selector = StringMapOr(ObjectOr(service, "spec"), "selector");
   return s;
+}
+
+NodeObservation NodeLeaseFromObject(const json& lease) {
+  NodeObservation n;
+  n.name = StringOr(ObjectOr(lease, "metadata"), "name");
+  n.lease_found = true;
+  const json& spec = ObjectOr(lease, "spec");
+  n.renew_time = TimeOr(spec, "renewTime");
+  n.lease_duration_seconds = NumberOr<int>(spec, "leaseDurationSeconds", 0);
+  n.holder = StringOr(spec, "holderIdentity");
+  return n;
 }
 
 GroupMeta GroupMetaFromObject(const json& group) {

@@ -13,5 +13,8 @@ using json = nlohmann::json;
 PodObservation PodFromObject(const json& pod);
 ServiceObservation ServiceFromObject(const json& service);
 GroupMeta GroupMetaFromObject(const json& group);
+// A node Lease (kube-node-lease/<node>): name, renewTime, leaseDurationSeconds and holder;
+// heard_at and read_live are the reader's to fill in.
+NodeObservation NodeLeaseFromObject(const json& lease);
 
 }  // namespace failover

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,27 @@ struct PodObservation {
   std::string pod_ip;
   Time created_at{};
   std::optional<bool> probe_ok;  // operator-side probe verdict; unset = not probed (yet)
+  std::string node_name = {};    // spec.nodeName ("" = not scheduled)
+  // The outcome of the operator's latest probe attempt of the pod, before failureThreshold
+  // is applied; unset = not probed (yet). What "the pod still answers" means.
+  std::optional<bool> probe_last_ok = {};
+};
+
+// A node's heartbeat as the operator sees it: the kubelet's Lease kube-node-lease/<node>
+// (coordination.k8s.io/v1), renewed every leaseDurationSeconds / 4 (10 s by default).
+struct NodeObservation {
+  std::string name;
+  bool lease_found = false;  // false: no Lease seen (no verdict either way)
+  // When this process last saw the Lease's spec.renewTime change, on the decision clock:
+  // what the Lease's silence is measured from (the renewTime itself is the node's clock).
+  Time heard_at{};
+  Time renew_time{};               // spec.renewTime as written (for messages)
+  int lease_duration_seconds = 0;  // spec.leaseDurationSeconds (0 = unset)
+  std::string holder;              // spec.holderIdentity
+  // Read from the apiserver for this decision (not only from the cache): a Lease is taken
+  // as expired only then (the operator never acts on a cached silence alone).
+  bool read_live = false;
+  std::string live_read_error = {};  // why the live read failed, when it did
 };
 
 // One Service named in spec.services (exists = false when the cache has none).
@@ -47,10 +69,12 @@ struct GroupMeta {
 // Everything the engine looks at besides spec, previous status and the time.
 // pods: every pod selected by a member selector plus every pod labelled
 // failover.io/group=<name>, each once (order does not matter).
+// nodes: the nodes the pods run on, by name (a node without an entry has no verdict).
 struct Observed {
   GroupMeta group;
   std::vector<PodObservation> pods;
   std::vector<ServiceObservation> services;
+  std::map<std::string, NodeObservation> nodes = {};
 };
 
 }  // namespace failover

@@ -132,6 +132,10 @@ struct Plan {
   std::vector<Event> events;
   std::vector<MetricObservation> metrics;
   std::optional<Duration> requeue_after;    // look again then, even without an event
+  // The switch this plan books has its role labels on once writes[0, roles_done_after)
+  // landed: the executor stamps that time (Transition::roles_done_at) into the status it
+  // books the switch with. Unset: no switch booked after its roles in this plan.
+  std::optional<size_t> roles_done_after = {};
   std::vector<Write> withheld;              // dryRun: the writes it would have made
 };
 

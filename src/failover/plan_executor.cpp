@@ -29,6 +29,16 @@ bool SelfFenced(const Write& w) {
   return p != nullptr && !p->resource_version.empty();
 }
 
+// The number of the switch whose record a Service write carries; 0 = none.
+int64_t SwitchSeqMovedBy(const Write& w) {
+  const auto* p = std::get_if<PatchService>(&w);
+  if (p == nullptr) return 0;
+  auto it = p->annotations.find(keys::kSwitch);
+  if (it == p->annotations.end()) return 0;
+  json j = json::parse(it->second, nullptr, false);
+  return j.is_object() ? SwitchRecordFromJson(j).seq : 0;
+}
+
 // A stage whose every write is a conditional Service write carrying a switch record: the
 // stage that moves a switch's traffic.
 bool MovesASwitchsTraffic(const Plan& plan, const StageRange& stage) {
@@ -179,6 +189,34 @@ kube::Status PlanExecutor::CheckGroupFresh(const std::string& ns, const std::str
   return kube::Status::OK();
 }
 
+void PlanExecutor::Forget(const std::string& group_key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  traffic_moved_.erase(group_key);
+}
+
+std::optional<UpdateStatus> PlanExecutor::Stamped(const std::string& group_key, const UpdateStatus& w,
+                                                  const std::optional<std::pair<int64_t, Time>>& traffic,
+                                                  const std::optional<Time>& roles_done) {
+  const auto& t = w.status.last_transition;
+  if (!deps_.now || !t || t->seq <= 0) return std::nullopt;
+  Transition stamped = *t;
+  if (!stamped.traffic_moved_at) {
+    if (traffic && traffic->first == t->seq) {
+      stamped.traffic_moved_at = traffic->second;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = traffic_moved_.find(group_key);
+      if (it != traffic_moved_.end() && it->second.first == t->seq) stamped.traffic_moved_at = it->second.second;
+    }
+  }
+  if (!stamped.roles_done_at && roles_done) stamped.roles_done_at = roles_done;
+  if (stamped == *t) return std::nullopt;
+  UpdateStatus out = w;
+  if (!out.status.history.empty() && out.status.history.front() == *t) out.status.history.front() = stamped;
+  out.status.last_transition = stamped;
+  return out;
+}
+
 PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   Result out;
   const json meta = group.value("metadata", json::object());
@@ -198,6 +236,11 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
     }
     deps_.hooks->SetCurrentSwitch(runtime::ObjectKey(ns, name), current);
   }
+  // The phases of the switch this plan moves or books, as its stages land.
+  const std::string group_key = runtime::ObjectKey(ns, name);
+  std::optional<std::pair<int64_t, Time>> traffic;  // (switch number, when its Services moved)
+  std::optional<Time> roles_done;
+  std::optional<UpdateStatus> stamped;  // the status write of the current stage, stamped
   std::vector<kube::Status> results(plan.writes.size());
   std::vector<char> applied(plan.writes.size(), 0);
   std::vector<char> done(plan.writes.size(), 0);
@@ -215,7 +258,9 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
   };
   auto apply = [&](size_t i) {
     bool w = false;
-    results[i] = ApplyWrite(plan.writes[i], ns, name, &group_rv, group, &w);
+    std::optional<Write> stamped_write;
+    if (stamped && std::holds_alternative<UpdateStatus>(plan.writes[i])) stamped_write = Write(*stamped);
+    results[i] = ApplyWrite(stamped_write ? *stamped_write : plan.writes[i], ns, name, &group_rv, group, &w);
     waiting[i] = w ? 1 : 0;
     applied[i] = 1;
   };
@@ -237,6 +282,19 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       if (!group_write && IsGroupWrite(plan.writes[i])) group_write = i;
     }
     const bool parallel = stage.end - stage.begin > 1 && Independent(plan, stage);
+    // The roles are on once the stages before this one landed; the status write of the
+    // stage (one at most) carries the phases landed so far.
+    if (deps_.now && plan.roles_done_after && !roles_done && *plan.roles_done_after <= stage.begin) {
+      roles_done = deps_.now();
+    }
+    stamped.reset();
+    std::optional<size_t> status_write;
+    for (size_t i = stage.begin; i < stage.end; ++i) {
+      if (const auto* u = std::get_if<UpdateStatus>(&plan.writes[i])) {
+        stamped = Stamped(group_key, *u, traffic, roles_done);
+        status_write = i;
+      }
+    }
     // A stage of conditional Service writes needs no read before it (the first write of a
     // switch is the one that moves traffic); once it landed, the rest of the plan is fenced.
     const bool own_fence = moves && self_fenced && !group_write;
@@ -308,6 +366,29 @@ PlanExecutor::Result PlanExecutor::Apply(const json& group, const Plan& plan) {
       out.waiting_hook = true;
       emit(true);
       return out;
+    }
+    if (deps_.now) {
+      const Time landed = deps_.now();
+      for (size_t i = stage.begin; i < stage.end; ++i) {
+        if (const int64_t seq = SwitchSeqMovedBy(plan.writes[i]); seq > 0) {
+          traffic = {seq, landed};
+          std::lock_guard<std::mutex> lock(mu_);
+          traffic_moved_[group_key] = *traffic;
+        }
+      }
+      if (status_write) {
+        const UpdateStatus& written =
+            stamped ? *stamped : std::get<UpdateStatus>(plan.writes[*status_write]);
+        const auto& t = written.status.last_transition;
+        // The status that books the switch this plan finished (its roles stamped here).
+        if (t && t->seq > 0 && roles_done && t->roles_done_at == roles_done) {
+          out.booked = *t;
+          out.status_written_at = landed;
+          std::lock_guard<std::mutex> lock(mu_);
+          auto it = traffic_moved_.find(group_key);
+          if (it != traffic_moved_.end() && it->second.first <= t->seq) traffic_moved_.erase(it);
+        }
+      }
     }
     emit(false);
     if (deps_.hand_off_after_traffic && !calls_hook && stage.end < plan.writes.size() &&

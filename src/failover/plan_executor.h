@@ -1,8 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +45,9 @@ class PlanExecutor {
     // finishes the switch from the record (see Result::handed_off). Plans that call a hook
     // run through.
     bool hand_off_after_traffic = true;
+    // The clock the phases of a switch are stamped with (Transition's traffic_moved_at and
+    // roles_done_at in the status that books it, Result::booked); unset = none stamped.
+    std::function<Time()> now = nullptr;
   };
   struct Result {
     kube::Status status;        // the first failed write of the failed stage, annotated
@@ -50,12 +56,18 @@ class PlanExecutor {
     // Stopped, on purpose, right after the stage that moved traffic: requeue the group at
     // once (behind the groups already waiting, whose traffic moves first in a storm).
     bool handed_off = false;
+    // The switch this plan booked, as its status was written (phases stamped), and when
+    // that status write landed (Deps::now); unset when the plan booked none or stopped.
+    std::optional<Transition> booked = {};
+    Time status_written_at{};
   };
 
   explicit PlanExecutor(Deps deps) : deps_(std::move(deps)) {}
 
   // group is the object the plan was decided from.
   Result Apply(const nlohmann::json& group, const Plan& plan);
+  // The group is gone: what was remembered of its switch in flight is dropped.
+  void Forget(const std::string& group_key);
 
  private:
   kube::Status ApplyWrite(const Write& write, const std::string& ns, const std::string& name,
@@ -66,8 +78,18 @@ class PlanExecutor {
   // when it changed or is gone.
   kube::Status CheckGroupFresh(const std::string& ns, const std::string& name, const std::string& group_rv);
   void Emit(const nlohmann::json& group, const Event& event);
+  // A copy of a status write with the phases known of the switch its lastTransition books
+  // (seq > 0) filled in where unset: traffic moved (this plan's Service writes, or a plan
+  // that handed off), roles done (this plan's marker). nullopt: nothing to add.
+  std::optional<UpdateStatus> Stamped(const std::string& group_key, const UpdateStatus& w,
+                                      const std::optional<std::pair<int64_t, Time>>& traffic,
+                                      const std::optional<Time>& roles_done);
 
   Deps deps_;
+  // When the Services of a group's switch (by its number) moved, kept from the plan that
+  // moved them to the plan that books the switch (the fast path's hand-off).
+  std::mutex mu_;
+  std::map<std::string, std::pair<int64_t, Time>> traffic_moved_;
 };
 
 }  // namespace failover

@@ -65,7 +65,18 @@ GroupReconciler::GroupReconciler(Deps deps)
   ed.hooks = hooks_.get();
   ed.may_write = deps_.may_write;
   ed.emit = [this](const json& group, const Event& event) { EmitEvent(group, event); };
+  ed.now = deps_.now;
   executor_ = std::make_unique<PlanExecutor>(std::move(ed));
+  NodeLeases::Options lo;
+  lo.client = deps_.client.get();
+  lo.now = deps_.now;
+  lo.env = deps_.env;
+  if (deps_.node_leases) {
+    lo.enqueue = [enqueue](const std::string& key) {
+      if (enqueue) enqueue(key);
+    };
+  }
+  node_leases_ = std::make_unique<NodeLeases>(std::move(lo));
 }
 
 GroupReconciler::~GroupReconciler() { Stop(); }
@@ -73,6 +84,18 @@ GroupReconciler::~GroupReconciler() { Stop(); }
 void GroupReconciler::Stop() {
   if (hooks_) hooks_->Stop();
   if (prober_) prober_->Stop();
+  if (node_leases_) node_leases_->Stop();
+}
+
+void GroupReconciler::TrackNodes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed) {
+  if (!deps_.node_leases) return;
+  std::set<std::string> nodes;
+  if (spec_ok && !observed.group.deleting) {
+    for (const auto& p : observed.pods) {
+      if (!p.terminating && !p.node_name.empty()) nodes.insert(p.node_name);
+    }
+  }
+  node_leases_->Track(key, nodes, spec.detection.node_lease_timeout);
 }
 
 void GroupReconciler::UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok,
@@ -131,6 +154,8 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     if (!obj) {
       metrics_.Forget(request.ns, request.name);
       prober_->SetTargets(key, std::nullopt, {});
+      node_leases_->Track(key, {}, Duration{0});
+      executor_->Forget(key);
       hooks_->SetCurrentSwitch(key, "");  // a call still queued or retrying for it is dropped
       if (deps_.events) deps_.events->ForgetObject(kKind, request.ns, request.name);
       return runtime::ReconcileResult{};
@@ -138,15 +163,25 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
     const json& group = *obj;
     // The object read once: the spec is parsed and checked here and nowhere else.
     const GroupInput input = ReadGroup(group);
-    ProbeVerdict probe;
-    if (input.errors.empty()) probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
+    // One time for the whole decision: which Leases look expired, and the engine's now.
+    const Time now = deps_.now();
+    GatherExtras extras;
+    extras.now = now;
+    if (input.errors.empty()) {
+      extras.probe = [&](const std::string& uid) { return prober_->Verdict(key, uid); };
+      extras.probe_last = [&](const std::string& uid) { return prober_->LastAttempt(key, uid); };
+      if (deps_.node_leases) extras.leases = node_leases_.get();
+    }
     Observed observed = GatherObserved(CachedObjects(deps_.pods, deps_.services, &recent_), request.ns,
-                                       request.name, input.parsed.spec, probe);
+                                       request.name, input.parsed.spec, extras);
     observed.group = input.meta;
-    // Probing follows the same validity check the engine decides by (CheckGroup).
-    UpdateProbes(key, input.parsed.spec, CheckGroup(input, observed).empty(), observed);
+    // Probing and the nodes watched for it follow the same validity check the engine
+    // decides by (CheckGroup).
+    const bool spec_ok = CheckGroup(input, observed).empty();
+    UpdateProbes(key, input.parsed.spec, spec_ok, observed);
+    TrackNodes(key, input.parsed.spec, spec_ok, observed);
 
-    const Plan plan = DecideGroup(input, observed, deps_.now());
+    const Plan plan = DecideGroup(input, observed, now);
     PlanExecutor::Result applied = executor_->Apply(group, plan);
     if (applied.conflict) {
       auto live = deps_.client->Get(kube::resources::kFailoverGroups, request.ns, request.name);
@@ -184,6 +219,7 @@ kube::Result<runtime::ReconcileResult> GroupReconciler::Reconcile(const runtime:
       prober_->SetTargets(key, std::nullopt, {});
     } else {
       metrics_.Observe(request.ns, request.name, plan.metrics, deps_.now());
+      if (applied.booked) metrics_.ObservePhases(request.ns, request.name, *applied.booked, applied.status_written_at);
       metrics_.SetState(request.ns, request.name, plan.status, static_cast<int>(input.parsed.spec.members.size()));
     }
     if (plan.requeue_after && plan.requeue_after->count() > 0) {
@@ -216,6 +252,14 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   runtime::Informer& groups = manager.GetInformer(gi);
   runtime::Informer& pods = manager.GetInformer(pi);
   runtime::Informer& services = manager.GetInformer(si);
+  runtime::Informer* leases = nullptr;
+  if (options.node_leases) {
+    runtime::InformerOptions li = gi;
+    li.resource = kube::resources::kLeases;
+    li.ns = kNodeLeaseNamespace;
+    li.transform = TrimLease;
+    leases = &manager.GetInformer(li);
+  }
 
   struct ControllerRef {
     runtime::Controller* controller = nullptr;
@@ -239,6 +283,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   deps.probe_pool = std::make_shared<runtime::WorkerPool>("probes", options.probe_threads);
   deps.hook_calls_per_group = options.hook_calls_per_group;
   deps.probes_per_group = options.probes_per_group;
+  deps.node_leases = options.node_leases;
   auto reconciler = std::make_shared<GroupReconciler>(deps);
   // Once the controller's reconciles have drained: the runners stop taking calls and wait
   // for the running ones, then the pools' threads end.
@@ -271,6 +316,17 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     caught_up->add = [r, kind = kind](const json& obj) { r->CacheUpdated(kind, obj); };
     caught_up->update = [r, kind = kind](const json&, const json& obj) { r->CacheUpdated(kind, obj); };
     informer->AddEventHandler(caught_up);
+  }
+  if (leases) {
+    // Renewals only move each node's deadline; the tracker re-queues the groups on a node
+    // when its Lease goes overdue and when it comes back (NodeLeases).
+    auto lease_handler = std::make_shared<runtime::EventHandlerFuncs>();
+    lease_handler->add = [r](const json& lease) { r->node_leases().Saw(lease); };
+    lease_handler->update = [r](const json&, const json& lease) { r->node_leases().Saw(lease); };
+    lease_handler->del = [r](const json& obj) {
+      r->node_leases().Gone(obj.value("metadata", json::object()).value("name", ""));
+    };
+    leases->AddEventHandler(lease_handler);
   }
   controller.Watch(groups);
   controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });

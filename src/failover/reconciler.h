@@ -22,6 +22,7 @@
 #include "failover/failover_metrics.h"
 #include "failover/hook_client.h"
 #include "failover/member_prober.h"
+#include "failover/node_leases.h"
 #include "kube/client.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
@@ -53,6 +54,9 @@ struct ReconcilerOptions {
   int watch_timeout_seconds = 0;
   // The latency histograms per group (FailoverMetrics), not per namespace.
   bool per_group_histograms = false;
+  // Watch the nodes' Leases (kube-node-lease) for detection.nodeLeaseTimeout; false: no
+  // node verdicts (readiness only), for an installation without rights on those Leases.
+  bool node_leases = true;
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's
@@ -87,6 +91,11 @@ class GroupReconciler : public runtime::Reconciler {
     // serves. Null = a registry of the reconciler's own, that nothing serves.
     std::shared_ptr<prometheus::Registry> metrics_registry = nullptr;
     bool per_group_histograms = false;  // ReconcilerOptions::per_group_histograms
+    // Node-lease detection (detection.nodeLeaseTimeout): the Leases are fed to node_leases()
+    // by the wiring and read live through `client` when they look expired; a node that goes
+    // overdue or comes back re-queues the groups on it (through `enqueue`). false: no node
+    // verdicts.
+    bool node_leases = false;
   };
 
   explicit GroupReconciler(Deps deps);
@@ -95,6 +104,7 @@ class GroupReconciler : public runtime::Reconciler {
   kube::Result<runtime::ReconcileResult> Reconcile(const runtime::Request& request) override;
 
   GroupIndex& index() { return index_; }
+  NodeLeases& node_leases() { return *node_leases_; }
   // An informer delivered this pod, Service or FailoverGroup (kind "pod", "svc", "fg"):
   // what this process remembers writing to it is dropped once the cache caught up.
   void CacheUpdated(const char* kind, const nlohmann::json& obj);
@@ -102,6 +112,9 @@ class GroupReconciler : public runtime::Reconciler {
 
  private:
   void UpdateProbes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed);
+  // Tells NodeLeases which nodes the group's pods run on (none once it is invalid or
+  // being deleted), so the group is re-queued when one of them goes overdue or comes back.
+  void TrackNodes(const std::string& key, const Spec& spec, bool spec_ok, const Observed& observed);
   void EmitEvent(const nlohmann::json& group, const Event& event);
   // Logs once per change of 2 s or more how far the wall clock is from the timeline.
   void WarnOfClockStep(std::chrono::nanoseconds offset);
@@ -117,11 +130,13 @@ class GroupReconciler : public runtime::Reconciler {
   std::unique_ptr<HookRunner> hooks_;
   std::unique_ptr<MemberProber> prober_;
   std::unique_ptr<PlanExecutor> executor_;
+  std::unique_ptr<NodeLeases> node_leases_;
 };
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods
-// and Services (in one namespace or all), the reverse index from pods and Services to
-// groups, and a controller with options.workers workers; the failover_group_* metrics go
+// and Services (in one namespace or all) and, with options.node_leases, on the Leases in
+// kube-node-lease (a node whose Lease goes overdue, or comes back, re-queues the groups with
+// pods on it), the reverse index from pods and Services to groups, and a controller with options.workers workers; the failover_group_* metrics go
 // to the manager's registry (Manager::metrics_registry()).
 std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
                                                          const ReconcilerOptions& options);

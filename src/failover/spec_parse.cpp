@@ -313,6 +313,9 @@ SpecParse ParseSpec(const json& spec) {
     if (auto d = r.DurationField(*det, "initialWait", "spec.detection.initialWait")) {
       s.detection.initial_wait = *d;
     }
+    if (auto d = r.DurationField(*det, "nodeLeaseTimeout", "spec.detection.nodeLeaseTimeout")) {
+      s.detection.node_lease_timeout = *d;
+    }
     if (auto src = r.Enum(*det, "source", "spec.detection.source", kSources)) s.detection.source = *src;
     if (const json* pj = r.Object(*det, "probe", "spec.detection.probe")) {
       Probe p;

@@ -13,9 +13,35 @@ using lenient::NumberOr;
 using lenient::StringOr;
 using lenient::TimeOr;
 
-json TransitionToJson(const Transition& t) {
-  return {{"from", t.from}, {"to", t.to}, {"reason", t.reason},
-          {"detectedAt", FormatTime(t.detected_at)}, {"completedAt", FormatTime(t.completed_at)}};
+// in_list: an entry of history (the list is replaced whole: unset fields are left out);
+// else lastTransition, merged into the one before it (unset fields are null: removed).
+json TransitionToJson(const Transition& t, bool in_list) {
+  json j = {{"from", t.from}, {"to", t.to}, {"reason", t.reason},
+            {"detectedAt", FormatTime(t.detected_at)}, {"completedAt", FormatTime(t.completed_at)}};
+  auto optional_time = [&](const char* key, const std::optional<Time>& at) {
+    if (at) {
+      j[key] = FormatTime(*at);
+    } else if (!in_list) {
+      j[key] = nullptr;
+    }
+  };
+  if (t.seq > 0) {
+    j["seq"] = t.seq;
+  } else if (!in_list) {
+    j["seq"] = nullptr;
+  }
+  optional_time("decidedAt", t.decided_at);
+  optional_time("trafficMovedAt", t.traffic_moved_at);
+  optional_time("rolesDoneAt", t.roles_done_at);
+  return j;
+}
+
+std::optional<Time> OptionalTime(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  Time at = TimeOr(j, key);
+  if (at == Time{}) return std::nullopt;
+  return at;
 }
 
 Transition TransitionFromJson(const json& j) {
@@ -26,6 +52,10 @@ Transition TransitionFromJson(const json& j) {
   t.reason = StringOr(j, "reason");
   t.detected_at = TimeOr(j, "detectedAt");
   t.completed_at = TimeOr(j, "completedAt");
+  t.seq = NumberOr<int64_t>(j, "seq", 0);
+  t.decided_at = OptionalTime(j, "decidedAt");
+  t.traffic_moved_at = OptionalTime(j, "trafficMovedAt");
+  t.roles_done_at = OptionalTime(j, "rolesDoneAt");
   return t;
 }
 
@@ -143,9 +173,9 @@ json StatusToJson(const Status& s) {
   } else {
     j["timedOutSwitch"] = nullptr;
   }
-  j["lastTransition"] = s.last_transition ? TransitionToJson(*s.last_transition) : json(nullptr);
+  j["lastTransition"] = s.last_transition ? TransitionToJson(*s.last_transition, false) : json(nullptr);
   json history = json::array();
-  for (const auto& t : s.history) history.push_back(TransitionToJson(t));
+  for (const auto& t : s.history) history.push_back(TransitionToJson(t, true));
   j["history"] = history.empty() ? json(nullptr) : history;
   json recent = json::array();
   for (const auto& t : s.recent_failovers) recent.push_back(FormatTime(t));

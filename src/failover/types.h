@@ -105,6 +105,10 @@ struct Detection {
   Duration healthy_for = std::chrono::seconds(10);
   std::optional<HealthSource> source;  // unset: ReadinessAndProbe with a probe, else Readiness
   std::optional<Probe> probe;
+  // A pod whose node's Lease (kube-node-lease) has not been renewed for this long does not
+  // count as ready (NodeLeaseExpired), without waiting for the node to be marked NotReady.
+  // Never less than the Lease's renew interval plus kNodeLeaseSlack (NodeLeaseBound). 0 = off.
+  Duration node_lease_timeout = std::chrono::seconds(15);
 
   HealthSource EffectiveSource() const;
 };
@@ -216,12 +220,21 @@ struct TimedOutSwitch {
   bool operator==(const TimedOutSwitch&) const = default;
 };
 
+// A switch booked in the status, with when each phase of it ended: detected (the active
+// member first seen unhealthy, or the request), decided (the switch started), traffic
+// moved (the Services' writes landed), roles done (the role labels' writes landed) and
+// completed (the decision that books it, whose status write follows). The phases the
+// operator did not see land (a restart between them) are unset.
 struct Transition {
   std::string from;
   std::string to;
   std::string reason;
   Time detected_at{};
   Time completed_at{};
+  int64_t seq = 0;  // the switch's number (SwitchRecord::seq); 0 = not recorded
+  std::optional<Time> decided_at = {};
+  std::optional<Time> traffic_moved_at = {};
+  std::optional<Time> roles_done_at = {};
 
   bool operator==(const Transition&) const = default;
 };

@@ -16,6 +16,10 @@ const Duration kMaxSwitchTimeout = std::chrono::hours(1);
 // long at most (the CRD's schema has the same bounds).
 const Duration kMaxHookTimeout = std::chrono::minutes(5);
 const Duration kMaxProbeTimeout = std::chrono::seconds(60);
+// detection.nodeLeaseTimeout, when not 0 (off): below 5 s it would only ever be lifted to the
+// renew interval's floor (NodeLeaseBound); above an hour the NotReady path is long done.
+const Duration kMinNodeLeaseTimeout = std::chrono::seconds(5);
+const Duration kMaxNodeLeaseTimeout = std::chrono::hours(1);
 
 std::string Index(const char* list, size_t i) {
   return std::string(list) + "[" + std::to_string(i) + "]";
@@ -186,6 +190,10 @@ std::vector<FieldError> Validate(const Spec& spec) {
     errors.push_back({"spec.detection.initialWait", "must be at most 10m"});
   } else {
     CheckDuration(errors, "spec.detection.initialWait", spec.detection.initial_wait, Duration{0});
+  }
+  if (spec.detection.node_lease_timeout != Duration{0}) {
+    CheckDuration(errors, "spec.detection.nodeLeaseTimeout", spec.detection.node_lease_timeout,
+                  kMinNodeLeaseTimeout, kMaxNodeLeaseTimeout);
   }
   HealthSource source = spec.detection.EffectiveSource();
   if (spec.detection.probe) {

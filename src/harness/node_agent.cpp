@@ -80,7 +80,11 @@ void NodeAgent::Run() {
   std::filesystem::create_directories(options_.state_dir + "/pods");
   std::thread sync([this] { SyncLoop(); });
   std::thread heartbeat;
-  if (options_.register_node) heartbeat = std::thread([this] { HeartbeatLoop(); });
+  std::thread lease;
+  if (options_.register_node) {
+    heartbeat = std::thread([this] { HeartbeatLoop(); });
+    lease = std::thread([this] { LeaseLoop(); });
+  }
   Scheduler scheduler(client_, options_.node_name, env_);
   std::thread scheduling;
   if (options_.schedule) scheduling = std::thread([&scheduler] { scheduler.Run(); });
@@ -91,6 +95,7 @@ void NodeAgent::Run() {
   if (scheduling.joinable()) scheduling.join();
   sync.join();
   if (heartbeat.joinable()) heartbeat.join();
+  if (lease.joinable()) lease.join();
   std::vector<std::shared_ptr<PodRecord>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -111,6 +111,9 @@ class NodeAgent {
   void SyncStaticPod(PodRecord& rec);
   void PodWorker(std::shared_ptr<PodRecord> rec);
   void HeartbeatLoop();
+  // Renews the node's Lease every 10 s as the kubelet does (node_lease.h), on a thread of
+  // its own so a slow status write never delays it.
+  void LeaseLoop();
   bool WriteStatus(PodRecord& rec, const PodView& view);
   bool FinishDeletion(PodRecord& rec);
   std::string PodDir(const PodRecord& rec) const;

@@ -1,12 +1,14 @@
 #include <chrono>
 #include <string>
 
+#include "base/rfc3339.h"
 #include "harness/node_agent.h"
 #include "harness/node_agent_internal.h"
+#include "harness/node_lease.h"
 
 // What the agent reports: a pod's status (written only when it changed), the end of a
 // deletion, the status of pods without a process (virtual, unsupported images, no IP),
-// and the Node's status heartbeat and Lease.
+// the Node's status heartbeat, and the node Lease (renewed on a thread of its own).
 
 namespace harness {
 
@@ -196,22 +198,44 @@ void NodeAgent::HeartbeatLoop() {
         }
       }
     }
-    // The node Lease is what the node lifecycle controller watches for liveness.
-    json renew = {{"spec",
-                   {{"holderIdentity", node},
-                    {"leaseDurationSeconds", 40},
-                    {"renewTime", now.substr(0, now.size() - 1) + ".000000Z"}}}};
-    auto lease = client_->Patch(kube::resources::kLeases, "kube-node-lease", node,
-                                kube::PatchType::kMerge, renew.dump());
-    if (!lease.ok() && lease.status().IsNotFound()) {
-      json obj = renew;
-      obj["apiVersion"] = "coordination.k8s.io/v1";
-      obj["kind"] = "Lease";
-      obj["metadata"] = {{"name", node}, {"namespace", "kube-node-lease"}};
-      client_->Create(kube::resources::kLeases, "kube-node-lease", obj);
-    }
     std::unique_lock<std::mutex> lock(mu_);
     env_.WaitFor(lock, cv_, seconds(10), [this] { return stopping_.load(); });
+  }
+}
+
+void NodeAgent::LeaseLoop() {
+  const auto& node = options_.node_name;
+  std::string node_uid;
+  std::string last_error;
+  while (!stopping_) {
+    // The Node's uid, for the Lease's owner reference (the Node may not be created yet).
+    if (node_uid.empty()) {
+      if (auto got = client_->Get(kube::resources::kNodes, "", node); got.ok()) {
+        node_uid = (*got).value("metadata", json::object()).value("uid", "");
+      }
+    }
+    bool renewed = false;
+    std::string error;
+    for (int attempt = 0; attempt < kNodeLeaseUpdateAttempts && !renewed && !stopping_; ++attempt) {
+      const std::string now = base::FormatRfc3339(std::chrono::time_point_cast<base::WallTime::duration>(env_.WallNow()), base::Fraction::kMicros);
+      auto current = client_->Get(kube::resources::kLeases, kNodeLeaseNamespace, node);
+      if (!current.ok() && !current.status().IsNotFound()) {
+        error = current.status().ToString();
+        continue;
+      }
+      kube::Result<json> written =
+          current.ok()
+              ? client_->Update(kube::resources::kLeases, kNodeLeaseNamespace,
+                                NodeLeaseRenewal(*current, node, node_uid, now))
+              : client_->Create(kube::resources::kLeases, kNodeLeaseNamespace,
+                                NodeLeaseRenewal(json(), node, node_uid, now));
+      renewed = written.ok();
+      if (!renewed) error = written.status().ToString();
+    }
+    if (!renewed && error != last_error) Log(env_, "node %s: renewing its Lease: %s", node, error);
+    last_error = renewed ? "" : error;
+    std::unique_lock<std::mutex> lock(mu_);
+    env_.WaitFor(lock, cv_, kNodeLeaseRenewInterval, [this] { return stopping_.load(); });
   }
 }
 

@@ -1,6 +1,7 @@
 #include "plugin/commands.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "base/rfc3339.h"
@@ -278,18 +279,45 @@ std::string StatusTable(const json& items, bool with_namespace,
   return Table(rows);
 }
 
+namespace {
+
+// "detect 5s traffic 40ms roles 120ms book 30ms": how long each phase of a switch took, from
+// the times status.lastTransition and history entries carry (docs/api.md); a phase with an
+// end missing is left out, "-" when none is known.
+std::string Phases(const json& t) {
+  const char* const names[] = {"detect", "traffic", "roles", "book"};
+  const char* const ends[] = {"detectedAt", "decidedAt", "trafficMovedAt", "rolesDoneAt", "completedAt"};
+  std::string out;
+  for (size_t i = 0; i < 4; ++i) {
+    auto from = base::ParseRfc3339(Str(t, ends[i]));
+    auto to = base::ParseRfc3339(Str(t, ends[i + 1]));
+    if (!from || !to) continue;
+    const auto ms = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*to - *from).count());
+    char took[32];
+    if (ms < 1000) {
+      std::snprintf(took, sizeof took, "%lldms", static_cast<long long>(ms));
+    } else {
+      std::snprintf(took, sizeof took, "%.1fs", static_cast<double>(ms) / 1000);
+    }
+    out += (out.empty() ? "" : " ") + std::string(names[i]) + " " + took;
+  }
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
 std::string HistoryTable(const json& group, std::chrono::system_clock::time_point now) {
   const std::vector<json> entries = Transitions(group);
   if (entries.empty()) return "";
   std::vector<std::vector<std::string>> rows = {
-      {"DETECTED", "COMPLETED", "FROM", "TO", "REASON", "AGE"}};
+      {"DETECTED", "COMPLETED", "FROM", "TO", "REASON", "PHASES", "AGE"}};
   for (const auto& e : entries) {
     std::string when = Str(e, "completedAt").empty() ? Str(e, "detectedAt") : Str(e, "completedAt");
     std::string age = Age(when, now);
     rows.push_back({Str(e, "detectedAt").empty() ? "-" : Str(e, "detectedAt"),
                     Str(e, "completedAt").empty() ? "-" : Str(e, "completedAt"),
                     Str(e, "from").empty() ? "<none>" : Str(e, "from"), Str(e, "to"),
-                    Str(e, "reason"), age.empty() ? "-" : age});
+                    Str(e, "reason"), Phases(e), age.empty() ? "-" : age});
   }
   return Table(rows);
 }

@@ -48,6 +48,7 @@ void ExpectSameObservation(const PodObservation& a, const PodObservation& b) {
   EXPECT_EQ(a.terminating, b.terminating);
   EXPECT_EQ(a.pod_ip, b.pod_ip);
   EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.node_name, b.node_name);
 }
 
 TEST(CacheTrim, PodKeepsEveryObservedFieldAndShrinks) {
@@ -60,7 +61,9 @@ TEST(CacheTrim, PodKeepsEveryObservedFieldAndShrinks) {
     EXPECT_EQ(trimmed["metadata"]["namespace"], "shop");
     EXPECT_EQ(trimmed["metadata"]["resourceVersion"], "1042");
     EXPECT_EQ(trimmed["kind"], "Pod");
-    EXPECT_FALSE(trimmed.contains("spec"));
+    // Only the node it runs on (node-lease detection) is kept of the spec.
+    EXPECT_EQ(trimmed["spec"], json({{"nodeName", "node-1"}}));
+    EXPECT_EQ(PodFromObject(trimmed).node_name, "node-1");
     EXPECT_FALSE(trimmed["metadata"].contains("managedFields"));
     EXPECT_FALSE(trimmed["metadata"]["annotations"].contains("kubectl.kubernetes.io/last-applied-configuration"));
     EXPECT_EQ(trimmed["metadata"]["annotations"]["failover.io/lag-seconds"], "2");
@@ -84,6 +87,30 @@ TEST(CacheTrim, PodWithoutStatusOrConditionsStaysReadable) {
   json garbage = json::array({1, 2});
   TrimPod(garbage);
   EXPECT_EQ(garbage, json::array({1, 2}));
+}
+
+TEST(CacheTrim, NodeLeaseKeepsRenewTimeDurationAndHolder) {
+  const json full = json::parse(R"({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+    "metadata": {"name": "node-1", "namespace": "kube-node-lease", "uid": "77", "resourceVersion": "501",
+      "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "n1"}],
+      "managedFields": [{"manager": "kubelet", "operation": "Update", "apiVersion": "coordination.k8s.io/v1",
+        "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:renewTime": {}}}}]},
+    "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40,
+      "renewTime": "2026-01-01T00:00:10.123456Z"}})");
+  json trimmed = full;
+  TrimLease(trimmed);
+  EXPECT_FALSE(trimmed["metadata"].contains("managedFields"));
+  EXPECT_EQ(trimmed["metadata"]["resourceVersion"], "501");
+  const NodeObservation a = NodeLeaseFromObject(full);
+  const NodeObservation b = NodeLeaseFromObject(trimmed);
+  EXPECT_EQ(b.name, "node-1");
+  EXPECT_TRUE(b.lease_found);
+  EXPECT_EQ(b.holder, "node-1");
+  EXPECT_EQ(b.lease_duration_seconds, 40);
+  // A MicroTime (microseconds) is read to the millisecond.
+  EXPECT_EQ(FormatTime(b.renew_time), "2026-01-01T00:00:10.123Z");
+  EXPECT_EQ(a.renew_time, b.renew_time);
+  EXPECT_LT(trimmed.dump().size(), full.dump().size());
 }
 
 TEST(CacheTrim, ServiceKeepsSelectorAndAnnotations) {

@@ -77,6 +77,36 @@ TEST(SteadyState, ConvergedWorldNeedsNoWriteAndNoStatusUpdate) {
   EXPECT_FALSE(p.requeue_after) << "nothing time-based pending";
 }
 
+// FailoverReady through a failover: Armed while all is well, UnhealthyForNotElapsed (naming
+// when and to which member) while the active member's unhealthy period runs, then, with the
+// old active member still down, NoHealthyStandby; the switch booked with its number and when
+// it was decided.
+TEST(FailoverReady, SaysWhyTheGroupIsNotFailingOverAtEachStepOfAFailover) {
+  Scenario s = Settled();
+  s.Step(T(30));
+  EXPECT_EQ(Cond(s.world.status, "FailoverReady").reason, "Armed");
+  EXPECT_EQ(Cond(s.world.status, "FailoverReady").status, "True");
+  s.MemberReady("a", false);
+  s.Step(T(31));
+  const Condition& waiting = Cond(s.world.status, "FailoverReady");
+  EXPECT_EQ(waiting.status, "False");
+  EXPECT_EQ(waiting.reason, "UnhealthyForNotElapsed");
+  EXPECT_NE(waiting.message.find("member b can take over at " + FormatTime(T(36))), std::string::npos)
+      << waiting.message;
+  s.Step(T(36));
+  s.Step(T(36));  // the hand-off's second plan books the switch
+  EXPECT_EQ(s.world.status.active_member, "b");
+  const Condition& after = Cond(s.world.status, "FailoverReady");
+  EXPECT_EQ(after.status, "False");
+  EXPECT_EQ(after.reason, "NoHealthyStandby") << after.message;
+  ASSERT_TRUE(s.world.status.last_transition);
+  const Transition& t = *s.world.status.last_transition;
+  EXPECT_GT(t.seq, 0);
+  EXPECT_EQ(t.detected_at, T(31));
+  EXPECT_EQ(t.decided_at, T(36));
+  EXPECT_EQ(s.world.status.history.front(), t);
+}
+
 struct DetectionCase {
   int64_t unhealthy_for_ms;
   int64_t elapsed_ms;
@@ -434,6 +464,92 @@ TEST(Hooks, PreAndPostPromoteAroundTheSwitch) {
       {"status: phase Degraded, active b"},
   };
   EXPECT_EQ(DescribeStages(p), expected) << "prePromote after the intent, before anything is demoted";
+}
+
+// ---- node loss: the node Lease (detection.nodeLeaseTimeout) ------------------------------
+
+// Settled(), with a's pods on node n1 and b's on n2, both Leases heard at `heard`.
+Scenario OnTwoNodes(Time heard) {
+  Scenario s = Settled();
+  for (auto& [name, p] : s.world.pods) p.node_name = name.rfind("a-", 0) == 0 ? "n1" : "n2";
+  for (const char* n : {"n1", "n2"}) {
+    NodeObservation lease;
+    lease.name = n;
+    lease.lease_found = true;
+    lease.heard_at = heard;
+    lease.renew_time = heard;
+    lease.lease_duration_seconds = 40;
+    s.world.nodes[n] = lease;
+  }
+  return s;
+}
+
+void Renew(Scenario& s, const std::string& node, Time at) {
+  s.world.nodes[node].heard_at = at;
+  s.world.nodes[node].renew_time = at;
+  s.world.nodes[node].read_live = false;
+}
+
+// The pods stay Ready throughout (no NotReady yet): the silent Lease alone, confirmed live,
+// fails the member over unhealthyFor (5 s) after it expired (15 s after the last renewal).
+TEST(NodeLoss, ASilentNodeLeaseFailsOverUnhealthyForAfterItExpiresWithoutWaitingForNotReady) {
+  Scenario s = OnTwoNodes(T(0));
+  Plan& p = s.Step(T(5));
+  EXPECT_FALSE(p.requeue_after) << "no look at Lease expiry times: NodeLeases re-queues a node that goes overdue";
+
+  Renew(s, "n2", T(10));
+  // T(15): n1 silent for 15 s in the cache, but the live read failed: nothing yet.
+  s.Step(T(15));
+  EXPECT_TRUE(s.world.status.FindMember("a")->healthy) << "a silence the cache alone shows is not acted on";
+  EXPECT_EQ(*s.plan.requeue_after, 1s) << "the live read is tried again a second later";
+
+  s.world.nodes["n1"].read_live = true;  // the reconciler's live read confirms it
+  s.Step(T(16));
+  const MemberStatus* a = s.world.status.FindMember("a");
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->healthy);
+  EXPECT_NE(a->message.find("NodeLeaseExpired: 2 pod(s) on node n1: Lease not renewed since"), std::string::npos)
+      << a->message;
+  const Condition& degraded = Cond(s.world.status, "Degraded");
+  EXPECT_EQ(degraded.reason, "ActiveUnhealthy");
+  EXPECT_NE(degraded.message.find("NodeLeaseExpired: node n1"), std::string::npos) << degraded.message;
+  EXPECT_EQ(s.ServiceMember(), "a") << "unhealthyFor has not passed";
+
+  Renew(s, "n2", T(20));
+  s.Step(T(21));
+  EXPECT_EQ(s.ServiceMember(), "b") << "failed over with every pod of a still Ready";
+  s.Step(T(21));  // the hand-off's second plan books the switch
+  EXPECT_EQ(s.world.status.active_member, "b");
+  ASSERT_TRUE(s.world.status.last_transition);
+  EXPECT_EQ(s.world.status.last_transition->reason, "PrimaryUnhealthy");
+}
+
+// A node cut off from the apiserver whose pods still answer the operator's probe is not
+// failed over; once a probe attempt fails, it is.
+TEST(NodeLoss, APodThatStillAnswersTheProbeKeepsItsMemberHealthy) {
+  Scenario s = OnTwoNodes(T(0));
+  s.spec.detection.probe = Probe{};
+  s.spec.detection.probe->http = HttpProbe{"/ready", 8080, "HTTP"};
+  for (auto& [name, p] : s.world.pods) {
+    p.probe_ok = true;
+    p.probe_last_ok = true;
+  }
+  s.world.nodes["n1"].read_live = true;
+  for (int t = 15; t <= 40; t += 5) {
+    Renew(s, "n2", T(t));
+    s.Step(T(t));
+  }
+  EXPECT_TRUE(s.world.status.FindMember("a")->healthy);
+  EXPECT_EQ(s.ServiceMember(), "a");
+
+  for (auto& [name, p] : s.world.pods) {
+    if (name.rfind("a-", 0) == 0) p.probe_last_ok = false;  // below failureThreshold: verdict still true
+  }
+  s.Step(T(41));
+  EXPECT_FALSE(s.world.status.FindMember("a")->healthy);
+  Renew(s, "n2", T(46));
+  s.Step(T(46));
+  EXPECT_EQ(s.ServiceMember(), "b");
 }
 
 }  // namespace

@@ -144,6 +144,39 @@ TEST_F(FailoverMetricsTest, AForgottenGroupLeavesNoCounterOrHistogram) {
 
 // Two FailoverMetrics on two registries (two managers in one process) share no series:
 // a switch counted on one is not on the other, and each keeps its own gauges.
+// The phases of a switch, per namespace and phase (no group label: bounded at any number of
+// groups); a phase with an end not seen is left out; the namespace's series go with its last
+// group.
+TEST_F(FailoverMetricsTest, ASwitchsPhasesArePerNamespaceAndGoWithItsLastGroup) {
+  const Time detected{1'000'000ms};
+  Transition t{"site-a", "site-b", "PrimaryUnhealthy", detected, detected + 1250ms};
+  t.seq = 3;
+  t.decided_at = detected + 500ms;
+  t.traffic_moved_at = detected + 750ms;
+  t.roles_done_at = detected + 1000ms;
+  m.ObservePhases("m-phase", "db", t, detected + 1500ms);
+  Transition other = t;
+  other.traffic_moved_at.reset();  // moved before a restart: not known
+  m.ObservePhases("m-phase", "db2", other, detected + 1500ms);
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_sum{namespace=\"m-phase\",phase=\"detect\"} 1\n"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_count{namespace=\"m-phase\",phase=\"detect\"} 2"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_sum{namespace=\"m-phase\",phase=\"traffic\"} 0.25\n"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_count{namespace=\"m-phase\",phase=\"traffic\"} 1"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_count{namespace=\"m-phase\",phase=\"roles\"} 1"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_sum{namespace=\"m-phase\",phase=\"status\"} 1\n"));
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_sum{namespace=\"m-phase\",phase=\"total\"} 3\n"));
+  EXPECT_FALSE(Has("group=\"db\",namespace=\"m-phase\",phase=")) << "no group label";
+  Transition first{"", "site-a", "Initial", detected, detected};
+  m.ObservePhases("m-initial", "db", first, detected);
+  EXPECT_FALSE(Has("namespace=\"m-initial\",phase=")) << "the first election is no switch";
+
+  m.Forget("m-phase", "db");
+  EXPECT_TRUE(Has("failover_group_switch_phase_seconds_count{namespace=\"m-phase\",phase=\"detect\"} 2"))
+      << "db2 is still there";
+  m.Forget("m-phase", "db2");
+  EXPECT_FALSE(Has("failover_group_switch_phase_seconds_count{namespace=\"m-phase\"")) << Text();
+}
+
 TEST(FailoverMetrics, TwoRegistriesShareNoSeries) {
   auto one = std::make_shared<prometheus::Registry>();
   auto two = std::make_shared<prometheus::Registry>();

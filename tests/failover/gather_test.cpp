@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "failover/gather.h"
@@ -83,14 +84,14 @@ TEST(GatherObserved, SelectedPodsAndGroupLabelledPodsOnceEach) {
                Pod("x-0", {{"app", "db"}, {"failover.io/group", "cache"}})};      // another group
   objs.pods.push_back(Pod("a-0", {{"app", "db"}, {"site", "a"}}));
   objs.pods.back()["metadata"]["namespace"] = "elsewhere";
-  Observed obs = GatherObserved(objs, "ns", "db", TwoSites(), {});
+  Observed obs = GatherObserved(objs, "ns", "db", TwoSites(), GatherExtras{});
   EXPECT_EQ(PodNames(obs), (std::vector<std::string>{"a-0", "b-0", "both", "old"}));
 }
 
 TEST(GatherObserved, EveryNamedServiceAbsentOnesMarked) {
   FixedObjects objs;
   objs.services = {{{"metadata", {{"name", "db"}, {"namespace", "ns"}}}, {"spec", {{"selector", {{"app", "db"}}}}}}};
-  Observed obs = GatherObserved(objs, "ns", "db", TwoSites(), {});
+  Observed obs = GatherObserved(objs, "ns", "db", TwoSites(), GatherExtras{});
   ASSERT_EQ(obs.services.size(), 2u);
   EXPECT_EQ(obs.services[0].name, "db");
   EXPECT_TRUE(obs.services[0].exists);
@@ -137,6 +138,68 @@ TEST(CachedObjects, OwnWritesWinUntilTheCacheCatchesUp) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ((*got[0])["metadata"]["resourceVersion"], "7");
   EXPECT_EQ(recent.size(), 0u);
+}
+
+// Leases as a fixed map; ReadLive answers from `live` and counts the reads.
+class FixedLeases : public NodeLeaseReader {
+ public:
+  std::map<std::string, NodeObservation> cached, live;
+  std::vector<std::string> reads;
+  std::optional<NodeObservation> Cached(const std::string& node) const override {
+    auto it = cached.find(node);
+    if (it == cached.end()) return std::nullopt;
+    return it->second;
+  }
+  NodeObservation ReadLive(const std::string& node) override {
+    reads.push_back(node);
+    return live.at(node);
+  }
+};
+
+NodeObservation HeardAt(const std::string& node, Time t, bool live) {
+  NodeObservation n;
+  n.name = node;
+  n.lease_found = true;
+  n.heard_at = t;
+  n.lease_duration_seconds = 40;
+  n.read_live = live;
+  return n;
+}
+
+json PodOn(const std::string& name, const json& labels, const std::string& node) {
+  json p = Pod(name, labels);
+  p["spec"] = {{"nodeName", node}};
+  return p;
+}
+
+// A Lease the cache shows silent past the bound is read live before the decision; one within
+// the bound is not; the live answer is what the engine gets.
+TEST(GatherObserved, ALeaseSilentInTheCacheIsReadLiveAndTheLiveAnswerIsUsed) {
+  FixedObjects objs;
+  objs.pods = {PodOn("a-0", {{"app", "db"}, {"site", "a"}}, "n1"), PodOn("b-0", {{"app", "db"}, {"site", "b"}}, "n2"),
+               PodOn("a-1", {{"app", "db"}, {"site", "a"}}, "n1")};
+  const Time now = Time{} + std::chrono::seconds(1000);
+  FixedLeases leases;
+  leases.cached["n1"] = HeardAt("n1", now - std::chrono::seconds(30), false);  // silent for 30 s
+  leases.cached["n2"] = HeardAt("n2", now - std::chrono::seconds(3), false);
+  leases.live["n1"] = HeardAt("n1", now, true);  // the apiserver has a renewal the watch missed
+  GatherExtras extras;
+  extras.leases = &leases;
+  extras.now = now;
+  Observed obs = GatherObserved(objs, "ns", "db", TwoSites(), extras);
+  EXPECT_EQ(leases.reads, std::vector<std::string>{"n1"}) << "one read per node, only the silent one";
+  ASSERT_EQ(obs.nodes.size(), 2u);
+  EXPECT_TRUE(obs.nodes["n1"].read_live);
+  EXPECT_EQ(obs.nodes["n1"].heard_at, now);
+  EXPECT_FALSE(obs.nodes["n2"].read_live);
+  for (const auto& p : obs.pods) EXPECT_FALSE(p.node_name.empty()) << p.name;
+
+  // Detection off: no Lease is looked at.
+  Spec off = TwoSites();
+  off.detection.node_lease_timeout = Duration{0};
+  leases.reads.clear();
+  EXPECT_TRUE(GatherObserved(objs, "ns", "db", off, extras).nodes.empty());
+  EXPECT_TRUE(leases.reads.empty());
 }
 
 }  // namespace

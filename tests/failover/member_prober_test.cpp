@@ -125,24 +125,31 @@ TEST(MemberProber, VerdictTurnsFalseAfterFailureThresholdAndTrueAfterOneSuccess)
 
   rig.Step(false, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::nullopt) << "1 failure of 3";
+  // The latest attempt is reported before the threshold (a pod on a silent node is judged by
+  // it), and its first failure calls on_change.
+  EXPECT_EQ(rig.prober.LastAttempt("ns/g", "uid-a"), std::optional<bool>(false));
+  EXPECT_EQ(rig.Changes(), 1);
   rig.Step(false, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::nullopt) << "2 failures of 3";
-  EXPECT_EQ(rig.Changes(), 0);
+  EXPECT_EQ(rig.Changes(), 1) << "neither the verdict nor the latest attempt changed";
   rig.Step(false, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::optional<bool>(false));
-  EXPECT_EQ(rig.Changes(), 1);
+  EXPECT_EQ(rig.Changes(), 2);
 
   rig.Step(true, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::optional<bool>(true)) << "one success is enough";
-  EXPECT_EQ(rig.Changes(), 2);
+  EXPECT_EQ(rig.prober.LastAttempt("ns/g", "uid-a"), std::optional<bool>(true));
+  EXPECT_EQ(rig.Changes(), 3);
 
   // Failures count again from zero after a success.
   rig.Step(false, 5s);
+  EXPECT_EQ(rig.Changes(), 4) << "the latest attempt failed";
   rig.Step(false, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::optional<bool>(true));
   rig.Step(false, 5s);
   EXPECT_EQ(rig.prober.Verdict("ns/g", "uid-a"), std::optional<bool>(false));
-  EXPECT_EQ(rig.Changes(), 3);
+  EXPECT_EQ(rig.Changes(), 5);
+  EXPECT_EQ(rig.prober.LastAttempt("ns/g", "uid-x"), std::nullopt);
 }
 
 TEST(MemberProber, FirstSuccessSetsTheVerdict) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "failover/plan_executor.h"
+#include "failover/time_text.h"
 #include "support/recording_client.h"
 
 namespace failover {
@@ -264,6 +265,66 @@ TEST_F(PlanExecutorTest, ASwitchsPlanHandsOffRightAfterItsServicesMoved) {
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_FALSE(r.handed_off);
   EXPECT_EQ(Names().size(), 3u);
+}
+
+// The phases of a switch: the time its Services moved (the hand-off plan) and the time its
+// role labels landed (the plan that books it) are stamped into the status that books it, and
+// reported (Result::booked) with when that status landed.
+TEST_F(PlanExecutorTest, TheSwitchsPhasesAreStampedIntoTheStatusThatBooksIt) {
+  const Time t0 = Time{} + std::chrono::seconds(1'800'000'000);
+  Time now = t0;
+  PlanExecutor::Deps deps;
+  deps.client = &client_;
+  deps.recent = &recent_;
+  deps.now = [&now] { return now; };
+  PlanExecutor executor(deps);
+
+  PatchService svc{"db", {{"failover.io/member", "site-b"}}, {}, {{"failover.io/switch", R"({"seq":4,"to":"site-b"})"}}};
+  svc.resource_version = "5";
+  Plan moves;
+  moves.writes = {svc, Label("b-0", "active"), UpdateStatus{}};
+  moves.stage_ends = {1, 2, 3};
+  now = t0 + std::chrono::seconds(1);
+  auto r = executor.Apply(GroupObject(), moves);
+  ASSERT_TRUE(r.handed_off);
+  EXPECT_FALSE(r.booked);
+
+  Status booking;
+  Transition t{"site-a", "site-b", "PrimaryUnhealthy", t0 - std::chrono::seconds(5), t0 + std::chrono::seconds(2)};
+  t.seq = 4;
+  t.decided_at = t0;
+  booking.last_transition = t;
+  booking.history = {t};
+  Plan books;
+  books.writes = {Label("b-0", "active"), UpdateStatus{booking}};
+  books.stage_ends = {1, 2};
+  books.roles_done_after = 1;
+  now = t0 + std::chrono::seconds(2);
+  client_.ClearCalls();
+  client_.ServeGroup("db", "7");
+  r = executor.Apply(GroupObject(), books);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_TRUE(r.booked);
+  EXPECT_EQ(r.booked->traffic_moved_at, t0 + std::chrono::seconds(1)) << "when the hand-off's Service write landed";
+  EXPECT_EQ(r.booked->roles_done_at, t0 + std::chrono::seconds(2));
+  EXPECT_EQ(r.status_written_at, t0 + std::chrono::seconds(2));
+  const auto calls = client_.calls();
+  ASSERT_FALSE(calls.empty());
+  const json& body = calls.back().body;
+  const json& st = body.contains("status") ? body["status"] : body;
+  EXPECT_EQ(st["lastTransition"]["trafficMovedAt"], FormatTime(t0 + std::chrono::seconds(1))) << body.dump();
+  EXPECT_EQ(st["lastTransition"]["rolesDoneAt"], FormatTime(t0 + std::chrono::seconds(2))) << body.dump();
+  EXPECT_EQ(st["history"][0]["trafficMovedAt"], FormatTime(t0 + std::chrono::seconds(1))) << body.dump();
+
+  // Another switch's booking (seq 5) is not given switch 4's traffic time.
+  booking.last_transition->seq = 5;
+  booking.history = {*booking.last_transition};
+  books.writes[1] = UpdateStatus{booking};
+  client_.ClearCalls();
+  client_.ServeGroup("db", "7");
+  r = executor.Apply(GroupObject(), books);
+  ASSERT_TRUE(r.booked);
+  EXPECT_FALSE(r.booked->traffic_moved_at);
 }
 
 // A Service changed since the decision: a conflict, nothing after it, and the Service read

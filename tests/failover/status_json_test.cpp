@@ -72,5 +72,36 @@ TEST(StatusJson, RoundTripsAndNullsWhatIsEmpty) {
   EXPECT_EQ(StatusToJson(ParseStatus(stored["status"])), empty);
 }
 
+// The phases of a switch in lastTransition and history: round-trip; unset ones are null in
+// lastTransition (a merge patch clears the previous switch's) and left out of history entries.
+TEST(StatusJson, TheSwitchPhasesRoundTripAndAMergePatchClearsTheOldOnes) {
+  const Time at = *ParseTime("2026-01-01T00:00:01.5Z");
+  Status s;
+  Transition t{"a", "b", "PrimaryUnhealthy", at, at + std::chrono::seconds(3)};
+  t.seq = 7;
+  t.decided_at = at + std::chrono::seconds(1);
+  t.traffic_moved_at = at + std::chrono::milliseconds(1100);
+  t.roles_done_at = at + std::chrono::milliseconds(1250);
+  s.last_transition = t;
+  s.history = {t};
+  json j = StatusToJson(s);
+  EXPECT_EQ(j["lastTransition"]["seq"], 7);
+  EXPECT_EQ(j["lastTransition"]["decidedAt"], "2026-01-01T00:00:02.500Z");
+  EXPECT_EQ(j["lastTransition"]["trafficMovedAt"], "2026-01-01T00:00:02.600Z");
+  EXPECT_EQ(j["history"][0]["rolesDoneAt"], "2026-01-01T00:00:02.750Z");
+  EXPECT_EQ(ParseStatus(j), s);
+
+  Status next;
+  Transition older{"b", "a", "Switchover", at, at};  // booked without phases
+  next.last_transition = older;
+  next.history = {older, t};
+  json nj = StatusToJson(next);
+  EXPECT_TRUE(nj["lastTransition"]["trafficMovedAt"].is_null());
+  EXPECT_FALSE(nj["history"][0].contains("trafficMovedAt"));
+  json stored = {{"status", j}};
+  stored.merge_patch({{"status", nj}});
+  EXPECT_EQ(ParseStatus(stored["status"]), next) << stored.dump();
+}
+
 }  // namespace
 }  // namespace failover

@@ -92,6 +92,28 @@ TEST(Validate, HookAndProbeTimeoutsHaveUpperBounds) {
   EXPECT_EQ(errors_for("1s", "10s", 11), std::vector<std::string>{"spec.hooks.prePromote.retries: must be between 0 and 10"});
 }
 
+TEST(Validate, NodeLeaseTimeoutIsOffOrBetweenFiveSecondsAndAnHour) {
+  auto errors_for = [](const std::string& timeout) {
+    SpecParse p = ParseSpec(json::parse(R"({"members": [
+        {"name": "a", "selector": {"matchLabels": {"site": "a"}}},
+        {"name": "b", "selector": {"matchLabels": {"site": "b"}}}],
+      "detection": {"nodeLeaseTimeout": ")" + timeout + R"("}})"));
+    std::vector<std::string> out = Messages(p.errors);
+    if (p.ok()) {
+      for (const auto& m : Messages(Validate(p.spec))) out.push_back(m);
+    }
+    return out;
+  };
+  for (const char* ok : {"0", "0s", "5s", "15s", "1h"}) EXPECT_TRUE(errors_for(ok).empty()) << ok;
+  EXPECT_EQ(errors_for("4999ms"),
+            std::vector<std::string>{"spec.detection.nodeLeaseTimeout: must be at least 5s"});
+  EXPECT_EQ(errors_for("61m"), std::vector<std::string>{"spec.detection.nodeLeaseTimeout: must be at most 1h"});
+  EXPECT_EQ(errors_for("15 seconds").size(), 1u);
+  EXPECT_EQ(errors_for("15 seconds").front().rfind("spec.detection.nodeLeaseTimeout: ", 0), 0u);
+  // The default: on, 15 s.
+  EXPECT_EQ(ParseSpec(json::parse(R"({"members": []})")).spec.detection.node_lease_timeout, std::chrono::seconds(15));
+}
+
 TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
   SpecParse p = ParseSpec(ValidSpec());
   ASSERT_TRUE(p.ok());

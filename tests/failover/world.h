@@ -16,6 +16,7 @@ struct World {
   GroupMeta group{"db", "shop", "uid-db", "1", 1, {}, {}, false};
   std::map<std::string, PodObservation> pods;
   std::map<std::string, ServiceObservation> services;
+  std::map<std::string, NodeObservation> nodes;  // the nodes' Leases as the reconciler hands them
   Status status;  // as stored (round-tripped through JSON)
 
   void AddPod(const std::string& name, Labels labels, bool ready = true, Time created = Time{}) {
@@ -37,6 +38,7 @@ struct World {
     o.group = group;
     for (const auto& [name, p] : pods) o.pods.push_back(p);
     for (const auto& [name, s] : services) o.services.push_back(s);
+    o.nodes = nodes;
     return o;
   }
 

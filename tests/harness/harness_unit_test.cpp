@@ -10,6 +10,7 @@
 #include <set>
 
 #include "harness/node_agent.h"
+#include "harness/node_lease.h"
 #include "harness/pod_ip_allocator.h"
 #include "harness/pod_status.h"
 #include "harness/probe.h"
@@ -22,6 +23,38 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+// The node Lease as the kubelet writes it: what the node lifecycle controller and the
+// operator's node-lease detection read.
+TEST(NodeLease, IsTheKubeletsLeaseOwnedByTheNode) {
+  const std::string t0 = "2026-12-01T10:00:00.250000Z";
+  nlohmann::json created = NodeLeaseRenewal(nullptr, "node-1", "uid-n1", t0);
+  EXPECT_EQ(created["apiVersion"], "coordination.k8s.io/v1");
+  EXPECT_EQ(created["kind"], "Lease");
+  EXPECT_EQ(created["metadata"]["name"], "node-1");
+  EXPECT_EQ(created["metadata"]["namespace"], "kube-node-lease");
+  EXPECT_EQ(created["metadata"]["ownerReferences"],
+            nlohmann::json::parse(R"([{"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "uid-n1"}])"));
+  EXPECT_EQ(created["spec"]["holderIdentity"], "node-1");
+  EXPECT_EQ(created["spec"]["leaseDurationSeconds"], 40);
+  EXPECT_EQ(created["spec"]["renewTime"], t0);
+  EXPECT_EQ(kNodeLeaseRenewInterval, std::chrono::seconds(10));
+
+  // A renewal keeps the resourceVersion (an optimistic update) and only moves renewTime.
+  nlohmann::json current = created;
+  current["metadata"]["resourceVersion"] = "77";
+  nlohmann::json renewed = NodeLeaseRenewal(current, "node-1", "uid-n1", "2026-12-01T10:00:10.250000Z");
+  EXPECT_EQ(renewed["metadata"]["resourceVersion"], "77");
+  EXPECT_EQ(renewed["spec"]["renewTime"], "2026-12-01T10:00:10.250000Z");
+  nlohmann::json expected = current;
+  expected["spec"]["renewTime"] = "2026-12-01T10:00:10.250000Z";
+  EXPECT_EQ(renewed, expected);
+
+  // Created before its Node existed: the owner reference is added once the uid is known.
+  nlohmann::json orphan = NodeLeaseRenewal(nullptr, "node-1", "", t0);
+  EXPECT_FALSE(orphan["metadata"].contains("ownerReferences"));
+  EXPECT_EQ(NodeLeaseRenewal(orphan, "node-1", "uid-n1", t0)["metadata"]["ownerReferences"][0]["uid"], "uid-n1");
+}
 
 TEST(PodIPAllocator, HandsOutUniqueAddressesSkippingZeroBroadcastAndNode) {
   auto a = PodIPAllocator::Create("127.9.0.0/23", "127.9.0.1");

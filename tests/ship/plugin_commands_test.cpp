@@ -82,12 +82,17 @@ TEST(HistoryTable, NewestFirstAndFallsBackToLastTransition) {
                  {{"history",
                    {{{"to", "a"}, {"reason", "Initial"}, {"detectedAt", "2026-01-01T00:00:00Z"}},
                     {{"from", "a"}, {"to", "b"}, {"reason", "PrimaryUnhealthy"},
-                     {"detectedAt", "2026-01-01T01:00:00Z"}, {"completedAt", "2026-01-01T01:00:02Z"}}}}});
+                     {"detectedAt", "2026-01-01T01:00:00Z"}, {"completedAt", "2026-01-01T01:00:02Z"},
+                     {"decidedAt", "2026-01-01T01:00:01.5Z"}, {"trafficMovedAt", "2026-01-01T01:00:01.54Z"},
+                     {"rolesDoneAt", "2026-01-01T01:00:01.66Z"}}}}});
   std::string t = HistoryTable(g, At(1767225600 + 7200));
   EXPECT_EQ(t,
-            "DETECTED               COMPLETED              FROM     TO   REASON             AGE\n"
-            "2026-01-01T01:00:00Z   2026-01-01T01:00:02Z   a        b    PrimaryUnhealthy   59m\n"
-            "2026-01-01T00:00:00Z   -                      <none>   a    Initial            2h\n");
+            "DETECTED               COMPLETED              FROM     TO   REASON             PHASES"
+            "                                            AGE\n"
+            "2026-01-01T01:00:00Z   2026-01-01T01:00:02Z   a        b    PrimaryUnhealthy   detect 1.5s traffic 40ms roles 120ms "
+            "book 340ms   59m\n"
+            "2026-01-01T00:00:00Z   -                      <none>   a    Initial            -"
+            "                                                 2h\n");
   json only_last = Group(json::array(), {{"lastTransition", {{"from", "a"}, {"to", "b"}}}});
   std::string last = HistoryTable(only_last, At(0));
   EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 2) << last;

@@ -86,6 +86,10 @@ matrix() {  # matrix WORKLOAD_NS OPERATOR_NS
   for v in delete list watch patch; do expect no "$v" "leases.coordination.k8s.io/$lease" "$own"; done
   expect no create leases.coordination.k8s.io "$ns"
   expect no update leases.coordination.k8s.io kube-system
+  # Node-lease detection: read the node Leases, write none of them, read no other Lease.
+  for v in get list watch; do expect yes "$v" leases.coordination.k8s.io kube-node-lease; done
+  for v in create update patch delete; do expect no "$v" leases.coordination.k8s.io kube-node-lease; done
+  expect no list leases.coordination.k8s.io kube-system
 }
 
 SA=system:serviceaccount:failover-system:failover-operator

@@ -43,6 +43,12 @@ class RecordingClient : public kube::Client {
     std::lock_guard<std::mutex> lock(mu_);
     services_[name] = rv;
   }
+  // GET resource/name answers `obj` (until served again); FailNext("GET " + resource, name, ...)
+  // makes the next GET of it fail instead.
+  void ServeObject(const std::string& resource, const std::string& name, nlohmann::json obj) {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_[resource + "/" + name] = std::move(obj);
+  }
   void ClearCalls() {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.clear();
@@ -83,6 +89,11 @@ class RecordingClient : public kube::Client {
         calls_.push_back({"GET", res.resource, name, "", nullptr});
         if (auto st = TakeFailureLocked("GET " + res.resource + "/" + name); !st.ok()) return st;
         return nlohmann::json{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", it->second}}}};
+      }
+      if (auto obj = objects_.find(res.resource + "/" + name); obj != objects_.end()) {
+        calls_.push_back({"GET", res.resource, name, "", nullptr});
+        if (auto st = TakeFailureLocked("GET " + res.resource + "/" + name); !st.ok()) return st;
+        return obj->second;
       }
       auto svc = services_.find(name);
       if (res.resource == "services" && svc != services_.end()) {
@@ -142,6 +153,7 @@ class RecordingClient : public kube::Client {
   std::map<std::string, Failure> failures_;
   std::map<std::string, std::string> groups_;  // name -> resourceVersion served
   std::map<std::string, std::string> services_;  // name -> resourceVersion served
+  std::map<std::string, nlohmann::json> objects_;  // resource/name -> object served
   int64_t resource_version_ = 100;
   kube::RestConfig config_;
 };

@@ -197,6 +197,8 @@ Plan Assemble(const Inputs& in, const Classification& c, const Decision& d) {
   }
   if (in.acting && d.clear_switchover) out.Add(PatchGroupAnnotations{{}, {keys::kSwitchoverTo}});
   out.EndStage();
+  // The switch's roles are on once these writes landed (the status that books it follows).
+  if (sw && !ended) plan.roles_done_after = out.size();
   if (hooks && in.spec.post_promote) {
     out.Add(CallHook{HookPhase::kPostPromote, *in.spec.post_promote, sw->from, sw->to, SwitchReasonName(sw->reason),
                      sw->started_at});

@@ -100,6 +100,8 @@ void Degraded(const Facts& f, Assessment& a) {
     } else {
       a.degraded_reason = Reason::kActiveUnhealthy;
       a.degraded_message = "active member " + cur.name + " unhealthy since " + FormatTime(cur.since) +
+                           (cur.node_problems.empty() ? std::string()
+                                                      : " (NodeLeaseExpired: " + Join(cur.node_problems, ", ") + ")") +
                            "; failover after " + FormatDuration(f.in.spec.detection.unhealthy_for);
     }
   } else if (!f.missing.empty()) {
@@ -135,6 +137,76 @@ void Ready(const Facts& f, Assessment& a) {
     a.ready_reason = Reason::kActiveHealthy;
     a.ready_message = "Services point at " + f.active_text;
   }
+}
+
+// FailoverReady: the first of these that holds. False says why no automatic failover
+// happens now (or would, if the active member failed): observing only (Paused, DryRun),
+// a switch given up (SwitchTimedOut), no active member (Electing, NoActiveMember), the
+// active member unhealthy but the budget used (FailoverBudgetExhausted), no standby to take
+// over (NoHealthyStandby, StandbyLagging), unhealthyFor not over (UnhealthyForNotElapsed), a
+// silence of the active member's node the live read could not confirm (NodeLeaseUnconfirmed).
+// True: a switch is under way (Switching), or a failure of the active member would be
+// failed over (Armed). Stable while the situation lasts: its message holds no "now".
+void FailoverReadiness(const Facts& f, Assessment& a) {
+  const Spec& spec = f.in.spec;
+  auto set = [&a](bool ready, Reason reason, std::string message) {
+    a.failover_ready = ready;
+    a.failover_reason = reason;
+    a.failover_message = std::move(message);
+  };
+  if (!f.in.acting && spec.paused) {
+    return set(false, Reason::kPaused, "spec.paused is true: observing and reporting only, no switch is made");
+  }
+  if (!f.in.acting && spec.dry_run) {
+    return set(false, Reason::kDryRun,
+               "spec.dryRun is true: switches are planned (status.plannedActions), not made");
+  }
+  if (f.switch_record) return set(true, Reason::kSwitching, a.ready_message);
+  if (f.timed_out) return set(false, Reason::kSwitchTimedOut, a.degraded_message);
+  if (f.active.empty()) {
+    if (f.d.electing) return set(false, Reason::kElecting, *f.d.electing);
+    return set(false, Reason::kNoActiveMember, "no member is active, so none can fail over");
+  }
+  const int budget = spec.anti_flap.max_failovers;
+  const auto& recent = f.d.ledger.recent_failovers;
+  const bool budget_used = static_cast<int>(recent.size()) >= budget && !recent.empty();
+  if (spec.mode == Mode::kActiveActive) {
+    if (f.healthy >= 2) {
+      return set(true, Reason::kFailoverArmed,
+                 std::to_string(f.healthy) + " members healthy: a member that fails is taken out of the Services");
+    }
+    return set(false, Reason::kNoHealthyStandby, a.standby_message);
+  }
+  const MemberState& cur = f.c.members[static_cast<size_t>(f.d.active.front())];
+  if (!cur.healthy) {
+    if (f.d.hold) return set(false, Reason::kFailoverBudgetExhausted, *f.d.hold);
+    if (!a.standby) {
+      return set(false, a.standby_reason, "active member " + cur.name + " is unhealthy and " + a.standby_message);
+    }
+    const Time due = cur.since + spec.detection.unhealthy_for;
+    if (f.in.now < due) {
+      return set(false, Reason::kUnhealthyForNotElapsed,
+                 "active member " + cur.name + " unhealthy since " + FormatTime(cur.since) + "; " +
+                     a.standby_message + " at " + FormatTime(due) + " (detection.unhealthyFor " +
+                     FormatDuration(spec.detection.unhealthy_for) + ")");
+    }
+    return set(true, Reason::kFailoverArmed, "active member " + cur.name + " is unhealthy; " + a.standby_message);
+  }
+  if (!cur.unconfirmed_nodes.empty()) {
+    return set(false, Reason::kNodeLeaseUnconfirmed,
+               "active member " + cur.name + " counts as healthy until a live read confirms: " +
+                   Join(cur.unconfirmed_nodes, ", "));
+  }
+  if (!a.standby) return set(false, a.standby_reason, a.standby_message);
+  if (budget_used) {
+    return set(false, Reason::kFailoverBudgetExhausted,
+               std::to_string(recent.size()) + " automatic failovers within " + FormatDuration(spec.anti_flap.window) +
+                   " used the antiFlap budget (maxFailovers " + std::to_string(budget) +
+                   "): no automatic failover until " + FormatTime(recent.front() + spec.anti_flap.window));
+  }
+  return set(true, Reason::kFailoverArmed,
+             a.standby_message + " if " + cur.name + " is unhealthy for " +
+                 FormatDuration(spec.detection.unhealthy_for));
 }
 
 Phase PhaseOf(const Facts& f, const Assessment& a) {
@@ -191,6 +263,8 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
   s.history = prev.history;
   for (const Switch& t : ledger.transitions) {
     Transition done{t.from, t.to, SwitchReasonName(t.reason), t.detected_at, in.now};
+    done.seq = t.seq;
+    if (t.started_at != Time{}) done.decided_at = t.started_at;
     s.last_transition = done;
     s.history.insert(s.history.begin(), done);
   }
@@ -225,6 +299,7 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
   Standby(f, a);
   Degraded(f, a);
   Ready(f, a);
+  FailoverReadiness(f, a);
   a.phase = PhaseOf(f, a);
 
   const int64_t gen = in.observed.group.generation;
@@ -235,6 +310,8 @@ StatusReport BuildStatus(const Inputs& in, const Classification& c, const Decisi
                                        a.standby_message, in.now, gen));
   s.conditions.push_back(
       MakeCondition(prev, kConditionInvalidSpec, false, Reason::kValid, "spec is valid", in.now, gen));
+  s.conditions.push_back(MakeCondition(prev, kConditionFailoverReady, a.failover_ready, a.failover_reason,
+                                       a.failover_message, in.now, gen));
   s.phase = PhaseName(a.phase);
   return {std::move(s), std::move(a)};
 }

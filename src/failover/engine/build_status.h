@@ -23,6 +23,11 @@ struct Assessment {
   bool standby = false;
   Reason standby_reason = Reason::kNoHealthyStandby;
   std::string standby_message;
+  // FailoverReady: whether an automatic failover would happen now if one were needed, and
+  // if not, why not (FailoverReadiness in build_status.cpp).
+  bool failover_ready = false;
+  Reason failover_reason = Reason::kNoActiveMember;
+  std::string failover_message;
   Phase phase = Phase::kPending;
 };
 

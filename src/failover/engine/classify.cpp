@@ -84,12 +84,45 @@ PodState Place(const PodObservation& pod, const Spec& spec, const std::string& g
   return out;
 }
 
-void Count(MemberState& m, const PodObservation& p, HealthSource source, bool was_unhealthy) {
+// "node n1: Lease not renewed since 2026-12-01T10:00:00.5Z (over 15s; holder n1)", what a
+// member's message says. Stable while the silence lasts, so the status is not rewritten each
+// time it is decided again; the time is when this process last saw the Lease renewed.
+std::string LeaseSilence(const Detection& detection, const NodeObservation& node) {
+  return "node " + node.name + ": Lease not renewed since " + FormatTime(node.heard_at) + " (over " +
+         FormatDuration(NodeLeaseBound(detection, node)) + ")";
+}
+
+// Whether a pod is on a node whose Lease expired, and still counted because the operator's
+// own latest probe of it succeeded (a node cut from the apiserver whose pods serve on).
+struct NodeVerdict {
+  bool lost = false;
+  const NodeObservation* node = nullptr;
+};
+
+NodeVerdict JudgeNode(const PodObservation& p, const Spec& spec, const Observed& observed, Time now) {
+  if (p.node_name.empty()) return {};
+  auto it = observed.nodes.find(p.node_name);
+  if (it == observed.nodes.end()) return {};
+  if (ReadNodeLease(spec.detection, it->second, now) != NodeLease::kExpired) return {};
+  if (spec.detection.probe && p.probe_last_ok.value_or(false)) return {};
+  return {true, &it->second};
+}
+
+void Count(MemberState& m, const PodObservation& p, HealthSource source, bool was_unhealthy,
+           const NodeVerdict& node, const Detection& detection) {
   if (p.terminating) return;
   auto role = p.labels.find(keys::kRole);
   if (role != p.labels.end() && role->second == "active") m.labelled_active = true;
   ++m.total;
   m.newest_pod = std::max(m.newest_pod, p.created_at);
+  if (node.lost) {
+    ++m.lost_to_node;
+    std::string line = LeaseSilence(detection, *node.node);
+    if (std::find(m.node_problems.begin(), m.node_problems.end(), line) == m.node_problems.end()) {
+      m.node_problems.push_back(std::move(line));
+    }
+    return;
+  }
   if (!Counts(p, source, was_unhealthy)) {
     if (source != HealthSource::kReadiness && !p.probe_ok && p.ready) ++m.awaiting_probe;
     return;
@@ -154,6 +187,21 @@ void CheckLag(MemberState& m, const MaxLag& max) {
 
 }  // namespace
 
+Duration NodeLeaseBound(const Detection& detection, const NodeObservation& node) {
+  if (detection.node_lease_timeout <= Duration{0}) return Duration{0};
+  Duration bound = detection.node_lease_timeout;
+  if (node.lease_duration_seconds > 0) {
+    bound = std::max(bound, Duration{node.lease_duration_seconds * 1000 / 4} + kNodeLeaseSlack);
+  }
+  return bound;
+}
+
+NodeLease ReadNodeLease(const Detection& detection, const NodeObservation& node, Time now) {
+  const Duration bound = NodeLeaseBound(detection, node);
+  if (bound <= Duration{0} || !node.lease_found || now - node.heard_at < bound) return NodeLease::kNoVerdict;
+  return node.read_live ? NodeLease::kExpired : NodeLease::kUnconfirmed;
+}
+
 std::vector<int> RankOrder(const Spec& spec) {
   std::vector<int> order;
   for (size_t i = 0; i < spec.members.size(); ++i) order.push_back(static_cast<int>(i));
@@ -163,6 +211,37 @@ std::vector<int> RankOrder(const Spec& spec) {
   });
   return order;
 }
+
+namespace {
+
+// A member pod's node Lease silent in the cache but not confirmed by a live read is looked
+// at again kNodeLeaseRetry from now. Nothing else: a Lease that would expire, or one that
+// expired and comes back, re-queues the group through the node-lease tracker
+// (NodeLeases), so renewals of a healthy node cost no decision.
+void NoteLeaseRecheck(Classification& c, const Detection& detection, const Observed& observed,
+                      const std::string& node_name, Time now) {
+  if (node_name.empty()) return;
+  auto it = observed.nodes.find(node_name);
+  if (it == observed.nodes.end() || !it->second.lease_found) return;
+  if (ReadNodeLease(detection, it->second, now) != NodeLease::kUnconfirmed) return;
+  const Time at = now + kNodeLeaseRetry;
+  if (!c.lease_recheck || at < *c.lease_recheck) c.lease_recheck = at;
+}
+
+// A member pod's node whose Lease looks expired in the cache but could not be read live: one
+// line per node (stable while it lasts, so the status is not rewritten on each retry).
+void NoteUnconfirmed(MemberState& m, const Detection& detection, const Observed& observed,
+                     const std::string& node_name, Time now) {
+  if (node_name.empty()) return;
+  auto it = observed.nodes.find(node_name);
+  if (it == observed.nodes.end() || ReadNodeLease(detection, it->second, now) != NodeLease::kUnconfirmed) return;
+  std::string line = LeaseSilence(detection, it->second) + " in this process's view; the live read of it failed";
+  if (std::find(m.unconfirmed_nodes.begin(), m.unconfirmed_nodes.end(), line) == m.unconfirmed_nodes.end()) {
+    m.unconfirmed_nodes.push_back(std::move(line));
+  }
+}
+
+}  // namespace
 
 Classification Classify(const Spec& spec, const Observed& observed, const Status& previous, Time now) {
   Classification c;
@@ -189,7 +268,11 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
     PodState placed = Place(*p, spec, observed.group.name);
     if (placed.owner == PodOwner::kMember) {
       const auto i = static_cast<size_t>(placed.member);
-      Count(c.members[i], *p, source, was_unhealthy[i] != 0);
+      Count(c.members[i], *p, source, was_unhealthy[i] != 0, JudgeNode(*p, spec, observed, now), spec.detection);
+      if (!p->terminating) {
+        NoteLeaseRecheck(c, spec.detection, observed, p->node_name, now);
+        NoteUnconfirmed(c.members[i], spec.detection, observed, p->node_name, now);
+      }
     }
     c.pods.push_back(std::move(placed));
   }
@@ -240,6 +323,10 @@ std::string IneligibilityMessage(const MemberState& member, Role role, const Spe
     case Ineligibility::kUnhealthy:
       return "unhealthy: " + std::to_string(member.ready) + "/" + std::to_string(member.min_ready) +
              " ready pods needed" +
+             (member.node_problems.empty()
+                  ? std::string()
+                  : "; NodeLeaseExpired: " + std::to_string(member.lost_to_node) + " pod(s) on " +
+                        Join(member.node_problems, ", ")) +
              (member.awaiting_probe > 0
                   ? "; " + std::to_string(member.awaiting_probe) +
                         " Ready pod(s) not probed since the operator started or took the lead: an unhealthy "

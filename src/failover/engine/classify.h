@@ -53,13 +53,44 @@ struct MemberState {
   // The role last written; Active reads as Standby, since who is active is decided anew.
   Role previous_role = Role::kStandby;
   bool labelled_active = false;  // some pod of it, not terminating, carries role=active
+  // Pods not counted because their node's Lease expired (NodeLeaseExpired), and one line per
+  // such node: "node n1: Lease not renewed for 17s (renewTime ...)".
+  int lost_to_node = 0;
+  std::vector<std::string> node_problems;
+  // Nodes of its pods whose Lease looks expired in the cache while the live read that would
+  // confirm it failed (NodeLease::kUnconfirmed): the pods still count; one line per node.
+  std::vector<std::string> unconfirmed_nodes = {};
 };
 
 struct Classification {
   std::vector<MemberState> members;  // spec order
   std::vector<int> rank_order;       // member indices, most preferred first
   std::vector<PodState> pods;        // every observed pod once, sorted by name
+  // When a node Lease that looks expired in the cache but could not be read live is read
+  // again (kNodeLeaseRetry on): the decision is looked at again then. A Lease that would
+  // expire sets nothing here: NodeLeases re-queues the groups on a node that goes overdue.
+  std::optional<Time> lease_recheck;
 };
+
+// The added margin over a node Lease's renew interval (a quarter of its duration, as the
+// kubelet renews it) below which no timeout counts it as expired.
+inline constexpr Duration kNodeLeaseSlack = std::chrono::seconds(5);
+// How soon a Lease that looks expired in the cache but could not be read live is tried again.
+inline constexpr Duration kNodeLeaseRetry = std::chrono::seconds(1);
+
+// The silence after which this node's Lease counts as expired: detection.nodeLeaseTimeout,
+// but never less than its renew interval (leaseDurationSeconds / 4) plus kNodeLeaseSlack, so
+// a cluster whose kubelets renew less often is not failed over between two renewals.
+// Duration{0} when detection is off.
+Duration NodeLeaseBound(const Detection& detection, const NodeObservation& node);
+
+// How a node's Lease reads at `now` for this spec.
+enum class NodeLease {
+  kNoVerdict,    // detection off, no Lease, or renewed within the bound
+  kExpired,      // silent for the bound, read live: the node's pods do not count
+  kUnconfirmed,  // silent for the bound in the cache, the live read failed: no verdict yet
+};
+NodeLease ReadNodeLease(const Detection& detection, const NodeObservation& node, Time now);
 
 // Pure: the same inputs in any order give the same value. A pod listed twice counts once
 // (the first listing).

@@ -56,6 +56,9 @@ const char* ReasonName(Reason r) {
     case Reason::kStandbyReady: return "StandbyReady";
     case Reason::kStandbyLagging: return "StandbyLagging";
     case Reason::kNoHealthyStandby: return "NoHealthyStandby";
+    case Reason::kFailoverArmed: return "Armed";
+    case Reason::kUnhealthyForNotElapsed: return "UnhealthyForNotElapsed";
+    case Reason::kNodeLeaseUnconfirmed: return "NodeLeaseUnconfirmed";
     case Reason::kValid: return "Valid";
     case Reason::kInvalidSpec: return "InvalidSpec";
     case Reason::kMemberUnfenced: return "MemberUnfenced";

@@ -51,6 +51,13 @@ enum class Reason {
   kStandbyReady,
   kStandbyLagging,
   kNoHealthyStandby,
+  // FailoverReady (with kSwitching, kSwitchTimedOut, kFailoverBudgetExhausted,
+  // kNoActiveMember, kElecting, the standby reasons, kPaused, kDryRun and kInvalidSpec):
+  // True: an automatic failover would happen when one is needed (kFailoverArmed);
+  // False: why the group is not failing over now.
+  kFailoverArmed,
+  kUnhealthyForNotElapsed,  // the active member is unhealthy, not yet for unhealthyFor
+  kNodeLeaseUnconfirmed,    // a node Lease of the active member looks expired, unconfirmed live
   // InvalidSpec
   kValid,
   kInvalidSpec,
@@ -90,5 +97,7 @@ inline constexpr const char* kConditionReady = "Ready";
 inline constexpr const char* kConditionDegraded = "Degraded";
 inline constexpr const char* kConditionStandbyAvailable = "StandbyAvailable";
 inline constexpr const char* kConditionInvalidSpec = "InvalidSpec";
+// Always answers "why is this group not failing over right now" (BuildStatus).
+inline constexpr const char* kConditionFailoverReady = "FailoverReady";
 
 }  // namespace failover::engine

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "failover/engine.h"
+
 #include "failover/status_json.h"
 #include "stage_fixture.h"
 
@@ -254,6 +258,129 @@ TEST(ConditionNotices, PausedOnceWhenTheGroupStartsObserving) {
   EXPECT_EQ(n[0].reason, Reason::kPaused);
   prev.phase = "Paused";
   EXPECT_TRUE(ConditionNotices(prev, paused).empty());
+}
+
+// ---- FailoverReady: why the group is not failing over right now --------------------------
+
+struct ReadyCase {
+  const char* name;
+  std::function<void(Fixture&)> arrange;
+  Time now;
+  const char* status;
+  const char* reason;
+  const char* message_part;
+};
+
+class FailoverReady : public ::testing::TestWithParam<ReadyCase> {};
+
+TEST_P(FailoverReady, SaysWhyInOneCondition) {
+  const ReadyCase& k = GetParam();
+  Fixture f;
+  k.arrange(f);
+  const Status s = f.Build(k.now).status;
+  const Condition& c = Cond(s, "FailoverReady");
+  EXPECT_EQ(c.status, k.status);
+  EXPECT_EQ(c.reason, k.reason);
+  EXPECT_NE(c.message.find(k.message_part), std::string::npos) << c.message;
+  // Deciding again a second later from that status, nothing else having changed, says the
+  // same: no status write.
+  f.previous = s;
+  const Status again = f.Build(k.now + 1s).status;
+  EXPECT_EQ(Cond(again, "FailoverReady").message, c.message);
+}
+
+NodeObservation SilentLease(const std::string& node, Time heard_at, bool read_live) {
+  NodeObservation n;
+  n.name = node;
+  n.lease_found = true;
+  n.heard_at = heard_at;
+  n.renew_time = heard_at;
+  n.lease_duration_seconds = 40;
+  n.read_live = read_live;
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, FailoverReady,
+    ::testing::Values(
+        ReadyCase{"armed", [](Fixture&) {}, T(0), "True", "Armed", "member b can take over if a is unhealthy for 5s"},
+        ReadyCase{"unhealthyForNotElapsed", [](Fixture& f) { f.Down("a"); }, T(0), "False", "UnhealthyForNotElapsed",
+                  "active member a unhealthy since"},
+        ReadyCase{"noHealthyStandby",
+                  [](Fixture& f) {
+                    f.Down("a");
+                    f.Down("b");
+                  },
+                  T(0), "False", "NoHealthyStandby", "active member a is unhealthy and no standby can take over"},
+        ReadyCase{"noStandbyWhileHealthy", [](Fixture& f) { f.Down("b"); }, T(0), "False", "NoHealthyStandby",
+                  "no standby can take over"},
+        ReadyCase{"budgetHoldsAFailover",
+                  [](Fixture& f) {
+                    f.Down("a");
+                    f.decision.hold = "active member a is unhealthy but 3 automatic failovers ...";
+                  },
+                  T(0), "False", "FailoverBudgetExhausted", "3 automatic failovers"},
+        ReadyCase{"budgetUsedWhileHealthy",
+                  [](Fixture& f) { f.decision.ledger.recent_failovers = {T(-30), T(-20), T(-10)}; }, T(0), "False",
+                  "FailoverBudgetExhausted", "no automatic failover until"},
+        ReadyCase{"paused",
+                  [](Fixture& f) {
+                    f.spec.paused = true;
+                    f.acting = false;
+                  },
+                  T(0), "False", "Paused", "spec.paused"},
+        ReadyCase{"dryRun",
+                  [](Fixture& f) {
+                    f.spec.dry_run = true;
+                    f.acting = false;
+                  },
+                  T(0), "False", "DryRun", "status.plannedActions"},
+        ReadyCase{"switching",
+                  [](Fixture& f) {
+                    SwitchRecord r;
+                    r.from = "a";
+                    r.to = "b";
+                    r.reason = "PrimaryUnhealthy";
+                    f.ledger.switch_record = r;
+                  },
+                  T(0), "True", "Switching", "switching from a to b"},
+        ReadyCase{"electing",
+                  [](Fixture& f) {
+                    f.decision.active.clear();
+                    f.decision.roles = {Role::kStandby, Role::kStandby};
+                    f.decision.electing = "electing no member yet: ...";
+                  },
+                  T(0), "False", "Electing", "electing no member yet"},
+        ReadyCase{"nodeLeaseUnconfirmed",
+                  [](Fixture& f) {
+                    f.observed.pods[0].node_name = "n1";
+                    f.observed.nodes["n1"] = SilentLease("n1", T(-20), false);
+                  },
+                  T(0), "False", "NodeLeaseUnconfirmed", "node n1: Lease not renewed since"},
+        ReadyCase{"nodeLeaseConfirmedIsUnhealthy",
+                  [](Fixture& f) {
+                    f.observed.pods[0].node_name = "n1";
+                    f.observed.nodes["n1"] = SilentLease("n1", T(-20), true);
+                  },
+                  T(0), "False", "UnhealthyForNotElapsed", "active member a unhealthy since"},
+        ReadyCase{"activeActive",
+                  [](Fixture& f) {
+                    f.spec.mode = Mode::kActiveActive;
+                    f.decision.active = {0, 1};
+                    f.decision.roles = {Role::kActive, Role::kActive};
+                  },
+                  T(0), "True", "Armed", "2 members healthy"}),
+    [](const ::testing::TestParamInfo<ReadyCase>& p) { return std::string(p.param.name); });
+
+// The invalid spec answers too.
+TEST(FailoverReadyInvalid, AnInvalidSpecSaysSo) {
+  Observed o;
+  o.group.name = "db";
+  Plan p = DecideInvalid({FieldError{"spec.members", "at least one member is required"}}, o, Status{}, T(0));
+  const Condition* c = p.status.FindCondition("FailoverReady");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, "False");
+  EXPECT_EQ(c->reason, "InvalidSpec");
 }
 
 }  // namespace

@@ -271,5 +271,137 @@ TEST(Ineligibility, UnhealthyBeforeLaggingBeforeFenced) {
   EXPECT_EQ(WhyIneligible(m, Role::kFenced), Ineligibility::kUnhealthy);
 }
 
+
+// ---- node Leases (detection.nodeLeaseTimeout) ---------------------------------------------
+
+// A pod of member `site` on node `node`.
+PodObservation OnNode(const std::string& name, const std::string& site, const std::string& node) {
+  PodObservation p = Pod(name, Site(site));
+  p.node_name = node;
+  return p;
+}
+
+// Node `name`'s Lease, last seen renewed at `heard_at`, read live unless told otherwise.
+NodeObservation Lease(const std::string& name, Time heard_at, bool read_live = true, int duration_s = 40) {
+  NodeObservation n;
+  n.name = name;
+  n.lease_found = true;
+  n.heard_at = heard_at;
+  n.renew_time = heard_at;
+  n.lease_duration_seconds = duration_s;
+  n.holder = name;
+  n.read_live = read_live;
+  return n;
+}
+
+struct LeaseCase {
+  const char* name;
+  int silent_ms;          // now - heard_at
+  bool read_live;
+  int timeout_ms;         // detection.nodeLeaseTimeout (0 = off)
+  int duration_s;         // leaseDurationSeconds
+  bool probe;             // a probe is configured
+  std::optional<bool> last_probe;
+  bool counts;            // the pod counts as ready
+};
+
+class NodeLeases : public ::testing::TestWithParam<LeaseCase> {};
+
+TEST_P(NodeLeases, DecideWhetherAPodOnTheNodeCounts) {
+  const LeaseCase& k = GetParam();
+  Spec spec = TwoMembers();
+  spec.detection.node_lease_timeout = Duration{k.timeout_ms};
+  if (k.probe) {
+    spec.detection.probe = Probe{};
+    spec.detection.probe->tcp = TcpProbe{5432};
+  }
+  PodObservation p = OnNode("a-0", "a", "n1");
+  p.probe_ok = true;  // the thresholded verdict has not caught up: it never vetoes here
+  p.probe_last_ok = k.last_probe;
+  Observed o = Group({p});
+  const Time now = T(100);
+  o.nodes["n1"] = Lease("n1", now - Duration{k.silent_ms}, k.read_live, k.duration_s);
+  Classification c = Classify(spec, o, Status{}, now);
+  EXPECT_EQ(c.members[0].ready, k.counts ? 1 : 0);
+  EXPECT_EQ(c.members[0].healthy, k.counts);
+  EXPECT_EQ(c.members[0].total, 1) << "a pod on a lost node is still the member's pod";
+  EXPECT_EQ(c.members[0].lost_to_node, k.counts ? 0 : 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, NodeLeases,
+    ::testing::Values(
+        LeaseCase{"renewedWithinTheBound", 14999, true, 15000, 40, false, std::nullopt, true},
+        LeaseCase{"silentForTheBound", 15000, true, 15000, 40, false, std::nullopt, false},
+        // The cache alone never fails a pod: the silence must be read live.
+        LeaseCase{"silentInTheCacheOnly", 60000, false, 15000, 40, false, std::nullopt, true},
+        LeaseCase{"detectionOff", 600000, true, 0, 40, false, std::nullopt, true},
+        // Kubelets renewing every 30 s (leaseDurationSeconds 120): never before 30 s + 5 s.
+        LeaseCase{"slowRenewerBeforeItsInterval", 34999, true, 15000, 120, false, std::nullopt, true},
+        LeaseCase{"slowRenewerAfterItsInterval", 35000, true, 15000, 120, false, std::nullopt, false},
+        LeaseCase{"noDurationPublished", 15000, true, 15000, 0, false, std::nullopt, false},
+        // A pod that still answers the operator's own probe keeps counting.
+        LeaseCase{"probeStillAnswers", 60000, true, 15000, 40, true, true, true},
+        LeaseCase{"probeLastFailed", 60000, true, 15000, 40, true, false, false},
+        LeaseCase{"probeNotRunYet", 60000, true, 15000, 40, true, std::nullopt, false}),
+    [](const ::testing::TestParamInfo<LeaseCase>& p) { return std::string(p.param.name); });
+
+TEST(Classify, APodWithoutANodeOrALeaseHasNoNodeVerdict) {
+  Spec spec = TwoMembers();
+  PodObservation unscheduled = Pod("a-0", Site("a"));
+  PodObservation unknown_node = OnNode("a-1", "a", "n9");
+  Observed o = Group({unscheduled, unknown_node});
+  NodeObservation gone;  // the Lease was not found on the live read
+  gone.name = "n9";
+  gone.read_live = true;
+  o.nodes["n9"] = gone;
+  Classification c = Classify(spec, o, Status{}, T(100));
+  EXPECT_EQ(c.members[0].ready, 2);
+  EXPECT_FALSE(c.lease_recheck);
+}
+
+TEST(Classify, TheMessageNamesTheNodeAndWhenItsLeaseWasLastRenewed) {
+  Spec spec = TwoMembers();
+  Observed o = Group({OnNode("a-0", "a", "n1"), OnNode("a-1", "a", "n1")});
+  o.nodes["n1"] = Lease("n1", T(1));
+  Classification c = Classify(spec, o, Status{}, T(20));
+  const MemberState& a = c.members[0];
+  ASSERT_FALSE(a.healthy);
+  EXPECT_EQ(a.lost_to_node, 2);
+  ASSERT_EQ(a.node_problems.size(), 1u) << "one line per node";
+  const std::string msg = IneligibilityMessage(a, Role::kStandby, spec);
+  EXPECT_NE(msg.find("NodeLeaseExpired: 2 pod(s) on node n1: Lease not renewed since"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(over 15s)"), std::string::npos) << msg;
+  // Stable while the silence lasts: deciding again later says the same.
+  Classification later = Classify(spec, o, Status{}, T(50));
+  EXPECT_EQ(IneligibilityMessage(later.members[0], Role::kStandby, spec), msg);
+}
+
+// A Lease that would expire asks for no second look: NodeLeases re-queues the group when
+// the node goes overdue, so the renewals of healthy nodes cost no decision at all.
+TEST(Classify, OnlyAnUnconfirmedSilenceAsksForASecondLook) {
+  Spec spec = TwoMembers();
+  Observed o = Group({OnNode("a-0", "a", "n1"), OnNode("b-0", "b", "n2")});
+  o.nodes["n1"] = Lease("n1", T(10));
+  o.nodes["n2"] = Lease("n2", T(4));
+  Classification c = Classify(spec, o, Status{}, T(12));
+  EXPECT_FALSE(c.lease_recheck) << "renewed Leases: nothing to look at until one goes overdue";
+
+  // Expired and confirmed live: nothing either (the renewal, if any, re-queues it).
+  o.nodes["n2"] = Lease("n2", T(4), true);
+  EXPECT_FALSE(Classify(spec, o, Status{}, T(20)).lease_recheck);
+
+  // Silent in the cache and not confirmed live: tried again a second later.
+  o.nodes["n2"] = Lease("n2", T(4), false);
+  c = Classify(spec, o, Status{}, T(20));
+  ASSERT_TRUE(c.lease_recheck);
+  EXPECT_EQ(*c.lease_recheck, T(21));
+  EXPECT_TRUE(c.members[1].healthy);
+
+  // Off: no requeue for Leases at all.
+  spec.detection.node_lease_timeout = Duration{0};
+  EXPECT_FALSE(Classify(spec, o, Status{}, T(20)).lease_recheck);
+}
+
 }  // namespace
 }  // namespace failover::engine

@@ -1,0 +1,389 @@
+// NodeLeases: what the operator knows of the nodes' Leases (kube-node-lease), the live
+// read that confirms a silence before a decision rests on it, and which groups are
+// re-queued when (only when) a node goes overdue or comes back. The client is the
+// recording fake (tests/support/recording_client.h); the clock is a variable, or the fake
+// Env for the timer thread.
+#include "failover/node_leases.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "failover/engine/classify.h"
+#include "support/fake_env.h"
+#include "support/recording_client.h"
+
+namespace failover {
+namespace {
+
+using json = nlohmann::json;
+using std::chrono::seconds;
+
+json NodeLease(const std::string& node, const std::string& renew_time) {
+  return {{"apiVersion", "coordination.k8s.io/v1"},
+          {"kind", "Lease"},
+          {"metadata", {{"name", node}, {"namespace", "kube-node-lease"}}},
+          {"spec", {{"holderIdentity", node}, {"leaseDurationSeconds", 40}, {"renewTime", renew_time}}}};
+}
+
+struct Clock {
+  Time t = Time{} + seconds(1'800'000'000);
+  std::function<Time()> fn() {
+    return [this] { return t; };
+  }
+};
+
+size_t Gets(const testsupport::RecordingClient& client) {
+  size_t n = 0;
+  for (const auto& c : client.calls()) n += c.verb == "GET" && c.resource == "leases";
+  return n;
+}
+
+TEST(NodeLeases, SilenceIsMeasuredFromWhenThisProcessSawTheRenewal) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  NodeLeases leases(&client, clock.fn());
+  // The node's clock is an hour behind: it does not matter.
+  EXPECT_FALSE(leases.Saw(NodeLease("n1", "2027-01-15T07:00:00.000000Z"))) << "first sight is no renewal";
+  const Time first = clock.t;
+  ASSERT_TRUE(leases.Cached("n1"));
+  EXPECT_EQ(leases.Cached("n1")->heard_at, first);
+  EXPECT_FALSE(leases.Cached("n1")->read_live);
+  EXPECT_EQ(leases.Cached("n1")->lease_duration_seconds, 40);
+
+  clock.t += seconds(10);
+  // The same renewTime again (a re-list) is no renewal and moves nothing.
+  EXPECT_FALSE(leases.Saw(NodeLease("n1", "2027-01-15T07:00:00.000000Z")));
+  EXPECT_EQ(leases.Cached("n1")->heard_at, first);
+  // A new renewTime: a renewal, ending a silence of 10 s.
+  auto silence = leases.Saw(NodeLease("n1", "2027-01-15T07:00:10.000000Z"));
+  ASSERT_TRUE(silence);
+  EXPECT_EQ(*silence, seconds(10));
+  EXPECT_EQ(leases.Cached("n1")->heard_at, clock.t);
+
+  leases.Gone("n1");
+  EXPECT_FALSE(leases.Cached("n1"));
+  EXPECT_FALSE(leases.Cached("n2"));
+}
+
+TEST(NodeLeases, ALiveReadConfirmsASilenceOrFindsTheRenewalTheCacheMissed) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  NodeLeases leases(&client, clock.fn());
+  leases.Saw(NodeLease("n1", "2027-01-15T08:00:00.000000Z"));
+  const Time heard = clock.t;
+  clock.t += seconds(20);
+
+  // The apiserver has the same renewTime: the silence is confirmed.
+  client.ServeObject("leases", "n1", NodeLease("n1", "2027-01-15T08:00:00.000000Z"));
+  NodeObservation live = leases.ReadLive("n1");
+  EXPECT_TRUE(live.read_live);
+  EXPECT_TRUE(live.lease_found);
+  EXPECT_EQ(live.heard_at, heard);
+  EXPECT_EQ(Gets(client), 1u);
+
+  // Within kLiveReadReuse the read is shared (many groups on one node cost one read).
+  clock.t += std::chrono::milliseconds(500);
+  EXPECT_TRUE(leases.ReadLive("n1").read_live);
+  EXPECT_EQ(Gets(client), 1u);
+
+  // Later, the apiserver has a renewal the watch has not delivered: it counts from now.
+  clock.t += seconds(1);
+  client.ServeObject("leases", "n1", NodeLease("n1", "2027-01-15T08:00:21.000000Z"));
+  live = leases.ReadLive("n1");
+  EXPECT_EQ(Gets(client), 2u);
+  EXPECT_TRUE(live.read_live);
+  EXPECT_EQ(live.heard_at, clock.t);
+  EXPECT_EQ(leases.Cached("n1")->heard_at, clock.t);
+}
+
+TEST(NodeLeases, AFailedLiveReadConfirmsNothingAndAMissingLeaseGivesNoVerdict) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  NodeLeases leases(&client, clock.fn());
+  leases.Saw(NodeLease("n1", "2027-01-15T08:00:00.000000Z"));
+  clock.t += seconds(30);
+  client.ServeObject("leases", "n1", NodeLease("n1", "2027-01-15T08:00:00.000000Z"));
+  client.FailNext("GET leases", "n1", kube::Status(kube::Reason::kServiceUnavailable, "connection refused"));
+  NodeObservation failed = leases.ReadLive("n1");
+  EXPECT_FALSE(failed.read_live);
+  EXPECT_TRUE(failed.lease_found);
+  EXPECT_NE(failed.live_read_error.find("connection refused"), std::string::npos) << failed.live_read_error;
+
+  client.FailNext("GET leases", "n1", kube::Status(kube::Reason::kNotFound, "leases \"n1\" not found"));
+  NodeObservation gone = leases.ReadLive("n1");
+  EXPECT_TRUE(gone.read_live);
+  EXPECT_FALSE(gone.lease_found);
+  EXPECT_FALSE(leases.Cached("n1"));
+}
+
+// What the tracker enqueued, in order.
+struct Enqueued {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> keys;
+  std::function<void(const std::string&)> fn() {
+    return [this](const std::string& key) {
+      std::lock_guard<std::mutex> lock(mu);
+      keys.push_back(key);
+      cv.notify_all();
+    };
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out = std::move(keys);
+    keys.clear();
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+// A tracker without its timer thread (env null): FireDue is the test's to call, on the
+// test's clock.
+NodeLeases::Options Manual(testsupport::RecordingClient& client, Clock& clock, Enqueued& enqueued) {
+  NodeLeases::Options o;
+  o.client = &client;
+  o.now = clock.fn();
+  o.enqueue = enqueued.fn();
+  o.env = nullptr;
+  return o;
+}
+
+std::string At(int s) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "2027-01-15T08:%02d:%02d.000000Z", s / 60, s % 60);
+  return buf;
+}
+
+using Keys = std::vector<std::string>;
+
+// Steady state: a healthy node's renewals, every 10 s for 5 minutes, enqueue no group and
+// leave no deadline closer than the timeout (the cost per renewal is the tracker's only).
+TEST(NodeLeaseTracking, RenewalsOfAHealthyNodeEnqueueNothing) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/g1", {"n1"}, seconds(15));
+  leases.Track("ns/g2", {"n1"}, seconds(15));
+  const Time start = clock.t;
+  for (int s = 1; s <= 300; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n1", At(s)));
+    EXPECT_EQ(leases.FireDue(clock.t), 0u) << "at " << s << "s";
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{});
+  ASSERT_TRUE(leases.NextDeadline());
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(300 + 15)) << "one deadline: the last renewal + 15s";
+  EXPECT_EQ(Gets(client), 0u) << "no live read either";
+}
+
+// A node that goes silent enqueues the groups with pods on it, exactly those and once, when
+// its Lease goes overdue; its renewal enqueues them again (the silence is over).
+TEST(NodeLeaseTracking, AnOverdueNodeEnqueuesExactlyItsGroupsOnceAndAgainWhenItComesBack) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Saw(NodeLease("n2", At(0)));
+  leases.Track("ns/on-n1", {"n1"}, seconds(15));
+  leases.Track("ns/on-both", {"n1", "n2"}, seconds(15));
+  leases.Track("ns/on-n2", {"n2"}, seconds(15));
+  leases.Track("other/on-n1", {"n1"}, seconds(15));
+  leases.Track("ns/off", {"n1"}, Duration{0});  // nodeLeaseTimeout 0: never enqueued
+
+  // n2 renews every 10 s; n1 stops after its first Lease.
+  for (int s = 1; s <= 14; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{}) << "14 s of silence is within the bound";
+  clock.t = start + seconds(15);
+  EXPECT_EQ(leases.FireDue(clock.t), 3u);
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  for (int s = 16; s <= 60; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{}) << "reported once per silence";
+
+  // n1 comes back: its groups look again; n2's renewals still cost nothing.
+  leases.Saw(NodeLease("n1", At(61)));
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  leases.Saw(NodeLease("n1", At(70)));
+  EXPECT_EQ(enqueued.Take(), Keys{});
+}
+
+// Groups with different timeouts on one node: each is enqueued at its own bound (never
+// below the Lease's renew interval + 5 s), the others not.
+TEST(NodeLeaseTracking, EachTimeoutIsReportedAtItsOwnBound) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/fast", {"n1"}, seconds(5));  // lifted to 10 s + 5 s
+  leases.Track("ns/default", {"n1"}, seconds(15));
+  leases.Track("ns/slow", {"n1"}, seconds(40));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 2u);
+  EXPECT_EQ(enqueued.Take(), (Keys{"ns/default", "ns/fast"}));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(40));
+  EXPECT_EQ(leases.FireDue(start + seconds(39)), 0u);
+  EXPECT_EQ(leases.FireDue(start + seconds(40)), 1u);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/slow"});
+  EXPECT_FALSE(leases.NextDeadline()) << "every silence reported: nothing pending";
+}
+
+// What a group tracks is replaced by its next Track: a group whose pods left a node is not
+// enqueued for it, one that is gone (no nodes) for none; a group joining a node that is
+// already overdue is deciding now, and is enqueued when the node comes back.
+TEST(NodeLeaseTracking, TrackReplacesWhatAGroupTrackedBefore) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Saw(NodeLease("n2", At(0)));
+  leases.Track("ns/moved", {"n1"}, seconds(15));
+  leases.Track("ns/moved", {"n2"}, seconds(15));
+  leases.Track("ns/deleted", {"n1"}, seconds(15));
+  leases.Track("ns/deleted", {}, seconds(15));
+  leases.Track("ns/turned-off", {"n1"}, seconds(15));
+  leases.Track("ns/turned-off", {"n1"}, Duration{0});
+  clock.t = start + seconds(10);
+  leases.Saw(NodeLease("n2", At(10)));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 0u);
+  EXPECT_EQ(enqueued.Take(), Keys{});
+
+  clock.t = start + seconds(20);
+  leases.Track("ns/late", {"n1"}, seconds(15));
+  EXPECT_EQ(leases.FireDue(clock.t), 0u) << "it saw the silence in the decision that tracked it";
+  leases.Saw(NodeLease("n1", At(21)));
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/late"});
+}
+
+// A node whose Lease the informer has not shown yet has no deadline; its first sight starts
+// the count. A live read that finds a renewal the watch missed ends a reported silence.
+TEST(NodeLeaseTracking, ALiveReadThatFindsARenewalEndsTheSilence) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases leases(Manual(client, clock, enqueued));
+  const Time start = clock.t;
+  leases.Track("ns/g", {"n1"}, seconds(15));
+  EXPECT_FALSE(leases.NextDeadline());
+  leases.Saw(NodeLease("n1", At(0)));
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
+  EXPECT_EQ(leases.FireDue(start + seconds(15)), 1u);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
+  clock.t = start + seconds(16);
+  client.ServeObject("leases", "n1", NodeLease("n1", At(16)));
+  EXPECT_TRUE(leases.ReadLive("n1").read_live);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
+  EXPECT_EQ(*leases.NextDeadline(), start + seconds(31));
+}
+
+// With enqueue given, a timer thread of its own fires the deadlines on env's clock.
+TEST(NodeLeaseTracking, TheTimerThreadEnqueuesWhenTheDeadlineComes) {
+  testsupport::RecordingClient client;
+  testsupport::FakeEnv env;
+  Enqueued enqueued;
+  NodeLeases::Options o;
+  o.client = &client;
+  o.now = [&env] { return std::chrono::time_point_cast<Duration>(env.WallNow()); };
+  o.enqueue = enqueued.fn();
+  o.env = &env;
+  NodeLeases leases(std::move(o));
+  leases.Saw(NodeLease("n1", At(0)));
+  leases.Track("ns/g", {"n1"}, seconds(15));
+  ASSERT_TRUE(env.BlockUntilDeadlineBy(env.Now() + seconds(15)));
+  env.Advance(seconds(14));
+  EXPECT_EQ(enqueued.Take(), Keys{});
+  env.Advance(seconds(1));
+  std::unique_lock<std::mutex> lock(enqueued.mu);
+  ASSERT_TRUE(enqueued.cv.wait_for(lock, seconds(10), [&] { return !enqueued.keys.empty(); }));
+  EXPECT_EQ(enqueued.keys, Keys{"ns/g"});
+  lock.unlock();
+  leases.Stop();
+}
+
+// Renewals from the informer's thread, Track from the workers, live reads and the timer
+// thread at once (for ThreadSanitizer: `make tsan`): the tracker ends consistent, a node
+// renewed to the end has nothing pending but its next deadline, and Stop ends the timer.
+TEST(NodeLeaseTracking, RenewalsTracksLiveReadsAndTheTimerRunConcurrently) {
+  testsupport::RecordingClient client;
+  std::atomic<int64_t> ms{0};
+  const Time start = Time{} + seconds(1'800'000'000);
+  Enqueued enqueued;
+  NodeLeases::Options o;
+  o.client = &client;
+  o.now = [&] { return start + std::chrono::milliseconds(ms.load()); };
+  o.enqueue = enqueued.fn();
+  NodeLeases leases(std::move(o));
+  for (int n = 0; n < 4; ++n) {
+    client.ServeObject("leases", "n" + std::to_string(n), NodeLease("n" + std::to_string(n), At(0)));
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // the informer: renewals every "second" of n0..n3
+    for (int s = 1; !stop; ++s) {
+      ms += 1000;
+      for (int n = 0; n < 4; ++n) leases.Saw(NodeLease("n" + std::to_string(n), At(s % 3600)));
+      std::this_thread::yield();
+    }
+  });
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {  // workers: groups moving between nodes
+      for (int i = 0; !stop; ++i) {
+        const std::string g = "ns/g" + std::to_string((i + w) % 20);
+        leases.Track(g, {"n" + std::to_string(i % 4), "n" + std::to_string((i + 1) % 4)},
+                     seconds(15 + 5 * (i % 2)));
+        if (i % 7 == 0) leases.ReadLive("n" + std::to_string(i % 4));
+        if (i % 11 == 0) leases.Track(g, {}, Duration{0});
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    while (!stop) leases.FireDue(start + std::chrono::milliseconds(ms.load()));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  for (auto& t : threads) t.join();
+  leases.Stop();
+  for (int n = 0; n < 4; ++n) EXPECT_TRUE(leases.Cached("n" + std::to_string(n)));
+  if (auto next = leases.NextDeadline()) {
+    EXPECT_GT(*next, start);
+  }
+}
+
+// The engine's reading of what NodeLeases hands it: a silence past the bound counts only
+// once read live.
+TEST(NodeLeases, TheEngineActsOnAConfirmedSilenceOnly) {
+  Detection d;
+  NodeObservation cached;
+  cached.name = "n1";
+  cached.lease_found = true;
+  cached.heard_at = Time{} + seconds(100);
+  cached.lease_duration_seconds = 40;
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(114)), engine::NodeLease::kNoVerdict);
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kUnconfirmed);
+  cached.read_live = true;
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kExpired);
+}
+
+}  // namespace
+}  // namespace failover

@@ -33,6 +33,16 @@ SwitchRecord ServiceRecord(const Scenario& s, const std::string& svc = "db") {
   return SwitchRecordFromJson(nlohmann::json::parse(s.world.services.at(svc).annotations.at(keys::kSwitch)));
 }
 
+// How many writes of p land up to and including its Service stage (a plan handed off there).
+size_t ThroughServices(const Plan& p) {
+  size_t end = 0;
+  for (const StageRange& st : Stages(p)) {
+    end = st.end;
+    if (std::holds_alternative<PatchService>(p.writes[st.begin])) break;
+  }
+  return end;
+}
+
 TEST(FastPath, StandbyPodsCarryWhatTheSelectorNeedsBeforeAnySwitch) {
   Scenario s = Settled();
   EXPECT_EQ(s.world.pods.at("b-0").labels.at(keys::kEligible), "true");
@@ -241,17 +251,9 @@ TEST(FastPath, AServiceChangedSinceTheDecisionIsNotOverwritten) {
 // finishes it from the record. For the first election too: it is booked (Initial, the
 // ActiveMemberElected Event), not taken for a member that was already active.
 TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNext) {
-  auto through_services = [](const Plan& p) {
-    size_t end = 0;
-    for (const StageRange& st : Stages(p)) {
-      end = st.end;
-      if (std::holds_alternative<PatchService>(p.writes[st.begin])) break;
-    }
-    return end;
-  };
   Scenario s;
   Plan first = Decide(s.spec, s.world.Observe(), s.world.status, T(0));
-  s.world.Apply(first, through_services(first));
+  s.world.Apply(first, ThroughServices(first));
   ASSERT_EQ(s.ServiceMember(), "a");
   ASSERT_TRUE(s.world.status.active_member.empty());
   Plan& p = s.Step(T(0));
@@ -264,7 +266,7 @@ TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNex
   s.spec.detection.unhealthy_for = 0s;
   s.MemberReady("a", false);
   Plan failover = Decide(s.spec, s.world.Observe(), s.world.status, T(10));
-  s.world.Apply(failover, through_services(failover));
+  s.world.Apply(failover, ThroughServices(failover));
   Plan& q = s.Step(T(10));
   EXPECT_TRUE(HasEvent(q, "FailoverCompleted"));
   EXPECT_EQ(s.world.status.active_member, "b");
@@ -282,16 +284,8 @@ TEST(FastPath, APlanStoppedRightAfterItsServicesMovedIsFinishedAndBookedByTheNex
 TEST(FastPath, ASwitchBookedAfterItsAntiFlapWindowLeavesNothingToPrune) {
   Scenario s = PrimaryDown(SwitchStrategy::kBreakBeforeMake);
   s.spec.anti_flap.window = 1s;
-  auto through_services = [](const Plan& p) {
-    size_t end = 0;
-    for (const StageRange& st : Stages(p)) {
-      end = st.end;
-      if (std::holds_alternative<PatchService>(p.writes[st.begin])) break;
-    }
-    return end;
-  };
   Plan traffic = Decide(s.spec, s.world.Observe(), s.world.status, T(2));
-  s.world.Apply(traffic, through_services(traffic));
+  s.world.Apply(traffic, ThroughServices(traffic));
   ASSERT_EQ(s.ServiceMember(), "b");
   Plan& booking = s.Step(T(20));  // the follow-up, 18 s later
   EXPECT_EQ(CountKind(booking, kStatus), 1u);

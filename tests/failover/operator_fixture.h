@@ -188,14 +188,7 @@ class OperatorTest : public testsupport::NamespaceTest {
       testsupport::wait_until([&] { return GetGroup().is_null(); }, seconds(10));
     }
     if (operator_) operator_->Stop();
-    if (client_ && !ns_.empty()) {
-      auto fg = GetGroup();
-      if (!fg.is_null()) {
-        client_->Patch(kube::resources::kFailoverGroups, ns_, "db", kube::PatchType::kMerge,
-                       R"({"metadata":{"finalizers":null}})");
-      }
-    }
-    NamespaceTest::TearDown();
+    NamespaceTest::TearDown();  // releases the groups the operator no longer can
     if (!HasFailure()) std::remove(log_path_.c_str());
   }
 

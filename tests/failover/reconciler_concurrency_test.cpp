@@ -18,6 +18,7 @@
 #include "runtime/worker_pool.h"
 #include "support/command.h"
 #include "support/names.h"
+#include "support/release_groups.h"
 
 namespace failover {
 namespace {
@@ -96,7 +97,10 @@ class ReconcilerConcurrency : public ::testing::Test {
       run_.join();
     }
     if (!client_) return;
-    if (!ns_.empty()) (void)client_->Delete(kube::resources::kNamespaces, "", ns_);
+    if (!ns_.empty()) {
+      testsupport::ReleaseFailoverGroups(*client_, ns_);  // the reconciler's finalizers
+      (void)client_->Delete(kube::resources::kNamespaces, "", ns_);
+    }
     if (!node_.empty()) (void)client_->Delete(kube::resources::kNodes, "", node_);
   }
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the integration tests on the local cluster share: a client for the cluster, a fresh
-// namespace per test (deleted afterwards), the node's name and address, pod and HTTP
+// namespace per test (deleted afterwards, its FailoverGroups released), the node's name and address, pod and HTTP
 // helpers. Header-only, so fo_testsupport itself stays free of src/kube: a test that
 // includes this links fo_kube and cpp-httplib.
 
@@ -20,6 +20,7 @@
 #include "kube/config.h"
 #include "support/cluster_env.h"
 #include "support/names.h"
+#include "support/release_groups.h"
 
 namespace testsupport {
 
@@ -101,8 +102,11 @@ class NamespaceTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
+  // A derived TearDown stops its operator first: a group it leaves loses its finalizer here.
   void TearDown() override {
-    if (client_ && !ns_.empty()) client_->Delete(kube::resources::kNamespaces, "", ns_);
+    if (!client_ || ns_.empty()) return;
+    ReleaseFailoverGroups(*client_, ns_);
+    client_->Delete(kube::resources::kNamespaces, "", ns_);
   }
 
   nlohmann::json GetPod(const std::string& name) {

@@ -37,6 +37,8 @@ struct Flags {
   std::chrono::milliseconds watch_timeout{0};  // 0 = kube's default (see kSilentWatchBound)
   bool per_group_histograms = false;
   bool node_leases = true;
+  double node_storm_share = 0.55;
+  int node_storm_min_nodes = 3;
   bool version = false;
   bool help = false;
 };
@@ -65,7 +67,11 @@ std::string Usage() {
                      "                                     namespace (default false; docs/metrics.md, Cardinality)\n"
                      "  --node-leases=BOOL                 watch the nodes' Leases in kube-node-lease for\n"
                      "                                     detection.nodeLeaseTimeout (default true; needs list and\n"
-                     "                                     watch on leases there; false: readiness only)\n") +
+                     "                                     watch on leases there; false: readiness only)\n"
+                     "  --node-storm-share=F               hold node-lease failovers while this share of the nodes\n"
+                     "                                     (and --node-storm-min-nodes or more) missed a Lease renewal\n"
+                     "                                     at once (default 0.55; 0 = never hold; docs/api.md)\n"
+                     "  --node-storm-min-nodes=N           the least number of silent nodes that is a storm (default 3)\n") +
          runtime::ManagerFlagsUsage() +
          "  --version                          print the version and exit\n"
          "  --help                             this text\n";
@@ -94,6 +100,16 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
   });
   set.Bool("--metrics-per-group-histograms", &f->per_group_histograms);
   set.Bool("--node-leases", &f->node_leases);
+  set.Value("--node-storm-share", [f](const std::string& v) {
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || end == nullptr || *end != '\0' || !(d >= 0 && d <= 1)) {
+      return "\"" + v + "\" is not a share between 0 and 1, e.g. 0.55";
+    }
+    f->node_storm_share = d;
+    return std::string();
+  });
+  set.Int("--node-storm-min-nodes", &f->node_storm_min_nodes, 1, 100000);
   set.Bool("--version", &f->version);
   set.Alias("-version", "--version");
   set.Bool("--help", &f->help);
@@ -171,6 +187,8 @@ int main(int argc, char** argv) {
   ro.probes_per_group = flags.probes_per_group;
   ro.watch_timeout_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(flags.watch_timeout).count());
   ro.node_leases = flags.node_leases;
+  ro.node_storm_share = flags.node_storm_share;
+  ro.node_storm_min_nodes = flags.node_storm_min_nodes;
   auto reconciler = failover::SetupFailoverController(manager, ro);
   runtime::Logger("setup").Info("starting failover-operator",
                                 {{"version", FAILOVER_OPERATOR_VERSION},

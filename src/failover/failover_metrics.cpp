@@ -46,6 +46,25 @@ FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry,
                            "Each phase of a switch, per namespace: detect (detected to decided), traffic (to the "
                            "Services moved), roles (to the role labels on), status (to the status booking it "
                            "written), total (detected to status written)");
+  storm_held_ = &Register(r, BuildGauge(), "failover_operator_node_storm_held",
+                          "1 while a node storm holds node-lease failovers (too many nodes silent at once)")
+                     ->Add({});
+  storm_holds_ = &Register(r, BuildCounter(), "failover_operator_node_storm_holds_total",
+                           "Node storms that held node-lease failovers")
+                      ->Add({});
+  auto* nodes = Register(r, BuildGauge(), "failover_operator_node_leases",
+                         "Nodes whose Lease the operator knows, by state: renewing, or silent (a renewal missed)");
+  storm_silent_ = &nodes->Add({{"state", "silent"}});
+  storm_known_ = &nodes->Add({{"state", "renewing"}});
+}
+
+void FailoverMetrics::SetNodeStorm(bool held, int silent, int known) {
+  std::lock_guard<std::mutex> lock(mu_);
+  storm_held_->Set(held ? 1 : 0);
+  storm_silent_->Set(silent);
+  storm_known_->Set(known - silent);
+  if (held && !storm_was_held_) storm_holds_->Increment();
+  storm_was_held_ = held;
 }
 
 void FailoverMetrics::ObservePhases(const std::string& ns, const std::string& group, const Transition& t,

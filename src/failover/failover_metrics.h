@@ -48,6 +48,9 @@ class FailoverMetrics {
   // (one per from/to/reason) and its histograms (a namespace's, once its last group is
   // gone), so deleted groups leave nothing behind.
   void Forget(const std::string& ns, const std::string& group);
+  // The node storm as NodeLeases last evaluated it (failover_operator_node_storm_*): whether
+  // node-lease verdicts are held, and how many of the known nodes missed a renewal.
+  void SetNodeStorm(bool held, int silent, int known);
 
  private:
   struct GroupSeries {
@@ -71,6 +74,11 @@ class FailoverMetrics {
   prometheus::Family<prometheus::Gauge>* phase_;
   prometheus::Family<prometheus::Gauge>* standby_available_;
   prometheus::Family<prometheus::Histogram>* switch_phase_;
+  prometheus::Gauge* storm_held_;
+  prometheus::Gauge* storm_silent_;
+  prometheus::Gauge* storm_known_;
+  prometheus::Counter* storm_holds_;
+  bool storm_was_held_ = false;
   // Namespaces with switch_phase_ series (removed with the namespace's last group).
   std::set<std::string> phase_namespaces_;
   std::mutex mu_;

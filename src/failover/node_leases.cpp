@@ -1,6 +1,7 @@
 #include "failover/node_leases.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "failover/engine/classify.h"
 #include "failover/object_observations.h"
@@ -79,6 +80,8 @@ std::optional<Duration> NodeLeases::RecordLocked(const NodeObservation& seen, Ti
                                                  std::vector<std::string>& wake) {
   Entry& e = nodes_[seen.name];
   std::optional<Duration> silence;
+  // A first Lease starts the timer thread's storm checks.
+  if (!e.lease && !storm_checked_at_) cv_.notify_all();
   if (e.lease) {
     // An older renewTime (a live read that raced a newer watch event) changes nothing.
     if (seen.renew_time <= e.lease->renew_time) return std::nullopt;
@@ -122,11 +125,17 @@ void NodeLeases::Gone(const std::string& node) {
   PruneLocked(node);
 }
 
+NodeObservation NodeLeases::OutLocked(const NodeObservation& node) const {
+  NodeObservation out = node;
+  if (storm_.held) out.storm_hold = StormTextLocked();
+  return out;
+}
+
 std::optional<NodeObservation> NodeLeases::Cached(const std::string& node) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(node);
   if (it == nodes_.end() || !it->second.lease) return std::nullopt;
-  return it->second.lease;
+  return OutLocked(*it->second.lease);
 }
 
 NodeObservation NodeLeases::ReadLive(const std::string& node) {
@@ -136,7 +145,7 @@ NodeObservation NodeLeases::ReadLive(const std::string& node) {
     auto it = nodes_.find(node);
     if (it != nodes_.end() && it->second.lease && it->second.read_live_at &&
         asked - *it->second.read_live_at < kLiveReadReuse) {
-      NodeObservation out = *it->second.lease;
+      NodeObservation out = OutLocked(*it->second.lease);
       out.read_live = true;
       return out;
     }
@@ -172,7 +181,7 @@ NodeObservation NodeLeases::ReadLive(const std::string& node) {
     RecordLocked(seen, now, wake);
     Entry& e = nodes_[node];
     e.read_live_at = now;
-    out = *e.lease;
+    out = OutLocked(*e.lease);
     out.read_live = true;
   }
   Wake(wake);
@@ -219,16 +228,62 @@ void NodeLeases::Track(const std::string& group_key, const std::set<std::string>
 
 size_t NodeLeases::FireDue(Time now) {
   std::vector<std::string> wake;
+  std::optional<Storm> storm;
   {
     std::lock_guard<std::mutex> lock(mu_);
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       const std::string node = deadlines_.begin()->second;
       FireNodeLocked(node, nodes_[node], now, &wake);
     }
+    storm = EvaluateStormLocked(now, wake);
   }
+  if (storm && options_.on_storm) options_.on_storm(*storm);
   std::set<std::string> once(wake.begin(), wake.end());
   Wake(wake);
   return once.size();
+}
+
+std::optional<NodeLeases::Storm> NodeLeases::EvaluateStormLocked(Time now, std::vector<std::string>& wake) {
+  storm_checked_at_ = now;
+  Storm s;
+  for (const auto& [name, e] : nodes_) {
+    if (!e.lease || !e.lease->lease_found) continue;
+    ++s.known;
+    const int duration_s = e.lease->lease_duration_seconds > 0 ? e.lease->lease_duration_seconds : 40;
+    const Duration renew_interval{duration_s * 1000 / 4};
+    if (now - e.lease->heard_at >= renew_interval + kStormSlack) ++s.silent;
+  }
+  s.held = options_.storm_share > 0 && s.silent >= std::max(options_.storm_min_nodes, 1) &&
+           static_cast<double>(s.silent) >= options_.storm_share * static_cast<double>(s.known);
+  const bool changed = s.held != storm_.held || s.silent != storm_.silent || s.known != storm_.known;
+  if (s.held != storm_.held) {
+    // The groups deciding on a silent node decide again: held now, or free to act.
+    for (const auto& [name, e] : nodes_) {
+      for (const auto& [timeout, w] : e.waiters) {
+        if (w.reported) wake.insert(wake.end(), w.groups.begin(), w.groups.end());
+      }
+    }
+  }
+  storm_ = s;
+  if (!changed) return std::nullopt;
+  return s;
+}
+
+NodeLeases::Storm NodeLeases::CurrentStorm() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return storm_;
+}
+
+std::string NodeLeases::StormText() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StormTextLocked();
+}
+
+std::string NodeLeases::StormTextLocked() const {
+  char share[16];
+  std::snprintf(share, sizeof share, "%.0f%%", options_.storm_share * 100);
+  return std::string("a node storm holds node-lease failovers (") + share + " or more of the nodes' Leases, and " +
+         std::to_string(options_.storm_min_nodes) + " or more, silent at once)";
 }
 
 std::optional<Time> NodeLeases::NextDeadline() const {
@@ -240,11 +295,17 @@ std::optional<Time> NodeLeases::NextDeadline() const {
 void NodeLeases::TimerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    if (deadlines_.empty()) {
+    // The storm is looked at every kStormCheck while any Lease is known.
+    std::optional<Time> storm_due;
+    if (options_.storm_share > 0 && !nodes_.empty()) {
+      storm_due = storm_checked_at_ ? *storm_checked_at_ + kStormCheck : options_.now();
+    }
+    if (deadlines_.empty() && !storm_due) {
       options_.env->WaitUntil(lock, cv_, base::Env::SteadyTime::max());
       continue;
     }
-    const Time due = deadlines_.begin()->first;
+    Time due = deadlines_.empty() ? *storm_due : deadlines_.begin()->first;
+    if (storm_due) due = std::min(due, *storm_due);
     const Time now = options_.now();
     if (due > now) {
       options_.env->WaitUntil(lock, cv_, options_.env->Deadline(due - now));

@@ -43,10 +43,29 @@ inline constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
 // that timeout are enqueued, once; when such a silence ends (a renewal, from the informer
 // or a live read), the groups that were enqueued for it are enqueued again. Deadlines are
 // kept per node and timeout (groups share one per distinct timeout), and a timer thread of
-// its own (when `enqueue` and `env` are given) fires them on env's clock. Thread-safe.
+// its own (when `enqueue` and `env` are given) fires them on env's clock.
+//
+// Node storms. When many nodes fall silent at once, the likelier cause is a partition (of
+// the control plane, or of this process from it) or a zone-wide outage, and moving traffic
+// then may move it into the same failure. So, like the node lifecycle controller's
+// unhealthy-zone threshold, once at least storm_min_nodes nodes, and at least storm_share of
+// the nodes whose Leases this process knows, have each missed a renewal (silent for their
+// renew interval plus kStormSlack) at the same time, node-lease verdicts are held: Cached and
+// ReadLive return the node with storm_hold set, and the engine counts its pods but makes
+// their member no switch target. Readiness still counts. The storm is evaluated by FireDue
+// (the timer thread runs it at least every kStormCheck); when it begins or ends, the groups
+// deciding on a silent node are enqueued again, and on_storm is told. Thread-safe.
 class NodeLeases : public NodeLeaseReader {
  public:
   static constexpr Duration kLiveReadReuse = std::chrono::seconds(1);
+  static constexpr Duration kStormCheck = std::chrono::seconds(1);
+  static constexpr Duration kStormSlack = std::chrono::seconds(1);
+
+  struct Storm {
+    bool held = false;
+    int silent = 0;  // nodes that missed a renewal
+    int known = 0;   // nodes whose Lease this process knows
+  };
 
   struct Options {
     kube::Client* client = nullptr;  // the live reads; required
@@ -56,6 +75,13 @@ class NodeLeases : public NodeLeaseReader {
     // The timer thread's waits. The thread runs when both enqueue and env are given; env
     // null: no thread, FireDue is the caller's to call (tests on a clock of their own).
     base::Env* env = &base::RealEnv();
+    // The node-storm hold (above): the share of known nodes, and the least number of them,
+    // silent at once that holds node-lease verdicts. storm_share 0: never held.
+    double storm_share = 0.55;
+    int storm_min_nodes = 3;
+    // Told (outside any lock, from FireDue's caller) when the storm is evaluated and its
+    // counts or hold changed.
+    std::function<void(const Storm&)> on_storm = nullptr;
   };
 
   explicit NodeLeases(Options options);
@@ -85,6 +111,10 @@ class NodeLeases : public NodeLeaseReader {
   size_t FireDue(Time now);
   // The earliest pending deadline (nullopt: none).
   std::optional<Time> NextDeadline() const;
+  // The storm as last evaluated by FireDue.
+  Storm CurrentStorm() const;
+  // What a held node's storm_hold says (stable while the hold lasts).
+  std::string StormText() const;
 
   // Ends the timer thread (idempotent); enqueue is not called after it returns.
   void Stop();
@@ -114,6 +144,12 @@ class NodeLeases : public NodeLeaseReader {
   void PruneLocked(const std::string& node);
   void Wake(const std::vector<std::string>& keys);
   void TimerLoop();
+  // Counts the silent nodes at `now`; when the hold begins or ends, adds every group deciding
+  // on a silent node to `wake`. Returns the storm when its counts or hold changed.
+  std::optional<Storm> EvaluateStormLocked(Time now, std::vector<std::string>& wake);
+  // A node as Cached/ReadLive hand it out: with storm_hold set while the hold lasts.
+  NodeObservation OutLocked(const NodeObservation& node) const;
+  std::string StormTextLocked() const;
 
   Options options_;
   mutable std::mutex mu_;
@@ -127,6 +163,8 @@ class NodeLeases : public NodeLeaseReader {
     Duration timeout{0};
   };
   std::map<std::string, Tracked> groups_;
+  Storm storm_;
+  std::optional<Time> storm_checked_at_;
   std::thread timer_;
 };
 

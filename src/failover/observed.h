@@ -41,6 +41,10 @@ struct NodeObservation {
   // as expired only then (the operator never acts on a cached silence alone).
   bool read_live = false;
   std::string live_read_error = {};  // why the live read failed, when it did
+  // Set while a node storm holds node-lease verdicts (NodeLeases: too many nodes silent at
+  // once to tell dead nodes from a partition): what the storm is ("4 of 6 nodes' Leases
+  // silent ..."). A silence then counts for nothing, except that the member is no target.
+  std::string storm_hold = {};
 };
 
 // One Service named in spec.services (exists = false when the cache has none).

@@ -71,6 +71,20 @@ GroupReconciler::GroupReconciler(Deps deps)
   lo.client = deps_.client.get();
   lo.now = deps_.now;
   lo.env = deps_.env;
+  lo.storm_share = deps_.node_storm_share;
+  lo.storm_min_nodes = deps_.node_storm_min_nodes;
+  lo.on_storm = [this](const NodeLeases::Storm& s) {
+    metrics_.SetNodeStorm(s.held, s.silent, s.known);
+    if (s.held != storm_logged_) {
+      storm_logged_ = s.held;
+      if (s.held) {
+        log_.Warn("node storm: node-lease failovers held",
+                 {{"silentNodes", s.silent}, {"knownNodes", s.known}, {"share", deps_.node_storm_share}});
+      } else {
+        log_.Info("node storm over: node-lease failovers resume", {{"silentNodes", s.silent}, {"knownNodes", s.known}});
+      }
+    }
+  };
   if (deps_.node_leases) {
     lo.enqueue = [enqueue](const std::string& key) {
       if (enqueue) enqueue(key);
@@ -284,6 +298,8 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   deps.hook_calls_per_group = options.hook_calls_per_group;
   deps.probes_per_group = options.probes_per_group;
   deps.node_leases = options.node_leases;
+  deps.node_storm_share = options.node_storm_share;
+  deps.node_storm_min_nodes = options.node_storm_min_nodes;
   auto reconciler = std::make_shared<GroupReconciler>(deps);
   // Once the controller's reconciles have drained: the runners stop taking calls and wait
   // for the running ones, then the pools' threads end.

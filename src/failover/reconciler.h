@@ -57,6 +57,10 @@ struct ReconcilerOptions {
   // Watch the nodes' Leases (kube-node-lease) for detection.nodeLeaseTimeout; false: no
   // node verdicts (readiness only), for an installation without rights on those Leases.
   bool node_leases = true;
+  // The node-storm hold (NodeLeases::Options): the share of nodes, and the least number,
+  // silent at once that holds node-lease verdicts; share 0 = never.
+  double node_storm_share = 0.55;
+  int node_storm_min_nodes = 3;
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's
@@ -96,6 +100,8 @@ class GroupReconciler : public runtime::Reconciler {
     // overdue or comes back re-queues the groups on it (through `enqueue`). false: no node
     // verdicts.
     bool node_leases = false;
+    double node_storm_share = 0.55;  // ReconcilerOptions::node_storm_share
+    int node_storm_min_nodes = 3;
   };
 
   explicit GroupReconciler(Deps deps);
@@ -131,6 +137,7 @@ class GroupReconciler : public runtime::Reconciler {
   std::unique_ptr<MemberProber> prober_;
   std::unique_ptr<PlanExecutor> executor_;
   std::unique_ptr<NodeLeases> node_leases_;
+  bool storm_logged_ = false;  // the hold the log last said (NodeLeases' timer thread only)
 };
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods

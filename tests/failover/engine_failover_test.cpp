@@ -552,5 +552,69 @@ TEST(NodeLoss, APodThatStillAnswersTheProbeKeepsItsMemberHealthy) {
   EXPECT_EQ(s.ServiceMember(), "b");
 }
 
+// ---- node storms: too many nodes silent at once (NodeLeases holds node-lease verdicts) ----
+
+constexpr const char* kStorm = "a node storm holds node-lease failovers (test)";
+
+// The active member's node falls silent during a node storm: the silence, confirmed live,
+// is held (the pods count), so nothing fails over; FailoverReady says why, with one Warning
+// Event when the hold begins. When the storm ends with n1 still silent, it fails over.
+TEST(NodeStorm, AHeldSilenceFailsNothingOverAndSaysSoOnce) {
+  Scenario s = OnTwoNodes(T(0));
+  s.world.nodes["n1"].read_live = true;
+  s.world.nodes["n1"].storm_hold = kStorm;
+  Renew(s, "n2", T(10));
+  Plan& p = s.Step(T(16));
+  EXPECT_TRUE(s.world.status.FindMember("a")->healthy) << "held: a's pods count";
+  const Condition& ready = Cond(s.world.status, "FailoverReady");
+  EXPECT_EQ(ready.status, "False");
+  EXPECT_EQ(ready.reason, "NodeStormHold");
+  EXPECT_NE(ready.message.find("node n1: Lease not renewed since"), std::string::npos) << ready.message;
+  EXPECT_NE(ready.message.find(kStorm), std::string::npos) << ready.message;
+  ASSERT_TRUE(HasEvent(p, "NodeStormHold", "Warning"));
+  for (int t = 20; t <= 60; t += 10) {
+    Renew(s, "n2", T(t));
+    Plan& q = s.Step(T(t));
+    EXPECT_FALSE(HasEvent(q, "NodeStormHold")) << "said once, at " << t;
+  }
+  EXPECT_EQ(s.ServiceMember(), "a") << "nothing failed over in 60 s of a held silence";
+
+  s.world.nodes["n1"].storm_hold.clear();  // the storm is over, n1 still silent
+  s.Step(T(61));
+  EXPECT_FALSE(s.world.status.FindMember("a")->healthy);
+  s.Step(T(66));
+  EXPECT_EQ(s.ServiceMember(), "b") << "unhealthyFor after the hold ended";
+}
+
+// The active member fails by readiness during a storm that holds the standby's silent node:
+// the standby's pods count (no verdict on a node the storm may only hide), but traffic is
+// not moved to it: no automatic failover, and StandbyAvailable says why. A manual switchover
+// to it goes through.
+TEST(NodeStorm, NoAutomaticSwitchMovesTrafficOntoAHeldNodeButASwitchoverDoes) {
+  Scenario s = OnTwoNodes(T(0));
+  s.world.nodes["n2"].read_live = true;
+  s.world.nodes["n2"].storm_hold = kStorm;
+  Renew(s, "n1", T(10));
+  s.Step(T(16));
+  EXPECT_TRUE(s.world.status.FindMember("b")->healthy);
+  const MemberStatus* b = s.world.status.FindMember("b");
+  EXPECT_FALSE(b->eligible);
+  EXPECT_NE(b->message.find("NodeStormHold: not a switch target"), std::string::npos) << b->message;
+  EXPECT_EQ(Cond(s.world.status, "StandbyAvailable").reason, "NodeStormHold");
+
+  s.MemberReady("a", false);
+  for (int t = 17; t <= 40; t += 3) {
+    Renew(s, "n1", T(t));
+    s.Step(T(t));
+  }
+  EXPECT_EQ(s.ServiceMember(), "a") << "no failover onto a member on a held node";
+  EXPECT_EQ(Cond(s.world.status, "FailoverReady").reason, "NodeStormHold");
+
+  s.world.group.annotations[keys::kSwitchoverTo] = "b";
+  s.Step(T(41));
+  s.Step(T(41));
+  EXPECT_EQ(s.ServiceMember(), "b") << "a switchover is the operator's to ask";
+}
+
 }  // namespace
 }  // namespace failover

@@ -385,5 +385,102 @@ TEST(NodeLeases, TheEngineActsOnAConfirmedSilenceOnly) {
   EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kExpired);
 }
 
+// ---- node storms --------------------------------------------------------------------
+
+// Five nodes; n1 and n2 fall silent: two of five is no storm, their groups go on as usual.
+// n3 falls silent too: three of five (60% >= 55%, and 3 >= the minimum) is a storm: the nodes
+// read with storm_hold set, on_storm is told, and the groups deciding on a silent node are
+// enqueued to see the hold. n3 renews: two of five again, the hold ends and they look again.
+TEST(NodeStorm, AShareOfNodesSilentAtOnceHoldsUntilItFallsBelow) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  std::vector<NodeLeases::Storm> told;
+  NodeLeases::Options o = Manual(client, clock, enqueued);
+  o.on_storm = [&told](const NodeLeases::Storm& s) { told.push_back(s); };
+  NodeLeases leases(std::move(o));
+  const Time start = clock.t;
+  for (const char* n : {"n1", "n2", "n3", "n4", "n5"}) leases.Saw(NodeLease(n, At(0)));
+  leases.Track("ns/on-n1", {"n1"}, seconds(15));
+  leases.Track("ns/on-n4", {"n4"}, seconds(15));
+  auto renew = [&](std::initializer_list<const char*> nodes, int s) {
+    for (const char* n : nodes) leases.Saw(NodeLease(n, At(s)));
+  };
+  for (int s = 1; s <= 20; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) renew({"n3", "n4", "n5"}, s);
+    leases.FireDue(clock.t);
+  }
+  EXPECT_FALSE(leases.CurrentStorm().held);
+  EXPECT_EQ(leases.CurrentStorm().silent, 2);
+  EXPECT_EQ(leases.CurrentStorm().known, 5);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "n1 overdue at 15 s, no storm";
+  EXPECT_TRUE(leases.Cached("n1")->storm_hold.empty());
+
+  // n3 stops after its renewal at 20 s: silent from 31 s on.
+  for (int s = 21; s <= 31; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) renew({"n4", "n5"}, s);
+    leases.FireDue(clock.t);
+  }
+  EXPECT_TRUE(leases.CurrentStorm().held);
+  EXPECT_EQ(leases.CurrentStorm().silent, 3);
+  ASSERT_FALSE(told.empty());
+  EXPECT_TRUE(told.back().held);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "the group deciding on a silent node sees the hold";
+  EXPECT_EQ(leases.Cached("n1")->storm_hold, leases.StormText());
+  EXPECT_EQ(leases.Cached("n4")->storm_hold, leases.StormText()) << "every node reads held";
+  EXPECT_NE(leases.StormText().find("55%"), std::string::npos) << leases.StormText();
+
+  for (int s = 32; s <= 40; ++s) {
+    clock.t = start + seconds(s);
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(enqueued.Take(), Keys{}) << "nothing more while the storm holds";
+  renew({"n3", "n4", "n5"}, 41);
+  clock.t = start + seconds(41);
+  leases.FireDue(clock.t);
+  EXPECT_FALSE(leases.CurrentStorm().held);
+  EXPECT_FALSE(told.back().held);
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "n1 is still silent: its group decides without the hold";
+  EXPECT_TRUE(leases.Cached("n1")->storm_hold.empty());
+}
+
+// Fewer silent nodes than storm_min_nodes is no storm, whatever their share; a share of 0
+// never holds.
+TEST(NodeStorm, TheMinimumAndAZeroShareHoldNothing) {
+  for (double share : {0.55, 0.0}) {
+    testsupport::RecordingClient client;
+    Clock clock;
+    Enqueued enqueued;
+    NodeLeases::Options o = Manual(client, clock, enqueued);
+    o.storm_share = share;
+    NodeLeases leases(std::move(o));
+    const int nodes = share > 0 ? 2 : 4;
+    for (int i = 0; i < nodes; ++i) leases.Saw(NodeLease("n" + std::to_string(i), At(0)));
+    clock.t += seconds(60);
+    leases.FireDue(clock.t);
+    EXPECT_EQ(leases.CurrentStorm().silent, nodes) << share;
+    EXPECT_FALSE(leases.CurrentStorm().held) << share;
+    EXPECT_TRUE(leases.Cached("n0")->storm_hold.empty()) << share;
+  }
+}
+
+// A silence read live during a storm is held, not expired; without the live read it is
+// unconfirmed as before.
+TEST(NodeStorm, TheEngineReadsAHeldSilenceAsHeld) {
+  Detection d;
+  NodeObservation n;
+  n.name = "n1";
+  n.lease_found = true;
+  n.heard_at = Time{} + seconds(100);
+  n.lease_duration_seconds = 40;
+  n.storm_hold = "held";
+  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(115)), engine::NodeLease::kUnconfirmed);
+  n.read_live = true;
+  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(115)), engine::NodeLease::kStormHeld);
+  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(114)), engine::NodeLease::kNoVerdict);
+}
+
 }  // namespace
 }  // namespace failover

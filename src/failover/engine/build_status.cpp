@@ -34,7 +34,7 @@ void Standby(const Facts& f, Assessment& a) {
     return;
   }
   std::vector<std::string> why;
-  bool lagging = false;
+  bool lagging = false, storm = false;
   for (size_t i = 0; i < n; ++i) {
     if (f.active.count(static_cast<int>(i))) continue;
     const MemberState& m = f.c.members[i];
@@ -44,6 +44,7 @@ void Standby(const Facts& f, Assessment& a) {
       a.standby = true;
     } else {
       if (m.healthy && !m.lag_ok) lagging = true;
+      if (WhyIneligible(m, role) == Ineligibility::kNodeStorm) storm = true;
       why.push_back(m.name + ": " + IneligibilityMessage(m, role, f.in.spec));
     }
   }
@@ -51,7 +52,7 @@ void Standby(const Facts& f, Assessment& a) {
     a.standby_reason = Reason::kStandbyReady;
     return;
   }
-  a.standby_reason = lagging ? Reason::kStandbyLagging : Reason::kNoHealthyStandby;
+  a.standby_reason = lagging ? Reason::kStandbyLagging : storm ? Reason::kNodeStormHold : Reason::kNoHealthyStandby;
   a.standby_message = why.empty() ? "no standby member" : "no standby can take over: " + Join(why, "; ");
 }
 
@@ -144,7 +145,8 @@ void Ready(const Facts& f, Assessment& a) {
 // a switch given up (SwitchTimedOut), no active member (Electing, NoActiveMember), the
 // active member unhealthy but the budget used (FailoverBudgetExhausted), no standby to take
 // over (NoHealthyStandby, StandbyLagging), unhealthyFor not over (UnhealthyForNotElapsed), a
-// silence of the active member's node the live read could not confirm (NodeLeaseUnconfirmed).
+// silence of the active member's node the live read could not confirm (NodeLeaseUnconfirmed)
+// or a node storm holds (NodeStormHold).
 // True: a switch is under way (Switching), or a failure of the active member would be
 // failed over (Armed). Stable while the situation lasts: its message holds no "now".
 void FailoverReadiness(const Facts& f, Assessment& a) {
@@ -196,6 +198,11 @@ void FailoverReadiness(const Facts& f, Assessment& a) {
     return set(false, Reason::kNodeLeaseUnconfirmed,
                "active member " + cur.name + " counts as healthy until a live read confirms: " +
                    Join(cur.unconfirmed_nodes, ", "));
+  }
+  if (!cur.storm_nodes.empty()) {
+    return set(false, Reason::kNodeStormHold,
+               "active member " + cur.name + " counts as healthy while the node storm lasts: " +
+                   Join(cur.storm_nodes, ", "));
   }
   if (!a.standby) return set(false, a.standby_reason, a.standby_message);
   if (budget_used) {
@@ -336,6 +343,13 @@ std::vector<Notice> ConditionNotices(const Status& previous, const Assessment& a
     out.push_back(Warning(a.degraded_reason, a.degraded_message));
   } else if (!a.degraded && was) {
     out.push_back(Normal(Reason::kRecovered, a.degraded_message));
+  }
+  // A node storm holding this group's failover: said once when the hold begins (the
+  // operator logs the storm itself, and failover_operator_node_storm says how long).
+  const Condition* ready_before = previous.FindCondition(kConditionFailoverReady);
+  if (a.failover_reason == Reason::kNodeStormHold &&
+      (!ready_before || ready_before->reason != ReasonName(Reason::kNodeStormHold))) {
+    out.push_back(Warning(Reason::kNodeStormHold, a.failover_message));
   }
   if (a.phase == Phase::kPaused && previous.phase != PhaseName(Phase::kPaused)) {
     out.push_back(Normal(Reason::kPaused, "spec.paused is true: observing and reporting only"));

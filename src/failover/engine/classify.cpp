@@ -96,6 +96,7 @@ std::string LeaseSilence(const Detection& detection, const NodeObservation& node
 // own latest probe of it succeeded (a node cut from the apiserver whose pods serve on).
 struct NodeVerdict {
   bool lost = false;
+  bool held = false;  // expired, but held by a node storm: the pod counts
   const NodeObservation* node = nullptr;
 };
 
@@ -103,9 +104,11 @@ NodeVerdict JudgeNode(const PodObservation& p, const Spec& spec, const Observed&
   if (p.node_name.empty()) return {};
   auto it = observed.nodes.find(p.node_name);
   if (it == observed.nodes.end()) return {};
-  if (ReadNodeLease(spec.detection, it->second, now) != NodeLease::kExpired) return {};
+  const NodeLease lease = ReadNodeLease(spec.detection, it->second, now);
+  if (lease != NodeLease::kExpired && lease != NodeLease::kStormHeld) return {};
   if (spec.detection.probe && p.probe_last_ok.value_or(false)) return {};
-  return {true, &it->second};
+  if (lease == NodeLease::kStormHeld) return {false, true, &it->second};
+  return {true, false, &it->second};
 }
 
 void Count(MemberState& m, const PodObservation& p, HealthSource source, bool was_unhealthy,
@@ -122,6 +125,13 @@ void Count(MemberState& m, const PodObservation& p, HealthSource source, bool wa
       m.node_problems.push_back(std::move(line));
     }
     return;
+  }
+  if (node.held) {
+    ++m.held_by_storm;
+    std::string line = LeaseSilence(detection, *node.node) + "; held: " + node.node->storm_hold;
+    if (std::find(m.storm_nodes.begin(), m.storm_nodes.end(), line) == m.storm_nodes.end()) {
+      m.storm_nodes.push_back(std::move(line));
+    }
   }
   if (!Counts(p, source, was_unhealthy)) {
     if (source != HealthSource::kReadiness && !p.probe_ok && p.ready) ++m.awaiting_probe;
@@ -199,7 +209,8 @@ Duration NodeLeaseBound(const Detection& detection, const NodeObservation& node)
 NodeLease ReadNodeLease(const Detection& detection, const NodeObservation& node, Time now) {
   const Duration bound = NodeLeaseBound(detection, node);
   if (bound <= Duration{0} || !node.lease_found || now - node.heard_at < bound) return NodeLease::kNoVerdict;
-  return node.read_live ? NodeLease::kExpired : NodeLease::kUnconfirmed;
+  if (!node.read_live) return NodeLease::kUnconfirmed;
+  return node.storm_hold.empty() ? NodeLease::kExpired : NodeLease::kStormHeld;
 }
 
 std::vector<int> RankOrder(const Spec& spec) {
@@ -315,6 +326,7 @@ Ineligibility WhyIneligible(const MemberState& member, Role role) {
   if (!member.healthy) return Ineligibility::kUnhealthy;
   if (!member.lag_ok) return Ineligibility::kLagging;
   if (role == Role::kFenced) return Ineligibility::kFenced;
+  if (member.held_by_storm > 0) return Ineligibility::kNodeStorm;
   return Ineligibility::kNone;
 }
 
@@ -335,6 +347,9 @@ std::string IneligibilityMessage(const MemberState& member, Role role, const Spe
     case Ineligibility::kLagging: return member.lag_message;
     case Ineligibility::kFenced:
       return "fenced until healthy for " + FormatDuration(spec.failback.stabilization_window);
+    case Ineligibility::kNodeStorm:
+      return "NodeStormHold: not a switch target while " + std::to_string(member.held_by_storm) +
+             " pod(s) count only because a node storm holds node-lease verdicts: " + Join(member.storm_nodes, ", ");
     case Ineligibility::kNone: break;
   }
   return "";

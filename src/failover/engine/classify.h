@@ -60,6 +60,12 @@ struct MemberState {
   // Nodes of its pods whose Lease looks expired in the cache while the live read that would
   // confirm it failed (NodeLease::kUnconfirmed): the pods still count; one line per node.
   std::vector<std::string> unconfirmed_nodes = {};
+  // Pods counted although their node's Lease expired, because a node storm holds node-lease
+  // verdicts (NodeLease::kStormHeld); one line per such node. Such a member is not a target
+  // of a failover, failback or election (Ineligibility::kNodeStorm): traffic is not moved
+  // into the failure the storm may be.
+  int held_by_storm = 0;
+  std::vector<std::string> storm_nodes = {};
 };
 
 struct Classification {
@@ -89,6 +95,9 @@ enum class NodeLease {
   kNoVerdict,    // detection off, no Lease, or renewed within the bound
   kExpired,      // silent for the bound, read live: the node's pods do not count
   kUnconfirmed,  // silent for the bound in the cache, the live read failed: no verdict yet
+  // silent for the bound, read live, during a node storm (NodeObservation::storm_hold): the
+  // pods still count, but their member is no target of a switch the operator starts
+  kStormHeld,
 };
 NodeLease ReadNodeLease(const Detection& detection, const NodeObservation& node, Time now);
 
@@ -101,7 +110,7 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
 std::vector<int> RankOrder(const Spec& spec);
 
 // Why a member may not be promoted automatically, the most fundamental cause first.
-enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced };
+enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced, kNodeStorm };
 Ineligibility WhyIneligible(const MemberState& member, Role role);
 inline bool Eligible(const MemberState& member, Role role) {
   return WhyIneligible(member, role) == Ineligibility::kNone;

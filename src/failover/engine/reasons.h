@@ -58,6 +58,7 @@ enum class Reason {
   kFailoverArmed,
   kUnhealthyForNotElapsed,  // the active member is unhealthy, not yet for unhealthyFor
   kNodeLeaseUnconfirmed,    // a node Lease of the active member looks expired, unconfirmed live
+  kNodeStormHold,           // too many nodes silent at once: node-lease verdicts held
   // InvalidSpec
   kValid,
   kInvalidSpec,

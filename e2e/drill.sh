@@ -9,7 +9,8 @@
 # Sets (DRILL_SET in the environment works too): `reduced` (the default, what `make test`
 # runs) = kill, ready-fail, switchover, mbb-switchover, failback-auto, all-down, flapping,
 # leader-kill, operator-kill, proxy-cuts; `full` (`make drills`) adds mbb-failover,
-# failback-manual, all-down-active-first, apiserver-restart, etcd-compaction, node-loss. apiserver-restart and etcd-compaction stop
+# failback-manual, all-down-active-first, apiserver-restart, etcd-compaction, node-loss,
+# node-cut, operator-partition, node-storm. apiserver-restart and etcd-compaction stop
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
@@ -21,7 +22,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
 REDUCED="kill,ready-fail,switchover,mbb-switchover,failback-auto,all-down,flapping,leader-kill,operator-kill,proxy-cuts"
-FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,node-loss,operator-kill,proxy-cuts"
+FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,node-loss,node-cut,operator-partition,node-storm,operator-kill,proxy-cuts"
 SCENARIOS=""
 SET="${DRILL_SET:-reduced}"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
@@ -153,12 +154,13 @@ POD
 }
 
 # $FG_EXTRA: more spec fields (a JSON fragment starting with a comma); $DETECTION_EXTRA: the
-# same inside spec.detection; $NODE_A: the node site-a's pod runs on (default the cluster's).
+# same inside spec.detection; $NODE_A, $NODE_B: the nodes site-a's and site-b's pods run on
+# (default the cluster's).
 setup_namespace() {  # ns unhealthyFor failback [strategy] [maxFailovers] [fencing]
   local ns="$1"
   k create namespace "$ns" >/dev/null || return 1
   demo_pod "$ns" db-a-0 a "${NODE_A:-}" | k apply -f - >/dev/null
-  demo_pod "$ns" db-b-0 b | k apply -f - >/dev/null
+  demo_pod "$ns" db-b-0 b "${NODE_B:-}" | k apply -f - >/dev/null
   k -n "$ns" apply -f - >/dev/null <<SVC
 {"apiVersion":"v1","kind":"Service","metadata":{"name":"db"},
  "spec":{"type":"NodePort","selector":{"app":"db"},"ports":[{"name":"http","port":80,"targetPort":"http"}]}}
@@ -654,17 +656,28 @@ scenario_repeated() {
 # each: the fault to the Service switch (failover.io/active-since) and the client's RTO.
 # Pass: the lease group switches within 20 s + 2 s of scheduling slack, before the
 # notready group; the notready group switches too (within 120 s).
+# A node of its own beside the cluster's: a node agent (renewing its node Lease as a kubelet
+# does) with pod addresses from quarter Q (1..3) of the cluster's pod range (the cluster's
+# agent hands addresses out from the bottom), in the same pod network. Sets AGENT_PID.
+AGENT_PID=""
+start_extra_agent() {  # node quarter dir
+  local cidr
+  cidr="$(awk -F'[./]' -v q="$2" '{ printf "%s.%s.%d.0/18", $1, $2, q * 64 }' <<<"$FO_POD_CIDR")"
+  local -a netns=(); [ -z "${FO_POD_NETNS:-}" ] || netns=(--pod-netns "$FO_POD_NETNS")
+  "$BIN/failover-node-agent" --kubeconfig "$ADMIN_KUBECONFIG" --node-name "$1" --node-ip "$FO_NODE_IP" \
+    --pod-cidr "$cidr" --state-dir "$3/agent-state-$1" "${netns[@]}" >"$3/agent-$1.log" 2>&1 &
+  AGENT_PID=$!; PIDS+=("$AGENT_PID")
+}
+remove_extra_node() {  # node
+  k delete node "$1" --wait=false >/dev/null 2>&1
+  k -n kube-node-lease delete lease "$1" --wait=false >/dev/null 2>&1
+}
+
 scenario_node_loss() {
   local name=node-loss dir="$OUT/node-loss" node="drill-lost-$RANDOM"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
-  # The second node: an agent of its own on the upper half of the pod range (the cluster's
-  # agent hands addresses out from the bottom), in the same pod network.
-  local lost_cidr
-  lost_cidr="$(awk -F'[./]' '{ printf "%s.%s.128.0/17", $1, $2 }' <<<"$FO_POD_CIDR")"
-  local -a netns=(); [ -z "${FO_POD_NETNS:-}" ] || netns=(--pod-netns "$FO_POD_NETNS")
-  "$BIN/failover-node-agent" --kubeconfig "$ADMIN_KUBECONFIG" --node-name "$node" --node-ip "$FO_NODE_IP" \
-    --pod-cidr "$lost_cidr" --state-dir "$dir/agent-state" "${netns[@]}" >"$dir/agent.log" 2>&1 &
-  local agent=$!; PIDS+=("$agent")
+  start_extra_agent "$node" 2 "$dir"
+  local agent="$AGENT_PID"
   # The node lifecycle controller, at its defaults (the cluster's controller-manager leaves
   # it out: see scripts/cluster.sh), in a controller-manager of its own.
   "$FO_K8S_BIN/kube-controller-manager" --kubeconfig="$FO_CLUSTER_DIR/controller-manager.kubeconfig" \
@@ -742,9 +755,257 @@ scenario_node_loss() {
   done
   kill "$agent" "$kcm" 2>/dev/null; wait "$agent" "$kcm" 2>/dev/null
   for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
-  k delete node "$node" --wait=false >/dev/null 2>&1
-  k -n kube-node-lease delete lease "$node" --wait=false >/dev/null 2>&1
+  remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" != 0 ] && [ "${switched[1]}" != 0 ] && echo true || echo false), $(IFS=,; echo "${fields[*]}"), \"nodeNotReadyAt\": \"$node_notready\", \"notreadyPodReadyFalseAt\": $( [ -n "$pod_notready" ] && echo "$pod_notready" || echo null), \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
+}
+
+# node-cut: only a node's link to the apiserver is lost (its node agent SIGSTOPped: nothing
+# renews its Lease) while its pods serve on. Two groups, site-a on that node: `probe` with
+# detection.probe (HTTP GET /ready from the operator) stays put, the operator's probe of the
+# pods overriding the silent Lease; `noprobe` (the defaults) fails over, as docs/api.md says
+# (without a probe the operator cannot tell a dead node from a cut-off one). Pass: noprobe
+# switches within 20 s + 2 s of slack; probe's Service never moves in NODE_CUT_HOLD_S (40 s:
+# twice the lease bound and unhealthyFor) and its client sees no failed request; after the
+# link is back both groups are steady (probe still on site-a).
+scenario_node_cut() {
+  local name=node-cut dir="$OUT/node-cut" node="drill-cut-$RANDOM" hold_s="${NODE_CUT_HOLD_S:-40}"
+  mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
+  start_extra_agent "$node" 2 "$dir"
+  local agent="$AGENT_PID"
+  local -a nss=() ops=() loads=() checkers=() variants=(probe noprobe)
+  local variant ns i
+  for variant in "${variants[@]}"; do
+    ns="drill-node-cut-$variant-$RANDOM"; nss+=("$ns")
+    if [ $variant = probe ]; then
+      DETECTION_EXTRA=',"probe":{"http":{"path":"/ready","port":8080},"period":"1s","timeout":"500ms","failureThreshold":2}'
+    else DETECTION_EXTRA=''; fi
+    NODE_A="$node" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; DETECTION_EXTRA=''; return 1; }
+    DETECTION_EXTRA=''
+    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
+      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
+    checkers+=($!); PIDS+=($!)
+  done
+  for ns in "${nss[@]}"; do
+    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
+  done
+  i=0
+  for variant in "${variants[@]}"; do
+    ns="${nss[$i]}"
+    start_operator "$ns" "$dir/operator-$variant.log" || return 1
+    ops+=("$OP_PID")
+    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
+    local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+    "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load-$variant.txt" --interval-ms 20 &
+    loads+=($!); PIDS+=($!)
+    i=$((i + 1))
+  done
+  sleep 12  # at least one renewal of the node's Lease seen by both operators
+  local t0; t0="$(now_ms)"
+  kill -STOP "$agent"
+  log "$name: node $node cut off (agent $agent stopped; its pods serve on)"
+  local -a switched=(0 0)
+  local deadline=$(( t0 + hold_s * 1000 ))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    for i in 0 1; do
+      [ "${switched[$i]}" = 0 ] && [ "$(service_member "${nss[$i]}")" = site-b ] && switched[i]="$(now_ms)"
+    done
+    sleep 0.2
+  done
+  local probe_reason
+  probe_reason="$(k -n "${nss[0]}" get fg db -o jsonpath='{.status.conditions[?(@.type=="FailoverReady")].reason}')"
+  kill -CONT "$agent"
+  sleep 12  # the node renews again; both groups decide on it
+  local probe_after noprobe_after
+  probe_after="$(service_member "${nss[0]}")/$(phase "${nss[0]}")"
+  noprobe_after="$(service_member "${nss[1]}")/$(phase "${nss[1]}")"
+  for i in "${!loads[@]}"; do kill "${loads[$i]}" 2>/dev/null; wait "${loads[$i]}" 2>/dev/null; done
+  local noprobe_s probe_client noprobe_client
+  noprobe_s="$(seconds_between "$(awk -v t="$t0" 'BEGIN { printf "%.3f", t / 1000 }')" "$(switch_time "${nss[1]}")")"
+  [ "${switched[1]}" = 0 ] && noprobe_s=-1
+  probe_client="$(analyze "$dir/load-probe.txt" "$t0" db-a-0 db-b-0)"
+  noprobe_client="$(analyze "$dir/load-noprobe.txt" "$t0" db-a-0 db-b-0)"
+  local probe_failed; probe_failed="$(sed -n 's/.*"failedRequests": \([0-9]*\).*/\1/p' <<<"$probe_client")"
+  [ "${switched[0]}" = 0 ] || fail "$name: the probe group failed over although its pods answered the probe"
+  [ "${probe_failed:-1}" = 0 ] || fail "$name: the probe group's client saw $probe_failed failed requests during the cut"
+  [ "${switched[1]}" != 0 ] || fail "$name: the noprobe group did not fail over within $hold_s s"
+  awk -v a="$noprobe_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: the noprobe group took $noprobe_s s (bound 20 s)"
+  [ "$probe_after" = site-a/Active ] || fail "$name: the probe group after the cut: $probe_after (want site-a/Active)"
+  local held=true
+  for i in "${!ops[@]}"; do
+    [ "$i" = 0 ] && check_security "${nss[0]}" "$dir/operator-probe.log" "$dir/checker-probe.log"
+    kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null
+  done
+  for i in "${!checkers[@]}"; do
+    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
+  done
+  kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
+  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  remove_extra_node "$node"
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" = 0 ] && [ "${switched[1]}" != 0 ] && [ "$probe_after" = site-a/Active ] && echo true || echo false), \"holdS\": $hold_s, \"probeSwitched\": $([ "${switched[0]}" = 0 ] && echo false || echo true), \"probeFailoverReady\": \"$probe_reason\", \"probeAfter\": \"$probe_after\", \"probeClient\": {$probe_client}, \"noprobeFaultToSwitchS\": $noprobe_s, \"noprobeAfter\": \"$noprobe_after\", \"noprobeClient\": {$noprobe_client}, \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
+}
+
+# operator-partition: the operator loses the apiserver (its connections go through
+# failover-chaos-proxy, black-holed for PARTITION_S, 30 s: longer than the node Lease bound and
+# unhealthyFor together) while the cluster is fine. Its caches see no Lease renewal for that
+# long, and the live reads that would confirm a silence fail: it must not fail anything over.
+# Pass: the Service never moves during the partition nor in the 15 s after it, the client sees
+# no failed request; then a real failure (site-a's /ready fails) is failed over within 20 s,
+# so the operator is back in charge and was not just frozen.
+scenario_operator_partition() {
+  local name=operator-partition dir="$OUT/operator-partition" node="drill-part-$RANDOM" part_s="${PARTITION_S:-30}"
+  mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
+  start_extra_agent "$node" 3 "$dir"
+  local agent="$AGENT_PID" ns="drill-operator-partition-$RANDOM"
+  "$BIN/failover-chaos-proxy" --upstream "${FO_APISERVER_URL#https://}" --port-file "$dir/proxy.ports" >"$dir/proxy.log" 2>&1 &
+  local proxy=$!; PIDS+=("$proxy")
+  local i; for i in $(seq 1 50); do [ -s "$dir/proxy.ports" ] && break; sleep 0.1; done
+  local lport admin saved_kubeconfig="$OP_KUBECONFIG"
+  lport="$(sed -n 's/.*listen=\([0-9]*\).*/\1/p' "$dir/proxy.ports")"
+  admin="$(sed -n 's/.*admin=\([0-9]*\).*/\1/p' "$dir/proxy.ports")"
+  OP_KUBECONFIG="$dir/operator-via-proxy.kubeconfig"
+  ( umask 077; sed "s#$FO_APISERVER_URL#https://127.0.0.1:$lport#" "$saved_kubeconfig" >"$OP_KUBECONFIG" )
+  NODE_A="$node" setup_namespace "$ns" 5s Manual || { fail "$name: setup"; OP_KUBECONFIG="$saved_kubeconfig"; return 1; }
+  "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
+    --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
+  local checker=$!; PIDS+=("$checker")
+  wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready"; OP_KUBECONFIG="$saved_kubeconfig"; return 1; }
+  start_operator "$ns" "$dir/operator.log" || { OP_KUBECONFIG="$saved_kubeconfig"; return 1; }
+  OP_KUBECONFIG="$saved_kubeconfig"
+  wait_converged "$ns" site-a 60 || { fail "$name: never active on site-a"; dump_state "$ns" "$dir/operator.log"; return 1; }
+  local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+  "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load.txt" --interval-ms 20 &
+  local load=$!; PIDS+=("$load")
+  sleep 12  # renewals of both nodes' Leases seen
+  local since0; since0="$(switch_time "$ns")"
+  local t0; t0="$(now_ms)"
+  curl -sf "http://127.0.0.1:$admin/blackhole/on" >/dev/null || fail "$name: blackhole/on"
+  log "$name: the operator's apiserver connections black-holed for $part_s s"
+  local moved=0 deadline=$(( t0 + (part_s + 15) * 1000 )) t_end=$(( t0 + part_s * 1000 )) off=0
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    if [ $off = 0 ] && [ "$(now_ms)" -ge "$t_end" ]; then
+      curl -sf "http://127.0.0.1:$admin/blackhole/off" >/dev/null || fail "$name: blackhole/off"
+      off=1; log "$name: partition over"
+    fi
+    [ "$(service_member "$ns")" = site-a ] || moved=1
+    sleep 0.2
+  done
+  local since1; since1="$(switch_time "$ns")"
+  [ "$since0" = "$since1" ] || moved=1
+  local client; client="$(analyze "$dir/load.txt" "$t0" db-a-0 db-b-0)"
+  local failed requests
+  failed="$(sed -n 's/.*"failedRequests": \([0-9]*\).*/\1/p' <<<"$client")"
+  requests="$(sed -n 's/.*"requests": \([0-9]*\).*/\1/p' <<<"$client")"
+  [ $moved = 0 ] || fail "$name: the Service moved during or after the partition"
+  [ "${failed:-1}" = 0 ] || fail "$name: the client saw $failed failed requests"
+  local t1; t1="$(now_ms)"
+  fail_pod "$ns" db-a-0
+  local after_s=-1
+  if wait_converged "$ns" site-b 20; then after_s="$(awk -v a="$t1" -v b="$(now_ms)" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+  else fail "$name: a real failure after the partition was not failed over within 20 s"; dump_state "$ns" "$dir/operator.log"; fi
+  kill "$load" 2>/dev/null; wait "$load" 2>/dev/null
+  local stalls; stalls="$(grep -c 'watch silent' "$dir/operator.log")"
+  check_security "$ns" "$dir/operator.log" "$dir/checker.log"
+  stop_operator
+  kill "$checker"; wait "$checker"; local checker_rc=$?
+  [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
+  kill "$proxy" "$agent" 2>/dev/null; wait "$proxy" "$agent" 2>/dev/null
+  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  remove_extra_node "$node"
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved = 0 ] && [ "$after_s" != -1 ] && echo true || echo false), \"partitionMs\": $((part_s * 1000)), \"serviceMovedByPartition\": $([ $moved = 1 ] && echo true || echo false), \"client\": {$client}, \"failedRequests\": ${failed:-0}, \"requests\": ${requests:-0}, \"operatorWatchStalls\": $stalls, \"failureAfterPartitionToConvergedS\": $after_s, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
+}
+
+# node-storm: three of the four nodes lose the apiserver at once (their node agents
+# SIGSTOPped; their pods serve on), 75% of the nodes' Leases silent: a node storm, which holds
+# node-lease failovers (--node-storm-share 0.55 and --node-storm-min-nodes 3, the defaults).
+# Two groups, neither with a probe: `held`, site-a on a silent node, site-b on the cluster's
+# node, would fail over by the Lease alone (as node-cut's noprobe group does) and must not;
+# `into`, site-a on the cluster's node and site-b on a silent node, has its site-a fail
+# (/ready) during the storm and must not be failed over onto the held node. Then a manual
+# switchover of `held` goes through, and once the nodes renew again the hold ends
+# (failover_operator_node_storm_held back to 0).
+scenario_node_storm() {
+  local name=node-storm dir="$OUT/node-storm" hold_s="${NODE_STORM_HOLD_S:-40}"
+  mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
+  local -a nodes=() agents=() nss=() ops=() ports=() checkers=() variants=(held into)
+  local q
+  for q in 1 2 3; do
+    nodes+=("drill-storm$q-$RANDOM")
+    start_extra_agent "${nodes[-1]}" "$q" "$dir"
+    agents+=("$AGENT_PID")
+  done
+  local variant ns i
+  for variant in "${variants[@]}"; do
+    ns="drill-node-storm-$variant-$RANDOM"; nss+=("$ns")
+    if [ $variant = held ]; then
+      NODE_A="${nodes[0]}" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; return 1; }
+    else
+      NODE_B="${nodes[1]}" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; return 1; }
+    fi
+    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
+      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
+    checkers+=($!); PIDS+=($!)
+  done
+  for ns in "${nss[@]}"; do
+    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
+  done
+  i=0
+  for variant in "${variants[@]}"; do
+    ns="${nss[$i]}"
+    start_operator "$ns" "$dir/operator-$variant.log" || return 1
+    ops+=("$OP_PID"); ports+=("$METRICS_PORT")
+    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
+    i=$((i + 1))
+  done
+  sleep 12  # a renewal of every node's Lease seen by both operators
+  storm_held() { curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "failover_operator_node_storm_held" { print $2 }'; }
+  local t0; t0="$(now_ms)"
+  kill -STOP "${agents[@]}"
+  log "$name: nodes ${nodes[*]} cut off (agents stopped; pods serve on)"
+  sleep 8
+  fail_pod "${nss[1]}" db-a-0  # into: its site-a fails by readiness during the storm
+  local moved_held=0 moved_into=0 held_seen=0 deadline=$(( t0 + hold_s * 1000 ))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    [ "$(service_member "${nss[0]}")" = site-a ] || moved_held=1
+    [ "$(service_member "${nss[1]}")" = site-a ] || moved_into=1
+    [ "$(storm_held "${ports[0]}")" = 1 ] && held_seen=1
+    sleep 0.5
+  done
+  local reason_held reason_into event
+  reason_held="$(k -n "${nss[0]}" get fg db -o jsonpath='{.status.conditions[?(@.type=="FailoverReady")].reason}')"
+  reason_into="$(k -n "${nss[1]}" get fg db -o jsonpath='{.status.conditions[?(@.type=="StandbyAvailable")].reason}')"
+  event="$(k -n "${nss[0]}" get events --field-selector reason=NodeStormHold -o jsonpath='{.items[0].message}')"
+  [ $moved_held = 0 ] || fail "$name: the held group failed over during the storm"
+  [ $moved_into = 0 ] || fail "$name: the into group was failed over onto a held node"
+  [ $held_seen = 1 ] || fail "$name: failover_operator_node_storm_held never read 1"
+  [ "$reason_held" = NodeStormHold ] || fail "$name: the held group's FailoverReady reason is '$reason_held'"
+  [ "$reason_into" = NodeStormHold ] || fail "$name: the into group's StandbyAvailable reason is '$reason_into'"
+  [ -n "$event" ] || fail "$name: no NodeStormHold Event in ${nss[0]}"
+  # A switchover is the operator's to ask for, storm or not.
+  local t1 switchover_s=-1; t1="$(now_ms)"
+  "$BIN/kubectl-failover" --kubeconfig "$ADMIN_KUBECONFIG" -n "${nss[0]}" switchover db --to site-b >/dev/null ||
+    fail "$name: kubectl failover switchover refused"
+  if wait_converged "${nss[0]}" site-b 20; then switchover_s="$(awk -v a="$t1" -v b="$(now_ms)" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+  else fail "$name: the switchover of the held group did not converge in 20 s"; dump_state "${nss[0]}" "$dir/operator-held.log"; fi
+  kill -CONT "${agents[@]}"
+  local released=-1 t2; t2="$(now_ms)"
+  for _ in $(seq 1 60); do
+    if [ "$(storm_held "${ports[0]}")" = 0 ]; then released="$(awk -v a="$t2" -v b="$(now_ms)" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"; break; fi
+    sleep 0.5
+  done
+  [ "$released" != -1 ] || fail "$name: the hold did not end within 30 s of the nodes renewing again"
+  # Once free to act, into fails over to site-b (its site-a is still failing).
+  local into_after=-1
+  if wait_converged "${nss[1]}" site-b 30; then into_after="$(awk -v a="$t2" -v b="$(now_ms)" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+  else fail "$name: the into group did not fail over once the storm ended"; dump_state "${nss[1]}" "$dir/operator-into.log"; fi
+  local held=true
+  for i in "${!ops[@]}"; do kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null; done
+  for i in "${!checkers[@]}"; do
+    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
+  done
+  kill "${agents[@]}" 2>/dev/null; wait "${agents[@]}" 2>/dev/null
+  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  for q in "${nodes[@]}"; do remove_extra_node "$q"; done
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved_held = 0 ] && [ $moved_into = 0 ] && [ "$switchover_s" != -1 ] && [ "$into_after" != -1 ] && echo true || echo false), \"stormHoldS\": $hold_s, \"silentNodes\": 3, \"knownNodes\": 4, \"heldGroupMoved\": $([ $moved_held = 1 ] && echo true || echo false), \"intoGroupMoved\": $([ $moved_into = 1 ] && echo true || echo false), \"heldReason\": \"$reason_held\", \"switchoverDuringStormS\": $switchover_s, \"renewedToReleasedS\": $released, \"renewedToIntoFailoverS\": $into_after, \"invariantsHeld\": $held}")
 }
 
 IFS=, read -r -a list <<<"$SCENARIOS"
@@ -757,6 +1018,9 @@ for s in "${list[@]}"; do
     flapping) scenario_flapping ;;
     operator-kill|proxy-cuts) scenario_repeated "$s" ;;
     node-loss) scenario_node_loss ;;
+    node-cut) scenario_node_cut ;;
+    operator-partition) scenario_operator_partition ;;
+    node-storm) scenario_node_storm ;;
     *) fail "unknown scenario $s" ;;
   esac
   took=$(( $(date +%s) - t0 ))
@@ -777,6 +1041,9 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
           (if .budgetHeld != null then "\(.failovers) failovers of \(.flaps) flaps, held=\(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "Ready=True->switch \(.readyTrueToSwitchS) s" else empty end),
           (if .leaseFaultToSwitchS then "node stopped -> switch: node Lease \(.leaseFaultToSwitchS) s (client RTO \(.leaseClient.rtoMs) ms), NotReady path \(.notreadyFaultToSwitchS) s (client RTO \(.notreadyClient.rtoMs) ms)" else empty end),
+          (if .noprobeFaultToSwitchS then "node cut off \(.holdS) s: probe group switched=\(.probeSwitched) (FailoverReady \(.probeFailoverReady)), \(.probeClient.failedRequests) failed; no probe: switched after \(.noprobeFaultToSwitchS) s" else empty end),
+          (if .partitionMs then "operator black-holed \(.partitionMs) ms: Service moved=\(.serviceMovedByPartition), \(.operatorWatchStalls) silent watches noticed; a failure after it converged in \(.failureAfterPartitionToConvergedS) s" else empty end),
+          (if .stormHoldS then "\(.silentNodes) of \(.knownNodes) nodes cut off \(.stormHoldS) s: held group moved=\(.heldGroupMoved) (\(.heldReason)), failed-over-into-held=\(.intoGroupMoved); switchover \(.switchoverDuringStormS) s; released \(.renewedToReleasedS) s after renewals" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
   (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\tReady=False|trigger->switch_s\tworst_conv_ms\tinvariants\tnotes"; cat) |
   column -t -s $'\t'
@@ -793,6 +1060,9 @@ jq -r '
           (if .budgetHeld != null then "\(.failovers) failovers in \(.flaps) flaps (max \(.maxFailovers)), hold shown: \(.budgetHeld)" else empty end),
           (if .readyTrueToSwitchS then "site-a Ready=True -> switch \(.readyTrueToSwitchS) s" else empty end),
           (if .leaseFaultToSwitchS then "node stopped -> Service switch: node Lease (defaults) \(.leaseFaultToSwitchS) s, client RTO \(.leaseClient.rtoMs) ms; NotReady path (nodeLeaseTimeout 0) \(.notreadyFaultToSwitchS) s, client RTO \(.notreadyClient.rtoMs) ms" else empty end),
+          (if .noprobeFaultToSwitchS then "node agent stopped \(.holdS) s, pods serving: with a probe switched=\(.probeSwitched) (FailoverReady: \(.probeFailoverReady)), \(.probeClient.failedRequests) of \(.probeClient.requests) requests failed, after: \(.probeAfter); without a probe (documented) switched after \(.noprobeFaultToSwitchS) s, client RTO \(.noprobeClient.rtoMs) ms" else empty end),
+          (if .partitionMs then "operator black-holed \(.partitionMs) ms: Service moved: \(.serviceMovedByPartition), \(.failedRequests) of \(.client.requests) requests failed, \(.operatorWatchStalls) silent watches noticed; a failure after it -> converged \(.failureAfterPartitionToConvergedS) s" else empty end),
+          (if .stormHoldS then "\(.silentNodes) of \(.knownNodes) nodes with their agents stopped \(.stormHoldS) s (pods serving): group on a silent node moved: \(.heldGroupMoved) (FailoverReady \(.heldReason)); group whose primary failed moved onto the silent node: \(.intoGroupMoved); manual switchover during the storm \(.switchoverDuringStormS) s; hold released \(.renewedToReleasedS) s after the nodes renewed, the failed group then failed over in \(.renewedToIntoFailoverS) s" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end) | \(n(.durationS)) s (load \(n(.load1m))) |")' "$OUT/drills.json" >"$OUT/drills.md"
 log "results in $OUT/drills.json and $OUT/drills.md"
 exit $FAILED

@@ -829,7 +829,7 @@ scenario_node_cut() {
   [ "${probe_failed:-1}" = 0 ] || fail "$name: the probe group's client saw $probe_failed failed requests during the cut"
   [ "${switched[1]}" != 0 ] || fail "$name: the noprobe group did not fail over within $hold_s s"
   awk -v a="$noprobe_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: the noprobe group took $noprobe_s s (bound 20 s)"
-  [ "$probe_after" = site-a/Active ] || fail "$name: the probe group after the cut: $probe_after (want site-a/Active)"
+  [ "$probe_after" = site-a/Healthy ] || fail "$name: the probe group after the cut: $probe_after (want site-a/Healthy)"
   local held=true
   for i in "${!ops[@]}"; do
     [ "$i" = 0 ] && check_security "${nss[0]}" "$dir/operator-probe.log" "$dir/checker-probe.log"
@@ -841,7 +841,7 @@ scenario_node_cut() {
   kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
   for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
   remove_extra_node "$node"
-  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" = 0 ] && [ "${switched[1]}" != 0 ] && [ "$probe_after" = site-a/Active ] && echo true || echo false), \"holdS\": $hold_s, \"probeSwitched\": $([ "${switched[0]}" = 0 ] && echo false || echo true), \"probeFailoverReady\": \"$probe_reason\", \"probeAfter\": \"$probe_after\", \"probeClient\": {$probe_client}, \"noprobeFaultToSwitchS\": $noprobe_s, \"noprobeAfter\": \"$noprobe_after\", \"noprobeClient\": {$noprobe_client}, \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" = 0 ] && [ "${switched[1]}" != 0 ] && [ "$probe_after" = site-a/Healthy ] && echo true || echo false), \"holdS\": $hold_s, \"probeSwitched\": $([ "${switched[0]}" = 0 ] && echo false || echo true), \"probeFailoverReady\": \"$probe_reason\", \"probeAfter\": \"$probe_after\", \"probeClient\": {$probe_client}, \"noprobeFaultToSwitchS\": $noprobe_s, \"noprobeAfter\": \"$noprobe_after\", \"noprobeClient\": {$noprobe_client}, \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
 }
 
 # operator-partition: the operator loses the apiserver (its connections go through

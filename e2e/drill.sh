@@ -10,7 +10,7 @@
 # runs) = kill, ready-fail, switchover, mbb-switchover, failback-auto, all-down, flapping,
 # leader-kill, operator-kill, proxy-cuts; `full` (`make drills`) adds mbb-failover,
 # failback-manual, all-down-active-first, apiserver-restart, etcd-compaction, node-loss,
-# node-cut, operator-partition, node-storm. apiserver-restart and etcd-compaction stop
+# node-cut, operator-partition, node-storm, zone-loss. apiserver-restart and etcd-compaction stop
 # the cluster's kube-apiserver: run them only where nothing else uses the cluster.
 #
 # Uses the cluster in $FO_CLUSTER_DIR when one is up there (ctest's fixture), otherwise
@@ -22,7 +22,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${FO_BIN_DIR:-$REPO/build/bin}"
 REDUCED="kill,ready-fail,switchover,mbb-switchover,failback-auto,all-down,flapping,leader-kill,operator-kill,proxy-cuts"
-FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,node-loss,node-cut,operator-partition,node-storm,operator-kill,proxy-cuts"
+FULL="kill,ready-fail,mbb-failover,switchover,mbb-switchover,failback-auto,failback-manual,all-down,all-down-active-first,flapping,leader-kill,apiserver-restart,etcd-compaction,node-loss,node-cut,operator-partition,node-storm,zone-loss,operator-kill,proxy-cuts"
 SCENARIOS=""
 SET="${DRILL_SET:-reduced}"
 OPERATOR_KILLS="${DRILL_OPERATOR_KILLS:-5}"
@@ -657,12 +657,13 @@ scenario_repeated() {
 # Pass: the lease group switches within 20 s + 2 s of scheduling slack, before the
 # notready group; the notready group switches too (within 120 s).
 # A node of its own beside the cluster's: a node agent (renewing its node Lease as a kubelet
-# does) with pod addresses from quarter Q (1..3) of the cluster's pod range (the cluster's
-# agent hands addresses out from the bottom), in the same pod network. Sets AGENT_PID.
+# does) with pod addresses from block B (1..7, an eighth each) of the cluster's pod range
+# (the cluster's agent hands addresses out from the bottom), in the same pod network. Sets
+# AGENT_PID.
 AGENT_PID=""
-start_extra_agent() {  # node quarter dir
+start_extra_agent() {  # node block dir
   local cidr
-  cidr="$(awk -F'[./]' -v q="$2" '{ printf "%s.%s.%d.0/18", $1, $2, q * 64 }' <<<"$FO_POD_CIDR")"
+  cidr="$(awk -F'[./]' -v b="$2" '{ printf "%s.%s.%d.0/19", $1, $2, b * 32 }' <<<"$FO_POD_CIDR")"
   local -a netns=(); [ -z "${FO_POD_NETNS:-}" ] || netns=(--pod-netns "$FO_POD_NETNS")
   "$BIN/failover-node-agent" --kubeconfig "$ADMIN_KUBECONFIG" --node-name "$1" --node-ip "$FO_NODE_IP" \
     --pod-cidr "$cidr" --state-dir "$3/agent-state-$1" "${netns[@]}" >"$3/agent-$1.log" 2>&1 &
@@ -676,7 +677,7 @@ remove_extra_node() {  # node
 scenario_node_loss() {
   local name=node-loss dir="$OUT/node-loss" node="drill-lost-$RANDOM"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
-  start_extra_agent "$node" 2 "$dir"
+  start_extra_agent "$node" 4 "$dir"
   local agent="$AGENT_PID"
   # The node lifecycle controller, at its defaults (the cluster's controller-manager leaves
   # it out: see scripts/cluster.sh), in a controller-manager of its own.
@@ -770,7 +771,7 @@ scenario_node_loss() {
 scenario_node_cut() {
   local name=node-cut dir="$OUT/node-cut" node="drill-cut-$RANDOM" hold_s="${NODE_CUT_HOLD_S:-40}"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
-  start_extra_agent "$node" 2 "$dir"
+  start_extra_agent "$node" 4 "$dir"
   local agent="$AGENT_PID"
   local -a nss=() ops=() loads=() checkers=() variants=(probe noprobe)
   local variant ns i
@@ -854,7 +855,7 @@ scenario_node_cut() {
 scenario_operator_partition() {
   local name=operator-partition dir="$OUT/operator-partition" node="drill-part-$RANDOM" part_s="${PARTITION_S:-30}"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
-  start_extra_agent "$node" 3 "$dir"
+  start_extra_agent "$node" 6 "$dir"
   local agent="$AGENT_PID" ns="drill-operator-partition-$RANDOM"
   "$BIN/failover-chaos-proxy" --upstream "${FO_APISERVER_URL#https://}" --port-file "$dir/proxy.ports" >"$dir/proxy.log" 2>&1 &
   local proxy=$!; PIDS+=("$proxy")
@@ -1008,6 +1009,85 @@ scenario_node_storm() {
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved_held = 0 ] && [ $moved_into = 0 ] && [ "$switchover_s" != -1 ] && [ "$into_after" != -1 ] && echo true || echo false), \"stormHoldS\": $hold_s, \"silentNodes\": 3, \"knownNodes\": 4, \"heldGroupMoved\": $([ $moved_held = 1 ] && echo true || echo false), \"intoGroupMoved\": $([ $moved_into = 1 ] && echo true || echo false), \"heldReason\": \"$reason_held\", \"switchoverDuringStormS\": $switchover_s, \"renewedToReleasedS\": $released, \"renewedToIntoFailoverS\": $into_after, \"invariantsHeld\": $held}")
 }
 
+# zone-loss: zone z1 (three nodes) is lost: two of its nodes die (agents and pods
+# SIGSTOPped), the third (z1b) renews on and its pod serves. A group of three members,
+# preferred in that order: site-a on z1a (active), site-b on z1b, site-c on z2a (zone z2).
+# By the Lease alone site-b would take over (its node renews); with zones (the operator's
+# --zone-label, the default topology.kubernetes.io/zone) z1 is lost once half its nodes are
+# silent, and site-c must take over. Fails when the Service ever selects site-b, or site-c
+# is not active within 20 s + 2 s; two of five nodes silent is no node storm.
+scenario_zone_loss() {
+  local name=zone-loss dir="$OUT/zone-loss" ns="drill-zone-loss-$RANDOM"
+  mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
+  local -a names=(z1a z1b z1c z2a) blocks=(1 2 3 5) nodes=() agents=()
+  local i
+  for i in 0 1 2 3; do
+    nodes+=("drill-${names[$i]}-$RANDOM")
+    start_extra_agent "${nodes[$i]}" "${blocks[$i]}" "$dir"
+    agents+=("$AGENT_PID")
+  done
+  for i in 0 1 2 3; do
+    local z="z${names[$i]:1:1}" tries=0
+    until k label node "${nodes[$i]}" "topology.kubernetes.io/zone=$z" --overwrite >/dev/null 2>&1; do
+      tries=$((tries + 1)); [ $tries -lt 50 ] || { fail "$name: node ${nodes[$i]} never registered"; return 1; }
+      sleep 0.2
+    done
+  done
+  k create namespace "$ns" >/dev/null || { fail "$name: namespace"; return 1; }
+  demo_pod "$ns" db-a-0 a "${nodes[0]}" | k apply -f - >/dev/null
+  demo_pod "$ns" db-b-0 b "${nodes[1]}" | k apply -f - >/dev/null
+  demo_pod "$ns" db-c-0 c "${nodes[3]}" | k apply -f - >/dev/null
+  k -n "$ns" apply -f - >/dev/null <<SVC
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"db"},
+ "spec":{"type":"NodePort","selector":{"app":"db"},"ports":[{"name":"http","port":80,"targetPort":"http"}]}}
+SVC
+  k -n "$ns" apply -f - >/dev/null <<FG
+{"apiVersion":"failover.io/v1alpha1","kind":"FailoverGroup","metadata":{"name":"db"},
+ "spec":{"mode":"ActivePassive",
+  "members":[{"name":"site-a","selector":{"matchLabels":{"app":"db","site":"a"}}},
+             {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}},
+             {"name":"site-c","selector":{"matchLabels":{"app":"db","site":"c"}}}],
+  "services":[{"name":"db"}],"detection":{"unhealthyFor":"5s"},"failback":{"policy":"Manual"}}}
+FG
+  "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
+    --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
+  local checker=$!; PIDS+=("$checker")
+  for p in db-a-0 db-b-0 db-c-0; do wait_ready "$ns" "$p" 60 || { fail "$name: $p not ready"; return 1; }; done
+  start_operator "$ns" "$dir/operator.log" || return 1
+  wait_converged "$ns" site-a 60 || { fail "$name: never active on site-a"; dump_state "$ns" "$dir/operator.log"; return 1; }
+  local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+  "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load.txt" --interval-ms 20 &
+  local load=$!; PIDS+=("$load")
+  sleep 12  # every node's Lease renewed and seen; the Nodes' zones seen
+  local -a stopped=("${agents[0]}" "${agents[2]}" "$(demo_pid "$ns" db-a-0)")
+  local t0; t0="$(now_ms)"
+  kill -STOP "${stopped[@]}"
+  log "$name: zone z1 lost (${nodes[0]} and ${nodes[2]} stopped; ${nodes[1]} renews on)"
+  local to_b=0 to_c=0 deadline=$(( t0 + 30000 ))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    case "$(service_member "$ns")" in site-b) to_b=1 ;; site-c) [ $to_c = 0 ] && to_c="$(now_ms)" ;; esac
+    sleep 0.2
+  done
+  local b_message; b_message="$(k -n "$ns" get fg db -o jsonpath='{.status.members[?(@.name=="site-b")].message}')"
+  kill -CONT "${stopped[@]}" 2>/dev/null
+  kill "$load" 2>/dev/null; wait "$load" 2>/dev/null
+  local switch_s=-1
+  [ "$to_c" != 0 ] && switch_s="$(awk -v a="$t0" -v b="$to_c" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+  local client; client="$(analyze "$dir/load.txt" "$t0" db-a-0 db-c-0)"
+  [ $to_b = 0 ] || fail "$name: the Service selected site-b, in the lost zone"
+  [ "$to_c" != 0 ] || { fail "$name: site-c never took over"; dump_state "$ns" "$dir/operator.log"; }
+  awk -v a="$switch_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: the switch to site-c took $switch_s s (bound 20 s)"
+  case "$b_message" in *ZoneLost*) ;; *) fail "$name: site-b's message does not say ZoneLost: $b_message" ;; esac
+  check_security "$ns" "$dir/operator.log" "$dir/checker.log"
+  stop_operator
+  kill "$checker"; wait "$checker"; local checker_rc=$?
+  [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
+  kill "${agents[@]}" 2>/dev/null; wait "${agents[@]}" 2>/dev/null
+  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  for i in "${nodes[@]}"; do remove_extra_node "$i"; done
+  RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $to_b = 0 ] && [ "$to_c" != 0 ] && echo true || echo false), \"zoneLostToSwitchS\": $switch_s, \"selectedLostZoneMember\": $([ $to_b = 1 ] && echo true || echo false), \"lostZoneMemberMessage\": $(jq -Rn --arg m "$b_message" '$m'), $client, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
+}
+
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do
   t0="$(date +%s)" n="${#RESULTS[@]}"
@@ -1021,6 +1101,7 @@ for s in "${list[@]}"; do
     node-cut) scenario_node_cut ;;
     operator-partition) scenario_operator_partition ;;
     node-storm) scenario_node_storm ;;
+    zone-loss) scenario_zone_loss ;;
     *) fail "unknown scenario $s" ;;
   esac
   took=$(( $(date +%s) - t0 ))
@@ -1043,6 +1124,7 @@ jq -r '.results[] | [.scenario, (.converged|tostring), (.rtoMs // "-"|tostring),
           (if .leaseFaultToSwitchS then "node stopped -> switch: node Lease \(.leaseFaultToSwitchS) s (client RTO \(.leaseClient.rtoMs) ms), NotReady path \(.notreadyFaultToSwitchS) s (client RTO \(.notreadyClient.rtoMs) ms)" else empty end),
           (if .noprobeFaultToSwitchS then "node cut off \(.holdS) s: probe group switched=\(.probeSwitched) (FailoverReady \(.probeFailoverReady)), \(.probeClient.failedRequests) failed; no probe: switched after \(.noprobeFaultToSwitchS) s" else empty end),
           (if .partitionMs then "operator black-holed \(.partitionMs) ms: Service moved=\(.serviceMovedByPartition), \(.operatorWatchStalls) silent watches noticed; a failure after it converged in \(.failureAfterPartitionToConvergedS) s" else empty end),
+          (if .zoneLostToSwitchS then "zone lost -> site-c \(.zoneLostToSwitchS) s, site-b (lost zone) selected=\(.selectedLostZoneMember)" else empty end),
           (if .stormHoldS then "\(.silentNodes) of \(.knownNodes) nodes cut off \(.stormHoldS) s: held group moved=\(.heldGroupMoved) (\(.heldReason)), failed-over-into-held=\(.intoGroupMoved); switchover \(.switchoverDuringStormS) s; released \(.renewedToReleasedS) s after renewals" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end)] | @tsv' "$OUT/drills.json" |
   (echo -e "scenario\tconverged\trto_ms\tfailed\tdemoted_answers\tReady=False|trigger->switch_s\tworst_conv_ms\tinvariants\tnotes"; cat) |
@@ -1062,6 +1144,7 @@ jq -r '
           (if .leaseFaultToSwitchS then "node stopped -> Service switch: node Lease (defaults) \(.leaseFaultToSwitchS) s, client RTO \(.leaseClient.rtoMs) ms; NotReady path (nodeLeaseTimeout 0) \(.notreadyFaultToSwitchS) s, client RTO \(.notreadyClient.rtoMs) ms" else empty end),
           (if .noprobeFaultToSwitchS then "node agent stopped \(.holdS) s, pods serving: with a probe switched=\(.probeSwitched) (FailoverReady: \(.probeFailoverReady)), \(.probeClient.failedRequests) of \(.probeClient.requests) requests failed, after: \(.probeAfter); without a probe (documented) switched after \(.noprobeFaultToSwitchS) s, client RTO \(.noprobeClient.rtoMs) ms" else empty end),
           (if .partitionMs then "operator black-holed \(.partitionMs) ms: Service moved: \(.serviceMovedByPartition), \(.failedRequests) of \(.client.requests) requests failed, \(.operatorWatchStalls) silent watches noticed; a failure after it -> converged \(.failureAfterPartitionToConvergedS) s" else empty end),
+          (if .zoneLostToSwitchS then "zone z1 lost (2 of its 3 nodes stopped, the third renewing): switched to site-c (zone z2) in \(.zoneLostToSwitchS) s, client RTO \(.rtoMs) ms; site-b (z1, its node renewing) selected: \(.selectedLostZoneMember)" else empty end),
           (if .stormHoldS then "\(.silentNodes) of \(.knownNodes) nodes with their agents stopped \(.stormHoldS) s (pods serving): group on a silent node moved: \(.heldGroupMoved) (FailoverReady \(.heldReason)); group whose primary failed moved onto the silent node: \(.intoGroupMoved); manual switchover during the storm \(.switchoverDuringStormS) s; hold released \(.renewedToReleasedS) s after the nodes renewed, the failed group then failed over in \(.renewedToIntoFailoverS) s" else empty end),
           (if (.connectionsCut // 0) > 0 then "\(.connectionsCut) connections cut" else empty end)] | join("; ") | if . == "" then "-" else . end) | \(n(.durationS)) s (load \(n(.load1m))) |")' "$OUT/drills.json" >"$OUT/drills.md"
 log "results in $OUT/drills.json and $OUT/drills.md"

@@ -10,6 +10,7 @@
 #include "base/flags.h"
 #include "base/stop_signals.h"
 #include "failover/reconciler.h"
+#include "failover/validate.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "runtime/manager.h"
@@ -39,6 +40,7 @@ struct Flags {
   bool node_leases = true;
   double node_storm_share = 0.55;
   int node_storm_min_nodes = 3;
+  std::string zone_label = "topology.kubernetes.io/zone";
   bool version = false;
   bool help = false;
 };
@@ -71,7 +73,10 @@ std::string Usage() {
                      "  --node-storm-share=F               hold node-lease failovers while this share of the nodes\n"
                      "                                     (and --node-storm-min-nodes or more) missed a Lease renewal\n"
                      "                                     at once (default 0.55; 0 = never hold; docs/api.md)\n"
-                     "  --node-storm-min-nodes=N           the least number of silent nodes that is a storm (default 3)\n") +
+                     "  --node-storm-min-nodes=N           the least number of silent nodes that is a storm (default 3)\n"
+                     "  --zone-label=KEY                   the Node label naming its zone (default\n"
+                     "                                     topology.kubernetes.io/zone; \"\" = no zones, no watch on\n"
+                     "                                     Nodes): no member all in a lost zone is promoted\n") +
          runtime::ManagerFlagsUsage() +
          "  --version                          print the version and exit\n"
          "  --help                             this text\n";
@@ -110,6 +115,13 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
     return std::string();
   });
   set.Int("--node-storm-min-nodes", &f->node_storm_min_nodes, 1, 100000);
+  set.Value("--zone-label", [f](const std::string& v) {
+    if (!v.empty() && !failover::IsLabelKey(v)) {
+      return "\"" + v + "\" is not a label key, e.g. topology.kubernetes.io/zone (\"\" = no zones)";
+    }
+    f->zone_label = v;
+    return std::string();
+  });
   set.Bool("--version", &f->version);
   set.Alias("-version", "--version");
   set.Bool("--help", &f->help);
@@ -189,6 +201,7 @@ int main(int argc, char** argv) {
   ro.node_leases = flags.node_leases;
   ro.node_storm_share = flags.node_storm_share;
   ro.node_storm_min_nodes = flags.node_storm_min_nodes;
+  ro.zone_label = flags.zone_label;
   auto reconciler = failover::SetupFailoverController(manager, ro);
   runtime::Logger("setup").Info("starting failover-operator",
                                 {{"version", FAILOVER_OPERATOR_VERSION},

@@ -80,6 +80,18 @@ void TrimLease(json& lease) {
   if (json* spec = ObjectAt(lease, "spec")) KeepOnly(*spec, {"holderIdentity", "leaseDurationSeconds", "renewTime"});
 }
 
+void TrimNode(json& node, const std::string& zone_label) {
+  if (!node.is_object()) return;
+  KeepOnly(node, {"apiVersion", "kind", "metadata"});
+  json* meta = ObjectAt(node, "metadata");
+  if (meta == nullptr) return;
+  KeepOnly(*meta, {"name", "uid", "resourceVersion", "labels"});
+  if (json* labels = ObjectAt(*meta, "labels")) {
+    KeepOnly(*labels, {zone_label.c_str()});
+    if (labels->empty()) meta->erase("labels");
+  }
+}
+
 void TrimGroup(json& group) {
   json* meta = ObjectAt(group, "metadata");
   if (meta == nullptr) return;

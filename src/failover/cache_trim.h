@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 namespace failover {
@@ -16,6 +18,9 @@ void TrimPod(nlohmann::json& pod);
 // A node Lease (kube-node-lease): the same metadata; spec.holderIdentity,
 // leaseDurationSeconds and renewTime.
 void TrimLease(nlohmann::json& lease);
+// A Node as the zone tracking reads it: name, uid, resourceVersion and the one label
+// `zone_label` (the rest of a Node, its status above all, is large and unread).
+void TrimNode(nlohmann::json& node, const std::string& zone_label);
 // The same metadata; spec.selector only.
 void TrimService(nlohmann::json& service);
 // Drops metadata.managedFields and kubectl's last-applied annotation; keeps spec and status.

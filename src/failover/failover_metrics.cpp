@@ -56,10 +56,14 @@ FailoverMetrics::FailoverMetrics(std::shared_ptr<prometheus::Registry> registry,
                          "Nodes whose Lease the operator knows, by state: renewing, or silent (a renewal missed)");
   storm_silent_ = &nodes->Add({{"state", "silent"}});
   storm_known_ = &nodes->Add({{"state", "renewing"}});
+  zones_lost_ = &Register(r, BuildGauge(), "failover_operator_zones_lost",
+                          "Zones lost now: half or more of their nodes' Leases silent (--zone-label)")
+                     ->Add({});
 }
 
-void FailoverMetrics::SetNodeStorm(bool held, int silent, int known) {
+void FailoverMetrics::SetNodeStorm(bool held, int silent, int known, int lost_zones) {
   std::lock_guard<std::mutex> lock(mu_);
+  zones_lost_->Set(lost_zones);
   storm_held_->Set(held ? 1 : 0);
   storm_silent_->Set(silent);
   storm_known_->Set(known - silent);

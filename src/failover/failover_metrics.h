@@ -50,7 +50,7 @@ class FailoverMetrics {
   void Forget(const std::string& ns, const std::string& group);
   // The node storm as NodeLeases last evaluated it (failover_operator_node_storm_*): whether
   // node-lease verdicts are held, and how many of the known nodes missed a renewal.
-  void SetNodeStorm(bool held, int silent, int known);
+  void SetNodeStorm(bool held, int silent, int known, int lost_zones = 0);
 
  private:
   struct GroupSeries {
@@ -77,6 +77,7 @@ class FailoverMetrics {
   prometheus::Gauge* storm_held_;
   prometheus::Gauge* storm_silent_;
   prometheus::Gauge* storm_known_;
+  prometheus::Gauge* zones_lost_;
   prometheus::Counter* storm_holds_;
   bool storm_was_held_ = false;
   // Namespaces with switch_phase_ series (removed with the namespace's last group).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "failover/engine/classify.h"
 #include "failover/object_observations.h"
@@ -71,7 +72,7 @@ void NodeLeases::FireNodeLocked(const std::string& node, Entry& e, Time now, std
 
 void NodeLeases::PruneLocked(const std::string& node) {
   auto it = nodes_.find(node);
-  if (it == nodes_.end() || it->second.lease || !it->second.waiters.empty()) return;
+  if (it == nodes_.end() || it->second.lease || !it->second.waiters.empty() || !it->second.zone.empty()) return;
   if (it->second.deadline) deadlines_.erase({*it->second.deadline, node});
   nodes_.erase(it);
 }
@@ -125,17 +126,38 @@ void NodeLeases::Gone(const std::string& node) {
   PruneLocked(node);
 }
 
-NodeObservation NodeLeases::OutLocked(const NodeObservation& node) const {
-  NodeObservation out = node;
+NodeObservation NodeLeases::OutLocked(const Entry& e) const {
+  NodeObservation out = *e.lease;
   if (storm_.held) out.storm_hold = StormTextLocked();
+  out.zone = e.zone;
+  if (!e.zone.empty() && lost_zones_.count(e.zone)) {
+    out.zone_lost = "zone " + e.zone + " is lost (half or more of its nodes' Leases silent)";
+  }
   return out;
+}
+
+void NodeLeases::SetZone(const std::string& node, const std::string& zone) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (zone.empty()) {
+    auto it = nodes_.find(node);
+    if (it == nodes_.end()) return;
+    it->second.zone.clear();
+    PruneLocked(node);
+    return;
+  }
+  nodes_[node].zone = zone;
+}
+
+std::set<std::string> NodeLeases::LostZones() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lost_zones_;
 }
 
 std::optional<NodeObservation> NodeLeases::Cached(const std::string& node) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(node);
   if (it == nodes_.end() || !it->second.lease) return std::nullopt;
-  return OutLocked(*it->second.lease);
+  return OutLocked(it->second);
 }
 
 NodeObservation NodeLeases::ReadLive(const std::string& node) {
@@ -145,7 +167,7 @@ NodeObservation NodeLeases::ReadLive(const std::string& node) {
     auto it = nodes_.find(node);
     if (it != nodes_.end() && it->second.lease && it->second.read_live_at &&
         asked - *it->second.read_live_at < kLiveReadReuse) {
-      NodeObservation out = OutLocked(*it->second.lease);
+      NodeObservation out = OutLocked(it->second);
       out.read_live = true;
       return out;
     }
@@ -181,7 +203,7 @@ NodeObservation NodeLeases::ReadLive(const std::string& node) {
     RecordLocked(seen, now, wake);
     Entry& e = nodes_[node];
     e.read_live_at = now;
-    out = OutLocked(*e.lease);
+    out = OutLocked(e);
     out.read_live = true;
   }
   Wake(wake);
@@ -246,16 +268,40 @@ size_t NodeLeases::FireDue(Time now) {
 std::optional<NodeLeases::Storm> NodeLeases::EvaluateStormLocked(Time now, std::vector<std::string>& wake) {
   storm_checked_at_ = now;
   Storm s;
+  std::map<std::string, std::pair<int, int>> zones;  // zone -> (known, silent)
   for (const auto& [name, e] : nodes_) {
     if (!e.lease || !e.lease->lease_found) continue;
     ++s.known;
     const int duration_s = e.lease->lease_duration_seconds > 0 ? e.lease->lease_duration_seconds : 40;
     const Duration renew_interval{duration_s * 1000 / 4};
-    if (now - e.lease->heard_at >= renew_interval + kStormSlack) ++s.silent;
+    const bool silent = now - e.lease->heard_at >= renew_interval + kStormSlack;
+    if (silent) ++s.silent;
+    if (!e.zone.empty()) {
+      auto& [known, quiet] = zones[e.zone];
+      ++known;
+      quiet += silent ? 1 : 0;
+    }
+  }
+  std::set<std::string> lost;
+  for (const auto& [zone, counts] : zones) {
+    if (counts.second > 0 && 2 * counts.second >= counts.first) lost.insert(zone);
+  }
+  if (lost != lost_zones_) {
+    // Every group on a node of a zone lost or back decides again (its members' standing).
+    std::set<std::string> changed;
+    std::set_symmetric_difference(lost.begin(), lost.end(), lost_zones_.begin(), lost_zones_.end(),
+                                  std::inserter(changed, changed.begin()));
+    for (const auto& [name, e] : nodes_) {
+      if (e.zone.empty() || !changed.count(e.zone)) continue;
+      for (const auto& [timeout, w] : e.waiters) wake.insert(wake.end(), w.groups.begin(), w.groups.end());
+    }
+    lost_zones_ = std::move(lost);
   }
   s.held = options_.storm_share > 0 && s.silent >= std::max(options_.storm_min_nodes, 1) &&
            static_cast<double>(s.silent) >= options_.storm_share * static_cast<double>(s.known);
-  const bool changed = s.held != storm_.held || s.silent != storm_.silent || s.known != storm_.known;
+  s.lost_zones = static_cast<int>(lost_zones_.size());
+  const bool changed = s.held != storm_.held || s.silent != storm_.silent || s.known != storm_.known ||
+                       s.lost_zones != storm_.lost_zones;
   if (s.held != storm_.held) {
     // The groups deciding on a silent node decide again: held now, or free to act.
     for (const auto& [name, e] : nodes_) {
@@ -295,9 +341,9 @@ std::optional<Time> NodeLeases::NextDeadline() const {
 void NodeLeases::TimerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    // The storm is looked at every kStormCheck while any Lease is known.
+    // The storm (and the zones) are looked at every kStormCheck while any node is known.
     std::optional<Time> storm_due;
-    if (options_.storm_share > 0 && !nodes_.empty()) {
+    if (!nodes_.empty()) {
       storm_due = storm_checked_at_ ? *storm_checked_at_ + kStormCheck : options_.now();
     }
     if (deadlines_.empty() && !storm_due) {

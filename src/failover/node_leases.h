@@ -54,7 +54,14 @@ inline constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
 // ReadLive return the node with storm_hold set, and the engine counts its pods but makes
 // their member no switch target. Readiness still counts. The storm is evaluated by FireDue
 // (the timer thread runs it at least every kStormCheck); when it begins or ends, the groups
-// deciding on a silent node are enqueued again, and on_storm is told. Thread-safe.
+// deciding on a silent node are enqueued again, and on_storm is told.
+//
+// Zones. Nodes may be given a zone (SetZone: the value of the operator's --zone-label on
+// the Node). A zone is lost while half or more of its nodes whose Leases this process knows
+// have missed a renewal (the storm's measure); every node of a lost zone, silent or not,
+// reads with zone_lost set, so that a member whose pods all sit there is not promoted even
+// though its own nodes still renew. Evaluated with the storm; when a zone is lost or comes
+// back, the groups on its nodes are enqueued again. Thread-safe.
 class NodeLeases : public NodeLeaseReader {
  public:
   static constexpr Duration kLiveReadReuse = std::chrono::seconds(1);
@@ -65,6 +72,7 @@ class NodeLeases : public NodeLeaseReader {
     bool held = false;
     int silent = 0;  // nodes that missed a renewal
     int known = 0;   // nodes whose Lease this process knows
+    int lost_zones = 0;
   };
 
   struct Options {
@@ -119,6 +127,11 @@ class NodeLeases : public NodeLeaseReader {
   // Ends the timer thread (idempotent); enqueue is not called after it returns.
   void Stop();
 
+  // The node's zone ("" = none) from the Node's label; "" forgets it.
+  void SetZone(const std::string& node, const std::string& zone);
+  // The zones lost as last evaluated.
+  std::set<std::string> LostZones() const;
+
  private:
   // The groups tracking one node with one timeout, and whether the node's current silence
   // was reported to them.
@@ -131,6 +144,7 @@ class NodeLeases : public NodeLeaseReader {
     std::optional<Time> read_live_at;      // the last successful live read (decision clock)
     std::map<Duration, Waiters> waiters;   // by nodeLeaseTimeout, shortest first
     std::optional<Time> deadline;          // as filed in deadlines_
+    std::string zone;                      // SetZone ("" = none)
   };
 
   // Records a Lease seen at `now` under mu_; returns the silence a renewal ended, and adds
@@ -148,7 +162,7 @@ class NodeLeases : public NodeLeaseReader {
   // on a silent node to `wake`. Returns the storm when its counts or hold changed.
   std::optional<Storm> EvaluateStormLocked(Time now, std::vector<std::string>& wake);
   // A node as Cached/ReadLive hand it out: with storm_hold set while the hold lasts.
-  NodeObservation OutLocked(const NodeObservation& node) const;
+  NodeObservation OutLocked(const Entry& e) const;
   std::string StormTextLocked() const;
 
   Options options_;
@@ -164,6 +178,7 @@ class NodeLeases : public NodeLeaseReader {
   };
   std::map<std::string, Tracked> groups_;
   Storm storm_;
+  std::set<std::string> lost_zones_;
   std::optional<Time> storm_checked_at_;
   std::thread timer_;
 };

@@ -45,6 +45,10 @@ struct NodeObservation {
   // once to tell dead nodes from a partition): what the storm is ("4 of 6 nodes' Leases
   // silent ..."). A silence then counts for nothing, except that the member is no target.
   std::string storm_hold = {};
+  // The node's zone (the operator's --zone-label on the Node; "" = none), and, while half
+  // or more of that zone's nodes are silent, why it counts as lost.
+  std::string zone = {};
+  std::string zone_lost = {};
 };
 
 // One Service named in spec.services (exists = false when the cache has none).

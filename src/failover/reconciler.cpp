@@ -74,7 +74,14 @@ GroupReconciler::GroupReconciler(Deps deps)
   lo.storm_share = deps_.node_storm_share;
   lo.storm_min_nodes = deps_.node_storm_min_nodes;
   lo.on_storm = [this](const NodeLeases::Storm& s) {
-    metrics_.SetNodeStorm(s.held, s.silent, s.known);
+    metrics_.SetNodeStorm(s.held, s.silent, s.known, s.lost_zones);
+    if (s.lost_zones != zones_logged_) {
+      zones_logged_ = s.lost_zones;
+      std::string zones;
+      for (const auto& z : node_leases_->LostZones()) zones += (zones.empty() ? "" : ",") + z;
+      log_.Warn("zones lost (half or more of their nodes' Leases silent): their members are not promoted",
+                {{"lostZones", zones}, {"count", s.lost_zones}});
+    }
     if (s.held != storm_logged_) {
       storm_logged_ = s.held;
       if (s.held) {
@@ -274,6 +281,14 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     li.transform = TrimLease;
     leases = &manager.GetInformer(li);
   }
+  runtime::Informer* nodes = nullptr;
+  if (options.node_leases && !options.zone_label.empty()) {
+    runtime::InformerOptions ni = gi;
+    ni.resource = kube::resources::kNodes;
+    ni.ns = "";
+    ni.transform = [label = options.zone_label](json& node) { TrimNode(node, label); };
+    nodes = &manager.GetInformer(ni);
+  }
 
   struct ControllerRef {
     runtime::Controller* controller = nullptr;
@@ -343,6 +358,26 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
       r->node_leases().Gone(obj.value("metadata", json::object()).value("name", ""));
     };
     leases->AddEventHandler(lease_handler);
+  }
+  if (nodes) {
+    // Zones: a node's zone label; a zone is lost while half its nodes are silent (NodeLeases).
+    auto zone_of = [label = options.zone_label](const json& node) {
+      const json meta = node.value("metadata", json::object());
+      const json labels = meta.value("labels", json::object());
+      auto it = labels.find(label);
+      return std::pair{meta.value("name", ""), it != labels.end() && it->is_string() ? it->get<std::string>() : ""};
+    };
+    auto node_handler = std::make_shared<runtime::EventHandlerFuncs>();
+    node_handler->add = [r, zone_of](const json& node) {
+      auto [name, zone] = zone_of(node);
+      r->node_leases().SetZone(name, zone);
+    };
+    node_handler->update = [r, zone_of](const json&, const json& node) {
+      auto [name, zone] = zone_of(node);
+      r->node_leases().SetZone(name, zone);
+    };
+    node_handler->del = [r, zone_of](const json& node) { r->node_leases().SetZone(zone_of(node).first, ""); };
+    nodes->AddEventHandler(node_handler);
   }
   controller.Watch(groups);
   controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });

@@ -61,6 +61,9 @@ struct ReconcilerOptions {
   // silent at once that holds node-lease verdicts; share 0 = never.
   double node_storm_share = 0.55;
   int node_storm_min_nodes = 3;
+  // The Node label that names a node's zone (NodeLeases' zones); "" = no zones (and no
+  // watch on Nodes). Needs node_leases.
+  std::string zone_label = "topology.kubernetes.io/zone";
 };
 
 // Reconciles FailoverGroups: reads the group from the informer cache (or this process's
@@ -138,6 +141,7 @@ class GroupReconciler : public runtime::Reconciler {
   std::unique_ptr<PlanExecutor> executor_;
   std::unique_ptr<NodeLeases> node_leases_;
   bool storm_logged_ = false;  // the hold the log last said (NodeLeases' timer thread only)
+  int zones_logged_ = 0;       // the lost zones the log last counted (the same thread)
 };
 
 // Wires the FailoverGroup controller into a manager: informers on FailoverGroups, Pods

@@ -58,13 +58,6 @@ bool IsDnsSubdomain(const std::string& name) {
   }
 }
 
-// A label key: [prefix/]name, the prefix a DNS subdomain, the name a non-empty label value.
-bool IsLabelKey(const std::string& key) {
-  auto slash = key.find('/');
-  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  if (slash != std::string::npos && !IsDnsSubdomain(key.substr(0, slash))) return false;
-  return !name.empty() && IsLabelValue(name);
-}
 
 std::string LabelValueRule(const std::string& value) {
   return "\"" + value + "\" is not a valid label value (it could never match a pod): at most 63 "
@@ -86,6 +79,14 @@ void CheckHook(std::vector<FieldError>& errors, const std::string& path, const H
 }
 
 }  // namespace
+
+// A label key: [prefix/]name, the prefix a DNS subdomain, the name a non-empty label value.
+bool IsLabelKey(const std::string& key) {
+  auto slash = key.find('/');
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  if (slash != std::string::npos && !IsDnsSubdomain(key.substr(0, slash))) return false;
+  return !name.empty() && IsLabelValue(name);
+}
 
 bool IsDnsLabel(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;

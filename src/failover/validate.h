@@ -23,4 +23,8 @@ std::vector<FieldError> ValidateServiceClaims(const Spec& spec, const std::vecto
 // True for a DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
 bool IsDnsLabel(const std::string& name);
 
+// True for a label key: [prefix/]name, the prefix a DNS subdomain, the name a non-empty
+// label value (at most 63 characters).
+bool IsLabelKey(const std::string& key);
+
 }  // namespace failover

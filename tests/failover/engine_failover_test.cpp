@@ -616,5 +616,68 @@ TEST(NodeStorm, NoAutomaticSwitchMovesTrafficOntoAHeldNodeButASwitchoverDoes) {
   EXPECT_EQ(s.ServiceMember(), "b") << "a switchover is the operator's to ask";
 }
 
+// ---- zones: a member all in a lost zone is not promoted ----------------------------------
+
+// a on n1 and b on n2, both in zone z1; c on n3 in zone z2; order a, b, c. Zone z1 is lost
+// (n1 silent, half of z1): a's Lease expired, b's node still renews. Without zones b would
+// take over; with them c does, and b says why it is passed over.
+TEST(ZoneLoss, TheStandbyChosenIsOutsideALostZone) {
+  Scenario s = OnTwoNodes(T(0));
+  s.spec.members.push_back(Member{"c", {{{"app", "db"}, {"site", "c"}}, {}}, 1, std::nullopt});
+  s.world.AddPod("c-0", {{"app", "db"}, {"site", "c"}});
+  s.world.pods["c-0"].node_name = "n3";
+  s.world.nodes["n3"] = s.world.nodes["n2"];
+  s.world.nodes["n3"].name = "n3";
+  s.Step(T(1));
+  const std::string lost = "zone z1 is lost (test)";
+  for (const char* n : {"n1", "n2"}) {
+    s.world.nodes[n].zone = "z1";
+    s.world.nodes[n].zone_lost = lost;
+  }
+  s.world.nodes["n3"].zone = "z2";
+  s.world.nodes["n1"].read_live = true;
+  for (int t = 10; t <= 20; t += 10) {
+    Renew(s, "n2", T(t));
+    Renew(s, "n3", T(t));
+  }
+  s.Step(T(16));
+  const MemberStatus* b = s.world.status.FindMember("b");
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->healthy) << "b's own node renews";
+  EXPECT_FALSE(b->eligible);
+  EXPECT_NE(b->message.find("ZoneLost: not a switch target while all its pods sit in a lost zone: " + lost),
+            std::string::npos)
+      << b->message;
+  s.Step(T(21));
+  EXPECT_EQ(s.ServiceMember(), "c") << "not b, whose zone is lost";
+
+  // The zone comes back: b is a target again (failback Manual: nothing moves).
+  for (const char* n : {"n1", "n2"}) s.world.nodes[n].zone_lost.clear();
+  s.Step(T(22));
+  s.Step(T(22));
+  EXPECT_TRUE(s.world.status.FindMember("b")->eligible);
+  EXPECT_EQ(s.ServiceMember(), "c");
+}
+
+// The only standby sits in the lost zone: no automatic failover onto it (StandbyAvailable
+// says ZoneLost); a switchover to it goes through.
+TEST(ZoneLoss, NoFailoverIntoALostZoneButASwitchoverGoes) {
+  Scenario s = OnTwoNodes(T(0));
+  s.world.nodes["n2"].zone = "z1";
+  s.world.nodes["n2"].zone_lost = "zone z1 is lost (test)";
+  s.MemberReady("a", false);
+  for (int t = 5; t <= 30; t += 5) {
+    Renew(s, "n1", T(t));
+    Renew(s, "n2", T(t));
+    s.Step(T(t));
+  }
+  EXPECT_EQ(s.ServiceMember(), "a");
+  EXPECT_EQ(Cond(s.world.status, "StandbyAvailable").reason, "ZoneLost");
+  s.world.group.annotations[keys::kSwitchoverTo] = "b";
+  s.Step(T(31));
+  s.Step(T(31));
+  EXPECT_EQ(s.ServiceMember(), "b");
+}
+
 }  // namespace
 }  // namespace failover

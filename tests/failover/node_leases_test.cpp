@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -480,6 +481,55 @@ TEST(NodeStorm, TheEngineReadsAHeldSilenceAsHeld) {
   n.read_live = true;
   EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(115)), engine::NodeLease::kStormHeld);
   EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(114)), engine::NodeLease::kNoVerdict);
+}
+
+// ---- zones ----------------------------------------------------------------------------
+
+// Zone z1 has three nodes, z2 one. z1a and z1c fall silent (two of three: lost); z1b still
+// renews but reads zone_lost, and the group on it is enqueued to see it; z2 is not lost.
+// z1a renews again: one of three, z1 is back and the group looks again.
+TEST(NodeZones, AZoneIsLostWhileHalfItsNodesAreSilent) {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  NodeLeases::Options o = Manual(client, clock, enqueued);
+  o.storm_share = 0;  // zones alone
+  NodeLeases leases(std::move(o));
+  const Time start = clock.t;
+  for (const char* n : {"z1a", "z1b", "z1c"}) {
+    leases.SetZone(n, "z1");
+    leases.Saw(NodeLease(n, At(0)));
+  }
+  leases.SetZone("z2a", "z2");
+  leases.Saw(NodeLease("z2a", At(0)));
+  leases.Saw(NodeLease("bare", At(0)));  // no zone label
+  leases.Track("ns/on-z1b", {"z1b"}, seconds(15));
+  leases.Track("ns/on-z2a", {"z2a"}, seconds(15));
+  for (int s = 1; s <= 12; ++s) {
+    clock.t = start + seconds(s);
+    if (s % 10 == 0) {
+      for (const char* n : {"z1b", "z2a", "bare"}) leases.Saw(NodeLease(n, At(s)));
+    }
+    leases.FireDue(clock.t);
+  }
+  EXPECT_EQ(leases.LostZones(), std::set<std::string>{"z1"});
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-z1b"}) << "z1b renews, but its zone is lost";
+  ASSERT_TRUE(leases.Cached("z1b"));
+  EXPECT_EQ(leases.Cached("z1b")->zone, "z1");
+  EXPECT_NE(leases.Cached("z1b")->zone_lost.find("zone z1 is lost"), std::string::npos);
+  EXPECT_TRUE(leases.Cached("z2a")->zone_lost.empty());
+  EXPECT_TRUE(leases.Cached("bare")->zone_lost.empty());
+  EXPECT_TRUE(leases.Cached("bare")->zone.empty());
+
+  leases.Saw(NodeLease("z1a", At(13)));
+  clock.t = start + seconds(13);
+  leases.FireDue(clock.t);
+  EXPECT_TRUE(leases.LostZones().empty()) << "one of three silent";
+  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-z1b"});
+  EXPECT_TRUE(leases.Cached("z1b")->zone_lost.empty());
+
+  leases.SetZone("z1b", "");  // its label removed
+  EXPECT_TRUE(leases.Cached("z1b")->zone.empty());
 }
 
 }  // namespace

@@ -90,6 +90,10 @@ matrix() {  # matrix WORKLOAD_NS OPERATOR_NS
   for v in get list watch; do expect yes "$v" leases.coordination.k8s.io kube-node-lease; done
   for v in create update patch delete; do expect no "$v" leases.coordination.k8s.io kube-node-lease; done
   expect no list leases.coordination.k8s.io kube-system
+  # Zones: list/watch the Nodes (their zone label), nothing more of them.
+  for v in list watch; do expect yes "$v" nodes "$ns"; done
+  expect no get nodes "$ns"
+  expect no get nodes "$ns" status
 }
 
 SA=system:serviceaccount:failover-system:failover-operator
@@ -109,7 +113,11 @@ k create namespace "$watched" >/dev/null
 hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" --set crds.install=false >"${TMPDIR:-/tmp}/$rel.yaml"
 grep -q '^kind: CustomResourceDefinition' "${TMPDIR:-/tmp}/$rel.yaml" && fail "the chart rendered the CRD with crds.install=false"
 on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
-grep -q '^kind: ClusterRole' "${TMPDIR:-/tmp}/$rel.yaml" && fail "watchNamespace chart still renders a ClusterRole"
+# Cluster-scoped: only the Nodes' reader (zones), Nodes being cluster-scoped.
+cluster_scoped="$(python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] in ("ClusterRole", "ClusterRoleBinding"): print(d["kind"], d["metadata"]["name"])' "${TMPDIR:-/tmp}/$rel.yaml" | sort | tr '\n' ' ')"
+expect_eq "watchNamespace chart's cluster-scoped RBAC" "ClusterRole $rel-failover-operator-nodes ClusterRoleBinding $rel-failover-operator-nodes " "$cluster_scoped"
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null
 on_exit "k delete -f '${TMPDIR:-/tmp}/$rel.yaml' --ignore-not-found --wait=false"
 SA="system:serviceaccount:$opns:$rel-failover-operator"

@@ -34,7 +34,7 @@ void Standby(const Facts& f, Assessment& a) {
     return;
   }
   std::vector<std::string> why;
-  bool lagging = false, storm = false;
+  bool lagging = false, storm = false, zone = false;
   for (size_t i = 0; i < n; ++i) {
     if (f.active.count(static_cast<int>(i))) continue;
     const MemberState& m = f.c.members[i];
@@ -45,6 +45,7 @@ void Standby(const Facts& f, Assessment& a) {
     } else {
       if (m.healthy && !m.lag_ok) lagging = true;
       if (WhyIneligible(m, role) == Ineligibility::kNodeStorm) storm = true;
+      if (WhyIneligible(m, role) == Ineligibility::kZoneLost) zone = true;
       why.push_back(m.name + ": " + IneligibilityMessage(m, role, f.in.spec));
     }
   }
@@ -52,7 +53,10 @@ void Standby(const Facts& f, Assessment& a) {
     a.standby_reason = Reason::kStandbyReady;
     return;
   }
-  a.standby_reason = lagging ? Reason::kStandbyLagging : storm ? Reason::kNodeStormHold : Reason::kNoHealthyStandby;
+  a.standby_reason = lagging ? Reason::kStandbyLagging
+                     : storm ? Reason::kNodeStormHold
+                     : zone  ? Reason::kZoneLost
+                             : Reason::kNoHealthyStandby;
   a.standby_message = why.empty() ? "no standby member" : "no standby can take over: " + Join(why, "; ");
 }
 

@@ -111,13 +111,27 @@ NodeVerdict JudgeNode(const PodObservation& p, const Spec& spec, const Observed&
   return {true, false, &it->second};
 }
 
+// Why the pod's node's zone counts as lost, or null (no zone, not lost, detection off).
+const std::string* ZoneLost(const PodObservation& p, const Spec& spec, const Observed& observed) {
+  if (p.node_name.empty() || spec.detection.node_lease_timeout <= Duration{0}) return nullptr;
+  auto it = observed.nodes.find(p.node_name);
+  if (it == observed.nodes.end() || it->second.zone_lost.empty()) return nullptr;
+  return &it->second.zone_lost;
+}
+
 void Count(MemberState& m, const PodObservation& p, HealthSource source, bool was_unhealthy,
-           const NodeVerdict& node, const Detection& detection) {
+           const NodeVerdict& node, const Detection& detection, const std::string* zone_lost) {
   if (p.terminating) return;
   auto role = p.labels.find(keys::kRole);
   if (role != p.labels.end() && role->second == "active") m.labelled_active = true;
   ++m.total;
   m.newest_pod = std::max(m.newest_pod, p.created_at);
+  if (zone_lost != nullptr) {
+    ++m.in_lost_zone;
+    if (std::find(m.lost_zones.begin(), m.lost_zones.end(), *zone_lost) == m.lost_zones.end()) {
+      m.lost_zones.push_back(*zone_lost);
+    }
+  }
   if (node.lost) {
     ++m.lost_to_node;
     std::string line = LeaseSilence(detection, *node.node);
@@ -279,7 +293,8 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
     PodState placed = Place(*p, spec, observed.group.name);
     if (placed.owner == PodOwner::kMember) {
       const auto i = static_cast<size_t>(placed.member);
-      Count(c.members[i], *p, source, was_unhealthy[i] != 0, JudgeNode(*p, spec, observed, now), spec.detection);
+      Count(c.members[i], *p, source, was_unhealthy[i] != 0, JudgeNode(*p, spec, observed, now), spec.detection,
+            ZoneLost(*p, spec, observed));
       if (!p->terminating) {
         NoteLeaseRecheck(c, spec.detection, observed, p->node_name, now);
         NoteUnconfirmed(c.members[i], spec.detection, observed, p->node_name, now);
@@ -327,7 +342,12 @@ Ineligibility WhyIneligible(const MemberState& member, Role role) {
   if (!member.lag_ok) return Ineligibility::kLagging;
   if (role == Role::kFenced) return Ineligibility::kFenced;
   if (member.held_by_storm > 0) return Ineligibility::kNodeStorm;
+  if (AllInLostZones(member)) return Ineligibility::kZoneLost;
   return Ineligibility::kNone;
+}
+
+bool AllInLostZones(const MemberState& member) {
+  return member.total > 0 && member.in_lost_zone == member.total;
 }
 
 std::string IneligibilityMessage(const MemberState& member, Role role, const Spec& spec) {
@@ -347,6 +367,8 @@ std::string IneligibilityMessage(const MemberState& member, Role role, const Spe
     case Ineligibility::kLagging: return member.lag_message;
     case Ineligibility::kFenced:
       return "fenced until healthy for " + FormatDuration(spec.failback.stabilization_window);
+    case Ineligibility::kZoneLost:
+      return "ZoneLost: not a switch target while all its pods sit in a lost zone: " + Join(member.lost_zones, ", ");
     case Ineligibility::kNodeStorm:
       return "NodeStormHold: not a switch target while " + std::to_string(member.held_by_storm) +
              " pod(s) count only because a node storm holds node-lease verdicts: " + Join(member.storm_nodes, ", ");

@@ -66,6 +66,11 @@ struct MemberState {
   // into the failure the storm may be.
   int held_by_storm = 0;
   std::vector<std::string> storm_nodes = {};
+  // Pods (not terminating) on a node of a lost zone (NodeObservation::zone_lost), and one
+  // line per such zone. A member all of whose pods sit in lost zones is not promoted
+  // (Ineligibility::kZoneLost), even while its own nodes still renew.
+  int in_lost_zone = 0;
+  std::vector<std::string> lost_zones = {};
 };
 
 struct Classification {
@@ -110,7 +115,9 @@ Classification Classify(const Spec& spec, const Observed& observed, const Status
 std::vector<int> RankOrder(const Spec& spec);
 
 // Why a member may not be promoted automatically, the most fundamental cause first.
-enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced, kNodeStorm };
+enum class Ineligibility { kNone, kUnhealthy, kLagging, kFenced, kNodeStorm, kZoneLost };
+// Whether every pod of the member (one at least) sits in a lost zone.
+bool AllInLostZones(const MemberState& member);
 Ineligibility WhyIneligible(const MemberState& member, Role role);
 inline bool Eligible(const MemberState& member, Role role) {
   return WhyIneligible(member, role) == Ineligibility::kNone;

@@ -34,13 +34,17 @@ const MemberState& At(const Classification& c, int i) { return c.members[static_
 
 // The most preferred eligible member outside `exclude`; failing that, a healthy fenced
 // one within the lag bound (better than no member at all), never one a node storm holds
-// (its pods count only because the storm may be a partition); -1 when none.
+// (its pods count only because the storm may be a partition) nor one all in lost zones;
+// -1 when none.
 int BestStandby(const Classification& c, const std::vector<Role>& roles, const std::set<int>& exclude) {
   for (int i : c.rank_order) {
     if (!exclude.count(i) && Eligible(At(c, i), roles[static_cast<size_t>(i)])) return i;
   }
   for (int i : c.rank_order) {
-    if (!exclude.count(i) && At(c, i).healthy && At(c, i).lag_ok && At(c, i).held_by_storm == 0) return i;
+    if (!exclude.count(i) && At(c, i).healthy && At(c, i).lag_ok && At(c, i).held_by_storm == 0 &&
+        !AllInLostZones(At(c, i))) {
+      return i;
+    }
   }
   return -1;
 }
@@ -348,7 +352,7 @@ void Failback(const Inputs& in, const Classification& c, Decision& d, int curren
   for (int i : c.rank_order) {
     const MemberState& m = At(c, i);
     if (m.rank >= cur_rank) break;
-    if (!m.healthy || !m.lag_ok || m.held_by_storm > 0) continue;
+    if (!m.healthy || !m.lag_ok || m.held_by_storm > 0 || AllInLostZones(m)) continue;
     Time stable = m.since + in.spec.failback.stabilization_window;
     if (in.now < stable) {
       RequeueAt(d, stable, in.now);

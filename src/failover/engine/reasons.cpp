@@ -60,6 +60,7 @@ const char* ReasonName(Reason r) {
     case Reason::kUnhealthyForNotElapsed: return "UnhealthyForNotElapsed";
     case Reason::kNodeLeaseUnconfirmed: return "NodeLeaseUnconfirmed";
     case Reason::kNodeStormHold: return "NodeStormHold";
+    case Reason::kZoneLost: return "ZoneLost";
     case Reason::kValid: return "Valid";
     case Reason::kInvalidSpec: return "InvalidSpec";
     case Reason::kMemberUnfenced: return "MemberUnfenced";

@@ -59,6 +59,7 @@ enum class Reason {
   kUnhealthyForNotElapsed,  // the active member is unhealthy, not yet for unhealthyFor
   kNodeLeaseUnconfirmed,    // a node Lease of the active member looks expired, unconfirmed live
   kNodeStormHold,           // too many nodes silent at once: node-lease verdicts held
+  kZoneLost,                // the only standbys sit in a lost zone
   // InvalidSpec
   kValid,
   kInvalidSpec,

@@ -3,6 +3,11 @@
 #include <chrono>
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "kube/tls.h"
 
 #include "runtime/metrics.h"
 
@@ -36,12 +41,70 @@ kube::Result<BindAddress> ParseBindAddress(const std::string& text) {
   return out;
 }
 
-HttpServer::HttpServer(base::Env& env) : env_(env), server_(std::make_unique<httplib::Server>()) {}
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+// Puts the chain and key of `cert` into `ctx`; "" on success, else what is wrong.
+std::string UseServingCert(SSL_CTX& ctx, const ServingCert& cert) {
+  std::unique_ptr<BIO, BioFree> chain(BIO_new_mem_buf(cert.cert_chain_pem.data(),
+                                                      static_cast<int>(cert.cert_chain_pem.size())));
+  kube::tls::X509Ptr leaf(chain ? PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!leaf || SSL_CTX_use_certificate(&ctx, leaf.get()) != 1) {
+    return "the certificate cannot be used: " + kube::tls::LastOpenSslError();
+  }
+  while (X509* next = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(&ctx, next) != 1) {
+      X509_free(next);
+      return "an intermediate certificate cannot be used: " + kube::tls::LastOpenSslError();
+    }
+  }
+  ERR_clear_error();  // the end of the chain leaves a "no start line" error queued
+  std::unique_ptr<BIO, BioFree> key_bio(BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size())));
+  kube::tls::EvpPkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key || SSL_CTX_use_PrivateKey(&ctx, key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1) {
+    return "the private key cannot be used with the certificate: " + kube::tls::LastOpenSslError();
+  }
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return "";
+}
+
+}  // namespace
+
+HttpServer::HttpServer(base::Env& env) : HttpServer(env, std::make_unique<httplib::Server>()) {}
+
+HttpServer::HttpServer(base::Env& env, std::unique_ptr<httplib::Server> server)
+    : env_(env), server_(std::move(server)) {}
+
+kube::Result<std::unique_ptr<HttpServer>> HttpServer::WithTls(base::Env& env, const ServingCert& cert) {
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>([&cert, &error](SSL_CTX& ctx) {
+    error = UseServingCert(ctx, cert);
+    return error.empty();
+  });
+  if (!server->is_valid()) {
+    return kube::Status(kube::Reason::kTlsError, error.empty() ? "cannot make a TLS context" : error);
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(env, std::move(server)));
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::ServeMetrics(std::shared_ptr<const prometheus::Registry> registry) {
-  server_->Get("/metrics", [registry = std::move(registry)](const httplib::Request&, httplib::Response& res) {
+void HttpServer::ServeMetrics(std::shared_ptr<const prometheus::Registry> registry, RequestGuard guard) {
+  server_->Get("/metrics", [registry = std::move(registry), guard = std::move(guard)](
+                               const httplib::Request& req, httplib::Response& res) {
+    if (guard) {
+      const GuardAnswer answer = guard(req.get_header_value("Authorization"), req.remote_addr);
+      if (answer.status != 200) {
+        res.status = answer.status;
+        if (answer.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+        res.set_content(answer.body, "text/plain; charset=utf-8");
+        return;
+      }
+    }
     res.set_content(registry ? SerializeMetrics(*registry) : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");
   });

@@ -43,30 +43,39 @@ kube::Result<BindAddress> ParseBindAddress(const std::string& text) {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
+STACK_OF(X509)* NewChain(const ParsedServingCert& cert) {
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  for (const auto& x : cert.chain) {
+    if (chain) sk_X509_push(chain, x.get());
+  }
+  return chain;
+}
 
-// Puts the chain and key of `cert` into `ctx`; "" on success, else what is wrong.
-std::string UseServingCert(SSL_CTX& ctx, const ServingCert& cert) {
-  std::unique_ptr<BIO, BioFree> chain(BIO_new_mem_buf(cert.cert_chain_pem.data(),
-                                                      static_cast<int>(cert.cert_chain_pem.size())));
-  kube::tls::X509Ptr leaf(chain ? PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!leaf || SSL_CTX_use_certificate(&ctx, leaf.get()) != 1) {
-    return "the certificate cannot be used: " + kube::tls::LastOpenSslError();
+// Presents `cert` on `ssl` (one handshake); 1 on success.
+int UseOnConnection(SSL* ssl, const ParsedServingCert& cert) {
+  STACK_OF(X509)* chain = NewChain(cert);
+  const int ok = chain ? SSL_use_cert_and_key(ssl, cert.leaf.get(), cert.key.get(), chain, 1) : 0;
+  sk_X509_free(chain);  // SSL_use_cert_and_key took its own references
+  return ok == 1 ? 1 : 0;
+}
+
+// The certificate of each handshake, from the source (which reloads it when due).
+int OnHandshake(SSL* ssl, void* arg) {
+  auto* source = static_cast<ServingCertSource*>(arg);
+  const auto cert = source->Current();
+  return cert ? UseOnConnection(ssl, *cert) : 0;
+}
+
+// Puts `cert` into `ctx` and asks `source` at each handshake; "" on success, else what is wrong.
+std::string SetUpContext(SSL_CTX& ctx, ServingCertSource& source) {
+  const auto cert = source.Current();
+  STACK_OF(X509)* chain = cert ? NewChain(*cert) : nullptr;
+  const bool used = chain && SSL_CTX_use_cert_and_key(&ctx, cert->leaf.get(), cert->key.get(), chain, 1) == 1;
+  sk_X509_free(chain);
+  if (!used || SSL_CTX_check_private_key(&ctx) != 1) {
+    return "the certificate and key cannot be used: " + kube::tls::LastOpenSslError();
   }
-  while (X509* next = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(&ctx, next) != 1) {
-      X509_free(next);
-      return "an intermediate certificate cannot be used: " + kube::tls::LastOpenSslError();
-    }
-  }
-  ERR_clear_error();  // the end of the chain leaves a "no start line" error queued
-  std::unique_ptr<BIO, BioFree> key_bio(BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size())));
-  kube::tls::EvpPkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key || SSL_CTX_use_PrivateKey(&ctx, key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1) {
-    return "the private key cannot be used with the certificate: " + kube::tls::LastOpenSslError();
-  }
+  SSL_CTX_set_cert_cb(&ctx, OnHandshake, &source);
   SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   return "";
@@ -79,16 +88,20 @@ HttpServer::HttpServer(base::Env& env) : HttpServer(env, std::make_unique<httpli
 HttpServer::HttpServer(base::Env& env, std::unique_ptr<httplib::Server> server)
     : env_(env), server_(std::move(server)) {}
 
-kube::Result<std::unique_ptr<HttpServer>> HttpServer::WithTls(base::Env& env, const ServingCert& cert) {
+kube::Result<std::unique_ptr<HttpServer>> HttpServer::WithTls(base::Env& env,
+                                                             std::shared_ptr<ServingCertSource> certs) {
+  if (!certs) return kube::Status(kube::Reason::kInvalidArgument, "no certificate source");
   std::string error;
-  auto server = std::make_unique<httplib::SSLServer>([&cert, &error](SSL_CTX& ctx) {
-    error = UseServingCert(ctx, cert);
+  auto server = std::make_unique<httplib::SSLServer>([&certs, &error](SSL_CTX& ctx) {
+    error = SetUpContext(ctx, *certs);
     return error.empty();
   });
   if (!server->is_valid()) {
     return kube::Status(kube::Reason::kTlsError, error.empty() ? "cannot make a TLS context" : error);
   }
-  return std::unique_ptr<HttpServer>(new HttpServer(env, std::move(server)));
+  std::unique_ptr<HttpServer> out(new HttpServer(env, std::move(server)));
+  out->certs_ = std::move(certs);
+  return out;
 }
 
 HttpServer::~HttpServer() { Stop(); }

@@ -52,9 +52,11 @@ using RequestGuard = std::function<GuardAnswer(const std::string& authorization,
 class HttpServer {
  public:
   explicit HttpServer(base::Env& env);
-  // Serves HTTPS only (TLS 1.2 or newer) with `cert`; a plain HTTP request on its port gets
-  // no answer. An error when the certificate or key cannot be used.
-  static kube::Result<std::unique_ptr<HttpServer>> WithTls(base::Env& env, const ServingCert& cert);
+  // Serves HTTPS only (TLS 1.2 or newer), each handshake with the certificate `certs` has
+  // then (so a rotated one is presented without a restart); a plain HTTP request on its
+  // port gets no answer. An error when the certificate or key cannot be used.
+  static kube::Result<std::unique_ptr<HttpServer>> WithTls(base::Env& env,
+                                                           std::shared_ptr<ServingCertSource> certs);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -76,6 +78,7 @@ class HttpServer {
   void HandleChecks(bool ready, const std::string& query_verbose, int* code, std::string* body);
 
   base::Env& env_;
+  std::shared_ptr<ServingCertSource> certs_;  // with TLS; outlives server_ (its handshakes)
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> listen_done_{false};

@@ -19,8 +19,8 @@ std::string ManagerFlagsUsage() {
          "  --metrics-secure[=true|false]      /metrics over HTTPS, each request's bearer token checked by a\n"
          "                                     TokenReview and a SubjectAccessReview (get /metrics); false:\n"
          "                                     plain HTTP without authentication (default true)\n"
-         "  --metrics-cert-dir=DIR             tls.crt and tls.key for /metrics (default: a self-signed\n"
-         "                                     certificate made at start)\n"
+         "  --metrics-cert-dir=DIR             tls.crt and tls.key for /metrics, read again when they\n"
+         "                                     change (default: a self-signed certificate made at start)\n"
          "  --health-probe-bind-address=ADDR   /healthz,/readyz address (default :8081, 0 disables)\n"
          "  --leader-elect[=true|false]        leader election on a Lease (default false)\n"
          "  --leader-election-id=NAME          Lease name (default failover-operator-leader)\n"
@@ -359,21 +359,22 @@ int Manager::Run() {
 
 kube::Status Manager::MakeSecureMetricsServer() {
   base::Env& env = *options_.env;
-  ServingCert cert;
+  std::shared_ptr<ServingCertSource> certs;
   std::string source;
   if (!options_.metrics_cert_dir.empty()) {
-    auto loaded = LoadServingCert(options_.metrics_cert_dir);
-    if (!loaded.ok()) return loaded.status();
-    cert = std::move(*loaded);
-    source = options_.metrics_cert_dir;
+    auto from_dir = ServingCertSource::FromDir(options_.metrics_cert_dir, env);
+    if (!from_dir.ok()) return from_dir.status();
+    certs = std::move(*from_dir);
+    source = options_.metrics_cert_dir + " (read again when it changes)";
   } else {
-    const auto hosts = DefaultServingHosts();
-    auto made = GenerateSelfSignedCert(hosts, env.WallNow());
+    auto made = GenerateSelfSignedCert(DefaultServingHosts(), env.WallNow());
     if (!made.ok()) return made.status();
-    cert = std::move(*made);
-    source = "self-signed";
+    auto fixed = ServingCertSource::Fixed(*made);
+    if (!fixed.ok()) return fixed.status();
+    certs = std::move(*fixed);
+    source = "self-signed, made at start";
   }
-  auto server = HttpServer::WithTls(env, cert);
+  auto server = HttpServer::WithTls(env, std::move(certs));
   if (!server.ok()) return server.status();
   MetricsAuthOptions auth_options = options_.metrics_auth;
   auth_options.env = &env;

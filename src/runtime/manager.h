@@ -31,8 +31,9 @@ struct ManagerOptions {
   // must be allowed to create both. False: plain HTTP, open to whoever reaches the port.
   bool metrics_secure = true;
   // With metrics_secure: a directory holding tls.crt and tls.key (a kubernetes.io/tls
-  // Secret mounted, e.g. from cert-manager), read at start. Empty: a self-signed
-  // certificate made in memory at start (GenerateSelfSignedCert).
+  // Secret mounted, e.g. from cert-manager), read at start and again when they change
+  // (ServingCertSource). Empty: a self-signed certificate made in memory at start
+  // (GenerateSelfSignedCert).
   std::string metrics_cert_dir;
   // With metrics_secure: the authorizer's cache and review settings (its env is the manager's).
   MetricsAuthOptions metrics_auth;

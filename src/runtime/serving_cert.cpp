@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "kube/tls.h"
+#include "runtime/logger.h"
 
 namespace runtime {
 namespace {
@@ -115,6 +117,88 @@ kube::Result<ServingCert> GenerateSelfSignedCert(const std::vector<std::string>&
     return CertError("encoding the certificate and key");
   }
   return ServingCert{ReadPem(cert_bio.get()), ReadPem(key_bio.get())};
+}
+
+kube::Result<std::shared_ptr<const ParsedServingCert>> ParseServingCert(const ServingCert& cert) {
+  auto parsed = std::make_shared<ParsedServingCert>();
+  parsed->pem = cert;
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(cert.cert_chain_pem.data(),
+                                                    static_cast<int>(cert.cert_chain_pem.size())));
+  ERR_clear_error();
+  while (bio) {
+    X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (!x) break;
+    std::shared_ptr<X509> owned(x, kube::tls::X509Free());
+    if (!parsed->leaf) {
+      parsed->leaf = owned;
+    } else {
+      parsed->chain.push_back(owned);
+    }
+  }
+  ERR_clear_error();  // the end of the chain leaves a "no start line" error queued
+  if (!parsed->leaf) return kube::Status(kube::Reason::kConfigError, "no PEM certificate");
+  auto key = kube::tls::PrivateKeyFromPem(cert.key_pem);
+  if (!key.ok()) return kube::Status(kube::Reason::kConfigError, "no PEM private key");
+  parsed->key = *key;
+  if (!kube::tls::KeyMatchesCertificate(parsed->leaf.get(), parsed->key.get())) {
+    return kube::Status(kube::Reason::kConfigError, "the private key is not the certificate's");
+  }
+  return std::shared_ptr<const ParsedServingCert>(std::move(parsed));
+}
+
+kube::Result<std::shared_ptr<ServingCertSource>> ServingCertSource::Fixed(const ServingCert& cert) {
+  auto parsed = ParseServingCert(cert);
+  if (!parsed.ok()) return parsed.status();
+  std::shared_ptr<ServingCertSource> source(new ServingCertSource());
+  source->current_ = *parsed;
+  source->loads_ = 1;
+  return source;
+}
+
+kube::Result<std::shared_ptr<ServingCertSource>> ServingCertSource::FromDir(const std::string& dir, base::Env& env,
+                                                                          std::chrono::milliseconds interval) {
+  auto loaded = LoadServingCert(dir);
+  if (!loaded.ok()) return loaded.status();
+  auto parsed = ParseServingCert(*loaded);
+  if (!parsed.ok()) return parsed.status();
+  std::shared_ptr<ServingCertSource> source(new ServingCertSource());
+  source->dir_ = dir;
+  source->env_ = &env;
+  source->interval_ = interval;
+  source->current_ = *parsed;
+  source->next_look_ = env.Now() + interval;
+  source->loads_ = 1;
+  return source;
+}
+
+std::shared_ptr<const ParsedServingCert> ServingCertSource::Current() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dir_.empty() || env_->Now() < next_look_) return current_;
+  next_look_ = env_->Now() + interval_;
+  auto cert_pem = ReadFile(dir_ + "/tls.crt");
+  auto key_pem = ReadFile(dir_ + "/tls.key");
+  if (!cert_pem.ok() || !key_pem.ok()) {
+    Logger("metrics").Warn("serving certificate not read again; keeping the one in use",
+                           {{"error", (!cert_pem.ok() ? cert_pem : key_pem).status().message()}});
+    return current_;
+  }
+  if (*cert_pem == current_->pem.cert_chain_pem && *key_pem == current_->pem.key_pem) return current_;
+  auto parsed = ParseServingCert({*cert_pem, *key_pem});
+  if (!parsed.ok()) {
+    // A rotation may be caught between its two files: the next look reads them again.
+    Logger("metrics").Warn("changed serving certificate does not load yet; keeping the one in use",
+                           {{"dir", dir_}, {"error", parsed.status().message()}});
+    return current_;
+  }
+  current_ = *parsed;
+  ++loads_;
+  Logger("metrics").Info("serving certificate reloaded", {{"dir", dir_}, {"loads", loads_}});
+  return current_;
+}
+
+uint64_t ServingCertSource::loads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return loads_;
 }
 
 kube::Result<ServingCert> LoadServingCert(const std::string& dir) {

@@ -14,6 +14,7 @@
 #include "kube/tls.h"
 #include "runtime/http_server.h"
 #include "runtime/metrics.h"
+#include "support/fake_env.h"
 
 namespace {
 
@@ -122,7 +123,9 @@ TEST(HttpsServer, ServesMetricsOverTlsOnlyAndOnlyWhatTheGuardLetsThrough) {
   ASSERT_TRUE(cert.ok());
   runtime::RuntimeMetrics metrics(std::make_shared<prometheus::Registry>());
   metrics.WorkqueueAdds().Add({{"name", "https_test"}}).Increment();
-  auto server = runtime::HttpServer::WithTls(base::RealEnv(), *cert);
+  auto source = runtime::ServingCertSource::Fixed(*cert);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto server = runtime::HttpServer::WithTls(base::RealEnv(), *source);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   std::string seen_authorization;
   (*server)->ServeMetrics(metrics.registry(), [&](const std::string& authorization, const std::string&) {
@@ -172,9 +175,52 @@ TEST(HttpsServer, RefusesAKeyThatIsNotTheCertificates) {
   auto a = runtime::GenerateSelfSignedCert({"localhost"}, now);
   auto b = runtime::GenerateSelfSignedCert({"localhost"}, now);
   ASSERT_TRUE(a.ok() && b.ok());
-  auto server = runtime::HttpServer::WithTls(base::RealEnv(), {a->cert_chain_pem, b->key_pem});
-  ASSERT_FALSE(server.ok());
-  EXPECT_NE(server.status().message().find("private key"), std::string::npos) << server.status().message();
+  auto source = runtime::ServingCertSource::Fixed({a->cert_chain_pem, b->key_pem});
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("private key"), std::string::npos) << source.status().message();
+  EXPECT_FALSE(runtime::HttpServer::WithTls(base::RealEnv(), nullptr).ok());
+}
+
+// A certificate from a directory is presented anew once its files change (a rotation),
+// without a restart; a half-written rotation keeps the one in use.
+TEST(HttpsServer, PresentsARotatedCertificateWithoutARestart) {
+  const auto now = std::chrono::system_clock::now();
+  auto a = runtime::GenerateSelfSignedCert({"localhost"}, now);
+  auto b = runtime::GenerateSelfSignedCert({"localhost"}, now);
+  ASSERT_TRUE(a.ok() && b.ok());
+  TempDir dir;
+  dir.Write("tls.crt", a->cert_chain_pem);
+  dir.Write("tls.key", a->key_pem);
+  dir.Write("a.crt", a->cert_chain_pem);
+  dir.Write("b.crt", b->cert_chain_pem);
+  testsupport::FakeEnv env;  // the source's clock: when it looks at the files again
+  auto source = runtime::ServingCertSource::FromDir(dir.path, env, std::chrono::seconds(10));
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto server = runtime::HttpServer::WithTls(base::RealEnv(), *source);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  (*server)->ServeMetrics(nullptr);
+  ASSERT_TRUE((*server)->Start({false, "127.0.0.1", 0}).ok());
+  // Whether a client trusting only `ca` gets an answer.
+  auto trusted_by = [&](const std::string& ca) {
+    httplib::SSLClient c("localhost", (*server)->port());
+    c.set_ca_cert_path((dir.path + "/" + ca).c_str());
+    c.enable_server_certificate_verification(true);
+    auto r = c.Get("/metrics");
+    return r && r->status == 200;
+  };
+  EXPECT_TRUE(trusted_by("a.crt"));
+  EXPECT_FALSE(trusted_by("b.crt"));
+
+  dir.Write("tls.crt", b->cert_chain_pem);  // half a rotation: the key is still a's
+  env.Advance(std::chrono::seconds(10));
+  EXPECT_TRUE(trusted_by("a.crt")) << "a half-written rotation replaced the certificate";
+  dir.Write("tls.key", b->key_pem);
+  EXPECT_TRUE(trusted_by("a.crt")) << "looked again before the interval";
+  env.Advance(std::chrono::seconds(10));
+  EXPECT_TRUE(trusted_by("b.crt"));
+  EXPECT_FALSE(trusted_by("a.crt"));
+  EXPECT_EQ((*source)->loads(), 2u);
+  (*server)->Stop();
 }
 
 }  // namespace

@@ -134,7 +134,8 @@ TEST(MetricsAuthIntegration, TokenReviewAndSubjectAccessReviewDecideWhoReadsMetr
   ASSERT_TRUE(runtime_test::WaitFor([&] { return mgr.metrics_port() != 0; }, 10s));
   const int port = mgr.metrics_port();
 
-  // RBAC bindings reach the authorizer's cache within moments; retry the first scrape.
+  // The apiserver's RBAC authorizer sees a new binding after a moment (through its
+  // informers); a refusal in between is kept 10 s by the operator, hence up to 20 s.
   Answer reader;
   EXPECT_TRUE(runtime_test::WaitFor([&] {
     reader = HttpsGet(port, reader_token);

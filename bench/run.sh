@@ -176,7 +176,7 @@ bash "$REPO/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" failovergroups.
 start_operator() {  # NAMESPACE FLAGS [METRICS_ADDRESS]
   # shellcheck disable=SC2086
   start_bg operator "$OPERATOR" --kubeconfig="$OP_KC" --namespace="$1" \
-    --metrics-bind-address="${3:-0}" --health-probe-bind-address=0 --log-level=warn $2
+    --metrics-bind-address="${3:-0}" --metrics-secure=false --health-probe-bind-address=0 --log-level=warn $2
   sleep 0.5
   kill -0 "$(pid_of operator)" 2>/dev/null || { tail -20 "$WORK/operator.log" >&2; die "the operator exited at start"; }
 }

@@ -128,8 +128,8 @@ start_operator() {  # ns log
 start_operator_once() {  # ns log
   METRICS_PORT="$(free_port)"; HEALTH_PORT="$(free_port)"
   "$BIN/failover-operator" --kubeconfig "$OP_KUBECONFIG" --namespace "$1" \
-    --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$HEALTH_PORT" \
-    --log-format text --log-level debug ${OP_EXTRA[@]+"${OP_EXTRA[@]}"} >>"$2" 2>&1 &
+    --metrics-bind-address "127.0.0.1:$METRICS_PORT" --metrics-secure=false \
+    --health-probe-bind-address "127.0.0.1:$HEALTH_PORT" --log-format text --log-level debug ${OP_EXTRA[@]+"${OP_EXTRA[@]}"} >>"$2" 2>&1 &
   OP_PID=$!
   PIDS+=("$OP_PID")
   local i; for i in $(seq 1 100); do

@@ -71,7 +71,7 @@ METRICS="$FO_NODE_IP:8080"
 HEALTH="$FO_NODE_IP:8081"
 "$BIN_DIR/failover-operator" --kubeconfig "$SA_KUBECONFIG" --leader-elect \
   --leader-election-namespace failover-system \
-  --metrics-bind-address "$METRICS" --health-probe-bind-address "$HEALTH" \
+  --metrics-bind-address "$METRICS" --metrics-secure=false --health-probe-bind-address "$HEALTH" \
   --log-format text >"$DEMO_DIR/operator.log" 2>&1 &
 echo $! >"$DEMO_DIR/operator.pid"
 for _ in $(seq 1 100); do

@@ -3,6 +3,11 @@
 #include <chrono>
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "kube/tls.h"
 
 #include "runtime/metrics.h"
 
@@ -36,12 +41,83 @@ kube::Result<BindAddress> ParseBindAddress(const std::string& text) {
   return out;
 }
 
-HttpServer::HttpServer(base::Env& env) : env_(env), server_(std::make_unique<httplib::Server>()) {}
+namespace {
+
+STACK_OF(X509)* NewChain(const ParsedServingCert& cert) {
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  for (const auto& x : cert.chain) {
+    if (chain) sk_X509_push(chain, x.get());
+  }
+  return chain;
+}
+
+// Presents `cert` on `ssl` (one handshake); 1 on success.
+int UseOnConnection(SSL* ssl, const ParsedServingCert& cert) {
+  STACK_OF(X509)* chain = NewChain(cert);
+  const int ok = chain ? SSL_use_cert_and_key(ssl, cert.leaf.get(), cert.key.get(), chain, 1) : 0;
+  sk_X509_free(chain);  // SSL_use_cert_and_key took its own references
+  return ok == 1 ? 1 : 0;
+}
+
+// The certificate of each handshake, from the source (which reloads it when due).
+int OnHandshake(SSL* ssl, void* arg) {
+  auto* source = static_cast<ServingCertSource*>(arg);
+  const auto cert = source->Current();
+  return cert ? UseOnConnection(ssl, *cert) : 0;
+}
+
+// Puts `cert` into `ctx` and asks `source` at each handshake; "" on success, else what is wrong.
+std::string SetUpContext(SSL_CTX& ctx, ServingCertSource& source) {
+  const auto cert = source.Current();
+  STACK_OF(X509)* chain = cert ? NewChain(*cert) : nullptr;
+  const bool used = chain && SSL_CTX_use_cert_and_key(&ctx, cert->leaf.get(), cert->key.get(), chain, 1) == 1;
+  sk_X509_free(chain);
+  if (!used || SSL_CTX_check_private_key(&ctx) != 1) {
+    return "the certificate and key cannot be used: " + kube::tls::LastOpenSslError();
+  }
+  SSL_CTX_set_cert_cb(&ctx, OnHandshake, &source);
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return "";
+}
+
+}  // namespace
+
+HttpServer::HttpServer(base::Env& env) : HttpServer(env, std::make_unique<httplib::Server>()) {}
+
+HttpServer::HttpServer(base::Env& env, std::unique_ptr<httplib::Server> server)
+    : env_(env), server_(std::move(server)) {}
+
+kube::Result<std::unique_ptr<HttpServer>> HttpServer::WithTls(base::Env& env,
+                                                             std::shared_ptr<ServingCertSource> certs) {
+  if (!certs) return kube::Status(kube::Reason::kInvalidArgument, "no certificate source");
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>([&certs, &error](SSL_CTX& ctx) {
+    error = SetUpContext(ctx, *certs);
+    return error.empty();
+  });
+  if (!server->is_valid()) {
+    return kube::Status(kube::Reason::kTlsError, error.empty() ? "cannot make a TLS context" : error);
+  }
+  std::unique_ptr<HttpServer> out(new HttpServer(env, std::move(server)));
+  out->certs_ = std::move(certs);
+  return out;
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::ServeMetrics(std::shared_ptr<const prometheus::Registry> registry) {
-  server_->Get("/metrics", [registry = std::move(registry)](const httplib::Request&, httplib::Response& res) {
+void HttpServer::ServeMetrics(std::shared_ptr<const prometheus::Registry> registry, RequestGuard guard) {
+  server_->Get("/metrics", [registry = std::move(registry), guard = std::move(guard)](
+                               const httplib::Request& req, httplib::Response& res) {
+    if (guard) {
+      const GuardAnswer answer = guard(req.get_header_value("Authorization"), req.remote_addr);
+      if (answer.status != 200) {
+        res.status = answer.status;
+        if (answer.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+        res.set_content(answer.body, "text/plain; charset=utf-8");
+        return;
+      }
+    }
     res.set_content(registry ? SerializeMetrics(*registry) : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");
   });

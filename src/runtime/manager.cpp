@@ -15,7 +15,12 @@
 namespace runtime {
 
 std::string ManagerFlagsUsage() {
-  return "  --metrics-bind-address=ADDR        /metrics address (default :8080, 0 disables)\n"
+  return "  --metrics-bind-address=ADDR        /metrics address (default :8443, 0 disables)\n"
+         "  --metrics-secure[=true|false]      /metrics over HTTPS, each request's bearer token checked by a\n"
+         "                                     TokenReview and a SubjectAccessReview (get /metrics); false:\n"
+         "                                     plain HTTP without authentication (default true)\n"
+         "  --metrics-cert-dir=DIR             tls.crt and tls.key for /metrics, read again when they\n"
+         "                                     change (default: a self-signed certificate made at start)\n"
          "  --health-probe-bind-address=ADDR   /healthz,/readyz address (default :8081, 0 disables)\n"
          "  --leader-elect[=true|false]        leader election on a Lease (default false)\n"
          "  --leader-election-id=NAME          Lease name (default failover-operator-leader)\n"
@@ -38,6 +43,8 @@ void AddManagerFlags(base::FlagSet& flags, ManagerOptions* o) {
       return std::string();
     });
   }
+  flags.Bool("--metrics-secure", &o->metrics_secure);
+  flags.String("--metrics-cert-dir", &o->metrics_cert_dir);
   flags.Bool("--leader-elect", &o->leader_elect);
   flags.String("--leader-election-id", &o->leader_election_id);
   flags.String("--leader-election-namespace", &o->leader_election_namespace);
@@ -155,6 +162,11 @@ void Manager::RequestStop() {
 }
 
 int Manager::metrics_port() const { return metrics_port_.load(); }
+
+std::shared_ptr<MetricsAuthorizer> Manager::metrics_authorizer() const {
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  return metrics_auth_;
+}
 int Manager::health_port() const { return health_port_.load(); }
 
 void Manager::StartControllers() {
@@ -190,9 +202,17 @@ int Manager::Run() {
     running_.store(false);
     return 1;
   }
+  if (!metrics_addr->disabled && options_.metrics_secure) {
+    auto st = MakeSecureMetricsServer();
+    if (!st.ok()) {
+      log_.Error("cannot serve metrics securely", {{"error", st.message()}});
+      running_.store(false);
+      return 1;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!metrics_addr->disabled) {
+    if (!metrics_addr->disabled && !options_.metrics_secure) {
       metrics_server_ = std::make_unique<HttpServer>(*options_.env);
       metrics_server_->ServeMetrics(options_.metrics_registry);
     }
@@ -220,7 +240,8 @@ int Manager::Run() {
     }
     metrics_port_.store(metrics_server_->port());
     log_.Info("serving metrics", {{"address", options_.metrics_bind_address},
-                                  {"port", metrics_server_->port()}});
+                                  {"port", metrics_server_->port()},
+                                  {"secure", options_.metrics_secure}});
   }
   if (health_server_) {
     auto st = health_server_->Start(*health_addr);
@@ -334,6 +355,62 @@ int Manager::Run() {
   const bool clean = Shutdown();
   running_.store(false);
   return clean ? 0 : 1;
+}
+
+kube::Status Manager::MakeSecureMetricsServer() {
+  base::Env& env = *options_.env;
+  std::shared_ptr<ServingCertSource> certs;
+  std::string source;
+  if (!options_.metrics_cert_dir.empty()) {
+    auto from_dir = ServingCertSource::FromDir(options_.metrics_cert_dir, env);
+    if (!from_dir.ok()) return from_dir.status();
+    certs = std::move(*from_dir);
+    source = options_.metrics_cert_dir + " (read again when it changes)";
+  } else {
+    auto made = GenerateSelfSignedCert(DefaultServingHosts(), env.WallNow());
+    if (!made.ok()) return made.status();
+    auto fixed = ServingCertSource::Fixed(*made);
+    if (!fixed.ok()) return fixed.status();
+    certs = std::move(*fixed);
+    source = "self-signed, made at start";
+  }
+  auto server = HttpServer::WithTls(env, std::move(certs));
+  if (!server.ok()) return server.status();
+  MetricsAuthOptions auth_options = options_.metrics_auth;
+  auth_options.env = &env;
+  // Reviews are not writes: the raw client, so a standby replica (fenced) answers too.
+  auto authorizer = std::make_shared<MetricsAuthorizer>(raw_client_, auth_options);
+  Logger metrics_log("metrics");
+  (*server)->ServeMetrics(options_.metrics_registry, [authorizer, metrics_log](const std::string& authorization,
+                                                                        const std::string& remote) {
+    const AccessDecision d = authorizer->Authorize(authorization);
+    const LogFields fields = {{"remote", remote}, {"user", d.user}, {"reason", d.reason},
+                              {"code", d.HttpStatus()}};
+    switch (d.outcome) {
+      case AccessDecision::Outcome::kAllowed:
+        metrics_log.Debug("metrics request allowed", {{"remote", remote}, {"user", d.user}});
+        return GuardAnswer{};
+      case AccessDecision::Outcome::kUnauthenticated:
+        metrics_log.Warn("metrics request refused: not authenticated", fields);
+        return GuardAnswer{401, "Unauthorized: " + d.reason + "\n"};
+      case AccessDecision::Outcome::kForbidden:
+        metrics_log.Warn("metrics request refused: not authorized", fields);
+        return GuardAnswer{403, "Forbidden: user \"" + d.user + "\" " + d.reason + "\n"};
+      case AccessDecision::Outcome::kUnavailable:
+        metrics_log.Error("metrics request not decided: the apiserver could not be asked", fields);
+        return GuardAnswer{503, "Service Unavailable: " + d.reason + "\n"};
+    }
+    return GuardAnswer{500, "Internal Server Error\n"};
+  });
+  log_.Info("metrics served over HTTPS with TokenReview and SubjectAccessReview",
+            {{"certificate", source}, {"path", auth_options.path}});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    metrics_server_ = std::move(*server);
+  }
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  metrics_auth_ = authorizer;
+  return kube::Status::OK();
 }
 
 bool Manager::Shutdown() {

@@ -19,11 +19,24 @@
 #include "runtime/leader_election.h"
 #include "runtime/logger.h"
 #include "runtime/metrics.h"
+#include "runtime/metrics_auth.h"
 
 namespace runtime {
 
 struct ManagerOptions {
-  std::string metrics_bind_address = ":8080";       // "0" disables
+  std::string metrics_bind_address = ":8443";       // "0" disables
+  // /metrics over HTTPS, each request authenticated by a TokenReview and authorized by a
+  // SubjectAccessReview (get on the non-resource path /metrics) against the apiserver, as
+  // controller-runtime's secure metrics are (MetricsAuthorizer); the manager's client
+  // must be allowed to create both. False: plain HTTP, open to whoever reaches the port.
+  bool metrics_secure = true;
+  // With metrics_secure: a directory holding tls.crt and tls.key (a kubernetes.io/tls
+  // Secret mounted, e.g. from cert-manager), read at start and again when they change
+  // (ServingCertSource). Empty: a self-signed certificate made in memory at start
+  // (GenerateSelfSignedCert).
+  std::string metrics_cert_dir;
+  // With metrics_secure: the authorizer's cache and review settings (its env is the manager's).
+  MetricsAuthOptions metrics_auth;
   std::string health_probe_bind_address = ":8081";  // "0" disables
   bool leader_elect = false;
   std::string leader_election_id = "failover-operator-leader";  // the Lease name
@@ -62,7 +75,8 @@ struct ManagerOptions {
 };
 
 // Declares the manager's flags on `flags`, each writing into *options:
-// --metrics-bind-address, --health-probe-bind-address, --leader-elect,
+// --metrics-bind-address, --metrics-secure, --metrics-cert-dir,
+// --health-probe-bind-address, --leader-elect,
 // --leader-election-id, --leader-election-namespace,
 // --leader-elect-lease-duration/-renew-deadline/-retry-period and --cache-sync-timeout
 // (positive durations in the CRD's grammar: 15s, 500ms, 1m30s), --log-format=json|text,
@@ -131,12 +145,16 @@ class Manager {
   // the reconciles used: the hook and probe pools.
   void AddStopStep(std::string name, std::function<void()> stop);
 
+  // The authorizer of /metrics (metrics_secure), null before Run has made it or without.
+  std::shared_ptr<MetricsAuthorizer> metrics_authorizer() const;
+
   // Ports actually bound (useful with ":0"); 0 when disabled or not started.
   int metrics_port() const;
   int health_port() const;
 
  private:
   void StartControllers();
+  kube::Status MakeSecureMetricsServer();
   bool Shutdown();  // false: not clean (see Run)
   bool ShutdownSteps(Clock::time_point deadline);
 
@@ -154,6 +172,8 @@ class Manager {
   // thread): published once Run has made it, null before.
   std::atomic<LeaderElector*> elector_view_{nullptr};
   std::unique_ptr<HttpServer> metrics_server_;
+  mutable std::mutex auth_mu_;
+  std::shared_ptr<MetricsAuthorizer> metrics_auth_;  // with metrics_secure, once Run has begun; auth_mu_
   std::unique_ptr<HttpServer> health_server_;
   std::vector<std::pair<std::string, HealthCheck>> healthz_, readyz_;
 

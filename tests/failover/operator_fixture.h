@@ -90,6 +90,7 @@ class OperatorProcess {
                                      "--kubeconfig", kubeconfig_.empty() ? testsupport::kubeconfig_path() : kubeconfig_,
                                      "--namespace", ns_,
                                      "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port_),
+                                     "--metrics-secure=false",  // scraped over plain HTTP on the loopback
                                      "--health-probe-bind-address", "127.0.0.1:" + std::to_string(health_port_),
                                      "--log-format", "text",
                                      "--log-level", "debug"};

@@ -14,9 +14,12 @@ kube::Status Parse(std::initializer_list<const char*> args, runtime::ManagerOpti
   return runtime::ParseManagerFlags(argc, argv, o, rest);
 }
 
+// controller-runtime's, with /metrics secure on :8443 as kubebuilder's scaffold serves it.
 TEST(ManagerFlags, DefaultsMatchControllerRuntime) {
   runtime::ManagerOptions o;
-  EXPECT_EQ(o.metrics_bind_address, ":8080");
+  EXPECT_EQ(o.metrics_bind_address, ":8443");
+  EXPECT_TRUE(o.metrics_secure);
+  EXPECT_EQ(o.metrics_cert_dir, "");
   EXPECT_EQ(o.health_probe_bind_address, ":8081");
   EXPECT_FALSE(o.leader_elect);
   EXPECT_EQ(o.lease_duration, 15s);
@@ -46,6 +49,18 @@ TEST(ManagerFlags, ParsesBothFormsAndLeavesOthers) {
   EXPECT_EQ(rest, (std::vector<std::string>{"--kubeconfig=/k", "positional"}));
   ASSERT_TRUE(Parse({"--leader-elect=false"}, &o, &rest).ok());
   EXPECT_FALSE(o.leader_elect);
+}
+
+TEST(ManagerFlags, MetricsArePlainOnlyWhenAsked) {
+  runtime::ManagerOptions o;
+  ASSERT_TRUE(Parse({"--metrics-cert-dir=/certs"}, &o, nullptr).ok());
+  EXPECT_TRUE(o.metrics_secure);
+  EXPECT_EQ(o.metrics_cert_dir, "/certs");
+  ASSERT_TRUE(Parse({"--metrics-secure=false"}, &o, nullptr).ok());
+  EXPECT_FALSE(o.metrics_secure);
+  ASSERT_TRUE(Parse({"--metrics-secure"}, &o, nullptr).ok());
+  EXPECT_TRUE(o.metrics_secure);
+  EXPECT_FALSE(Parse({"--metrics-secure=no"}, &o, nullptr).ok());
 }
 
 TEST(ManagerFlags, BadValuesNameTheFlag) {
@@ -132,7 +147,7 @@ TEST(ManagerFlags, ShareOneFlagSetWithTheProgram) {
   EXPECT_EQ(flags.Parse(2, unknown).error, "unknown flag --foo");
   const char* address[] = {"prog", "--metrics-bind-address=nope"};
   EXPECT_EQ(flags.Parse(2, address).error.rfind("--metrics-bind-address: ", 0), 0u);
-  EXPECT_EQ(o.metrics_bind_address, ":8080");
+  EXPECT_EQ(o.metrics_bind_address, ":8443");
 }
 
 TEST(LeaderElection, ValidateRejectsInconsistentDurations) {

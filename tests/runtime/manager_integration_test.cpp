@@ -35,6 +35,7 @@ std::string GetBody(int port, const std::string& path, int* status) {
 runtime::ManagerOptions LocalOptions() {
   runtime::ManagerOptions o;
   o.metrics_bind_address = "127.0.0.1:0";
+  o.metrics_secure = false;  // plain HTTP; the secure path: metrics_auth_integration_test
   o.health_probe_bind_address = "127.0.0.1:0";
   o.graceful_shutdown_timeout = 10s;
   return o;

@@ -31,6 +31,7 @@ class CountingReconciler : public runtime::Reconciler {
 runtime::ManagerOptions LocalOptions(std::shared_ptr<prometheus::Registry> registry) {
   runtime::ManagerOptions o;
   o.metrics_bind_address = "127.0.0.1:0";
+  o.metrics_secure = false;  // plain HTTP; the secure path: metrics_auth_integration_test
   o.health_probe_bind_address = "0";
   o.memory_trim_interval = 0ms;
   o.graceful_shutdown_timeout = 10s;

@@ -168,7 +168,7 @@ gen1="$(jp "$d" '{.metadata.generation}')"
 [ "$gen1" -gt "$gen0" ] || fail "the Deployment was not updated (generation $gen0 -> $gen1)"
 c='{.spec.template.spec.containers[0]'
 expect_eq "Deployment args after the upgrade" \
-  "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8080 --health-probe-bind-address=:8081 --log-level=debug --log-format=json --cache-sync-timeout=10m --workers=8" \
+  "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8443 --metrics-secure=true --health-probe-bind-address=:8081 --log-level=debug --log-format=json --cache-sync-timeout=10m --workers=8" \
   "$(jp "$d" "$c.args[*]}")"
 expect_eq "imagePullSecrets as objects" regcred "$(jp "$d" '{.spec.template.spec.imagePullSecrets[*].name}')"
 expect_eq "topology spread (2 replicas)" "topology.kubernetes.io/zone kubernetes.io/hostname" \

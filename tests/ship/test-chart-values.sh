@@ -8,6 +8,9 @@
 #  - replicaCount 2 renders a PodDisruptionBudget and topology spread over zones and nodes,
 #    replicaCount 1 neither; their values (maxUnavailable, own constraints, off) apply;
 #  - imagePullSecrets render as the pod spec's objects;
+#  - secure metrics (metrics.*): --metrics-secure, the review and reader ClusterRoles, a
+#    certificate Secret mounted for --metrics-cert-dir, readers bound, an https
+#    ServiceMonitor with a bearer token; plain HTTP and none of that with secure false;
 #  - the CRD: rendered from files/crds/ (identical to crds/ but for the metadata the chart
 #    adds), annotated helm.sh/resource-policy: keep unless crds.keep=false, absent with
 #    crds.install=false; the chart has no crds/ directory (Helm would install it on its own
@@ -100,6 +103,10 @@ refused "unknown topologySpread.whenUnsatisfiable" whenUnsatisfiable --set topol
 refused "serviceMonitor.interval not a duration" interval --set serviceMonitor.interval=fast
 refused "metricsService.type unknown" type --set metricsService.type=Ingress
 refused "a pod label that is not a string" podLabels --set podLabels.build=42
+refused "metrics.secure not a boolean" secure --set-string metrics.secure=maybe
+refused "metrics.readers entry without a namespace" namespace --set 'metrics.readers[0].name=prometheus'
+refused "metrics.readers as bare names" readers --set 'metrics.readers[0]=prometheus'
+refused "serviceMonitor.tlsConfig not an object" tlsConfig --set serviceMonitor.tlsConfig=insecure
 
 log "--- PodDisruptionBudget and topology spread above one replica"
 rendered poddisruptionbudget.yaml --set replicaCount=2 >"$tmp/pdb.yaml"
@@ -132,6 +139,46 @@ log "--- imagePullSecrets are objects"
 rendered deployment.yaml --set 'imagePullSecrets[0].name=regcred' --set 'imagePullSecrets[1].name=mirror' >"$tmp/pull.yaml"
 expect_eq imagePullSecrets "- name: regcred - name: mirror" \
   "$(sed -n '/^      imagePullSecrets:/,/^      [a-z]/p' "$tmp/pull.yaml" | sed -n 's/^        - /- /p' | paste -sd' ')"
+
+log "--- secure metrics"
+args() { rendered deployment.yaml "$@" | sed -n 's/^        - \(--metrics[a-z-]*=.*\)$/\1/p' | paste -sd' '; }
+expect_eq secure-default-args "--metrics-bind-address=:8443 --metrics-secure=true" "$(args)"
+expect_eq secure-default-no-volume 0 "$(rendered deployment.yaml | grep -c 'volumes:')"
+# The RBAC documents with their --- separators (helm orders them by kind).
+rbac_docs() { hb template r "$chart" --show-only templates/rbac.yaml "$@"; }
+rbac_docs >"$tmp/rbac.yaml"
+cluster_roles() { awk '/^kind: ClusterRole$/{c=1; next} c && /^  name: /{print $2; c=0}' "$1" | paste -sd' '; }
+expect_eq secure-cluster-roles "r-failover-operator r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac.yaml")"
+expect_eq secure-review-rules "tokenreviews create subjectaccessreviews create" \
+  "$(awk '/^kind: ClusterRole$/{c=1} /^---/{c=0} c' "$tmp/rbac.yaml" | sed -n '/^  name: r-failover-operator-metrics-auth$/,/^kind:/p' | sed -n 's/^  resources: \["\(.*\)"\]$/\1/p; s/^  verbs: \["\(.*\)"\]$/\1/p' | paste -sd' ')"
+expect_eq secure-reader-rule '- nonResourceURLs: ["/metrics"] verbs: ["get"]' \
+  "$(awk '/^kind: ClusterRole$/{c=1} /^---/{c=0} c' "$tmp/rbac.yaml" | sed -n '/^  name: r-failover-operator-metrics-reader$/,/^kind:/p' | sed -n '/^rules:/,$p' | sed -n 's/^\(- nonResourceURLs: .*\)$/\1/p; s/^  \(verbs: .*\)$/\1/p' | paste -sd' ')"
+# No reader bound by default: the one object so named is the ClusterRole.
+expect_eq secure-no-reader-binding 1 "$(grep -c '^  name: r-failover-operator-metrics-reader$' "$tmp/rbac.yaml")"
+rbac_docs --set 'metrics.readers[0].name=prometheus-k8s' --set 'metrics.readers[0].namespace=monitoring' >"$tmp/readers.yaml"
+expect_eq secure-reader-binding "ServiceAccount monitoring/prometheus-k8s" \
+  "$(awk '/^kind: ClusterRoleBinding$/{b=1} b && /^  name: r-failover-operator-metrics-reader$/{r=1} r && /^- kind: /{k=$3} r && /^  name: /{n=$2} r && /^  namespace: /{print k, $2 "/" n; exit}' "$tmp/readers.yaml")"
+rbac_docs --set watchNamespace=apps >"$tmp/rbac-ns.yaml"
+expect_eq secure-watchNamespace-cluster-roles "r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac-ns.yaml")"
+rendered deployment.yaml --set metrics.certSecret=operator-metrics-tls >"$tmp/cert.yaml"
+expect_eq secure-cert-args "--metrics-bind-address=:8443 --metrics-secure=true --metrics-cert-dir=/etc/failover-operator/metrics-cert" \
+  "$(args --set metrics.certSecret=operator-metrics-tls)"
+expect_eq secure-cert-volume "operator-metrics-tls" "$(sed -n 's/^          secretName: //p' "$tmp/cert.yaml")"
+expect_eq secure-cert-mount "/etc/failover-operator/metrics-cert true" \
+  "$(sed -n '/^        volumeMounts:/,/^      [a-z]/p' "$tmp/cert.yaml" | sed -n 's/^ *mountPath: //p; s/^ *readOnly: //p' | paste -sd' ')"
+rendered servicemonitor.yaml --set serviceMonitor.enabled=true >"$tmp/sm.yaml"
+expect_eq secure-servicemonitor "https /var/run/secrets/kubernetes.io/serviceaccount/token true" \
+  "$(sed -n 's/^    scheme: //p; s/^    bearerTokenFile: //p; s/^      insecureSkipVerify: //p' "$tmp/sm.yaml" | paste -sd' ')"
+rendered servicemonitor.yaml --set serviceMonitor.enabled=true --set serviceMonitor.tlsConfig.insecureSkipVerify=false \
+  --set serviceMonitor.tlsConfig.serverName=fo-metrics.failover-system.svc >"$tmp/sm-ca.yaml"
+expect_eq secure-servicemonitor-tls "false fo-metrics.failover-system.svc" \
+  "$(sed -n 's/^      insecureSkipVerify: //p; s/^      serverName: //p' "$tmp/sm-ca.yaml" | paste -sd' ')"
+expect_eq plain-args "--metrics-bind-address=:8443 --metrics-secure=false" "$(args --set metrics.secure=false --set metrics.certSecret=ignored)"
+rbac_docs --set metrics.secure=false >"$tmp/rbac-plain.yaml"
+expect_eq plain-cluster-roles "r-failover-operator" "$(cluster_roles "$tmp/rbac-plain.yaml")"
+rendered servicemonitor.yaml --set serviceMonitor.enabled=true --set metrics.secure=false >"$tmp/sm-plain.yaml"
+expect_eq plain-servicemonitor "http 0" "$(sed -n 's/^    scheme: //p' "$tmp/sm-plain.yaml") $(grep -c '^ *\(bearerTokenFile\|tlsConfig\):' "$tmp/sm-plain.yaml" || true)"
+log "ok: secure metrics by default, with its RBAC, certificate and ServiceMonitor; plain only when asked"
 
 log "--- the CRD, as a template"
 [ -e "$chart/crds" ] && fail "the chart has a crds/ directory: Helm would install it itself and never upgrade it"

@@ -182,12 +182,12 @@ expect_eq default-release-annotation "$rel" "$(jp "$d" '{.metadata.annotations.m
 expect_eq default-managed-by Helm "$(jp "$d" '{.metadata.labels.app\.kubernetes\.io/managed-by}')"
 expect_eq default-replicas 2 "$(jp "$d" '{.spec.replicas}')"
 expect_eq default-image ghcr.io/failover-operator/failover-operator:0.1.0 "$(jp "$d" "$c.image}")"
-expect_eq default-args "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8080 --health-probe-bind-address=:8081 --log-level=info --log-format=json --cache-sync-timeout=10m" "$(jp "$d" "$c.args[*]}")"
+expect_eq default-args "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8443 --metrics-secure=true --health-probe-bind-address=:8081 --log-level=info --log-format=json --cache-sync-timeout=10m" "$(jp "$d" "$c.args[*]}")"
 expect_eq default-serviceaccount "$rel-failover-operator" "$(jp "$d" '{.spec.template.spec.serviceAccountName}')"
 expect_eq default-pod-security "true 65532 RuntimeDefault" "$(jp "$d" '{.spec.template.spec.securityContext.runAsNonRoot} {.spec.template.spec.securityContext.runAsUser} {.spec.template.spec.securityContext.seccompProfile.type}')"
 expect_eq default-container-security "false true true ALL" "$(jp "$d" "$c.securityContext.allowPrivilegeEscalation} $c.securityContext.readOnlyRootFilesystem} $c.securityContext.runAsNonRoot} $c.securityContext.capabilities.drop[*]}")"
 expect_eq default-sa-exists "serviceaccount/$rel-failover-operator" "$(w k get serviceaccount "$rel-failover-operator" -n "$ns" -o name)"
-expect_eq default-metrics-service "ClusterIP 8080" "$(jp "service/$rel-failover-operator-metrics -n $ns" '{.spec.type} {.spec.ports[0].port}')"
+expect_eq default-metrics-service "ClusterIP 8443" "$(jp "service/$rel-failover-operator-metrics -n $ns" '{.spec.type} {.spec.ports[0].port}')"
 expect_eq default-clusterrole-rules 6 "$(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}x{end}' | wc -c)"
 expect_eq default-clusterrolebinding "ClusterRole/$rel-failover-operator ServiceAccount/$ns/$rel-failover-operator" "$(jp "clusterrolebinding/$rel-failover-operator" '{.roleRef.kind}/{.roleRef.name} {.subjects[0].kind}/{.subjects[0].namespace}/{.subjects[0].name}')"
 expect_eq default-lease-role "create; get update on $rel-failover-operator-leader" "$(jp "role/$rel-failover-operator-leader-election -n $ns" '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
@@ -199,6 +199,16 @@ diff <(jp "clusterrole/$rel-failover-operator" '{range .rules[*]}{.apiGroups} {.
      <(w k apply -f "$SRC/manifests/rbac/role.yaml" --dry-run=client -o jsonpath='{range .rules[*]}{.apiGroups} {.resources} {.verbs}{"\n"}{end}') ||
   fail "chart ClusterRole rules differ from manifests/rbac/role.yaml"
 log "ok: chart rules = manifests/rbac/role.yaml rules"
+# Secure metrics (metrics.secure, the default): the review roles as manifests/rbac has them.
+rules() { jp "$1" '{range .rules[*]}{.apiGroups} {.resources} {.nonResourceURLs} {.verbs}{"\n"}{end}'; }
+file_rules() { w k apply -f "$1" --dry-run=client -o jsonpath='{range .rules[*]}{.apiGroups} {.resources} {.nonResourceURLs} {.verbs}{"\n"}{end}'; }
+diff <(rules "clusterrole/$rel-failover-operator-metrics-auth") <(file_rules "$SRC/manifests/rbac/metrics_auth_role.yaml") ||
+  fail "chart metrics-auth ClusterRole rules differ from manifests/rbac/metrics_auth_role.yaml"
+diff <(rules "clusterrole/$rel-failover-operator-metrics-reader") <(file_rules "$SRC/manifests/rbac/metrics_reader_role.yaml") ||
+  fail "chart metrics-reader ClusterRole rules differ from manifests/rbac/metrics_reader_role.yaml"
+expect_eq default-metrics-auth-binding "ClusterRole/$rel-failover-operator-metrics-auth ServiceAccount/$ns/$rel-failover-operator" "$(jp "clusterrolebinding/$rel-failover-operator-metrics-auth" '{.roleRef.kind}/{.roleRef.name} {.subjects[0].kind}/{.subjects[0].namespace}/{.subjects[0].name}')"
+expect_eq default-can-review "yes yes" "$(for r in tokenreviews.authentication.k8s.io subjectaccessreviews.authorization.k8s.io; do k auth can-i create "$r" --as "system:serviceaccount:$ns:$rel-failover-operator" || true; done | paste -sd' ')"
+log "ok: secure metrics: the operator may create TokenReviews and SubjectAccessReviews; metrics-reader as in manifests/rbac"
 
 log "--- helm upgrade"
 # The Deployment controller has created the first ReplicaSet (its pods stay unscheduled).
@@ -213,7 +223,7 @@ w hb upgrade "$rel" "$chart" -n "$ns" --reuse-values --set logLevel=debug >/dev/
 expect_eq upgrade-status "deployed 3" "$(hb status "$rel" -n "$ns" -o json | jq -r '"\(.info.status) \(.version)"')"
 jp "$d" '{.spec.template}' >"$tmp/template2.json"
 cmp -s "$tmp/template1.json" "$tmp/template2.json" && fail "helm upgrade --set logLevel=debug left the pod template as it was"
-expect_eq upgrade-args "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8080 --health-probe-bind-address=:8081 --log-level=debug --log-format=json --cache-sync-timeout=10m" "$(jp "$d" "$c.args[*]}")"
+expect_eq upgrade-args "--leader-elect --leader-election-id=$rel-failover-operator-leader --metrics-bind-address=:8443 --metrics-secure=true --health-probe-bind-address=:8081 --log-level=debug --log-format=json --cache-sync-timeout=10m" "$(jp "$d" "$c.args[*]}")"
 gen2="$(jp "$d" '{.metadata.generation}')"
 [ "$gen2" -gt "$gen1" ] || fail "generation did not go up on upgrade: $gen1 -> $gen2"
 log "ok: generation $gen1 -> $gen2"
@@ -256,7 +266,7 @@ w k create namespace "$ns2" >/dev/null
 w k create namespace "$watched" >/dev/null
 values2=(-f "$nondefault" --set "watchNamespace=$watched" --set-string "podLabels.build=0042")
 w hb template "$rel2" "$chart" -n "$ns2" "${values2[@]}" >"$tmp/custom.yaml"
-grep -q '^kind: ClusterRole' "$tmp/custom.yaml" && fail "ClusterRole rendered with watchNamespace set"
+grep -q '^kind: ClusterRole' "$tmp/custom.yaml" && fail "ClusterRole rendered with watchNamespace set and metrics.secure false"
 for kind in ServiceMonitor PrometheusRule ConfigMap; do
   grep -q "^kind: $kind\$" "$tmp/custom.yaml" || fail "$kind not rendered with it enabled"
 done
@@ -272,7 +282,7 @@ diff -B "$tmp/custom.yaml" "$tmp/custom.manifest" || fail "helm install applied 
 d="deployment/fo-custom -n $ns2"
 expect_eq custom-replicas 1 "$(jp "$d" '{.spec.replicas}')"
 expect_eq custom-image registry.example.com/team/failover-operator:1.2.3 "$(jp "$d" "$c.image}")"
-expect_eq custom-args "--metrics-bind-address=:9090 --health-probe-bind-address=:9091 --log-level=debug --log-format=text --cache-sync-timeout=20m --namespace=$watched --log-level=debug" "$(jp "$d" "$c.args[*]}")"
+expect_eq custom-args "--metrics-bind-address=:9090 --metrics-secure=false --health-probe-bind-address=:9091 --log-level=debug --log-format=text --cache-sync-timeout=20m --namespace=$watched --log-level=debug" "$(jp "$d" "$c.args[*]}")"
 expect_eq custom-serviceaccount fo-custom-sa "$(jp "$d" '{.spec.template.spec.serviceAccountName}')"
 expect_eq custom-sa-annotation platform "$(jp "serviceaccount/fo-custom-sa -n $ns2" '{.metadata.annotations.example\.com/owner}')"
 expect_eq custom-pod-label-set-string 0042 "$(jp "$d" '{.spec.template.metadata.labels.build}')"
@@ -287,6 +297,7 @@ expect_eq custom-role-namespace "$watched" "$(jp "role/fo-custom -n $watched" '{
 expect_eq custom-rolebinding-subject "$ns2/fo-custom-sa" "$(jp "rolebinding/fo-custom -n $watched" '{.subjects[0].namespace}/{.subjects[0].name}')"
 k get role fo-custom-leader-election -n "$ns2" >/dev/null 2>&1 && fail "leader-election Role created with leaderElection.enabled=false"
 expect_eq custom-servicemonitor-release prometheus "$(jp "servicemonitor/fo-custom -n $ns2" '{.metadata.labels.release}')"
+expect_eq custom-servicemonitor-plain "http " "$(jp "servicemonitor/fo-custom -n $ns2" '{.spec.endpoints[0].scheme} {.spec.endpoints[0].bearerTokenFile}')"
 want_alerts="$(grep -c '^  - alert:' "$SRC/manifests/monitoring/alerts.rules.yaml")"
 expect_eq custom-prometheusrule-alerts "$want_alerts" "$(jp "prometheusrule/fo-custom -n $ns2" '{range .spec.groups[*].rules[*]}{.alert}{"\n"}{end}' | grep -c .)"
 jp "configmap/fo-custom-dashboard -n $ns2" '{.data.failover-operator\.json}' | jq -e '.panels | length > 0' >/dev/null ||

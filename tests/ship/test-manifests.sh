@@ -8,7 +8,7 @@ crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
 on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
-on_exit "k delete clusterrole failover-operator --ignore-not-found; k delete clusterrolebinding failover-operator --ignore-not-found"
+on_exit "k delete clusterrole failover-operator failover-operator-metrics-auth failover-operator-metrics-reader --ignore-not-found; k delete clusterrolebinding failover-operator failover-operator-metrics-auth --ignore-not-found"
 
 # Namespaced objects can only be dry-run once their namespace exists.
 k apply -f "$SRC/manifests/manager/namespace.yaml"
@@ -34,7 +34,11 @@ expect_eq readiness /readyz "$(jp "$d" "$c.readinessProbe.httpGet.path}")"
 expect_eq args-leader-elect --leader-elect "$(jp "$d" "$c.args[0]}")"
 [ -n "$(jp "$d" "$c.resources.limits.memory}")" ] && [ -n "$(jp "$d" "$c.resources.requests.cpu}")" ] ||
   fail "requests/limits missing"
-expect_eq metrics-service-port 8080 "$(jp 'service/failover-operator-metrics -n failover-system' '{.spec.ports[0].port}')"
+expect_eq metrics-service-port 8443 "$(jp 'service/failover-operator-metrics -n failover-system' '{.spec.ports[0].port}')"
+expect_eq metrics-secure "--metrics-bind-address=:8443 --metrics-secure" "$(jp "$d" "$c.args[2]} $c.args[3]}")"
+expect_eq metrics-container-port 8443 "$(jp "$d" "$c.ports[?(@.name==\"metrics\")].containerPort}")"
+expect_eq metrics-auth-binding "ClusterRole/failover-operator-metrics-auth failover-system/failover-operator" "$(jp clusterrolebinding/failover-operator-metrics-auth '{.roleRef.kind}/{.roleRef.name} {.subjects[0].namespace}/{.subjects[0].name}')"
+expect_eq metrics-reader-role "/metrics get" "$(jp clusterrole/failover-operator-metrics-reader '{.rules[0].nonResourceURLs[*]} {.rules[0].verbs[*]}')"
 expect_eq lease-role "create; get update on failover-operator-leader" "$(jp 'role/failover-operator-leader-election -n failover-system' '{.rules[0].verbs[*]}; {.rules[1].verbs[*]} on {.rules[1].resourceNames[*]}')"
 expect_eq args-lease-id --leader-election-id=failover-operator-leader "$(jp "$d" "$c.args[1]}")"
 

@@ -112,6 +112,10 @@ log "ok: the chart's alerts select its job and link the runbooks"
 sm="$mon/servicemonitor.yaml"
 grep -qx '  jobLabel: app.kubernetes.io/name' "$sm" || fail "kustomize ServiceMonitor: no jobLabel app.kubernetes.io/name"
 grep -qx '    honorLabels: true' "$sm" || fail "kustomize ServiceMonitor: endpoint without honorLabels: true"
+# Secure metrics: https with Prometheus's ServiceAccount token.
+grep -qx '    scheme: https' "$sm" || fail "kustomize ServiceMonitor: not scheme https (metrics are secure by default)"
+grep -qx '    bearerTokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token' "$sm" ||
+  fail "kustomize ServiceMonitor: no bearerTokenFile (the scrape must carry Prometheus's token)"
 grep -qx '    app.kubernetes.io/name: failover-operator' "$SRC/manifests/manager/metrics_service.yaml" ||
   fail "the kustomize metrics Service's app.kubernetes.io/name is not failover-operator (the alerts' job)"
 chart_objects() { hb template r "$SRC/charts/failover-operator" --set serviceMonitor.enabled=true "$@"; }
@@ -122,6 +126,9 @@ for name in "" fo; do
   only servicemonitor.yaml <"$tmp/sm.yaml" >"$tmp/sm-only.yaml"
   grep -qx '  jobLabel: app.kubernetes.io/name' "$tmp/sm-only.yaml" || fail "chart ServiceMonitor: no jobLabel"
   grep -qx '    honorLabels: true' "$tmp/sm-only.yaml" || fail "chart ServiceMonitor: no honorLabels: true"
+  grep -qx '    scheme: https' "$tmp/sm-only.yaml" || fail "chart ServiceMonitor: not scheme https by default"
+  grep -qx '    bearerTokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token' "$tmp/sm-only.yaml" ||
+    fail "chart ServiceMonitor: no bearerTokenFile by default"
   expect_eq "chart metrics Service name label (nameOverride='$name')" "${name:-failover-operator}" \
     "$(only metrics-service.yaml <"$tmp/sm.yaml" | sed -n 's/^    app.kubernetes.io\/name: //p' | sort -u)"
 done

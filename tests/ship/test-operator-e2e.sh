@@ -5,9 +5,14 @@
 #    manifests/rbac (never admin) and leader election on;
 #  - the shipped sample (manifests/samples, pods pinned to the local node) fails over
 #    when the primary fails its readiness; traffic follows; no request is Forbidden;
-#  - a real Prometheus (Debian's) scrapes it during the failover: `promtool check
-#    metrics` passes on /metrics, every dashboard query returns data, and the
-#    FailoverGroupFailoverOccurred alert fires from alerts.rules.yaml.
+#  - /metrics is secure by default: HTTPS, and only a bearer token whose user the
+#    apiserver lets get /metrics (a ServiceAccount bound to the shipped metrics-reader
+#    ClusterRole) is served; another ServiceAccount's token gets 403, none 401, plain HTTP
+#    no answer; the operator reviews tokens with its shipped RBAC and logs no token;
+#  - a real Prometheus (Debian's) scrapes it over HTTPS with that ServiceAccount's token
+#    during the failover: `promtool check metrics` passes on /metrics, every dashboard
+#    query returns data, and the FailoverGroupFailoverOccurred alert fires from
+#    alerts.rules.yaml.
 # usage: test-operator-e2e.sh BIN_DIR
 source "$(dirname "$0")/lib.sh"
 use_cluster
@@ -41,6 +46,7 @@ k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
 on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
 on_exit "k delete namespace failover-system failover-demo --ignore-not-found --timeout=90s"
 on_exit "k delete -k '$SRC/manifests/rbac' --ignore-not-found"
+on_exit "k delete clusterrolebinding failover-operator-e2e-metrics-reader --ignore-not-found"
 k apply -k "$SRC/manifests/crd" >/dev/null
 crd_established failovergroups.failover.io
 k apply -f "$SRC/manifests/manager/namespace.yaml" >/dev/null
@@ -49,8 +55,17 @@ bash "$SRC/tests/ship/sa-kubeconfig.sh" failover-system failover-operator "$tmp/
 grep -q 'client-certificate' "$tmp/operator.kubeconfig" && fail "operator kubeconfig carries a client certificate"
 expect_eq "operator identity can read secrets" no "$(k auth can-i get secrets -A --as system:serviceaccount:failover-system:failover-operator || true)"
 
+# The scraper: a ServiceAccount bound to the shipped metrics-reader ClusterRole, as a
+# platform team binds its Prometheus's; and one that is bound to nothing.
+k create serviceaccount prometheus -n failover-system >/dev/null
+k create serviceaccount stranger -n failover-system >/dev/null
+k create clusterrolebinding failover-operator-e2e-metrics-reader --clusterrole=failover-operator-metrics-reader \
+  --serviceaccount=failover-system:prometheus >/dev/null
+k create token prometheus -n failover-system --duration=1h >"$tmp/prometheus.token"
+stranger_token="$(k create token stranger -n failover-system --duration=1h)"
+
 mport="$(free_port)"; hport="$(free_port)"; pport="$(free_port)"
-log "operator: metrics 127.0.0.1:$mport, health 127.0.0.1:$hport, as failover-system/failover-operator"
+log "operator: metrics https://127.0.0.1:$mport (secure by default), health 127.0.0.1:$hport, as failover-system/failover-operator"
 POD_NAMESPACE=failover-system POD_NAME=ship-operator-0 "$bin_dir/failover-operator" \
   --kubeconfig "$tmp/operator.kubeconfig" --leader-elect --leader-election-id=failover-operator-leader \
   --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address "127.0.0.1:$hport" \
@@ -62,14 +77,40 @@ on_exit "kill $op; sleep 1; kill -9 $op"
 on_exit "k delete namespace failover-demo --ignore-not-found --timeout=60s || k patch fg demo -n failover-demo --type=merge -p '{\"metadata\":{\"finalizers\":null}}'"
 on_exit "[ -f '$tmp/ok' ] || { echo '--- operator log (tail)'; tail -60 '$tmp/operator.log'; }"
 wait_for 60 "operator /readyz" curl -sf "http://127.0.0.1:$hport/readyz"
-leads() { curl -sf "http://127.0.0.1:$mport/metrics" | grep -qE '^leader_election_master_status\{.*\} 1'; }
+scrape() {  # scrape [CURL ARGS...]: /metrics over HTTPS with the scraper's token
+  curl -sfk --max-time 10 -H "Authorization: Bearer $(cat "$tmp/prometheus.token")" "$@" "https://127.0.0.1:$mport/metrics"
+}
+leads() { scrape | grep -qE '^leader_election_master_status\{.*\} 1'; }
 wait_for 60 "operator leads" leads
+
+log "--- secure /metrics"
+code() { curl -sk --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+expect_eq "metrics-reader's token" 200 "$(code -H "Authorization: Bearer $(cat "$tmp/prometheus.token")" "https://127.0.0.1:$mport/metrics")"
+expect_eq "a token without metrics-reader" 403 "$(code -H "Authorization: Bearer $stranger_token" "https://127.0.0.1:$mport/metrics")"
+expect_eq "no token" 401 "$(code "https://127.0.0.1:$mport/metrics")"
+expect_eq "a forged token" 401 "$(code -H "Authorization: Bearer ${stranger_token%????}AAAA" "https://127.0.0.1:$mport/metrics")"
+plain="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/metrics" || true)"
+[ "$plain" = 200 ] && fail "plain HTTP was served on the secure metrics port"
+log "ok: plain HTTP on the secure port: no answer (code '$plain')"
+# The server certificate is the operator's own, self-signed, for the loopback too.
+openssl s_client -connect "127.0.0.1:$mport" </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName >"$tmp/san.txt" ||
+  fail "no TLS certificate on the metrics port"
+grep -q 'IP Address:127.0.0.1' "$tmp/san.txt" || fail "the metrics certificate does not name 127.0.0.1: $(cat "$tmp/san.txt")"
+grep -q 'metrics request refused: not authorized' "$tmp/operator.log" || fail "the operator did not log the 403"
+grep -q 'metrics request refused: not authenticated' "$tmp/operator.log" || fail "the operator did not log the 401"
+for t in "$(cat "$tmp/prometheus.token")" "$stranger_token"; do
+  grep -qF "${t: -40}" "$tmp/operator.log" && fail "the operator logged a token"
+done
+log "ok: 200 for metrics-reader, 403 without it, 401 without or with a forged token; refusals logged, tokens not"
 
 cat >"$tmp/prometheus.yml" <<PROM
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: ["$SRC/manifests/monitoring/alerts.rules.yaml"]
 scrape_configs:
 - job_name: failover-operator
+  scheme: https
+  tls_config: {insecure_skip_verify: true}
+  authorization: {credentials_file: "$tmp/prometheus.token"}
   static_configs: [{targets: ["127.0.0.1:$mport"]}]
 PROM
 promtool check config "$tmp/prometheus.yml" >/dev/null
@@ -135,7 +176,7 @@ expect_eq "role of $pod_a after failover (fencing Label)" fenced "$(jpath pod "$
 log "ok: failed over to site-b; traffic follows"
 
 log "--- Prometheus"
-curl -sf "http://127.0.0.1:$mport/metrics" >"$tmp/metrics.txt"
+scrape >"$tmp/metrics.txt"
 promtool check metrics <"$tmp/metrics.txt" || fail "promtool check metrics reports problems on /metrics"
 log "ok: promtool check metrics"
 failover_alert_firing() {

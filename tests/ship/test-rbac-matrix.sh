@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The shipped roles give the operator's ServiceAccount what it needs and nothing else:
 # an access matrix through `kubectl auth can-i --as` (SubjectAccessReview) for the
-# kustomize manifests and for the chart in single-namespace mode.
+# kustomize manifests and for the chart in single-namespace mode. Secure metrics: the
+# operator may create TokenReviews and SubjectAccessReviews and read nothing through them;
+# a scraper bound to the metrics-reader ClusterRole may get /metrics and nothing else.
 source "$(dirname "$0")/lib.sh"
 use_cluster
 use_helm
@@ -94,13 +96,39 @@ matrix() {  # matrix WORKLOAD_NS OPERATOR_NS
   for v in list watch; do expect yes "$v" nodes "$ns"; done
   expect no get nodes "$ns"
   expect no get nodes "$ns" status
+  # Secure metrics: the two reviews, create only (cluster-scoped).
+  expect yes create tokenreviews.authentication.k8s.io -A
+  expect yes create subjectaccessreviews.authorization.k8s.io -A
+  for v in get list; do
+    expect no "$v" tokenreviews.authentication.k8s.io -A
+    expect no "$v" subjectaccessreviews.authorization.k8s.io -A
+  done
+  expect no create localsubjectaccessreviews.authorization.k8s.io "$ns"
+  expect no create certificatesigningrequests.certificates.k8s.io -A
 }
+# can_url VERB PATH SUBJECT -> yes|no
+can_url() { k auth can-i "$1" "$2" --as "$3" 2>/dev/null || true; }
 
 SA=system:serviceaccount:failover-system:failover-operator
 echo "access matrix of $SA (manifests/rbac, all namespaces):"
 lease=failover-operator-leader
 matrix "$(unique ship-any)" failover-system
+expect_eq "$SA get /metrics (not a scraper)" no "$(can_url get /metrics "$SA")"
 report
+
+# The metrics-reader ClusterRole, bound to a scraper's ServiceAccount: get /metrics, nothing else.
+scraper_ns="$(unique ship-scraper)"
+on_exit "k delete namespace $scraper_ns --ignore-not-found --wait=false; k delete clusterrolebinding $scraper_ns --ignore-not-found"
+k create namespace "$scraper_ns" >/dev/null
+k create serviceaccount prometheus -n "$scraper_ns" >/dev/null
+k create clusterrolebinding "$scraper_ns" --clusterrole=failover-operator-metrics-reader --serviceaccount="$scraper_ns:prometheus" >/dev/null
+scraper="system:serviceaccount:$scraper_ns:prometheus"
+expect_eq "scraper get /metrics" yes "$(can_url get /metrics "$scraper")"
+expect_eq "scraper post /metrics" no "$(can_url post /metrics "$scraper")"
+expect_eq "scraper get /metrics/extra" no "$(can_url get /metrics/extra "$scraper")"
+expect_eq "scraper get pods" no "$(k auth can-i get pods -A --as "$scraper" 2>/dev/null || true)"
+expect_eq "scraper create tokenreviews" no "$(k auth can-i create tokenreviews.authentication.k8s.io --as "$scraper" 2>/dev/null || true)"
+log "ok: metrics-reader allows get /metrics and nothing else"
 
 # The chart with watchNamespace: a Role in that namespace only.
 rel="$(unique shiprbac)"
@@ -113,11 +141,10 @@ k create namespace "$watched" >/dev/null
 hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" --set crds.install=false >"${TMPDIR:-/tmp}/$rel.yaml"
 grep -q '^kind: CustomResourceDefinition' "${TMPDIR:-/tmp}/$rel.yaml" && fail "the chart rendered the CRD with crds.install=false"
 on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
-# Cluster-scoped: only the Nodes' reader (zones), Nodes being cluster-scoped.
-cluster_scoped="$(python3 -c 'import sys, yaml
-for d in yaml.safe_load_all(open(sys.argv[1])):
-    if d and d["kind"] in ("ClusterRole", "ClusterRoleBinding"): print(d["kind"], d["metadata"]["name"])' "${TMPDIR:-/tmp}/$rel.yaml" | sort | tr '\n' ' ')"
-expect_eq "watchNamespace chart's cluster-scoped RBAC" "ClusterRole $rel-failover-operator-nodes ClusterRoleBinding $rel-failover-operator-nodes " "$cluster_scoped"
+# Cluster-wide roles: secure metrics' (the reviews, and /metrics for scrapers) and the
+# Nodes' reader (zones), Nodes being cluster-scoped.
+cluster_roles="$(awk '/^kind: ClusterRole$/{c=1; next} c && /^  name: /{print $2; c=0}' "${TMPDIR:-/tmp}/$rel.yaml" | sort | paste -sd' ')"
+expect_eq "watchNamespace chart ClusterRoles" "$rel-failover-operator-metrics-auth $rel-failover-operator-metrics-reader $rel-failover-operator-nodes" "$cluster_roles"
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null
 on_exit "k delete -f '${TMPDIR:-/tmp}/$rel.yaml' --ignore-not-found --wait=false"
 SA="system:serviceaccount:$opns:$rel-failover-operator"

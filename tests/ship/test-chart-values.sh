@@ -148,7 +148,7 @@ expect_eq secure-default-no-volume 0 "$(rendered deployment.yaml | grep -c 'volu
 rbac_docs() { hb template r "$chart" --show-only templates/rbac.yaml "$@"; }
 rbac_docs >"$tmp/rbac.yaml"
 cluster_roles() { awk '/^kind: ClusterRole$/{c=1; next} c && /^  name: /{print $2; c=0}' "$1" | paste -sd' '; }
-expect_eq secure-cluster-roles "r-failover-operator r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac.yaml")"
+expect_eq secure-cluster-roles "r-failover-operator r-failover-operator-nodes r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac.yaml")"
 expect_eq secure-review-rules "tokenreviews create subjectaccessreviews create" \
   "$(awk '/^kind: ClusterRole$/{c=1} /^---/{c=0} c' "$tmp/rbac.yaml" | sed -n '/^  name: r-failover-operator-metrics-auth$/,/^kind:/p' | sed -n 's/^  resources: \["\(.*\)"\]$/\1/p; s/^  verbs: \["\(.*\)"\]$/\1/p' | paste -sd' ')"
 expect_eq secure-reader-rule '- nonResourceURLs: ["/metrics"] verbs: ["get"]' \
@@ -159,7 +159,7 @@ rbac_docs --set 'metrics.readers[0].name=prometheus-k8s' --set 'metrics.readers[
 expect_eq secure-reader-binding "ServiceAccount monitoring/prometheus-k8s" \
   "$(awk '/^kind: ClusterRoleBinding$/{b=1} b && /^  name: r-failover-operator-metrics-reader$/{r=1} r && /^- kind: /{k=$3} r && /^  name: /{n=$2} r && /^  namespace: /{print k, $2 "/" n; exit}' "$tmp/readers.yaml")"
 rbac_docs --set watchNamespace=apps >"$tmp/rbac-ns.yaml"
-expect_eq secure-watchNamespace-cluster-roles "r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac-ns.yaml")"
+expect_eq secure-watchNamespace-cluster-roles "r-failover-operator-nodes r-failover-operator-metrics-auth r-failover-operator-metrics-reader" "$(cluster_roles "$tmp/rbac-ns.yaml")"
 rendered deployment.yaml --set metrics.certSecret=operator-metrics-tls >"$tmp/cert.yaml"
 expect_eq secure-cert-args "--metrics-bind-address=:8443 --metrics-secure=true --metrics-cert-dir=/etc/failover-operator/metrics-cert" \
   "$(args --set metrics.certSecret=operator-metrics-tls)"
@@ -175,7 +175,7 @@ expect_eq secure-servicemonitor-tls "false fo-metrics.failover-system.svc" \
   "$(sed -n 's/^      insecureSkipVerify: //p; s/^      serverName: //p' "$tmp/sm-ca.yaml" | paste -sd' ')"
 expect_eq plain-args "--metrics-bind-address=:8443 --metrics-secure=false" "$(args --set metrics.secure=false --set metrics.certSecret=ignored)"
 rbac_docs --set metrics.secure=false >"$tmp/rbac-plain.yaml"
-expect_eq plain-cluster-roles "r-failover-operator" "$(cluster_roles "$tmp/rbac-plain.yaml")"
+expect_eq plain-cluster-roles "r-failover-operator r-failover-operator-nodes" "$(cluster_roles "$tmp/rbac-plain.yaml")"
 rendered servicemonitor.yaml --set serviceMonitor.enabled=true --set metrics.secure=false >"$tmp/sm-plain.yaml"
 expect_eq plain-servicemonitor "http 0" "$(sed -n 's/^    scheme: //p' "$tmp/sm-plain.yaml") $(grep -c '^ *\(bearerTokenFile\|tlsConfig\):' "$tmp/sm-plain.yaml" || true)"
 log "ok: secure metrics by default, with its RBAC, certificate and ServiceMonitor; plain only when asked"

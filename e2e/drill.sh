@@ -62,11 +62,25 @@ fi
 source "$FO_CLUSTER_DIR/cluster.env"
 ADMIN_KUBECONFIG="$KUBECONFIG"
 k() { "$FO_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+# A scenario's namespaces go once its operators stopped: their groups still carry the
+# operator's finalizer, which nothing would remove, holding the namespace (and any later
+# deletion of the CRD on a shared cluster) in Terminating: it is cleared first.
+drop_namespaces() {  # ns...
+  local ns g
+  for ns in "$@"; do
+    for g in $(k -n "$ns" get failovergroups -o name 2>/dev/null); do
+      k -n "$ns" patch "$g" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+    done
+    k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  done
+}
 
 PIDS=()
 cleanup() {
   local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  # What a scenario that gave up early left (its operator is stopped by now).
+  [ $OWN_CLUSTER = 1 ] || drop_namespaces $(k get namespaces -o name 2>/dev/null | sed -n 's#^namespace/\(drill-.*\)#\1#p')
   [ $OWN_CLUSTER = 1 ] && bash "$REPO/scripts/cluster.sh" down >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -322,7 +336,7 @@ scenario_end() {
   if [ -n "$S_CHECKER" ]; then kill "$S_CHECKER" 2>/dev/null; wait "$S_CHECKER"; rc=$?; S_CHECKER=""; fi
   S_INVARIANTS=true
   [ $rc = 0 ] || { S_INVARIANTS=false; fail "$S_NAME: invariant checker exit $rc (see $S_DIR/checker.log)"; }
-  k delete namespace "$S_NS" --wait=false >/dev/null 2>&1
+  drop_namespaces "$S_NS"
 }
 record() {  # json fields
   RESULTS+=("{\"scenario\": \"$S_NAME\", $1, \"invariantsHeld\": $S_INVARIANTS}")
@@ -645,7 +659,7 @@ scenario_repeated() {
   kill "$checker"; wait "$checker"; local checker_rc=$?
   [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
   RESULTS+=("{\"scenario\": \"$name\", \"connectionsCut\": ${cuts:-0}, \"failovers\": $OPERATOR_KILLS, \"converged\": $converged, \"worstConvergenceMs\": $worst, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
-  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  drop_namespaces "$ns"
 }
 
 # node-loss: a whole node dies (its node agent and its pods SIGSTOPped: nothing renews its
@@ -755,7 +769,7 @@ scenario_node_loss() {
     kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
   done
   kill "$agent" "$kcm" 2>/dev/null; wait "$agent" "$kcm" 2>/dev/null
-  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  drop_namespaces "${nss[@]}"
   remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" != 0 ] && [ "${switched[1]}" != 0 ] && echo true || echo false), $(IFS=,; echo "${fields[*]}"), \"nodeNotReadyAt\": \"$node_notready\", \"notreadyPodReadyFalseAt\": $( [ -n "$pod_notready" ] && echo "$pod_notready" || echo null), \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
 }
@@ -840,7 +854,7 @@ scenario_node_cut() {
     kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
   done
   kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
-  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  drop_namespaces "${nss[@]}"
   remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" = 0 ] && [ "${switched[1]}" != 0 ] && [ "$probe_after" = site-a/Healthy ] && echo true || echo false), \"holdS\": $hold_s, \"probeSwitched\": $([ "${switched[0]}" = 0 ] && echo false || echo true), \"probeFailoverReady\": \"$probe_reason\", \"probeAfter\": \"$probe_after\", \"probeClient\": {$probe_client}, \"noprobeFaultToSwitchS\": $noprobe_s, \"noprobeAfter\": \"$noprobe_after\", \"noprobeClient\": {$noprobe_client}, \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
 }
@@ -910,7 +924,7 @@ scenario_operator_partition() {
   kill "$checker"; wait "$checker"; local checker_rc=$?
   [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
   kill "$proxy" "$agent" 2>/dev/null; wait "$proxy" "$agent" 2>/dev/null
-  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  drop_namespaces "$ns"
   remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved = 0 ] && [ "$after_s" != -1 ] && echo true || echo false), \"partitionMs\": $((part_s * 1000)), \"serviceMovedByPartition\": $([ $moved = 1 ] && echo true || echo false), \"client\": {$client}, \"failedRequests\": ${failed:-0}, \"requests\": ${requests:-0}, \"operatorWatchStalls\": $stalls, \"failureAfterPartitionToConvergedS\": $after_s, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
 }
@@ -1004,7 +1018,7 @@ scenario_node_storm() {
     kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
   done
   kill "${agents[@]}" 2>/dev/null; wait "${agents[@]}" 2>/dev/null
-  for ns in "${nss[@]}"; do k delete namespace "$ns" --wait=false >/dev/null 2>&1; done
+  drop_namespaces "${nss[@]}"
   for q in "${nodes[@]}"; do remove_extra_node "$q"; done
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved_held = 0 ] && [ $moved_into = 0 ] && [ "$switchover_s" != -1 ] && [ "$into_after" != -1 ] && echo true || echo false), \"stormHoldS\": $hold_s, \"silentNodes\": 3, \"knownNodes\": 4, \"heldGroupMoved\": $([ $moved_held = 1 ] && echo true || echo false), \"intoGroupMoved\": $([ $moved_into = 1 ] && echo true || echo false), \"heldReason\": \"$reason_held\", \"switchoverDuringStormS\": $switchover_s, \"renewedToReleasedS\": $released, \"renewedToIntoFailoverS\": $into_after, \"invariantsHeld\": $held}")
 }
@@ -1083,7 +1097,7 @@ FG
   kill "$checker"; wait "$checker"; local checker_rc=$?
   [ $checker_rc = 0 ] || fail "$name: invariant checker exit $checker_rc (see $dir/checker.log)"
   kill "${agents[@]}" 2>/dev/null; wait "${agents[@]}" 2>/dev/null
-  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  drop_namespaces "$ns"
   for i in "${nodes[@]}"; do remove_extra_node "$i"; done
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $to_b = 0 ] && [ "$to_c" != 0 ] && echo true || echo false), \"zoneLostToSwitchS\": $switch_s, \"selectedLostZoneMember\": $([ $to_b = 1 ] && echo true || echo false), \"lostZoneMemberMessage\": $(jq -Rn --arg m "$b_message" '$m'), $client, \"invariantsHeld\": $([ $checker_rc = 0 ] && echo true || echo false)}")
 }

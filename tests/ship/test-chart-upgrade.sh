@@ -61,15 +61,16 @@ log "ok: chart 0.1.0 from ${old_commit:0:12}; upgrading to $new_version (working
 # without it. A CRD other suites left is given back at the end as crds/ defines it.
 crd_existed=0
 k get crd "$crd" >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] && { k delete crd $crd --ignore-not-found --timeout=60s; k apply -f '$SRC/crds/$crd.yaml'; } || k delete crd $crd --ignore-not-found --timeout=60s"
 if [ "$crd_existed" = 1 ]; then
   # No operator runs while this test holds the cluster: a group still carrying the operator's
-  # finalizer would hold the CRD in Terminating for good, and every later test with it.
+  # finalizer would hold the CRD in Terminating for good, and every later test with it. Said
+  # before anything is deleted (the CRD is left as it is).
   held="$(k get fg -A -o json | jq -r '.items[] | select((.metadata.finalizers // []) | length > 0)
     | "\(.metadata.namespace)/\(.metadata.name)"' | tr '\n' ' ')"
   [ -z "$held" ] || fail "FailoverGroups left with a finalizer and no operator (an earlier test's clean-up): $held"
-  w k delete crd "$crd" --timeout=60s >/dev/null
 fi
+on_exit "[ $crd_existed = 1 ] && { k delete crd $crd --ignore-not-found --timeout=60s; k apply -f '$SRC/crds/$crd.yaml'; } || k delete crd $crd --ignore-not-found --timeout=60s"
+if [ "$crd_existed" = 1 ]; then w k delete crd "$crd" --timeout=60s >/dev/null; fi
 
 rel="$(unique shipupg)"; ns="$(unique ship-upgrade)"
 on_exit "k delete namespace $ns --ignore-not-found --wait=false"

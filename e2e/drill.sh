@@ -688,6 +688,50 @@ remove_extra_node() {  # node
   k -n kube-node-lease delete lease "$1" --wait=false >/dev/null 2>&1
 }
 
+# The scenarios of several groups at once (node-loss, node-cut, node-storm): one namespace
+# per variant, set up by the scenario, then these. State in globals: MG_NSS (namespaces, in
+# variant order), MG_CHECKERS, MG_OPS, MG_PORTS (metrics ports), MG_LOADS, MG_HELD.
+mg_reset() { MG_NSS=() MG_CHECKERS=() MG_OPS=() MG_PORTS=() MG_LOADS=() MG_HELD=true; }
+mg_watch() {  # ns dir variant slack: the invariant checker of one variant's namespace
+  MG_NSS+=("$1")
+  "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$1" --slack "$4" \
+    --timeline "$2/timeline-$3.txt" >"$2/checker-$3.log" 2>&1 &
+  MG_CHECKERS+=($!); PIDS+=($!)
+}
+# Both pods of every namespace Ready; then per variant an operator converged on site-a and,
+# with load 1, a load generator through the Service's NodePort (DIR/load-VARIANT.txt).
+mg_start() {  # name dir load variant...
+  local name="$1" dir="$2" load="$3" ns variant i=0 port; shift 3
+  for ns in "${MG_NSS[@]}"; do
+    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
+  done
+  for variant in "$@"; do
+    ns="${MG_NSS[$i]}"
+    start_operator "$ns" "$dir/operator-$variant.log" || return 1
+    MG_OPS+=("$OP_PID"); MG_PORTS+=("$METRICS_PORT")
+    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
+    if [ "$load" = 1 ]; then
+      port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
+      "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load-$variant.txt" --interval-ms 20 &
+      MG_LOADS+=($!); PIDS+=($!)
+    fi
+    i=$((i + 1))
+  done
+}
+mg_stop_loads() { local p; for p in "${MG_LOADS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; MG_LOADS=(); }
+# The operators and checkers stopped (MG_HELD false, and a failure, for a checker that saw
+# an invariant broken), the namespaces dropped.
+mg_end() {  # name dir
+  local i
+  mg_stop_loads
+  for i in "${!MG_OPS[@]}"; do kill "${MG_OPS[$i]}" 2>/dev/null; wait "${MG_OPS[$i]}" 2>/dev/null; done
+  for i in "${!MG_CHECKERS[@]}"; do
+    kill "${MG_CHECKERS[$i]}" 2>/dev/null
+    wait "${MG_CHECKERS[$i]}" || { MG_HELD=false; fail "$1: invariant checker ${MG_NSS[$i]} (see $2/checker-*.log)"; }
+  done
+  drop_namespaces "${MG_NSS[@]}"
+}
+
 scenario_node_loss() {
   local name=node-loss dir="$OUT/node-loss" node="drill-lost-$RANDOM"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
@@ -700,31 +744,17 @@ scenario_node_loss() {
     --leader-elect=false --secure-port=0 --v=1 \
     >"$dir/node-lifecycle.log" 2>&1 &
   local kcm=$!; PIDS+=("$kcm")
-  local -a nss=() ops=() loads=() checkers=()
-  local variant ns
+  mg_reset
+  local variant ns i
   for variant in lease notready; do
-    ns="drill-node-loss-$variant-$RANDOM"; nss+=("$ns")
+    ns="drill-node-loss-$variant-$RANDOM"
     if [ $variant = notready ]; then DETECTION_EXTRA=',"nodeLeaseTimeout":"0"'; else DETECTION_EXTRA=''; fi
     NODE_A="$node" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; DETECTION_EXTRA=''; return 1; }
     DETECTION_EXTRA=''
-    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 120s \
-      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
-    checkers+=($!); PIDS+=($!)
+    mg_watch "$ns" "$dir" "$variant" 120s
   done
-  for ns in "${nss[@]}"; do
-    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
-  done
-  local i=0
-  for variant in lease notready; do
-    ns="${nss[$i]}"
-    start_operator "$ns" "$dir/operator-$variant.log" || return 1
-    ops+=("$OP_PID")
-    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
-    local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
-    "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load-$variant.txt" --interval-ms 20 &
-    loads+=($!); PIDS+=($!)
-    i=$((i + 1))
-  done
+  mg_start "$name" "$dir" 1 lease notready || return 1
+  local -a nss=("${MG_NSS[@]}")
   sleep 12  # at least one renewal of the new node's Lease seen by both operators
   # The fault: the node agent, then each pod's process on it.
   local -a stopped=("$agent")
@@ -744,7 +774,7 @@ scenario_node_loss() {
   node_notready="$(k get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>/dev/null)"
   pod_notready="$(ready_transition "${nss[1]}" db-a-0)"
   kill -CONT "${stopped[@]}" 2>/dev/null
-  for i in "${!loads[@]}"; do kill "${loads[$i]}" 2>/dev/null; wait "${loads[$i]}" 2>/dev/null; done
+  mg_stop_loads
   local fields=() t_switch s
   i=0
   for variant in lease notready; do
@@ -763,13 +793,9 @@ scenario_node_loss() {
   awk -v a="$lease_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: node-lease failover took $lease_s s (target 20 s)"
   awk -v a="$lease_s" -v b="$notready_s" 'BEGIN { exit !(a >= 0 && (b < 0 || a < b)) }' ||
     fail "$name: the lease group ($lease_s s) was not faster than the NotReady path ($notready_s s)"
-  local held=true
-  for i in "${!ops[@]}"; do kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null; done
-  for i in "${!checkers[@]}"; do
-    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
-  done
+  mg_end "$name" "$dir"
+  local held="$MG_HELD"
   kill "$agent" "$kcm" 2>/dev/null; wait "$agent" "$kcm" 2>/dev/null
-  drop_namespaces "${nss[@]}"
   remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" != 0 ] && [ "${switched[1]}" != 0 ] && echo true || echo false), $(IFS=,; echo "${fields[*]}"), \"nodeNotReadyAt\": \"$node_notready\", \"notreadyPodReadyFalseAt\": $( [ -n "$pod_notready" ] && echo "$pod_notready" || echo null), \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
 }
@@ -787,33 +813,20 @@ scenario_node_cut() {
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
   start_extra_agent "$node" 4 "$dir"
   local agent="$AGENT_PID"
-  local -a nss=() ops=() loads=() checkers=() variants=(probe noprobe)
+  local -a variants=(probe noprobe)
   local variant ns i
+  mg_reset
   for variant in "${variants[@]}"; do
-    ns="drill-node-cut-$variant-$RANDOM"; nss+=("$ns")
+    ns="drill-node-cut-$variant-$RANDOM"
     if [ $variant = probe ]; then
       DETECTION_EXTRA=',"probe":{"http":{"path":"/ready","port":8080},"period":"1s","timeout":"500ms","failureThreshold":2}'
     else DETECTION_EXTRA=''; fi
     NODE_A="$node" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; DETECTION_EXTRA=''; return 1; }
     DETECTION_EXTRA=''
-    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
-      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
-    checkers+=($!); PIDS+=($!)
+    mg_watch "$ns" "$dir" "$variant" 60s
   done
-  for ns in "${nss[@]}"; do
-    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
-  done
-  i=0
-  for variant in "${variants[@]}"; do
-    ns="${nss[$i]}"
-    start_operator "$ns" "$dir/operator-$variant.log" || return 1
-    ops+=("$OP_PID")
-    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
-    local port; port="$(k -n "$ns" get svc db -o jsonpath='{.spec.ports[0].nodePort}')"
-    "$BIN/failover-loadgen" --target "$FO_NODE_IP:$port" --out "$dir/load-$variant.txt" --interval-ms 20 &
-    loads+=($!); PIDS+=($!)
-    i=$((i + 1))
-  done
+  mg_start "$name" "$dir" 1 "${variants[@]}" || return 1
+  local -a nss=("${MG_NSS[@]}")
   sleep 12  # at least one renewal of the node's Lease seen by both operators
   local t0; t0="$(now_ms)"
   kill -STOP "$agent"
@@ -833,7 +846,7 @@ scenario_node_cut() {
   local probe_after noprobe_after
   probe_after="$(service_member "${nss[0]}")/$(phase "${nss[0]}")"
   noprobe_after="$(service_member "${nss[1]}")/$(phase "${nss[1]}")"
-  for i in "${!loads[@]}"; do kill "${loads[$i]}" 2>/dev/null; wait "${loads[$i]}" 2>/dev/null; done
+  mg_stop_loads
   local noprobe_s probe_client noprobe_client
   noprobe_s="$(seconds_between "$(awk -v t="$t0" 'BEGIN { printf "%.3f", t / 1000 }')" "$(switch_time "${nss[1]}")")"
   [ "${switched[1]}" = 0 ] && noprobe_s=-1
@@ -845,16 +858,11 @@ scenario_node_cut() {
   [ "${switched[1]}" != 0 ] || fail "$name: the noprobe group did not fail over within $hold_s s"
   awk -v a="$noprobe_s" 'BEGIN { exit !(a >= 0 && a <= 22) }' || fail "$name: the noprobe group took $noprobe_s s (bound 20 s)"
   [ "$probe_after" = site-a/Healthy ] || fail "$name: the probe group after the cut: $probe_after (want site-a/Healthy)"
-  local held=true
-  for i in "${!ops[@]}"; do
-    [ "$i" = 0 ] && check_security "${nss[0]}" "$dir/operator-probe.log" "$dir/checker-probe.log"
-    kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null
-  done
-  for i in "${!checkers[@]}"; do
-    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
-  done
+  METRICS_PORT="${MG_PORTS[0]}"
+  check_security "${nss[0]}" "$dir/operator-probe.log" "$dir/checker-probe.log"
+  mg_end "$name" "$dir"
+  local held="$MG_HELD"
   kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
-  drop_namespaces "${nss[@]}"
   remove_extra_node "$node"
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ "${switched[0]}" = 0 ] && [ "${switched[1]}" != 0 ] && [ "$probe_after" = site-a/Healthy ] && echo true || echo false), \"holdS\": $hold_s, \"probeSwitched\": $([ "${switched[0]}" = 0 ] && echo false || echo true), \"probeFailoverReady\": \"$probe_reason\", \"probeAfter\": \"$probe_after\", \"probeClient\": {$probe_client}, \"noprobeFaultToSwitchS\": $noprobe_s, \"noprobeAfter\": \"$noprobe_after\", \"noprobeClient\": {$noprobe_client}, \"faultAtMs\": $t0, \"invariantsHeld\": $held}")
 }
@@ -941,7 +949,7 @@ scenario_operator_partition() {
 scenario_node_storm() {
   local name=node-storm dir="$OUT/node-storm" hold_s="${NODE_STORM_HOLD_S:-40}"
   mkdir -p "$dir"; find "$dir" -maxdepth 1 -type f -delete
-  local -a nodes=() agents=() nss=() ops=() ports=() checkers=() variants=(held into)
+  local -a nodes=() agents=() variants=(held into)
   local q
   for q in 1 2 3; do
     nodes+=("drill-storm$q-$RANDOM")
@@ -949,28 +957,18 @@ scenario_node_storm() {
     agents+=("$AGENT_PID")
   done
   local variant ns i
+  mg_reset
   for variant in "${variants[@]}"; do
-    ns="drill-node-storm-$variant-$RANDOM"; nss+=("$ns")
+    ns="drill-node-storm-$variant-$RANDOM"
     if [ $variant = held ]; then
       NODE_A="${nodes[0]}" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; return 1; }
     else
       NODE_B="${nodes[1]}" setup_namespace "$ns" 5s Manual || { fail "$name: setup $ns"; return 1; }
     fi
-    "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
-      --timeline "$dir/timeline-$variant.txt" >"$dir/checker-$variant.log" 2>&1 &
-    checkers+=($!); PIDS+=($!)
+    mg_watch "$ns" "$dir" "$variant" 60s
   done
-  for ns in "${nss[@]}"; do
-    wait_ready "$ns" db-a-0 60 && wait_ready "$ns" db-b-0 60 || { fail "$name: pods not ready in $ns"; return 1; }
-  done
-  i=0
-  for variant in "${variants[@]}"; do
-    ns="${nss[$i]}"
-    start_operator "$ns" "$dir/operator-$variant.log" || return 1
-    ops+=("$OP_PID"); ports+=("$METRICS_PORT")
-    wait_converged "$ns" site-a 60 || { fail "$name: $ns never active on site-a"; dump_state "$ns" "$dir/operator-$variant.log"; return 1; }
-    i=$((i + 1))
-  done
+  mg_start "$name" "$dir" 0 "${variants[@]}" || return 1
+  local -a nss=("${MG_NSS[@]}") ports=("${MG_PORTS[@]}")
   sleep 12  # a renewal of every node's Lease seen by both operators
   storm_held() { curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "failover_operator_node_storm_held" { print $2 }'; }
   local t0; t0="$(now_ms)"
@@ -1012,13 +1010,9 @@ scenario_node_storm() {
   local into_after=-1
   if wait_converged "${nss[1]}" site-b 30; then into_after="$(awk -v a="$t2" -v b="$(now_ms)" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
   else fail "$name: the into group did not fail over once the storm ended"; dump_state "${nss[1]}" "$dir/operator-into.log"; fi
-  local held=true
-  for i in "${!ops[@]}"; do kill "${ops[$i]}" 2>/dev/null; wait "${ops[$i]}" 2>/dev/null; done
-  for i in "${!checkers[@]}"; do
-    kill "${checkers[$i]}" 2>/dev/null; wait "${checkers[$i]}" || { held=false; fail "$name: invariant checker ${nss[$i]} (see $dir/checker-*.log)"; }
-  done
+  mg_end "$name" "$dir"
+  local held="$MG_HELD"
   kill "${agents[@]}" 2>/dev/null; wait "${agents[@]}" 2>/dev/null
-  drop_namespaces "${nss[@]}"
   for q in "${nodes[@]}"; do remove_extra_node "$q"; done
   RESULTS+=("{\"scenario\": \"$name\", \"converged\": $([ $moved_held = 0 ] && [ $moved_into = 0 ] && [ "$switchover_s" != -1 ] && [ "$into_after" != -1 ] && echo true || echo false), \"stormHoldS\": $hold_s, \"silentNodes\": 3, \"knownNodes\": 4, \"heldGroupMoved\": $([ $moved_held = 1 ] && echo true || echo false), \"intoGroupMoved\": $([ $moved_into = 1 ] && echo true || echo false), \"heldReason\": \"$reason_held\", \"switchoverDuringStormS\": $switchover_s, \"renewedToReleasedS\": $released, \"renewedToIntoFailoverS\": $into_after, \"invariantsHeld\": $held}")
 }

@@ -169,12 +169,17 @@ POD
 
 # $FG_EXTRA: more spec fields (a JSON fragment starting with a comma); $DETECTION_EXTRA: the
 # same inside spec.detection; $NODE_A, $NODE_B: the nodes site-a's and site-b's pods run on
-# (default the cluster's).
+# (default the cluster's); $NODE_C: a third member site-c, its pod on that node.
 setup_namespace() {  # ns unhealthyFor failback [strategy] [maxFailovers] [fencing]
   local ns="$1"
   k create namespace "$ns" >/dev/null || return 1
   demo_pod "$ns" db-a-0 a "${NODE_A:-}" | k apply -f - >/dev/null
   demo_pod "$ns" db-b-0 b "${NODE_B:-}" | k apply -f - >/dev/null
+  local member_c=""
+  if [ -n "${NODE_C:-}" ]; then
+    demo_pod "$ns" db-c-0 c "$NODE_C" | k apply -f - >/dev/null
+    member_c=',{"name":"site-c","selector":{"matchLabels":{"app":"db","site":"c"}}}'
+  fi
   k -n "$ns" apply -f - >/dev/null <<SVC
 {"apiVersion":"v1","kind":"Service","metadata":{"name":"db"},
  "spec":{"type":"NodePort","selector":{"app":"db"},"ports":[{"name":"http","port":80,"targetPort":"http"}]}}
@@ -183,7 +188,7 @@ SVC
 {"apiVersion":"failover.io/v1alpha1","kind":"FailoverGroup","metadata":{"name":"db"},
  "spec":{"mode":"ActivePassive",
   "members":[{"name":"site-a","selector":{"matchLabels":{"app":"db","site":"a"}}},
-             {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}}],
+             {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}}$member_c],
   "services":[{"name":"db"}],"detection":{"unhealthyFor":"$2"${DETECTION_EXTRA:-}},
   "switchover":{"strategy":"${4:-BreakBeforeMake}"},"failback":{"policy":"$3","stabilizationWindow":"5s"},
   "antiFlap":{"maxFailovers":${5:-1000},"window":"1m"},"fencing":{"policy":"${6:-Label}"}${FG_EXTRA:-}}}
@@ -1041,22 +1046,8 @@ scenario_zone_loss() {
       sleep 0.2
     done
   done
-  k create namespace "$ns" >/dev/null || { fail "$name: namespace"; return 1; }
-  demo_pod "$ns" db-a-0 a "${nodes[0]}" | k apply -f - >/dev/null
-  demo_pod "$ns" db-b-0 b "${nodes[1]}" | k apply -f - >/dev/null
-  demo_pod "$ns" db-c-0 c "${nodes[3]}" | k apply -f - >/dev/null
-  k -n "$ns" apply -f - >/dev/null <<SVC
-{"apiVersion":"v1","kind":"Service","metadata":{"name":"db"},
- "spec":{"type":"NodePort","selector":{"app":"db"},"ports":[{"name":"http","port":80,"targetPort":"http"}]}}
-SVC
-  k -n "$ns" apply -f - >/dev/null <<FG
-{"apiVersion":"failover.io/v1alpha1","kind":"FailoverGroup","metadata":{"name":"db"},
- "spec":{"mode":"ActivePassive",
-  "members":[{"name":"site-a","selector":{"matchLabels":{"app":"db","site":"a"}}},
-             {"name":"site-b","selector":{"matchLabels":{"app":"db","site":"b"}}},
-             {"name":"site-c","selector":{"matchLabels":{"app":"db","site":"c"}}}],
-  "services":[{"name":"db"}],"detection":{"unhealthyFor":"5s"},"failback":{"policy":"Manual"}}}
-FG
+  NODE_A="${nodes[0]}" NODE_B="${nodes[1]}" NODE_C="${nodes[3]}" setup_namespace "$ns" 5s Manual ||
+    { fail "$name: setup"; return 1; }
   "$BIN/failover-invariant-checker" --kubeconfig "$ADMIN_KUBECONFIG" --namespace "$ns" --slack 60s \
     --timeline "$dir/timeline.txt" >"$dir/checker.log" 2>&1 &
   local checker=$!; PIDS+=("$checker")

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -156,6 +157,25 @@ NodeLeases::Options Manual(testsupport::RecordingClient& client, Clock& clock, E
   return o;
 }
 
+// A tracker on the test's clock without its timer thread (Manual), with what it talks to;
+// `tweak` adjusts its options (storm and zone settings, on_storm).
+struct Tracker {
+  testsupport::RecordingClient client;
+  Clock clock;
+  Enqueued enqueued;
+  const Time start = clock.t;
+  NodeLeases leases;
+
+  explicit Tracker(const std::function<void(NodeLeases::Options&)>& tweak = nullptr) : leases(Make(tweak)) {}
+
+ private:
+  NodeLeases::Options Make(const std::function<void(NodeLeases::Options&)>& tweak) {
+    NodeLeases::Options o = Manual(client, clock, enqueued);
+    if (tweak) tweak(o);
+    return o;
+  }
+};
+
 std::string At(int s) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "2027-01-15T08:%02d:%02d.000000Z", s / 60, s % 60);
@@ -167,135 +187,115 @@ using Keys = std::vector<std::string>;
 // Steady state: a healthy node's renewals, every 10 s for 5 minutes, enqueue no group and
 // leave no deadline closer than the timeout (the cost per renewal is the tracker's only).
 TEST(NodeLeaseTracking, RenewalsOfAHealthyNodeEnqueueNothing) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases leases(Manual(client, clock, enqueued));
-  leases.Saw(NodeLease("n1", At(0)));
-  leases.Track("ns/g1", {"n1"}, seconds(15));
-  leases.Track("ns/g2", {"n1"}, seconds(15));
-  const Time start = clock.t;
+  Tracker t;
+  t.leases.Saw(NodeLease("n1", At(0)));
+  t.leases.Track("ns/g1", {"n1"}, seconds(15));
+  t.leases.Track("ns/g2", {"n1"}, seconds(15));
   for (int s = 1; s <= 300; ++s) {
-    clock.t = start + seconds(s);
-    if (s % 10 == 0) leases.Saw(NodeLease("n1", At(s)));
-    EXPECT_EQ(leases.FireDue(clock.t), 0u) << "at " << s << "s";
+    t.clock.t = t.start + seconds(s);
+    if (s % 10 == 0) t.leases.Saw(NodeLease("n1", At(s)));
+    EXPECT_EQ(t.leases.FireDue(t.clock.t), 0u) << "at " << s << "s";
   }
-  EXPECT_EQ(enqueued.Take(), Keys{});
-  ASSERT_TRUE(leases.NextDeadline());
-  EXPECT_EQ(*leases.NextDeadline(), start + seconds(300 + 15)) << "one deadline: the last renewal + 15s";
-  EXPECT_EQ(Gets(client), 0u) << "no live read either";
+  EXPECT_EQ(t.enqueued.Take(), Keys{});
+  ASSERT_TRUE(t.leases.NextDeadline());
+  EXPECT_EQ(*t.leases.NextDeadline(), t.start + seconds(300 + 15)) << "one deadline: the last renewal + 15s";
+  EXPECT_EQ(Gets(t.client), 0u) << "no live read either";
 }
 
 // A node that goes silent enqueues the groups with pods on it, exactly those and once, when
 // its Lease goes overdue; its renewal enqueues them again (the silence is over).
 TEST(NodeLeaseTracking, AnOverdueNodeEnqueuesExactlyItsGroupsOnceAndAgainWhenItComesBack) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases leases(Manual(client, clock, enqueued));
-  const Time start = clock.t;
-  leases.Saw(NodeLease("n1", At(0)));
-  leases.Saw(NodeLease("n2", At(0)));
-  leases.Track("ns/on-n1", {"n1"}, seconds(15));
-  leases.Track("ns/on-both", {"n1", "n2"}, seconds(15));
-  leases.Track("ns/on-n2", {"n2"}, seconds(15));
-  leases.Track("other/on-n1", {"n1"}, seconds(15));
-  leases.Track("ns/off", {"n1"}, Duration{0});  // nodeLeaseTimeout 0: never enqueued
+  Tracker t;
+  t.leases.Saw(NodeLease("n1", At(0)));
+  t.leases.Saw(NodeLease("n2", At(0)));
+  t.leases.Track("ns/on-n1", {"n1"}, seconds(15));
+  t.leases.Track("ns/on-both", {"n1", "n2"}, seconds(15));
+  t.leases.Track("ns/on-n2", {"n2"}, seconds(15));
+  t.leases.Track("other/on-n1", {"n1"}, seconds(15));
+  t.leases.Track("ns/off", {"n1"}, Duration{0});  // nodeLeaseTimeout 0: never enqueued
 
   // n2 renews every 10 s; n1 stops after its first Lease.
   for (int s = 1; s <= 14; ++s) {
-    clock.t = start + seconds(s);
-    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
-    leases.FireDue(clock.t);
+    t.clock.t = t.start + seconds(s);
+    if (s % 10 == 0) t.leases.Saw(NodeLease("n2", At(s)));
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_EQ(enqueued.Take(), Keys{}) << "14 s of silence is within the bound";
-  clock.t = start + seconds(15);
-  EXPECT_EQ(leases.FireDue(clock.t), 3u);
-  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  EXPECT_EQ(t.enqueued.Take(), Keys{}) << "14 s of silence is within the bound";
+  t.clock.t = t.start + seconds(15);
+  EXPECT_EQ(t.leases.FireDue(t.clock.t), 3u);
+  EXPECT_EQ(t.enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
   for (int s = 16; s <= 60; ++s) {
-    clock.t = start + seconds(s);
-    if (s % 10 == 0) leases.Saw(NodeLease("n2", At(s)));
-    leases.FireDue(clock.t);
+    t.clock.t = t.start + seconds(s);
+    if (s % 10 == 0) t.leases.Saw(NodeLease("n2", At(s)));
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_EQ(enqueued.Take(), Keys{}) << "reported once per silence";
+  EXPECT_EQ(t.enqueued.Take(), Keys{}) << "reported once per silence";
 
   // n1 comes back: its groups look again; n2's renewals still cost nothing.
-  leases.Saw(NodeLease("n1", At(61)));
-  EXPECT_EQ(enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
-  leases.Saw(NodeLease("n1", At(70)));
-  EXPECT_EQ(enqueued.Take(), Keys{});
+  t.leases.Saw(NodeLease("n1", At(61)));
+  EXPECT_EQ(t.enqueued.Take(), (Keys{"ns/on-both", "ns/on-n1", "other/on-n1"}));
+  t.leases.Saw(NodeLease("n1", At(70)));
+  EXPECT_EQ(t.enqueued.Take(), Keys{});
 }
 
 // Groups with different timeouts on one node: each is enqueued at its own bound (never
 // below the Lease's renew interval + 5 s), the others not.
 TEST(NodeLeaseTracking, EachTimeoutIsReportedAtItsOwnBound) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases leases(Manual(client, clock, enqueued));
-  const Time start = clock.t;
-  leases.Saw(NodeLease("n1", At(0)));
-  leases.Track("ns/fast", {"n1"}, seconds(5));  // lifted to 10 s + 5 s
-  leases.Track("ns/default", {"n1"}, seconds(15));
-  leases.Track("ns/slow", {"n1"}, seconds(40));
-  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
-  EXPECT_EQ(leases.FireDue(start + seconds(15)), 2u);
-  EXPECT_EQ(enqueued.Take(), (Keys{"ns/default", "ns/fast"}));
-  EXPECT_EQ(*leases.NextDeadline(), start + seconds(40));
-  EXPECT_EQ(leases.FireDue(start + seconds(39)), 0u);
-  EXPECT_EQ(leases.FireDue(start + seconds(40)), 1u);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/slow"});
-  EXPECT_FALSE(leases.NextDeadline()) << "every silence reported: nothing pending";
+  Tracker t;
+  t.leases.Saw(NodeLease("n1", At(0)));
+  t.leases.Track("ns/fast", {"n1"}, seconds(5));  // lifted to 10 s + 5 s
+  t.leases.Track("ns/default", {"n1"}, seconds(15));
+  t.leases.Track("ns/slow", {"n1"}, seconds(40));
+  EXPECT_EQ(*t.leases.NextDeadline(), t.start + seconds(15));
+  EXPECT_EQ(t.leases.FireDue(t.start + seconds(15)), 2u);
+  EXPECT_EQ(t.enqueued.Take(), (Keys{"ns/default", "ns/fast"}));
+  EXPECT_EQ(*t.leases.NextDeadline(), t.start + seconds(40));
+  EXPECT_EQ(t.leases.FireDue(t.start + seconds(39)), 0u);
+  EXPECT_EQ(t.leases.FireDue(t.start + seconds(40)), 1u);
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/slow"});
+  EXPECT_FALSE(t.leases.NextDeadline()) << "every silence reported: nothing pending";
 }
 
 // What a group tracks is replaced by its next Track: a group whose pods left a node is not
 // enqueued for it, one that is gone (no nodes) for none; a group joining a node that is
 // already overdue is deciding now, and is enqueued when the node comes back.
 TEST(NodeLeaseTracking, TrackReplacesWhatAGroupTrackedBefore) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases leases(Manual(client, clock, enqueued));
-  const Time start = clock.t;
-  leases.Saw(NodeLease("n1", At(0)));
-  leases.Saw(NodeLease("n2", At(0)));
-  leases.Track("ns/moved", {"n1"}, seconds(15));
-  leases.Track("ns/moved", {"n2"}, seconds(15));
-  leases.Track("ns/deleted", {"n1"}, seconds(15));
-  leases.Track("ns/deleted", {}, seconds(15));
-  leases.Track("ns/turned-off", {"n1"}, seconds(15));
-  leases.Track("ns/turned-off", {"n1"}, Duration{0});
-  clock.t = start + seconds(10);
-  leases.Saw(NodeLease("n2", At(10)));
-  EXPECT_EQ(leases.FireDue(start + seconds(15)), 0u);
-  EXPECT_EQ(enqueued.Take(), Keys{});
+  Tracker t;
+  t.leases.Saw(NodeLease("n1", At(0)));
+  t.leases.Saw(NodeLease("n2", At(0)));
+  t.leases.Track("ns/moved", {"n1"}, seconds(15));
+  t.leases.Track("ns/moved", {"n2"}, seconds(15));
+  t.leases.Track("ns/deleted", {"n1"}, seconds(15));
+  t.leases.Track("ns/deleted", {}, seconds(15));
+  t.leases.Track("ns/turned-off", {"n1"}, seconds(15));
+  t.leases.Track("ns/turned-off", {"n1"}, Duration{0});
+  t.clock.t = t.start + seconds(10);
+  t.leases.Saw(NodeLease("n2", At(10)));
+  EXPECT_EQ(t.leases.FireDue(t.start + seconds(15)), 0u);
+  EXPECT_EQ(t.enqueued.Take(), Keys{});
 
-  clock.t = start + seconds(20);
-  leases.Track("ns/late", {"n1"}, seconds(15));
-  EXPECT_EQ(leases.FireDue(clock.t), 0u) << "it saw the silence in the decision that tracked it";
-  leases.Saw(NodeLease("n1", At(21)));
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/late"});
+  t.clock.t = t.start + seconds(20);
+  t.leases.Track("ns/late", {"n1"}, seconds(15));
+  EXPECT_EQ(t.leases.FireDue(t.clock.t), 0u) << "it saw the silence in the decision that tracked it";
+  t.leases.Saw(NodeLease("n1", At(21)));
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/late"});
 }
 
 // A node whose Lease the informer has not shown yet has no deadline; its first sight starts
 // the count. A live read that finds a renewal the watch missed ends a reported silence.
 TEST(NodeLeaseTracking, ALiveReadThatFindsARenewalEndsTheSilence) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases leases(Manual(client, clock, enqueued));
-  const Time start = clock.t;
-  leases.Track("ns/g", {"n1"}, seconds(15));
-  EXPECT_FALSE(leases.NextDeadline());
-  leases.Saw(NodeLease("n1", At(0)));
-  EXPECT_EQ(*leases.NextDeadline(), start + seconds(15));
-  EXPECT_EQ(leases.FireDue(start + seconds(15)), 1u);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
-  clock.t = start + seconds(16);
-  client.ServeObject("leases", "n1", NodeLease("n1", At(16)));
-  EXPECT_TRUE(leases.ReadLive("n1").read_live);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/g"});
-  EXPECT_EQ(*leases.NextDeadline(), start + seconds(31));
+  Tracker t;
+  t.leases.Track("ns/g", {"n1"}, seconds(15));
+  EXPECT_FALSE(t.leases.NextDeadline());
+  t.leases.Saw(NodeLease("n1", At(0)));
+  EXPECT_EQ(*t.leases.NextDeadline(), t.start + seconds(15));
+  EXPECT_EQ(t.leases.FireDue(t.start + seconds(15)), 1u);
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/g"});
+  t.clock.t = t.start + seconds(16);
+  t.client.ServeObject("leases", "n1", NodeLease("n1", At(16)));
+  EXPECT_TRUE(t.leases.ReadLive("n1").read_live);
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/g"});
+  EXPECT_EQ(*t.leases.NextDeadline(), t.start + seconds(31));
 }
 
 // With enqueue given, a timer thread of its own fires the deadlines on env's clock.
@@ -393,77 +393,68 @@ TEST(NodeLeases, TheEngineActsOnAConfirmedSilenceOnly) {
 // read with storm_hold set, on_storm is told, and the groups deciding on a silent node are
 // enqueued to see the hold. n3 renews: two of five again, the hold ends and they look again.
 TEST(NodeStorm, AShareOfNodesSilentAtOnceHoldsUntilItFallsBelow) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
   std::vector<NodeLeases::Storm> told;
-  NodeLeases::Options o = Manual(client, clock, enqueued);
-  o.on_storm = [&told](const NodeLeases::Storm& s) { told.push_back(s); };
-  NodeLeases leases(std::move(o));
-  const Time start = clock.t;
-  for (const char* n : {"n1", "n2", "n3", "n4", "n5"}) leases.Saw(NodeLease(n, At(0)));
-  leases.Track("ns/on-n1", {"n1"}, seconds(15));
-  leases.Track("ns/on-n4", {"n4"}, seconds(15));
+  Tracker t([&told](NodeLeases::Options& o) {
+    o.on_storm = [&told](const NodeLeases::Storm& s) { told.push_back(s); };
+  });
+  for (const char* n : {"n1", "n2", "n3", "n4", "n5"}) t.leases.Saw(NodeLease(n, At(0)));
+  t.leases.Track("ns/on-n1", {"n1"}, seconds(15));
+  t.leases.Track("ns/on-n4", {"n4"}, seconds(15));
   auto renew = [&](std::initializer_list<const char*> nodes, int s) {
-    for (const char* n : nodes) leases.Saw(NodeLease(n, At(s)));
+    for (const char* n : nodes) t.leases.Saw(NodeLease(n, At(s)));
   };
   for (int s = 1; s <= 20; ++s) {
-    clock.t = start + seconds(s);
+    t.clock.t = t.start + seconds(s);
     if (s % 10 == 0) renew({"n3", "n4", "n5"}, s);
-    leases.FireDue(clock.t);
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_FALSE(leases.CurrentStorm().held);
-  EXPECT_EQ(leases.CurrentStorm().silent, 2);
-  EXPECT_EQ(leases.CurrentStorm().known, 5);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "n1 overdue at 15 s, no storm";
-  EXPECT_TRUE(leases.Cached("n1")->storm_hold.empty());
+  EXPECT_FALSE(t.leases.CurrentStorm().held);
+  EXPECT_EQ(t.leases.CurrentStorm().silent, 2);
+  EXPECT_EQ(t.leases.CurrentStorm().known, 5);
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/on-n1"}) << "n1 overdue at 15 s, no storm";
+  EXPECT_TRUE(t.leases.Cached("n1")->storm_hold.empty());
 
   // n3 stops after its renewal at 20 s: silent from 31 s on.
   for (int s = 21; s <= 31; ++s) {
-    clock.t = start + seconds(s);
+    t.clock.t = t.start + seconds(s);
     if (s % 10 == 0) renew({"n4", "n5"}, s);
-    leases.FireDue(clock.t);
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_TRUE(leases.CurrentStorm().held);
-  EXPECT_EQ(leases.CurrentStorm().silent, 3);
+  EXPECT_TRUE(t.leases.CurrentStorm().held);
+  EXPECT_EQ(t.leases.CurrentStorm().silent, 3);
   ASSERT_FALSE(told.empty());
   EXPECT_TRUE(told.back().held);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "the group deciding on a silent node sees the hold";
-  EXPECT_EQ(leases.Cached("n1")->storm_hold, leases.StormText());
-  EXPECT_EQ(leases.Cached("n4")->storm_hold, leases.StormText()) << "every node reads held";
-  EXPECT_NE(leases.StormText().find("55%"), std::string::npos) << leases.StormText();
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/on-n1"}) << "the group deciding on a silent node sees the hold";
+  EXPECT_EQ(t.leases.Cached("n1")->storm_hold, t.leases.StormText());
+  EXPECT_EQ(t.leases.Cached("n4")->storm_hold, t.leases.StormText()) << "every node reads held";
+  EXPECT_NE(t.leases.StormText().find("55%"), std::string::npos) << t.leases.StormText();
 
   for (int s = 32; s <= 40; ++s) {
-    clock.t = start + seconds(s);
-    leases.FireDue(clock.t);
+    t.clock.t = t.start + seconds(s);
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_EQ(enqueued.Take(), Keys{}) << "nothing more while the storm holds";
+  EXPECT_EQ(t.enqueued.Take(), Keys{}) << "nothing more while the storm holds";
   renew({"n3", "n4", "n5"}, 41);
-  clock.t = start + seconds(41);
-  leases.FireDue(clock.t);
-  EXPECT_FALSE(leases.CurrentStorm().held);
+  t.clock.t = t.start + seconds(41);
+  t.leases.FireDue(t.clock.t);
+  EXPECT_FALSE(t.leases.CurrentStorm().held);
   EXPECT_FALSE(told.back().held);
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-n1"}) << "n1 is still silent: its group decides without the hold";
-  EXPECT_TRUE(leases.Cached("n1")->storm_hold.empty());
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/on-n1"}) << "n1 is still silent: its group decides without the hold";
+  EXPECT_TRUE(t.leases.Cached("n1")->storm_hold.empty());
 }
 
 // Fewer silent nodes than storm_min_nodes is no storm, whatever their share; a share of 0
 // never holds.
 TEST(NodeStorm, TheMinimumAndAZeroShareHoldNothing) {
   for (double share : {0.55, 0.0}) {
-    testsupport::RecordingClient client;
-    Clock clock;
-    Enqueued enqueued;
-    NodeLeases::Options o = Manual(client, clock, enqueued);
-    o.storm_share = share;
-    NodeLeases leases(std::move(o));
+    Tracker t([share](NodeLeases::Options& o) { o.storm_share = share; });
     const int nodes = share > 0 ? 2 : 4;
-    for (int i = 0; i < nodes; ++i) leases.Saw(NodeLease("n" + std::to_string(i), At(0)));
-    clock.t += seconds(60);
-    leases.FireDue(clock.t);
-    EXPECT_EQ(leases.CurrentStorm().silent, nodes) << share;
-    EXPECT_FALSE(leases.CurrentStorm().held) << share;
-    EXPECT_TRUE(leases.Cached("n0")->storm_hold.empty()) << share;
+    for (int i = 0; i < nodes; ++i) t.leases.Saw(NodeLease("n" + std::to_string(i), At(0)));
+    t.clock.t += seconds(60);
+    t.leases.FireDue(t.clock.t);
+    EXPECT_EQ(t.leases.CurrentStorm().silent, nodes) << share;
+    EXPECT_FALSE(t.leases.CurrentStorm().held) << share;
+    EXPECT_TRUE(t.leases.Cached("n0")->storm_hold.empty()) << share;
   }
 }
 
@@ -489,47 +480,41 @@ TEST(NodeStorm, TheEngineReadsAHeldSilenceAsHeld) {
 // renews but reads zone_lost, and the group on it is enqueued to see it; z2 is not lost.
 // z1a renews again: one of three, z1 is back and the group looks again.
 TEST(NodeZones, AZoneIsLostWhileHalfItsNodesAreSilent) {
-  testsupport::RecordingClient client;
-  Clock clock;
-  Enqueued enqueued;
-  NodeLeases::Options o = Manual(client, clock, enqueued);
-  o.storm_share = 0;  // zones alone
-  NodeLeases leases(std::move(o));
-  const Time start = clock.t;
+  Tracker t([](NodeLeases::Options& o) { o.storm_share = 0; });  // zones alone
   for (const char* n : {"z1a", "z1b", "z1c"}) {
-    leases.SetZone(n, "z1");
-    leases.Saw(NodeLease(n, At(0)));
+    t.leases.SetZone(n, "z1");
+    t.leases.Saw(NodeLease(n, At(0)));
   }
-  leases.SetZone("z2a", "z2");
-  leases.Saw(NodeLease("z2a", At(0)));
-  leases.Saw(NodeLease("bare", At(0)));  // no zone label
-  leases.Track("ns/on-z1b", {"z1b"}, seconds(15));
-  leases.Track("ns/on-z2a", {"z2a"}, seconds(15));
+  t.leases.SetZone("z2a", "z2");
+  t.leases.Saw(NodeLease("z2a", At(0)));
+  t.leases.Saw(NodeLease("bare", At(0)));  // no zone label
+  t.leases.Track("ns/on-z1b", {"z1b"}, seconds(15));
+  t.leases.Track("ns/on-z2a", {"z2a"}, seconds(15));
   for (int s = 1; s <= 12; ++s) {
-    clock.t = start + seconds(s);
+    t.clock.t = t.start + seconds(s);
     if (s % 10 == 0) {
-      for (const char* n : {"z1b", "z2a", "bare"}) leases.Saw(NodeLease(n, At(s)));
+      for (const char* n : {"z1b", "z2a", "bare"}) t.leases.Saw(NodeLease(n, At(s)));
     }
-    leases.FireDue(clock.t);
+    t.leases.FireDue(t.clock.t);
   }
-  EXPECT_EQ(leases.LostZones(), std::set<std::string>{"z1"});
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-z1b"}) << "z1b renews, but its zone is lost";
-  ASSERT_TRUE(leases.Cached("z1b"));
-  EXPECT_EQ(leases.Cached("z1b")->zone, "z1");
-  EXPECT_NE(leases.Cached("z1b")->zone_lost.find("zone z1 is lost"), std::string::npos);
-  EXPECT_TRUE(leases.Cached("z2a")->zone_lost.empty());
-  EXPECT_TRUE(leases.Cached("bare")->zone_lost.empty());
-  EXPECT_TRUE(leases.Cached("bare")->zone.empty());
+  EXPECT_EQ(t.leases.LostZones(), std::set<std::string>{"z1"});
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/on-z1b"}) << "z1b renews, but its zone is lost";
+  ASSERT_TRUE(t.leases.Cached("z1b"));
+  EXPECT_EQ(t.leases.Cached("z1b")->zone, "z1");
+  EXPECT_NE(t.leases.Cached("z1b")->zone_lost.find("zone z1 is lost"), std::string::npos);
+  EXPECT_TRUE(t.leases.Cached("z2a")->zone_lost.empty());
+  EXPECT_TRUE(t.leases.Cached("bare")->zone_lost.empty());
+  EXPECT_TRUE(t.leases.Cached("bare")->zone.empty());
 
-  leases.Saw(NodeLease("z1a", At(13)));
-  clock.t = start + seconds(13);
-  leases.FireDue(clock.t);
-  EXPECT_TRUE(leases.LostZones().empty()) << "one of three silent";
-  EXPECT_EQ(enqueued.Take(), Keys{"ns/on-z1b"});
-  EXPECT_TRUE(leases.Cached("z1b")->zone_lost.empty());
+  t.leases.Saw(NodeLease("z1a", At(13)));
+  t.clock.t = t.start + seconds(13);
+  t.leases.FireDue(t.clock.t);
+  EXPECT_TRUE(t.leases.LostZones().empty()) << "one of three silent";
+  EXPECT_EQ(t.enqueued.Take(), Keys{"ns/on-z1b"});
+  EXPECT_TRUE(t.leases.Cached("z1b")->zone_lost.empty());
 
-  leases.SetZone("z1b", "");  // its label removed
-  EXPECT_TRUE(leases.Cached("z1b")->zone.empty());
+  t.leases.SetZone("z1b", "");  // its label removed
+  EXPECT_TRUE(t.leases.Cached("z1b")->zone.empty());
 }
 
 }  // namespace

@@ -372,7 +372,7 @@ TEST(NodeLeaseTracking, RenewalsTracksLiveReadsAndTheTimerRunConcurrently) {
 }
 
 // The engine's reading of what NodeLeases hands it: a silence past the bound counts only
-// once read live.
+// once read live, and not at all while a node storm holds it.
 TEST(NodeLeases, TheEngineActsOnAConfirmedSilenceOnly) {
   Detection d;
   NodeObservation cached;
@@ -384,6 +384,12 @@ TEST(NodeLeases, TheEngineActsOnAConfirmedSilenceOnly) {
   EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kUnconfirmed);
   cached.read_live = true;
   EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kExpired);
+  // During a node storm the same silence is held, not expired; unconfirmed without the read.
+  cached.storm_hold = "held";
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kStormHeld);
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(114)), engine::NodeLease::kNoVerdict);
+  cached.read_live = false;
+  EXPECT_EQ(engine::ReadNodeLease(d, cached, Time{} + seconds(115)), engine::NodeLease::kUnconfirmed);
 }
 
 // ---- node storms --------------------------------------------------------------------
@@ -456,22 +462,6 @@ TEST(NodeStorm, TheMinimumAndAZeroShareHoldNothing) {
     EXPECT_FALSE(t.leases.CurrentStorm().held) << share;
     EXPECT_TRUE(t.leases.Cached("n0")->storm_hold.empty()) << share;
   }
-}
-
-// A silence read live during a storm is held, not expired; without the live read it is
-// unconfirmed as before.
-TEST(NodeStorm, TheEngineReadsAHeldSilenceAsHeld) {
-  Detection d;
-  NodeObservation n;
-  n.name = "n1";
-  n.lease_found = true;
-  n.heard_at = Time{} + seconds(100);
-  n.lease_duration_seconds = 40;
-  n.storm_hold = "held";
-  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(115)), engine::NodeLease::kUnconfirmed);
-  n.read_live = true;
-  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(115)), engine::NodeLease::kStormHeld);
-  EXPECT_EQ(engine::ReadNodeLease(d, n, Time{} + seconds(114)), engine::NodeLease::kNoVerdict);
 }
 
 // ---- zones ----------------------------------------------------------------------------

@@ -40,23 +40,12 @@ diagnose() {  # what a failure needs to be understood, on stderr
   } >&2 2>/dev/null || true
 }
 
-crd_existed=0
-k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
-k apply -k "$SRC/manifests/crd" >/dev/null
-crd_established failovergroups.failover.io
 ns="$(unique ship-gitops)"
-
-# initialWait 30s: the preferred site-a is waited for (its pod and site-b's become Ready in
-# either order; with 0 the first Ready one is elected, site-b now and then).
-# The sample in a namespace of its own, as test-plugin-wait.sh sets it up.
-k kustomize "$SRC/manifests/samples" | k create --dry-run=client -o json -f - |
-  jq --arg ns "$ns" 'select(.kind != "Namespace") | .metadata.namespace = $ns
-    | if .kind == "Service" then .spec.type = "ClusterIP" | del(.spec.ports[].nodePort) else . end
-    | if .kind == "FailoverGroup" then .spec.detection.initialWait = "30s" else . end' >"$tmp/sample.json"
+# The sample in a namespace of its own; its Deployments' pod templates become pods on the
+# harness node below (this control plane runs no scheduler).
+sample_namespace "$ns" "$tmp/sample.json"
 jq 'select(.kind == "Service")' "$tmp/sample.json" >"$tmp/service.json"
 expect_eq "the application's own selector" '{"app":"demo","site":"a"}' "$(jq -cS .spec.selector "$tmp/service.json")"
-k create namespace "$ns" >/dev/null
 
 "$bin_dir/failover-operator" --kubeconfig "$KUBECONFIG" --namespace "$ns" --metrics-bind-address 0 \
   --health-probe-bind-address 0 --log-format text --log-level debug >"$tmp/operator.log" 2>&1 &

@@ -31,22 +31,10 @@ diagnose() {  # what a failure needs to be understood, on stderr (cleanups print
   } >&2 2>/dev/null || true
 }
 
-crd_existed=0
-k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1
-on_exit "[ $crd_existed = 1 ] || k delete crd failovergroups.failover.io --timeout=60s"
-k apply -k "$SRC/manifests/crd" >/dev/null
-crd_established failovergroups.failover.io
 ns="$(unique ship-wait)"
-
-# initialWait 30s: the preferred site-a is waited for (its pod and site-b's become Ready in
-# either order; with 0 the first Ready one is elected, site-b now and then).
-# The sample in a namespace of its own, its Service a ClusterIP, its Deployments' pod
-# templates as pods on the harness node (this control plane runs no scheduler).
-k kustomize "$SRC/manifests/samples" | k create --dry-run=client -o json -f - |
-  jq --arg ns "$ns" 'select(.kind != "Namespace") | .metadata.namespace = $ns
-    | if .kind == "Service" then .spec.type = "ClusterIP" | del(.spec.ports[].nodePort) else . end
-    | if .kind == "FailoverGroup" then .spec.detection.initialWait = "30s" else . end' >"$tmp/sample.json"
-k create namespace "$ns" >/dev/null
+# The sample in a namespace of its own; its Deployments' pod templates become pods on the
+# harness node below (this control plane runs no scheduler).
+sample_namespace "$ns" "$tmp/sample.json"
 
 log "operator (admin credentials, no leader election)"
 "$bin_dir/failover-operator" --kubeconfig "$KUBECONFIG" --metrics-bind-address 0 \

@@ -62,8 +62,8 @@ struct MemberState {
   std::vector<std::string> unconfirmed_nodes = {};
   // Pods counted although their node's Lease expired, because a node storm holds node-lease
   // verdicts (NodeLease::kStormHeld); one line per such node. Such a member is not a target
-  // of a failover, failback or election (Ineligibility::kNodeStorm): traffic is not moved
-  // into the failure the storm may be.
+  // of a failover or failback (Ineligibility::kNodeStorm; the first election is not held):
+  // traffic is not moved into the failure the storm may be.
   int held_by_storm = 0;
   std::vector<std::string> storm_nodes = {};
   // Pods (not terminating) on a node of a lost zone (NodeObservation::zone_lost), and one

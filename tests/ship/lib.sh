@@ -25,6 +25,12 @@ use_cluster() {
 
 k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
 
+# need_bins DIR NAME...: each NAME an executable in DIR, or the test fails naming it.
+need_bins() {
+  local dir="$1" b; shift
+  for b in "$@"; do [ -x "$dir/$b" ] || fail "$dir/$b is not built"; done
+}
+
 # crd_established CRD...: waits until each CRD is Established (scripts/crd-established.sh).
 crd_established() { bash "$SRC/scripts/crd-established.sh" "$KUBECTL" "$KUBECONFIG" "$@"; }
 

@@ -17,9 +17,7 @@
 source "$(dirname "$0")/lib.sh"
 use_cluster
 bin_dir="$(cd "${1:?usage: test-operator-e2e.sh BIN_DIR}" && pwd)"
-for b in failover-operator failover-node-agent failover-demo-app; do
-  [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is not built"
-done
+need_bins "$bin_dir" failover-operator failover-node-agent failover-demo-app
 command -v prometheus >/dev/null || fail "prometheus missing (Debian package prometheus; make deps)"
 k get node "$FO_NODE_NAME" >/dev/null || fail "node $FO_NODE_NAME missing: the harness is not running"
 tmp="$(mktemp -d)"

@@ -8,9 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 use_cluster
 bin_dir="$(cd "${1:?usage: test-plugin-wait.sh BIN_DIR}" && pwd)"
-for b in kubectl-failover failover-operator failover-node-agent failover-demo-app; do
-  [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is not built"
-done
+need_bins "$bin_dir" kubectl-failover failover-operator failover-node-agent failover-demo-app
 k get node "$FO_NODE_NAME" >/dev/null || fail "node $FO_NODE_NAME missing: the harness is not running"
 tmp="$(mktemp -d)"
 on_exit "rm -rf '$tmp'"

@@ -51,6 +51,10 @@ echo "== churn ($(j .churn.rounds_run) rounds of $(j .churn.groups_per_round) gr
 echo "operator RSS MiB: idle $(j .churn.idle.rss_mib), after round 1 $(j .churn.first.rss_mib), after the last $(j .churn.last.rss_mib) (last/first $(j .churn.rss_ratio))"
 echo "/metrics series: idle $(j .churn.idle.series), after round 1 $(j .churn.first.series), after the last $(j .churn.last.series) (last/first $(j .churn.series_ratio)); failover_group_* idle $(j .churn.idle.failover_group_series), last $(j .churn.last.failover_group_series)"
 echo "complete rounds (every group active, failed over, forgotten, series back to idle): $(j .churn.complete)/$(j .churn.rounds_run)"
+echo
+echo "== scope ($(j .scope.groups) groups, $(j .scope.group_pods) pods, beside $(j .scope.other_pods) pods of a namespace without groups) =="
+echo "unscoped: RSS $(j .scope.unscoped.rss_mib) MiB, pods cached $(j .scope.unscoped.cached_pods), synced in $(j .scope.unscoped.seconds_to_sync) s (CPU $(j .scope.unscoped.cpu_seconds_to_sync) s)"
+echo "$(j .scope.scoped.flags): RSS $(j .scope.scoped.rss_mib) MiB, pods cached $(j .scope.scoped.cached_pods), synced in $(j .scope.scoped.seconds_to_sync) s (CPU $(j .scope.scoped.cpu_seconds_to_sync) s); scoped/unscoped RSS $(j .scope.rss_ratio)"
 
 # The plot: latency distribution (CDF) of the three on the same events.
 if command -v gnuplot >/dev/null && jq -e '.latency.samples | length > 0' "$R" >/dev/null 2>&1; then

@@ -14,7 +14,7 @@
 # Operator flags: BENCH_OPERATOR_FLAGS (latency; default none), BENCH_STORM_OPERATOR_FLAGS
 # (default none: the storm proves the defaults do not throttle it) and
 # BENCH_SCALE_OPERATOR_FLAGS (default plus --cache-sync-timeout=20m); BENCH_OPERATOR_BIN
-# (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale churn").
+# (default $FO_BIN_DIR/failover-operator); BENCH_PHASES ("latency storm scale churn scope").
 # The storm runs each party alone on the same groups: the operator, the blaster (as many
 # Service patches at the operator's --workers concurrency, as fast as the apiserver takes
 # them: the limit), the controller-manager's endpoint controllers, the floor.
@@ -25,6 +25,9 @@
 # Churn: BENCH_CHURN_ROUNDS (10; smoke 2) rounds of BENCH_CHURN_GROUPS (100; smoke 5) groups,
 # each round sampled BENCH_CHURN_SETTLE_SECONDS (65, past the operator's 60 s memory trim;
 # smoke 1) after its deletions; BENCH_CHURN_OPERATOR_FLAGS (default as storm).
+# Scope: BENCH_SCOPE_GROUPS (100; smoke 5) groups of 3 pods beside BENCH_SCOPE_OTHER_PODS
+# (30000; smoke 30) pods of a namespace without groups, the operator without --namespace
+# then with it, each sampled BENCH_SCOPE_SETTLE_SECONDS (65; smoke 1) after every group synced.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +43,7 @@ if [ -n "$SMOKE" ]; then
   STORM_GROUPS=${BENCH_STORM_GROUPS:-20}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-20}
   IDLE_S=${BENCH_IDLE_SECONDS:-5}
   CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-2}; CHURN_GROUPS=${BENCH_CHURN_GROUPS:-5}; CHURN_SETTLE_S=${BENCH_CHURN_SETTLE_SECONDS:-1}
+  SCOPE_GROUPS=${BENCH_SCOPE_GROUPS:-5}; SCOPE_OTHER_PODS=${BENCH_SCOPE_OTHER_PODS:-30}; SCOPE_SETTLE_S=${BENCH_SCOPE_SETTLE_SECONDS:-1}
   WORK="$(mktemp -d)"
   OUT="$WORK/bench-results.json"
 else
@@ -48,6 +52,7 @@ else
   STORM_GROUPS=${BENCH_STORM_GROUPS:-1000}; SCALE_GROUPS=${BENCH_SCALE_GROUPS:-10000}
   IDLE_S=${BENCH_IDLE_SECONDS:-300}
   CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-10}; CHURN_GROUPS=${BENCH_CHURN_GROUPS:-100}; CHURN_SETTLE_S=${BENCH_CHURN_SETTLE_SECONDS:-65}
+  SCOPE_GROUPS=${BENCH_SCOPE_GROUPS:-100}; SCOPE_OTHER_PODS=${BENCH_SCOPE_OTHER_PODS:-30000}; SCOPE_SETTLE_S=${BENCH_SCOPE_SETTLE_SECONDS:-65}
   # One work dir per bench cluster: two runs on different clusters never share pid files.
   WORK="${BENCH_WORK_DIR:-${CLUSTER_DIR%/}-work}"
   OUT="${BENCH_OUT:-$REPO/docs/bench-results.json}"
@@ -58,7 +63,7 @@ OP_FLAGS=${BENCH_OPERATOR_FLAGS:-}
 STORM_OP_FLAGS=${BENCH_STORM_OPERATOR_FLAGS:-}
 SCALE_OP_FLAGS=${BENCH_SCALE_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16 --cache-sync-timeout=20m}
 CHURN_OP_FLAGS=${BENCH_CHURN_OPERATOR_FLAGS:---kube-api-qps=0 --workers=16}
-PHASES="${BENCH_PHASES:-latency storm scale churn}"
+PHASES="${BENCH_PHASES:-latency storm scale churn scope}"
 RUN_ID="$(date +%s)-$$"
 # The audit log outlives a run's work dir: a running bench cluster keeps writing to it.
 AUDIT_DIR="${FO_BENCH_AUDIT_DIR:-$REPO/.local/bench-audit}"
@@ -533,6 +538,51 @@ if [[ " $PHASES " == *" churn "* ]]; then
   stop_bg operator
 fi
 
+# ---- 5. scope: the pods of namespaces without groups cost a scoped operator nothing
+# (--namespace); the same groups beside SCOPE_OTHER_PODS pods of another namespace, the
+# operator unscoped then scoped, each until every group is decided and idle past its memory
+# trim (BENCH_SCOPE_SETTLE_SECONDS).
+
+if [[ " $PHASES " == *" scope "* ]]; then
+  APPS="fo-bench-scope-apps-$RUN_ID"; BULK="fo-bench-scope-bulk-$RUN_ID"; NAMESPACES+=("$APPS" "$BULK")
+  log "scope: $SCOPE_GROUPS groups beside $SCOPE_OTHER_PODS pods of another namespace"
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$APPS" --groups "$SCOPE_GROUPS" \
+    --pods-per-group 3 --node "$NODE" --threads 32 >"$WORK/scope-apps.json"
+  "$BIN/fo-bench" populate --kubeconfig "$KUBECONFIG" --namespace "$BULK" --groups "$((SCOPE_OTHER_PODS / 3))" \
+    --pods-per-group 3 --no-groups --node "$NODE" --threads 32 >"$WORK/scope-bulk.json"
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  SCOPE='{}'
+  for mode in unscoped scoped; do
+    ns_flag="$APPS"; [ "$mode" = unscoped ] && ns_flag=""
+    t0="$(date +%s.%N)"
+    start_operator "$ns_flag" "--cache-sync-timeout=20m" "127.0.0.1:$PORT"
+    OP_PID="$(pid_of operator)"
+    "$BIN/fo-bench" wait-synced --kubeconfig "$KUBECONFIG" --namespace "$APPS" --groups "$SCOPE_GROUPS" >"$WORK/scope-sync-$mode.json" \
+      || log "scope: $mode: not every group became Healthy: $(cat "$WORK/scope-sync-$mode.json")"
+    t1="$(date +%s.%N)"
+    SYNC_CPU="$(cpu_s "$OP_PID")"
+    sleep "$SCOPE_SETTLE_S"
+    m="$(curl -sf --max-time 10 "http://127.0.0.1:$PORT/metrics" || true)"
+    cached="$(sed -n 's/^failover_operator_informer_objects{resource="pods"} //p' <<<"$m")"
+    RSS="$(rss_kib "$OP_PID")"
+    SCOPE="$(jq --arg mode "$mode" --argjson rss "$RSS" --argjson cpu "$SYNC_CPU" --argjson cached "${cached:-null}" \
+      --argjson secs "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')" --arg flags "${ns_flag:+--namespace=$ns_flag}" \
+      --argjson sync "$(cat "$WORK/scope-sync-$mode.json" 2>/dev/null || echo null)" \
+      '.[$mode] = {flags:$flags, rss_mib:($rss/1024), cpu_seconds_to_sync:$cpu, seconds_to_sync:$secs,
+                   cached_pods:$cached, initial_sync:$sync}' <<<"$SCOPE")"
+    log "scope: $mode: RSS $RSS KiB, pods cached ${cached:-?}, synced in $(jq -r ".$mode.seconds_to_sync" <<<"$SCOPE") s"
+    stop_bg operator
+  done
+  put '.scope' "$(jq --argjson apps "$(cat "$WORK/scope-apps.json")" --argjson bulk "$(cat "$WORK/scope-bulk.json")" \
+    --argjson settle "$SCOPE_SETTLE_S" 'def r2: . * 100 | round / 100;
+    . + {groups:$apps.groups, group_pods:$apps.pods, other_pods:$bulk.pods, settle_seconds:$settle,
+         rss_ratio:((.scoped.rss_mib / .unscoped.rss_mib) | r2)}' <<<"$SCOPE")"
+  # Finalizers: a scoped operator again while the namespaces go.
+  start_operator "$APPS" ""
+  delete_namespace "$APPS"; delete_namespace "$BULK"
+  stop_bg operator
+fi
+
 jq . <<<"$RESULT" >"$OUT"
 bash "$REPO/bench/report.sh" "$OUT" "$WORK"
 
@@ -541,7 +591,7 @@ if [ -n "$SMOKE" ]; then
   # group active, failed over and forgotten, its failover_group_* series gone after deletion.
   # Each phase that ran (all by default) is checked.
   jq -e --argjson f "$FAILOVERS" --argjson s "$STORM_GROUPS" --argjson g "$SCALE_GROUPS" --argjson cr "$CHURN_ROUNDS" \
-    --arg phases " $PHASES " '
+    --argjson sg "$SCOPE_GROUPS" --arg phases " $PHASES " '
     def ran(p): $phases | contains(" " + p + " ");
     (if ran("latency") then (.latency.failovers == $f) and (.latency.unseen == 0)
       and (.latency.operator.n == $f) and (.latency.peer.n == $f) and (.latency.floor.n == $f)
@@ -556,7 +606,11 @@ if [ -n "$SMOKE" ]; then
       and (.scale.takeover.traffic_moved_ms != null) else true end)
     and (if ran("churn") then (.churn.complete == $cr) and (.churn.rounds_run == $cr)
       and (.churn.last.rss_mib > 0) and (.churn.last.failover_group_series == .churn.idle.failover_group_series)
-      else true end)' \
+      else true end)
+    and (if ran("scope") then (.scope.unscoped.initial_sync.healthy == $sg) and (.scope.scoped.initial_sync.healthy == $sg)
+      and (.scope.scoped.cached_pods == .scope.group_pods)
+      and (.scope.unscoped.cached_pods >= .scope.group_pods + .scope.other_pods)
+      and (.scope.rss_ratio > 0) else true end)' \
     "$OUT" >/dev/null || { jq 'del(.latency.samples) | del(.churn.rounds) | del(.storm.runs)' "$OUT" >&2; die "smoke: incomplete results"; }
   log "smoke: ok"
 else

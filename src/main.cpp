@@ -1,10 +1,12 @@
 // failover-operator: flags and wiring only.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/duration.h"
 #include "base/flags.h"
@@ -24,7 +26,8 @@ const char* const kServiceAccountNamespaceFile = "/var/run/secrets/kubernetes.io
 struct Flags {
   std::string kubeconfig;
   std::string context;
-  std::string watch_namespace;
+  std::vector<std::string> watch_namespaces;  // empty = all namespaces
+  std::string pod_label_selector;
   int workers = 4;
   int hook_threads = 4;
   int probe_threads = 4;
@@ -51,7 +54,10 @@ std::string Usage() {
                      "Flags:\n"
                      "  --kubeconfig=PATH                  kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
                      "  --context=NAME                     kubeconfig context (default: current-context)\n"
-                     "  --namespace=NS                     watch only this namespace (default: all namespaces)\n"
+                     "  --namespace=NS[,NS...]             watch only these namespaces' groups, pods and Services;\n"
+                     "                                     repeatable (default: all namespaces)\n"
+                     "  --pod-label-selector=SELECTOR      cache only pods matching this label selector, e.g.\n"
+                     "                                     failover.io/managed=true (default: every pod)\n"
                      "  --workers=N                        concurrent reconciles (default 4)\n"
                      "  --hook-threads=N                   threads calling prePromote/postPromote hooks (default 4)\n"
                      "  --hook-calls-per-group=N           hook calls of one group on those threads at once; its others\n"
@@ -86,7 +92,33 @@ std::string Usage() {
 void AddOperatorFlags(base::FlagSet& set, Flags* f) {
   set.String("--kubeconfig", &f->kubeconfig);
   set.String("--context", &f->context);
-  set.String("--namespace", &f->watch_namespace);
+  // Repeatable, and each value may list several: --namespace a --namespace b,c. An empty
+  // value means every namespace (the default).
+  set.Value("--namespace", [f](const std::string& v) {
+    if (v.empty()) {  // --namespace= : every namespace, as without the flag
+      f->watch_namespaces.clear();
+      return std::string();
+    }
+    size_t start = 0;
+    while (true) {
+      const size_t comma = v.find(',', start);
+      const std::string ns = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!failover::IsDnsLabel(ns)) {
+        return "\"" + ns + "\" is not a namespace name (a DNS-1123 label: lower-case letters, digits and '-', "
+               "at most 63)";
+      }
+      if (std::find(f->watch_namespaces.begin(), f->watch_namespaces.end(), ns) == f->watch_namespaces.end()) {
+        f->watch_namespaces.push_back(ns);
+      }
+      if (comma == std::string::npos) return std::string();
+      start = comma + 1;
+    }
+  });
+  set.Value("--pod-label-selector", [f](const std::string& v) {
+    if (std::string e = failover::CheckLabelSelector(v); !e.empty()) return "not a label selector: " + e;
+    f->pod_label_selector = v;
+    return std::string();
+  });
   set.Int("--workers", &f->workers, 1, 256);
   set.Int("--hook-threads", &f->hook_threads, 1, 256);
   set.Int("--hook-calls-per-group", &f->hook_calls_per_group, 0, 256);
@@ -127,6 +159,12 @@ void AddOperatorFlags(base::FlagSet& set, Flags* f) {
   set.Bool("--help", &f->help);
   set.Alias("-help", "--help");
   set.Alias("-h", "--help");
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
 }
 
 // $POD_NAMESPACE, else the in-cluster service-account namespace, else "default".
@@ -190,7 +228,8 @@ int main(int argc, char** argv) {
   runtime::PublishBuildInfo(*mo.metrics_registry, FAILOVER_OPERATOR_VERSION);
   runtime::Manager manager(*client, mo);
   failover::ReconcilerOptions ro;
-  ro.watch_namespace = flags.watch_namespace;
+  ro.watch_namespaces = flags.watch_namespaces;
+  ro.pod_label_selector = flags.pod_label_selector;
   ro.per_group_histograms = flags.per_group_histograms;
   ro.workers = flags.workers;
   ro.hook_threads = flags.hook_threads;
@@ -206,7 +245,8 @@ int main(int argc, char** argv) {
   runtime::Logger("setup").Info("starting failover-operator",
                                 {{"version", FAILOVER_OPERATOR_VERSION},
                                  {"config", config->source},
-                                 {"namespace", flags.watch_namespace.empty() ? "(all)" : flags.watch_namespace},
+                                 {"namespaces", flags.watch_namespaces.empty() ? "(all)" : Join(flags.watch_namespaces)},
+                                 {"podLabelSelector", flags.pod_label_selector},
                                  {"workers", flags.workers},
                                  {"leaderElect", mo.leader_elect}});
   // The first SIGTERM/SIGINT starts the graceful shutdown; a second one ends the process

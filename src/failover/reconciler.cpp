@@ -259,23 +259,38 @@ void GroupReconciler::CacheUpdated(const char* kind, const json& obj) {
 
 std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manager,
                                                          const ReconcilerOptions& options) {
+  // One informer per watched namespace and resource (one for all namespaces when none is
+  // named); the namespaces of a resource share one store, which the reconciler reads.
+  const std::vector<std::string> namespaces =
+      options.watch_namespaces.empty() ? std::vector<std::string>{""} : options.watch_namespaces;
   runtime::InformerOptions gi;
   gi.resource = kube::resources::kFailoverGroups;
-  gi.ns = options.watch_namespace;
   gi.transform = TrimGroup;
   gi.watch_timeout_seconds = options.watch_timeout_seconds;
+  gi.store = std::make_shared<runtime::Store>();
   runtime::InformerOptions pi = gi;
   pi.resource = kube::resources::kPods;
   pi.transform = TrimPod;
+  pi.label_selector = options.pod_label_selector;
+  pi.store = std::make_shared<runtime::Store>();
   runtime::InformerOptions si = gi;
   si.resource = kube::resources::kServices;
   si.transform = TrimService;
-  runtime::Informer& groups = manager.GetInformer(gi);
-  runtime::Informer& pods = manager.GetInformer(pi);
-  runtime::Informer& services = manager.GetInformer(si);
+  si.store = std::make_shared<runtime::Store>();
+  std::vector<runtime::Informer*> group_informers, pod_informers, service_informers;
+  for (const std::string& ns : namespaces) {
+    gi.ns = pi.ns = si.ns = ns;
+    group_informers.push_back(&manager.GetInformer(gi));
+    pod_informers.push_back(&manager.GetInformer(pi));
+    service_informers.push_back(&manager.GetInformer(si));
+  }
+  runtime::Informer& groups = *group_informers.front();
+  runtime::Informer& pods = *pod_informers.front();
+  runtime::Informer& services = *service_informers.front();
   runtime::Informer* leases = nullptr;
   if (options.node_leases) {
     runtime::InformerOptions li = gi;
+    li.store = nullptr;
     li.resource = kube::resources::kLeases;
     li.ns = kNodeLeaseNamespace;
     li.transform = TrimLease;
@@ -284,6 +299,7 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
   runtime::Informer* nodes = nullptr;
   if (options.node_leases && !options.zone_label.empty()) {
     runtime::InformerOptions ni = gi;
+    ni.store = nullptr;
     ni.resource = kube::resources::kNodes;
     ni.ns = "";
     ni.transform = [label = options.zone_label](json& node) { TrimNode(node, label); };
@@ -341,12 +357,12 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     r->CacheUpdated("fg", obj);
   };
   index_handler->del = [r](const json& obj) { r->index().Remove(runtime::ObjectKey(obj)); };
-  groups.AddEventHandler(index_handler);
-  for (auto [informer, kind] : {std::pair{&pods, "pod"}, std::pair{&services, "svc"}}) {
+  for (auto* informer : group_informers) informer->AddEventHandler(index_handler);
+  for (auto [informers, kind] : {std::pair{&pod_informers, "pod"}, std::pair{&service_informers, "svc"}}) {
     auto caught_up = std::make_shared<runtime::EventHandlerFuncs>();
     caught_up->add = [r, kind = kind](const json& obj) { r->CacheUpdated(kind, obj); };
     caught_up->update = [r, kind = kind](const json&, const json& obj) { r->CacheUpdated(kind, obj); };
-    informer->AddEventHandler(caught_up);
+    for (auto* informer : *informers) informer->AddEventHandler(caught_up);
   }
   if (leases) {
     // Renewals only move each node's deadline; the tracker re-queues the groups on a node
@@ -379,9 +395,13 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
     node_handler->del = [r, zone_of](const json& node) { r->node_leases().SetZone(zone_of(node).first, ""); };
     nodes->AddEventHandler(node_handler);
   }
-  controller.Watch(groups);
-  controller.Watch(pods, [r](const json& pod) { return r->index().GroupsForPod(pod); });
-  controller.Watch(services, [r](const json& svc) { return r->index().GroupsForService(svc); });
+  for (auto* informer : group_informers) controller.Watch(*informer);
+  for (auto* informer : pod_informers) {
+    controller.Watch(*informer, [r](const json& pod) { return r->index().GroupsForPod(pod); });
+  }
+  for (auto* informer : service_informers) {
+    controller.Watch(*informer, [r](const json& svc) { return r->index().GroupsForService(svc); });
+  }
   return reconciler;
 }
 

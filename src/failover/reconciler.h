@@ -44,7 +44,12 @@ namespace failover {
 // in the group's own queue), so a group whose hook or probe endpoint hangs holds that
 // many threads at most and the other groups' calls and probes go on (0 = unbounded).
 struct ReconcilerOptions {
-  std::string watch_namespace;  // "" = all namespaces
+  // The namespaces whose FailoverGroups, Pods and Services are watched; empty = all. More
+  // than one: an informer per namespace and resource, the namespaces' objects in one store.
+  std::vector<std::string> watch_namespaces;
+  // A label selector the pod list/watch carries (server-side): only matching pods are cached,
+  // so a member's pods must match it. "" = every pod of the watched namespaces.
+  std::string pod_label_selector;
   int workers = 4;
   int hook_threads = 4;
   int probe_threads = 4;

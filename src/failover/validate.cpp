@@ -88,6 +88,92 @@ bool IsLabelKey(const std::string& key) {
   return !name.empty() && IsLabelValue(name);
 }
 
+std::string CheckLabelSelector(const std::string& text) {
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  auto trim = [&](std::string v) {
+    while (!v.empty() && space(v.front())) v.erase(v.begin());
+    while (!v.empty() && space(v.back())) v.pop_back();
+    return v;
+  };
+  auto key_error = [](const std::string& key, const std::string& req) -> std::string {
+    if (IsLabelKey(key)) return "";
+    return "\"" + key + "\" in \"" + req + "\" is not a label key ([prefix/]name: the name at most 63 "
+           "letters, digits, '-', '_' and '.', starting and ending with a letter or digit)";
+  };
+  // Split on commas outside parentheses.
+  std::vector<std::string> requirements;
+  std::string current;
+  int depth = 0;
+  for (char c : text) {
+    if (c == '(') depth++;
+    if (c == ')' && --depth < 0) return "unbalanced ')' in \"" + text + "\"";
+    if (c == ',' && depth == 0) {
+      requirements.push_back(current);
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  if (depth != 0) return "unbalanced '(' in \"" + text + "\"";
+  requirements.push_back(current);
+  if (requirements.size() == 1 && trim(requirements[0]).empty()) return "";
+  for (const std::string& raw : requirements) {
+    const std::string req = trim(raw);
+    if (req.empty()) return "an empty requirement in \"" + text + "\" (two commas, or one at an end)";
+    if (req.front() == '!') {
+      return key_error(trim(req.substr(1)), req);
+    }
+    // Set-based: key in (...) / key notin (...).
+    const size_t open = req.find('(');
+    if (open != std::string::npos) {
+      if (req.back() != ')') return "\"" + req + "\": text after ')'";
+      std::string head = trim(req.substr(0, open));
+      std::string op;
+      for (const char* candidate : {" notin", " in"}) {
+        const std::string o = candidate;
+        if (head.size() > o.size() && head.compare(head.size() - o.size(), o.size(), o) == 0) {
+          op = o.substr(1);
+          head = trim(head.substr(0, head.size() - o.size()));
+          break;
+        }
+      }
+      if (op.empty()) return "\"" + req + "\": a '(' list needs 'in' or 'notin' before it";
+      if (std::string e = key_error(head, req); !e.empty()) return e;
+      const std::string list = req.substr(open + 1, req.size() - open - 2);
+      size_t start = 0;
+      while (true) {
+        const size_t comma = list.find(',', start);
+        const std::string value = trim(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (!IsLabelValue(value)) return "in \"" + req + "\": " + LabelValueRule(value);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      continue;
+    }
+    const size_t op_at = req.find_first_of("=!<>");
+    if (op_at == std::string::npos) {
+      if (std::string e = key_error(req, req); !e.empty()) return e;
+      continue;
+    }
+    const std::string key = trim(req.substr(0, op_at));
+    std::string op = req.substr(op_at, 1);
+    if (req.compare(op_at, 2, "==") == 0 || req.compare(op_at, 2, "!=") == 0) op = req.substr(op_at, 2);
+    if (op == "!") return "\"" + req + "\": '!' must start a requirement or come before '='";
+    const std::string value = trim(req.substr(op_at + op.size()));
+    if (std::string e = key_error(key, req); !e.empty()) return e;
+    if (op == "<" || op == ">") {
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+        return "\"" + req + "\": '" + op + "' needs a whole number";
+      }
+      continue;
+    }
+    if (value.find_first_of("=!<>") != std::string::npos || !IsLabelValue(value)) {
+      return "in \"" + req + "\": " + LabelValueRule(value);
+    }
+  }
+  return "";
+}
+
 bool IsDnsLabel(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };

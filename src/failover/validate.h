@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "failover/observed.h"
@@ -26,5 +27,11 @@ bool IsDnsLabel(const std::string& name);
 // True for a label key: [prefix/]name, the prefix a DNS subdomain, the name a non-empty
 // label value (at most 63 characters).
 bool IsLabelKey(const std::string& key);
+
+// A label selector in the text form the API takes (?labelSelector=): comma-separated
+// requirements `key`, `!key`, `key=value`, `key==value`, `key!=value`,
+// `key in (v1,v2)`, `key notin (v1,v2)`, `key>N`, `key<N` (kubernetes' labels.Parse).
+// "" when valid (the empty selector selects everything), else what is wrong and where.
+std::string CheckLabelSelector(const std::string& text);
 
 }  // namespace failover

@@ -32,11 +32,13 @@ kube::ListWatchOptions ListWatchOptionsFor(const InformerOptions& o) {
 Informer::Informer(std::shared_ptr<kube::Client> client, InformerOptions options)
     : client_(std::move(client)),
       options_(std::move(options)),
-      log_("informer", {{"resource", options_.resource.Name()}}) {
+      log_("informer", {{"resource", options_.resource.Name()}}),
+      store_(options_.store ? options_.store : std::make_shared<Store>()) {
   if (!options_.ns.empty()) log_ = log_.WithValues({{"namespace", options_.ns}});
   if (options_.metrics) {
     relist_counter_ = &options_.metrics->InformerRelists().Add({{"resource", options_.resource.Name()}});
     stall_counter_ = &options_.metrics->InformerWatchStalls().Add({{"resource", options_.resource.Name()}});
+    objects_gauge_ = &options_.metrics->InformerObjects().Add({{"resource", options_.resource.Name()}});
   }
 }
 
@@ -118,16 +120,17 @@ void Informer::OnList(json& items, const std::string& rv) {
   std::map<std::string, json*> fresh;
   for (auto& item : items) fresh[ObjectKey(item)] = &item;
   int adds = 0, updates = 0, deletes = 0;
-  for (const auto& key : store_.ListKeys()) {
+  // Only this informer's namespace: a shared store holds other informers' objects too.
+  for (const auto& key : store_->ListKeys(options_.ns)) {
     if (fresh.count(key)) continue;
-    if (auto gone = store_.Delete(key)) {
+    if (auto gone = store_->Delete(key)) {
       DispatchDelete(*gone);
       deletes++;
     }
   }
   for (const auto& [key, item] : fresh) {
     json obj = std::move(*item);
-    auto old = store_.Upsert(obj);
+    auto old = store_->Upsert(obj);
     if (!old) {
       DispatchAdd(obj, first);
       adds++;
@@ -136,6 +139,7 @@ void Informer::OnList(json& items, const std::string& rv) {
       updates++;
     }
   }
+  CountObjects();
   log_.Info("listed", {{"resourceVersion", rv}, {"objects", fresh.size()}, {"added", adds},
                        {"updated", updates}, {"deleted", deletes}});
   fresh.clear();
@@ -152,13 +156,18 @@ void Informer::OnWatchEvent(kube::WatchEvent& ev) {
   switch (ev.type) {
     case kube::WatchEvent::Type::kAdded:
     case kube::WatchEvent::Type::kModified: {
-      auto old = store_.Upsert(ev.object);
-      if (old) DispatchUpdate(*old, ev.object);
-      else DispatchAdd(ev.object);
+      auto old = store_->Upsert(ev.object);
+      if (old) {
+        DispatchUpdate(*old, ev.object);
+      } else {
+        CountObjects();
+        DispatchAdd(ev.object);
+      }
       break;
     }
     case kube::WatchEvent::Type::kDeleted: {
-      store_.Delete(ObjectKey(ev.object));
+      store_->Delete(ObjectKey(ev.object));
+      CountObjects();
       DispatchDelete(ev.object);
       break;
     }
@@ -196,10 +205,15 @@ void Informer::OnListWatchError(const kube::ListWatchError& e) {
   }
 }
 
+void Informer::CountObjects() {
+  if (objects_gauge_) objects_gauge_->Set(static_cast<double>(store_->Size()));
+}
+
 void Informer::ResyncLoop() {
   while (SleepFor(options_.resync_period)) {
     if (!synced_.load()) continue;
-    for (const auto& obj : store_.List()) DispatchUpdate(*obj, *obj, true);
+    for (const auto& obj : options_.ns.empty() ? store_->List() : store_->ListNamespace(options_.ns))
+      DispatchUpdate(*obj, *obj, true);
   }
 }
 

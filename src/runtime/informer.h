@@ -20,6 +20,7 @@
 
 namespace prometheus {
 class Counter;
+class Gauge;
 }
 
 namespace runtime {
@@ -47,6 +48,11 @@ struct InformerOptions {
   // Where re-lists are counted (failover_operator_informer_relists_total{resource});
   // null = not counted (relists() still is). The manager passes its own.
   std::shared_ptr<RuntimeMetrics> metrics = nullptr;
+  // The store to keep in step; null = a store of the informer's own. Informers of one
+  // resource in different namespaces (ns set) may share one: each lists, re-lists, deletes
+  // and resyncs only its own namespace's objects in it, so readers see one cache of the
+  // watched namespaces (controller-runtime's multi-namespace cache, one store).
+  std::shared_ptr<Store> store;
 };
 
 // Keeps a Store in step with the apiserver (client-go's shared informer) over a
@@ -74,8 +80,8 @@ class Informer {
   // Waits until synced or the deadline; true when synced.
   bool WaitForSync(Clock::time_point deadline) const;
 
-  Store& store() { return store_; }
-  const Store& store() const { return store_; }
+  Store& store() { return *store_; }
+  const Store& store() const { return *store_; }
   const InformerOptions& options() const { return options_; }
   // The last resourceVersion seen (bookmarks included); "" until a Start()'s first list.
   std::string LastResourceVersion() const;
@@ -103,7 +109,7 @@ class Informer {
   std::shared_ptr<kube::Client> client_;
   InformerOptions options_;
   Logger log_;
-  Store store_;
+  std::shared_ptr<Store> store_;
 
   std::mutex handlers_mu_;
   std::vector<std::shared_ptr<EventHandler>> handlers_;
@@ -121,6 +127,8 @@ class Informer {
   prometheus::Counter* relist_counter_ = nullptr;
   std::atomic<int64_t> watch_stalls_{0};
   prometheus::Counter* stall_counter_ = nullptr;
+  prometheus::Gauge* objects_gauge_ = nullptr;  // the store's size (shared: the same series)
+  void CountObjects();
   std::thread thread_;
   std::thread resync_thread_;
 };

@@ -223,7 +223,9 @@ int Manager::Run() {
       health_server_->AddReadyzCheck("informers-synced", [this]() -> std::string {
         std::string missing;
         for (auto& [key, inf] : informers_) {
-          if (!inf->HasSynced()) missing += (missing.empty() ? "" : ", ") + inf->options().resource.Name();
+          if (inf->HasSynced()) continue;
+          const std::string& ns = inf->options().ns;
+          missing += (missing.empty() ? "" : ", ") + inf->options().resource.Name() + (ns.empty() ? "" : " in " + ns);
         }
         return missing.empty() ? "" : "not synced: " + missing;
       });

@@ -76,6 +76,9 @@ RuntimeMetrics::RuntimeMetrics(std::shared_ptr<prometheus::Registry> registry)
       Register(r, BuildCounter(), "failover_operator_informer_watch_stalls_total",
                "Watches that stayed open but delivered nothing past their server-side timeout "
                "plus grace (kube::kSilentWatchBound), cut and resumed from the last resourceVersion");
+  informer_objects_ =
+      Register(r, BuildGauge(), "failover_operator_informer_objects",
+               "Objects in an informer cache (its namespaces and selector: --namespace, --pod-label-selector)");
 }
 
 std::string RuntimeMetrics::Serialize() const { return SerializeMetrics(*registry_); }

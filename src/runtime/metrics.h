@@ -52,6 +52,7 @@ class RuntimeMetrics {
   prometheus::Family<prometheus::Gauge>& LeaderStatus() const { return *leader_status_; }            // name
   prometheus::Family<prometheus::Counter>& InformerRelists() const { return *informer_relists_; }    // resource
   prometheus::Family<prometheus::Counter>& InformerWatchStalls() const { return *informer_watch_stalls_; }  // resource
+  prometheus::Family<prometheus::Gauge>& InformerObjects() const { return *informer_objects_; }  // resource
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -69,6 +70,7 @@ class RuntimeMetrics {
   prometheus::Family<prometheus::Histogram>* rest_client_duration_;
   prometheus::Family<prometheus::Gauge>* leader_status_;
   prometheus::Family<prometheus::Counter>* informer_relists_;
+  prometheus::Family<prometheus::Gauge>* informer_objects_;
   prometheus::Family<prometheus::Counter>* informer_watch_stalls_;
 };
 

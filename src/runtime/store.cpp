@@ -165,6 +165,19 @@ std::vector<std::string> Store::ListKeys() const {
   return out;
 }
 
+std::vector<std::string> Store::ListKeys(const std::string& ns) const {
+  if (ns.empty()) return ListKeys();
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  auto index = indexes_.find(kNamespaceIndex);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.find(ns);
+  if (keys == index->second.end()) return out;
+  out.reserve(keys->second.size());
+  for (const std::string* key : keys->second) out.push_back(*key);
+  return out;
+}
+
 size_t Store::Size() const {
   std::shared_lock lock(mu_);
   return items_.size();

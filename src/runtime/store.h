@@ -59,6 +59,8 @@ class Store {
   ObjectPtr Get(const std::string& ns, const std::string& name) const;
   std::vector<ObjectPtr> List() const;
   std::vector<std::string> ListKeys() const;
+  // The keys of namespace ns (every key when ns is empty).
+  std::vector<std::string> ListKeys(const std::string& ns) const;
   size_t Size() const;
 
   // Objects filed under `value` in index `name` (empty when the index is unknown).

@@ -132,6 +132,39 @@ TEST(ValidateServiceClaims, AServiceSteeredByAnotherGroupIsAnError) {
   EXPECT_TRUE(ValidateServiceClaims(p.spec, seen, "db").empty());
 }
 
+// The text form of a label selector (--pod-label-selector), as the apiserver parses it.
+TEST(CheckLabelSelector, AcceptsTheApisForms) {
+  for (const char* ok : {"", "failover.io/managed=true", "app==db", "tier!=cache", "app", "!legacy",
+                         "app in (db, cache),tier notin (test)", " app = db , env ", "gen>3", "gen<10",
+                         "example.com/team in (a,b,c),!example.com/old"}) {
+    EXPECT_EQ(CheckLabelSelector(ok), "") << ok;
+  }
+}
+
+TEST(CheckLabelSelector, NamesWhatIsWrong) {
+  struct Case {
+    const char* text;
+    const char* names;
+  } cases[] = {
+      {"app=db,", "an empty requirement"},
+      {",app=db", "an empty requirement"},
+      {"app in (db,cache", "unbalanced '('"},
+      {"app in db)", "unbalanced ')'"},
+      {"app (db)", "needs 'in' or 'notin'"},
+      {"-app=db", "\"-app\" in \"-app=db\" is not a label key"},
+      {"app=db!", "\"db!\" is not a valid label value"},
+      {"app=a b", "\"a b\" is not a valid label value"},
+      {"app in (db,-x)", "\"-x\" is not a valid label value"},
+      {"gen>x", "'>' needs a whole number"},
+      {"app!db", "'!' must start a requirement"},
+      {"app===db", "not a valid label value"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = CheckLabelSelector(c.text);
+    EXPECT_NE(e.find(c.names), std::string::npos) << c.text << " -> " << e;
+  }
+}
+
 TEST(ActiveActive, OneMemberIsValid) {
   SpecParse p = ParseSpec(json::parse(
       R"({"mode": "ActiveActive", "members": [{"name": "a", "selector": {"matchLabels": {"x": "1"}}}]})"));

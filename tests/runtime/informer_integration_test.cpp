@@ -321,4 +321,78 @@ TEST_F(InformerIntegration, RelistsAfterCompactionAndDeliversMissedDeletes) {
   inf.Stop();
 }
 
+// Informers of two namespaces keep one store (a multi-namespace cache): each one's re-list
+// and resync touch only its own namespace's objects; the other's stay, and its handlers
+// hear nothing of them.
+TEST_F(InformerIntegration, InformersOfTwoNamespacesShareOneStoreEachMindingItsOwn) {
+  runtime_test::TestNamespace other(client_, "rt-informer-b");
+  for (int i = 0; i < 2; ++i) {
+    auto r = client_->Create(kube::resources::kConfigMaps, other.name(),
+                             ConfigMap(other.name(), "cm-b" + std::to_string(i), "v0"));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto shared = std::make_shared<runtime::Store>();
+  runtime::InformerOptions o;
+  o.resource = kube::resources::kConfigMaps;
+  o.label_selector = "test=runtime";
+  o.store = shared;
+  o.ns = ns();
+  o.resync_period = 100ms;
+  runtime::Informer a(client_, o);
+  o.ns = other.name();
+  o.resync_period = 0ms;
+  runtime::Informer b(client_, o);
+  std::mutex mu;
+  std::set<std::string> a_heard, b_deleted;
+  auto ha = std::make_shared<runtime::EventHandlerFuncs>();
+  ha->add = [&](const kube::json& obj) {
+    std::lock_guard<std::mutex> lock(mu);
+    a_heard.insert(runtime::ObjectKey(obj));
+  };
+  ha->update = [&](const kube::json&, const kube::json& obj) { ha->add(obj); };
+  ha->del = [&](const kube::json& obj) { ha->add(obj); };
+  auto hb = std::make_shared<runtime::EventHandlerFuncs>();
+  hb->del = [&](const kube::json& obj) {
+    std::lock_guard<std::mutex> lock(mu);
+    b_deleted.insert(runtime::ObjectKey(obj));
+  };
+  a.AddEventHandler(ha);
+  b.AddEventHandler(hb);
+  a.Start();
+  b.Start();
+  ASSERT_TRUE(a.WaitForSync(runtime::Clock::now() + 20s));
+  ASSERT_TRUE(b.WaitForSync(runtime::Clock::now() + 20s));
+  EXPECT_EQ(&a.store(), shared.get());
+  EXPECT_EQ(&b.store(), shared.get());
+  EXPECT_EQ(shared->Size(), 8u);
+  EXPECT_EQ(shared->ListKeys(other.name()).size(), 2u);
+
+  // A's changes happen while it is stopped; its next Start lists again (a re-list).
+  a.Stop();
+  Change();
+  a.Start();
+  auto keys_of = [](const std::map<std::string, std::string>& m) {
+    std::set<std::string> out;
+    for (const auto& [k, v] : m) out.insert(k);
+    return out;
+  };
+  std::set<std::string> want = keys_of(Truth(ns()));
+  for (const auto& k : keys_of(Truth(other.name()))) want.insert(k);
+  ASSERT_EQ(want.size(), 8u);  // 6 - cm-2 - cm-3 + cm-new, and the other namespace's 2
+  EXPECT_TRUE(runtime_test::WaitFor([&] {
+    auto got = shared->ListKeys();
+    return std::set<std::string>(got.begin(), got.end()) == want;
+  }, 20s));
+  EXPECT_EQ(a.relists(), 1);
+  std::this_thread::sleep_for(300ms);  // a few of A's resyncs
+  a.Stop();
+  b.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(b_deleted.empty()) << "B's handlers heard a delete of " << *b_deleted.begin();
+  EXPECT_TRUE(a_heard.count(ns() + "/cm-2")) << "A's re-list delivers the delete it missed";
+  for (const auto& key : a_heard) {
+    EXPECT_TRUE(key.starts_with(ns() + "/")) << "A's handlers heard " << key << " of the other namespace";
+  }
+}
+
 }  // namespace

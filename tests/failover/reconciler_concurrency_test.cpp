@@ -192,7 +192,7 @@ class ReconcilerConcurrency : public ::testing::Test {
     mo.graceful_shutdown_timeout = 10s;
     manager_ = std::make_unique<runtime::Manager>(client_, mo);
     ReconcilerOptions ro;
-    ro.watch_namespace = ns_;
+    ro.watch_namespaces = {ns_};
     ro.workers = workers;
     SetupFailoverController(*manager_, ro);
     run_ = std::thread([this] { manager_->Run(); });

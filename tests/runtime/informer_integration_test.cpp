@@ -378,7 +378,7 @@ TEST_F(InformerIntegration, InformersOfTwoNamespacesShareOneStoreEachMindingItsO
   };
   std::set<std::string> want = keys_of(Truth(ns()));
   for (const auto& k : keys_of(Truth(other.name()))) want.insert(k);
-  ASSERT_EQ(want.size(), 8u);  // 6 - cm-2 - cm-3 + cm-new, and the other namespace's 2
+  ASSERT_EQ(want.size(), 7u);  // 6 - cm-2 - cm-3 + cm-new, and the other namespace's 2
   EXPECT_TRUE(runtime_test::WaitFor([&] {
     auto got = shared->ListKeys();
     return std::set<std::string>(got.begin(), got.end()) == want;

@@ -68,21 +68,31 @@ heaptrack_print --print-leaks=1 --print-peaks=0 --print-allocators=0 --print-tem
   --print-flamegraph "$OUT/live.folded" --flamegraph-cost-type leaked \
   -f "$DATA" >"$OUT/leaks.txt" 2>/dev/null || true
 [ -s "$OUT/live.folded" ] || die "heaptrack_print wrote no stacks (see $OUT/leaks.txt)"
-# The live bytes by owner: the first frame (from the allocation upwards) that names one of
-# the operator's parts decides; stacks naming none are "other" (libraries' own, startup).
+# The live bytes by owner, by rules over the whole allocation stack (the first rule that
+# matches decides), not by the innermost frame naming a part: a pooled connection's TLS
+# state is allocated under RestClient::Call, and is no decoded object. An object moved
+# after its allocation is charged to where it was allocated. Stacks naming no part are
+# "other" (libraries' own, startup).
 python3 - "$OUT/live.folded" "$GROUPS_N" "$RSS_KIB" >"$OUT/summary.json" <<'PY'
-import json, sys
+import json, re, sys
 folded, groups, rss_kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-owners = [  # (owner, substrings of a frame), the innermost match wins
-    ("informer store (packed objects)", ["runtime::Store::", "PackedObject", "msgpack"]),
-    ("informer list pages (parse)", ["ListWatch::", "Informer::OnList"]),
-    ("recent writes", ["RecentWrites"]),
-    ("group index", ["GroupIndex"]),
-    ("prometheus series", ["prometheus::"]),
-    ("events", ["EventRecorder", "EventAggregator"]),
-    ("reconciler, engine, hooks, probes", ["failover::"]),
+rules = [  # (owner, keys): a key is a substring of the stack, or a tuple of them all present
+    ("informer store: indexes", ["Store::IndexLocked"]),
+    ("informer store: packed objects", [";Pack;", "to_msgpack"]),
+    ("informer store: key map", ["runtime::Store::"]),
+    ("group index", ["GroupIndex::"]),
+    ("prometheus series: per group", [("FailoverMetrics::", "prometheus::")]),
+    ("prometheus series: process", ["prometheus::"]),
+    ("events", ["EventAggregator", "EventRecorder"]),
+    ("failover metrics bookkeeping", ["FailoverMetrics::"]),
+    ("node-lease tracking", ["NodeLeases::"]),
     ("work queue", ["WorkQueue"]),
-    ("kube client", ["kube::"]),
+    ("recent writes", ["RecentWrites"]),
+    ("kube client: watch connections (TLS)", [("RestClient::Watch", k) for k in ("httplib::", "SSL", "tls::")]),
+    ("kube client: request connections (TLS)", [("kube::", k) for k in ("httplib::", "SSL", "tls::")]),
+    ("kube client: other", ["kube::"]),
+    ("reconciler, engine, hooks, probes", ["failover::"]),
+    ("runtime: other", ["runtime::"]),
 ]
 total, by = 0, {}
 for line in open(folded):
@@ -91,13 +101,9 @@ for line in open(folded):
         continue
     n = int(n)
     total += n
-    frames = stack.split(";")
-    owner = "other"
-    for frame in reversed(frames):  # innermost first
-        hit = next((o for o, keys in owners if any(k in frame for k in keys)), None)
-        if hit:
-            owner = hit
-            break
+    names = ";" + ";".join(re.sub(r"\(.*", "", f).strip() for f in stack.split(";")) + ";"
+    hit = lambda k: all(x in names for x in k) if isinstance(k, tuple) else k in names
+    owner = next((o for o, keys in rules if any(hit(k) for k in keys)), "other")
     by[owner] = by.get(owner, 0) + n
 rows = sorted(by.items(), key=lambda kv: -kv[1])
 print(json.dumps({"groups": groups, "pods": groups * 3, "services": groups, "rss_kib": rss_kib,

@@ -59,11 +59,14 @@ live_pid() {
 }
 
 # start_component NAME: runs the command recorded in $STATE/cmd/NAME in its own session,
-# detached from our stdio (so callers such as ctest are not held by inherited pipes).
+# detached from our stdio (so callers such as ctest are not held by inherited pipes) and
+# from every other descriptor the caller had open: a lock the caller holds (`flock F make
+# cluster-up`) must end with the caller, not live on in the daemons.
 start_component() {
   local name="$1" pidfile="$STATE/pids/$1.pid"
   rm -f "$pidfile.tmp"
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile.tmp" \
+  setsid bash -c 'for f in /proc/$$/fd/*; do n="${f##*/}"; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done
+    echo $$ >"$1"; shift; exec "$@"' _ "$pidfile.tmp" \
     bash "$STATE/cmd/$name" </dev/null >>"$STATE/logs/$name.log" 2>&1 7>&- 8>&- &
   local i pid=""
   for i in $(seq 1 100); do

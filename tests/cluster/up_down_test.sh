@@ -31,9 +31,12 @@ started_processes() {
   done
 }
 
-fo_log "up (second cluster in $DIR)"
+fo_log "up (second cluster in $DIR), called holding a lock on fd 9 as \`flock F make cluster-up\` does"
 t0=$(date +%s%N)
+exec 9>"$TMP/caller.lock"
+flock 9
 own bash "$CLUSTER_SH" up
+exec 9>&-
 t1=$(date +%s%N)
 echo "up took $(( (t1 - t0) / 1000000 )) ms"
 [ -f "$KCFG" ] || fo_fail "no kubeconfig at $KCFG"
@@ -62,6 +65,8 @@ procs="$(started_processes)"
 echo "processes of this cluster:"; echo "$procs" | sed 's/^/  /'
 count="$(grep -c . <<<"$procs" || true)"
 [ "$count" -ge 3 ] || fo_fail "found $count processes of this cluster, want at least etcd, apiserver, controller-manager"
+# The caller's lock ended with the caller: no process of the cluster holds it.
+flock -n "$TMP/caller.lock" true || fo_fail "a process of the cluster still holds its caller's lock (an inherited descriptor)"
 recorded="$(cut -d' ' -f1 <<<"$pids_before" | sort -n)"
 found="$(cut -d' ' -f1 <<<"$procs" | sort -n)"
 [ "$recorded" = "$found" ] || fo_fail "recorded PIDs ($(echo $recorded)) differ from the running ones ($(echo $found))"

@@ -699,6 +699,8 @@ int WaitSynced(int argc, char** argv) {
       healthy.clear();
       for (const auto& item : (*list)["items"]) apply(item, false);
       rv = (*list)["metadata"].value("resourceVersion", "");
+      // Already there: a watch would wait its whole timeout for an event that never comes.
+      if (healthy.size() >= groups) break;
     }
     kube::WatchOptions wo;
     wo.resource_version = rv;

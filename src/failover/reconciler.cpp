@@ -388,8 +388,10 @@ std::shared_ptr<GroupReconciler> SetupFailoverController(runtime::Manager& manag
       auto [name, zone] = zone_of(node);
       r->node_leases().SetZone(name, zone);
     };
-    node_handler->update = [r, zone_of](const json&, const json& node) {
+    // Most Node updates are the kubelet's status heartbeats: only a zone change is news.
+    node_handler->update = [r, zone_of](const json& old_node, const json& node) {
       auto [name, zone] = zone_of(node);
+      if (zone_of(old_node).second == zone) return;
       r->node_leases().SetZone(name, zone);
     };
     node_handler->del = [r, zone_of](const json& node) { r->node_leases().SetZone(zone_of(node).first, ""); };

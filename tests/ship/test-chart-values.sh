@@ -8,6 +8,11 @@
 #  - replicaCount 2 renders a PodDisruptionBudget and topology spread over zones and nodes,
 #    replicaCount 1 neither; their values (maxUnavailable, own constraints, off) apply;
 #  - imagePullSecrets render as the pod spec's objects;
+#  - watchNamespace and watchNamespaces (combined, de-duplicated) render one --namespace
+#    each and a Role and RoleBinding per namespace with the ClusterRole's rules instead of
+#    it, the other RBAC unchanged; podLabelSelector renders one --pod-label-selector
+#    argument intact (spaces, parentheses, '!', commas); NOTES.txt names both; bad names
+#    and selectors are refused by the schema;
 #  - secure metrics (metrics.*): --metrics-secure, the review and reader ClusterRoles, a
 #    certificate Secret mounted for --metrics-cert-dir, readers bound, an https
 #    ServiceMonitor with a bearer token; plain HTTP and none of that with secure false;
@@ -97,6 +102,15 @@ refused "cacheSyncTimeout without a unit" cacheSyncTimeout --set-string cacheSyn
 refused "cacheSyncTimeout as a number" cacheSyncTimeout --set cacheSyncTimeout=600
 refused "metrics port out of range" port --set metrics.port=70000
 refused "watchNamespace not a namespace name" watchNamespace --set watchNamespace=Not_A_Namespace
+refused "watchNamespaces entry not a namespace name" /watchNamespaces/1 --set 'watchNamespaces={apps,Not_A_Namespace}'
+grep -qF "'Not_A_Namespace'" "$tmp/out" || fail "the error does not quote the bad namespace name: $(cat "$tmp/out")"
+refused "watchNamespaces entry longer than 63" /watchNamespaces/0 --set "watchNamespaces={$(printf 'a%.0s' $(seq 64))}"
+refused "watchNamespaces entry empty" /watchNamespaces/0 --set-json 'watchNamespaces=[""]'
+refused "watchNamespaces entry a comma list" /watchNamespaces/0 --set-json 'watchNamespaces=["apps,shop"]'
+refused "watchNamespaces as a string" watchNamespaces --set watchNamespaces=apps
+refused "podLabelSelector with a quote" podLabelSelector --set-string 'podLabelSelector=app="db"'
+refused "podLabelSelector with a line break" podLabelSelector --set-json 'podLabelSelector="app=db\n- --namespace=x"'
+refused "podLabelSelector not a string" podLabelSelector --set-json 'podLabelSelector=["app=db"]'
 refused "crds.install not a boolean" install --set-string crds.install=maybe
 refused "negative podDisruptionBudget.minAvailable" minAvailable --set podDisruptionBudget.minAvailable=-1
 refused "unknown topologySpread.whenUnsatisfiable" whenUnsatisfiable --set topologySpread.whenUnsatisfiable=Sometimes
@@ -139,6 +153,95 @@ log "--- imagePullSecrets are objects"
 rendered deployment.yaml --set 'imagePullSecrets[0].name=regcred' --set 'imagePullSecrets[1].name=mirror' >"$tmp/pull.yaml"
 expect_eq imagePullSecrets "- name: regcred - name: mirror" \
   "$(sed -n '/^      imagePullSecrets:/,/^      [a-z]/p' "$tmp/pull.yaml" | sed -n 's/^        - /- /p' | paste -sd' ')"
+
+log "--- watched namespaces and the pod label selector"
+# as_json FILE: one YAML document as JSON, parsed by helm itself (FILE as a values file of an
+# empty chart that prints its values).
+mkdir -p "$tmp/yj/templates"
+printf 'apiVersion: v2\nname: yj\nversion: 0.0.0\n' >"$tmp/yj/Chart.yaml"
+echo '{{ .Values | toJson }}' >"$tmp/yj/templates/j.yaml"
+as_json() { hb template yj "$tmp/yj" -f "$1" | sed -n '/^{/p'; }
+# ns_args HELM_ARGS...: the Deployment's --namespace and --pod-label-selector arguments,
+# one a line, exactly as the container gets them.
+ns_args() {
+  rendered deployment.yaml "$@" >"$tmp/ns-deploy.yaml"
+  as_json "$tmp/ns-deploy.yaml" | jq -r '.spec.template.spec.containers[0].args[] | select(startswith("--namespace") or startswith("--pod-label-selector"))'
+}
+# objects HELM_ARGS...: "kind name namespace" of every object of templates/rbac.yaml.
+objects() {
+  hb template r "$chart" --show-only templates/rbac.yaml "$@" | awk '
+    function out() { if (k != "") print k, n, (ns == "" ? "-" : ns); k = n = ns = "" }
+    /^---/ { out(); next }
+    /^kind: / { k = $2 }
+    /^metadata:/ { m = 1; next }
+    /^[^ ]/ { m = 0 }
+    m && /^  name: / { n = $2 }
+    m && /^  namespace: / { ns = $2; gsub(/"/, "", ns) }
+    END { out() }'
+}
+# The objects that grant the operator's rules on groups, pods and services: the (Cluster)Role
+# and (Cluster)RoleBinding named r-failover-operator.
+operator_rbac() { objects "$@" | awk '$2 == "r-failover-operator"' | sort | paste -sd' '; }
+expect_eq all-namespaces-rbac "ClusterRole r-failover-operator - ClusterRoleBinding r-failover-operator -" "$(operator_rbac)"
+expect_eq all-namespaces-args "" "$(ns_args)"
+expect_eq two-namespaces-rbac \
+  "Role r-failover-operator billing Role r-failover-operator shop RoleBinding r-failover-operator billing RoleBinding r-failover-operator shop" \
+  "$(operator_rbac --set 'watchNamespaces={shop,billing}')"
+expect_eq two-namespaces-args "--namespace=shop --namespace=billing" "$(ns_args --set 'watchNamespaces={shop,billing}' | paste -sd' ')"
+# Each Role has the ClusterRole's rules; each binding names its Role and the operator's
+# ServiceAccount in the release namespace.
+hb template r "$chart" --show-only templates/rbac.yaml >"$tmp/rbac-all.yaml"
+hb template r "$chart" -n ops --show-only templates/rbac.yaml --set 'watchNamespaces={shop,billing}' >"$tmp/rbac-two.yaml"
+doc_of() {  # doc_of FILE KIND NAMESPACE: that object of FILE (namespace - for none)
+  awk -v k="$2" -v ns="$3" 'BEGIN{RS="\n---\n"} $0 ~ ("(^|\n)kind: " k "\n") && (ns == "-" ? $0 !~ /\n  namespace: / : index($0, "\n  namespace: \"" ns "\"\n") > 0) && /\n  name: r-failover-operator\n/' "$1"
+}
+rules_of() { doc_of "$@" | sed -n '/^rules:/,$p'; }
+want_rules="$(rules_of "$tmp/rbac-all.yaml" ClusterRole -)"
+[ -n "$want_rules" ] || fail "no rules in the ClusterRole r-failover-operator"
+for ns in shop billing; do
+  [ "$(rules_of "$tmp/rbac-two.yaml" Role "$ns")" = "$want_rules" ] ||
+    fail "the Role in $ns does not have the ClusterRole's rules: $(rules_of "$tmp/rbac-two.yaml" Role "$ns")"
+  log "ok: role-rules-$ns: the ClusterRole's $(grep -c '^ *- apiGroups:' <<<"$want_rules") rules"
+  expect_eq "rolebinding-$ns" "Role r-failover-operator ServiceAccount r-failover-operator ops" \
+    "$(doc_of "$tmp/rbac-two.yaml" RoleBinding "$ns" | sed -n '/^roleRef:/,$p' | awk '/^  kind: /{printf "%s ", $2} /^  name: /{printf "%s ", $2} /^- kind: /{printf "%s ", $3} /^  namespace: /{printf "%s", $2}')"
+done
+# What stays as it is whatever namespaces are watched: the node Leases' Role, the Nodes'
+# ClusterRole, the metrics ClusterRoles, the leader-election Role.
+expect_eq two-namespaces-other-rbac "$(objects | awk '$2 != "r-failover-operator"' | sort | paste -sd' ')" \
+  "$(objects --set 'watchNamespaces={shop,billing}' | awk '$2 != "r-failover-operator"' | sort | paste -sd' ')"
+# watchNamespace (one, kept) and watchNamespaces are combined, watchNamespace first, each once.
+expect_eq combined-args "--namespace=shop --namespace=billing --namespace=apps" \
+  "$(ns_args --set watchNamespace=shop --set 'watchNamespaces={billing,shop,apps,billing}' | paste -sd' ')"
+expect_eq combined-rbac \
+  "Role r-failover-operator apps Role r-failover-operator billing Role r-failover-operator shop RoleBinding r-failover-operator apps RoleBinding r-failover-operator billing RoleBinding r-failover-operator shop" \
+  "$(operator_rbac --set watchNamespace=shop --set 'watchNamespaces={billing,shop,apps,billing}')"
+expect_eq watchNamespace-alone-args "--namespace=shop" "$(ns_args --set watchNamespace=shop)"
+expect_eq watchNamespace-alone-rbac "Role r-failover-operator shop RoleBinding r-failover-operator shop" "$(operator_rbac --set watchNamespace=shop)"
+# A namespace YAML would read as another type stays a string (quoted).
+expect_eq yaml-lookalike-namespaces "Role r-failover-operator 123 Role r-failover-operator no RoleBinding r-failover-operator 123 RoleBinding r-failover-operator no" \
+  "$(operator_rbac --set-json 'watchNamespaces=["no","123"]')"
+hb template r "$chart" --show-only templates/rbac.yaml --set-json 'watchNamespaces=["no","123"]' >"$tmp/rbac-lookalike.yaml"
+expect_eq yaml-lookalike-quoted 4 "$(grep -c '^  namespace: "\(no\|123\)"$' "$tmp/rbac-lookalike.yaml")"
+# The selector is one argument, intact, however it is given.
+expect_eq selector-set-string "--pod-label-selector=app in (db,cache)" "$(ns_args --set-string 'podLabelSelector=app in (db\,cache)')"
+printf 'podLabelSelector: "app in (db,cache),!canary,tier!=batch"\nwatchNamespaces: [shop]\n' >"$tmp/selector-values.yaml"
+expect_eq selector-values-file "--namespace=shop|--pod-label-selector=app in (db,cache),!canary,tier!=batch" \
+  "$(ns_args -f "$tmp/selector-values.yaml" | paste -sd'|')"
+expect_eq selector-quoted-line 1 "$(grep -cF -- '- "--pod-label-selector=app in (db,cache),!canary,tier!=batch"' "$tmp/ns-deploy.yaml")"
+hb lint --strict "$chart" -f "$tmp/selector-values.yaml" --set watchNamespace=apps >"$tmp/lint.out" 2>&1 ||
+  { cat "$tmp/lint.out"; fail "helm lint --strict with watchNamespaces and podLabelSelector"; }
+# NOTES.txt names the namespaces and the selector (rendered as a template of the chart's
+# copy: helm template leaves NOTES.txt out, helm install --dry-run needs a cluster).
+{ echo '{{- define "test.notes" -}}'; cat "$chart/templates/NOTES.txt"; echo '{{- end -}}'; } >"$tmp/chart/templates/_notes.tpl"
+printf 'notes: |\n{{ include "test.notes" . | indent 2 }}\n' >"$tmp/chart/templates/notes-txt.yaml"
+notes() { hb template r "$tmp/chart" --show-only templates/notes-txt.yaml "$@" | sed -n 's/^  //p'; }
+expect_eq notes-all "It watches FailoverGroups, Pods and Services in every namespace." "$(notes | grep '^It watches')"
+expect_eq notes-one "It watches FailoverGroups, Pods and Services in namespace shop only." "$(notes --set watchNamespace=shop | grep '^It watches')"
+expect_eq notes-two "It watches FailoverGroups, Pods and Services in these 2 namespaces only: shop, billing." \
+  "$(notes --set watchNamespace=shop --set 'watchNamespaces={shop,billing}' | grep '^It watches')"
+expect_eq notes-selector 'It caches only the pods matching the label selector "app in (db,cache),!canary,tier!=batch": a member'"'"'s pods must carry' \
+  "$(notes -f "$tmp/selector-values.yaml" | grep '^It caches')"
+log "ok: watched namespaces render one --namespace and one Role and RoleBinding each (no ClusterRole for them), combined and de-duplicated; the selector one intact argument"
 
 log "--- secure metrics"
 args() { rendered deployment.yaml "$@" | sed -n 's/^        - \(--metrics[a-z-]*=.*\)$/\1/p' | paste -sd' '; }

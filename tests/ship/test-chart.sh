@@ -7,7 +7,7 @@
 #    helm install refuses a value values.schema.json refuses (naming it) and records no
 #    release (test-chart-values.sh has the rest of the schema, without a cluster);
 #  - helm template: no monitoring objects by default, the CRD unless crds.install=false, no
-#    ClusterRole with watchNamespace; its output passes a server-side dry-run (nothing
+#    ClusterRole with watched namespaces; its output passes a server-side dry-run (nothing
 #    created) and is what helm install applies (helm get manifest);
 #  - the CRD (crds.install): a CRD no release owns (applied by kubectl, or by the 0.1.0
 #    chart's crds/) makes helm install fail until it is adopted as docs/install.md says;
@@ -20,8 +20,10 @@
 #    manifests/rbac/role.yaml and its binding, the leader-election Role;
 #  - helm upgrade with the same values changes nothing; with --set logLevel=debug it rolls the
 #    Deployment (new pod template, .metadata.generation up, a new ReplicaSet);
-#  - helm install of the non-default values (monitoring objects, single namespace, overrides,
-#    crds.install=false beside the release that owns the CRD);
+#  - helm install of the non-default values (monitoring objects, two watched namespaces with a
+#    Role each, overrides, crds.install=false beside the release that owns the CRD); helm
+#    upgrade to one other namespace and a pod label selector (the Role of the namespace no
+#    longer watched deleted, the selector one argument);
 #  - helm uninstall of both: no object of the release manifests is left but the kept CRD,
 #    nor their ReplicaSets, Pods or release Secrets; the namespace --create-namespace made
 #    stays.
@@ -260,15 +262,18 @@ expect_eq crd-stays-kept keep "$(jp "crd/$crd" '{.metadata.annotations.helm\.sh/
 log "--- non-default values (testdata/values-nondefault.yaml): helm template"
 w k apply -f "$SRC/tests/ship/testdata/monitoring-crds.yaml" >/dev/null
 crd_established prometheusrules.monitoring.coreos.com servicemonitors.monitoring.coreos.com
-rel2="$(unique shipchart2)"; ns2="$(unique ship-chart2)"; watched="$(unique ship-watched)"
-on_exit "k delete namespace $ns2 $watched --wait=false"
+rel2="$(unique shipchart2)"; ns2="$(unique ship-chart2)"; watched="$(unique ship-watched)"; watched2="$(unique ship-watched2)"
+on_exit "k delete namespace $ns2 $watched $watched2 --wait=false"
 w k create namespace "$ns2" >/dev/null
 w k create namespace "$watched" >/dev/null
-values2=(-f "$nondefault" --set "watchNamespace=$watched" --set-string "podLabels.build=0042")
+w k create namespace "$watched2" >/dev/null
+# Two watched namespaces: watchNamespace and watchNamespaces, the first named in both.
+values2=(-f "$nondefault" --set "watchNamespace=$watched" --set "watchNamespaces={$watched2,$watched}"
+         --set-string "podLabels.build=0042")
 w hb template "$rel2" "$chart" -n "$ns2" "${values2[@]}" >"$tmp/custom.yaml"
-# With watchNamespace and metrics.secure false, the one cluster-wide role left is the Nodes'
-# reader (zones: Nodes are cluster-scoped).
-expect_eq "ClusterRoles with watchNamespace and metrics.secure false" "fo-custom-nodes" \
+# With watched namespaces and metrics.secure false, the one cluster-wide role left is the
+# Nodes' reader (zones: Nodes are cluster-scoped).
+expect_eq "ClusterRoles with watchNamespaces and metrics.secure false" "fo-custom-nodes" \
   "$(awk '/^kind: ClusterRole$/{c=1; next} c && /^  name: /{print $2; c=0}' "$tmp/custom.yaml" | paste -sd' ')"
 for kind in ServiceMonitor PrometheusRule ConfigMap; do
   grep -q "^kind: $kind\$" "$tmp/custom.yaml" || fail "$kind not rendered with it enabled"
@@ -285,7 +290,7 @@ diff -B "$tmp/custom.yaml" "$tmp/custom.manifest" || fail "helm install applied 
 d="deployment/fo-custom -n $ns2"
 expect_eq custom-replicas 1 "$(jp "$d" '{.spec.replicas}')"
 expect_eq custom-image registry.example.com/team/failover-operator:1.2.3 "$(jp "$d" "$c.image}")"
-expect_eq custom-args "--metrics-bind-address=:9090 --metrics-secure=false --health-probe-bind-address=:9091 --log-level=debug --log-format=text --cache-sync-timeout=20m --namespace=$watched --log-level=debug" "$(jp "$d" "$c.args[*]}")"
+expect_eq custom-args "--metrics-bind-address=:9090 --metrics-secure=false --health-probe-bind-address=:9091 --log-level=debug --log-format=text --cache-sync-timeout=20m --namespace=$watched --namespace=$watched2 --log-level=debug" "$(jp "$d" "$c.args[*]}")"
 expect_eq custom-serviceaccount fo-custom-sa "$(jp "$d" '{.spec.template.spec.serviceAccountName}')"
 expect_eq custom-sa-annotation platform "$(jp "serviceaccount/fo-custom-sa -n $ns2" '{.metadata.annotations.example\.com/owner}')"
 expect_eq custom-pod-label-set-string 0042 "$(jp "$d" '{.spec.template.metadata.labels.build}')"
@@ -296,8 +301,10 @@ expect_eq custom-no-topology-spread "" "$(jp "$d" '{.spec.template.spec.topology
 grep -q '^kind: CustomResourceDefinition' "$tmp/custom.yaml" && fail "CRD rendered with crds.install=false"
 expect_eq custom-pull-secret regcred "$(jp "$d" '{.spec.template.spec.imagePullSecrets[0].name}')"
 expect_eq custom-metrics-service NodePort "$(jp "service/fo-custom-metrics -n $ns2" '{.spec.type}')"
-expect_eq custom-role-namespace "$watched" "$(jp "role/fo-custom -n $watched" '{.metadata.namespace}')"
-expect_eq custom-rolebinding-subject "$ns2/fo-custom-sa" "$(jp "rolebinding/fo-custom -n $watched" '{.subjects[0].namespace}/{.subjects[0].name}')"
+for wns in "$watched" "$watched2"; do
+  expect_eq "custom-role-namespace $wns" "$wns" "$(jp "role/fo-custom -n $wns" '{.metadata.namespace}')"
+  expect_eq "custom-rolebinding-subject $wns" "$ns2/fo-custom-sa" "$(jp "rolebinding/fo-custom -n $wns" '{.subjects[0].namespace}/{.subjects[0].name}')"
+done
 k get role fo-custom-leader-election -n "$ns2" >/dev/null 2>&1 && fail "leader-election Role created with leaderElection.enabled=false"
 expect_eq custom-servicemonitor-release prometheus "$(jp "servicemonitor/fo-custom -n $ns2" '{.metadata.labels.release}')"
 expect_eq custom-servicemonitor-plain "http " "$(jp "servicemonitor/fo-custom -n $ns2" '{.spec.endpoints[0].scheme} {.spec.endpoints[0].bearerTokenFile}')"
@@ -306,6 +313,19 @@ expect_eq custom-prometheusrule-alerts "$want_alerts" "$(jp "prometheusrule/fo-c
 jp "configmap/fo-custom-dashboard -n $ns2" '{.data.failover-operator\.json}' | jq -e '.panels | length > 0' >/dev/null ||
   fail "dashboard ConfigMap does not hold the dashboard JSON"
 log "ok: dashboard ConfigMap holds the dashboard"
+
+log "--- non-default values: helm upgrade to one other namespace and a pod label selector"
+# The Role and RoleBinding of the namespace no longer watched go, the other's stay; the
+# selector reaches the container as one argument.
+w hb upgrade "$rel2" "$chart" -n "$ns2" -f "$nondefault" --set "watchNamespaces={$watched2}" \
+  --set-string "podLabels.build=0042" --set-string 'podLabelSelector=app in (db\,cache)\,!canary' >/dev/null
+expect_eq upgraded-scope-args "--namespace=$watched2|--pod-label-selector=app in (db,cache),!canary" \
+  "$(w k get $d -o json | jq -r '.spec.template.spec.containers[0].args[] | select(startswith("--namespace") or startswith("--pod-label-selector"))' | paste -sd'|')"
+expect_eq upgraded-role-kept "role.rbac.authorization.k8s.io/fo-custom rolebinding.rbac.authorization.k8s.io/fo-custom" \
+  "$(w k get role,rolebinding fo-custom -n "$watched2" -o name | paste -sd' ')"
+expect_eq upgraded-role-removed "" "$(w k get role,rolebinding -n "$watched" -o name)"
+hb get manifest "$rel2" -n "$ns2" >"$tmp/custom.manifest"
+log "ok: helm upgrade moved the Roles to the namespaces now watched"
 
 log "--- non-default values: helm uninstall"
 w hb uninstall "$rel2" -n "$ns2" --wait --timeout 2m

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The shipped roles give the operator's ServiceAccount what it needs and nothing else:
 # an access matrix through `kubectl auth can-i --as` (SubjectAccessReview) for the
-# kustomize manifests and for the chart in single-namespace mode. Secure metrics: the
-# operator may create TokenReviews and SubjectAccessReviews and read nothing through them;
-# a scraper bound to the metrics-reader ClusterRole may get /metrics and nothing else.
+# kustomize manifests and for the chart watching two namespaces (a Role in each, nothing
+# elsewhere). Secure metrics: the operator may create TokenReviews and SubjectAccessReviews
+# and read nothing through them; a scraper bound to the metrics-reader ClusterRole may get
+# /metrics and nothing else.
 source "$(dirname "$0")/lib.sh"
 use_cluster
 use_helm
@@ -130,27 +131,31 @@ expect_eq "scraper get pods" no "$(k auth can-i get pods -A --as "$scraper" 2>/d
 expect_eq "scraper create tokenreviews" no "$(k auth can-i create tokenreviews.authentication.k8s.io --as "$scraper" 2>/dev/null || true)"
 log "ok: metrics-reader allows get /metrics and nothing else"
 
-# The chart with watchNamespace: a Role in that namespace only.
+# The chart watching two namespaces (watchNamespace and watchNamespaces): a Role in each of
+# them only.
 rel="$(unique shiprbac)"
-opns="$(unique ship-op)"; watched="$(unique ship-watched)"; other="$(unique ship-other)"
-on_exit "k delete namespace $opns $watched --wait=false"
+opns="$(unique ship-op)"; watched="$(unique ship-watched)"; watched2="$(unique ship-watched2)"; other="$(unique ship-other)"
+on_exit "k delete namespace $opns $watched $watched2 --wait=false"
 k create namespace "$opns" >/dev/null
 k create namespace "$watched" >/dev/null
+k create namespace "$watched2" >/dev/null
 # crds.install=false: the objects are applied and deleted with kubectl, and the CRD is not
 # this test's to replace or delete.
-hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" --set crds.install=false >"${TMPDIR:-/tmp}/$rel.yaml"
+hb template "$rel" "$SRC/charts/failover-operator" -n "$opns" --set "watchNamespace=$watched" \
+  --set "watchNamespaces={$watched2}" --set crds.install=false >"${TMPDIR:-/tmp}/$rel.yaml"
 grep -q '^kind: CustomResourceDefinition' "${TMPDIR:-/tmp}/$rel.yaml" && fail "the chart rendered the CRD with crds.install=false"
 on_exit "rm -f '${TMPDIR:-/tmp}/$rel.yaml'"
 # Cluster-wide roles: secure metrics' (the reviews, and /metrics for scrapers) and the
 # Nodes' reader (zones), Nodes being cluster-scoped.
 cluster_roles="$(awk '/^kind: ClusterRole$/{c=1; next} c && /^  name: /{print $2; c=0}' "${TMPDIR:-/tmp}/$rel.yaml" | sort | paste -sd' ')"
-expect_eq "watchNamespace chart ClusterRoles" "$rel-failover-operator-metrics-auth $rel-failover-operator-metrics-reader $rel-failover-operator-nodes" "$cluster_roles"
+expect_eq "watchNamespaces chart ClusterRoles" "$rel-failover-operator-metrics-auth $rel-failover-operator-metrics-reader $rel-failover-operator-nodes" "$cluster_roles"
 k apply -f "${TMPDIR:-/tmp}/$rel.yaml" >/dev/null
 on_exit "k delete -f '${TMPDIR:-/tmp}/$rel.yaml' --ignore-not-found --wait=false"
 SA="system:serviceaccount:$opns:$rel-failover-operator"
 lease="$rel-failover-operator-leader"
-echo "access matrix of $SA (chart, watchNamespace=$watched):"
+echo "access matrix of $SA (chart, watchNamespace=$watched, watchNamespaces={$watched2}):"
 matrix "$watched" "$opns"
+matrix "$watched2" "$opns"
 for v in get list watch patch delete; do expect no "$v" pods "$other"; done
 for v in get list watch patch; do expect no "$v" failovergroups.failover.io "$other"; expect no "$v" services "$other"; done
 expect no list pods -A

@@ -77,3 +77,15 @@ where each verb is justified).
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end -}}
+
+{{/*
+The namespaces the operator watches, as a JSON list: watchNamespace (kept for
+compatibility) then watchNamespaces, without repeats, in that order. Empty: every namespace.
+Use: include "failover-operator.watchNamespaces" . | fromJsonArray
+*/}}
+{{- define "failover-operator.watchNamespaces" -}}
+{{- $all := list -}}
+{{- with .Values.watchNamespace }}{{ $all = append $all . }}{{ end -}}
+{{- range .Values.watchNamespaces }}{{ $all = append $all . }}{{ end -}}
+{{- $all | uniq | toJson -}}
+{{- end -}}

@@ -28,8 +28,9 @@ control-plane: ## build (once, cached by version) kube-apiserver, kube-controlle
 	@bash scripts/build-tools.sh kubernetes >/dev/null
 	@bash scripts/build-tools.sh etcd >/dev/null
 
-tools: control-plane ## control-plane, plus helm (built once from its Go module, cached)
+tools: control-plane ## control-plane, plus helm and prometheus (each built once from its Go module, cached)
 	@bash scripts/build-tools.sh helm >/dev/null
+	@bash scripts/build-tools.sh prometheus >/dev/null
 
 kind-tools: tools ## tools, plus kind and every Kubernetes component a kind node needs
 	@bash scripts/build-tools.sh kubernetes all >/dev/null

@@ -8,6 +8,8 @@
 #                                                   kubelet, kubeadm and kube-proxy
 #   build-tools.sh etcd                             the etcd the selected Kubernetes is tested with
 #   build-tools.sh helm | kind
+#   build-tools.sh prometheus                       Prometheus with Kubernetes service discovery
+#                                                   (Debian's has none), the only SD compiled in
 #   build-tools.sh version                          the Kubernetes version K8S_VERSION selects
 #
 # K8S_VERSION selects the Kubernetes release: empty for the newest under tools/kubernetes/,
@@ -65,13 +67,16 @@ pinned() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 == m {p
 # ---- building
 
 # build NAME VERSION MODULE_DIR LDFLAGS PKG=OUT... : builds each Go package PKG into the
-# cache as OUT, skipping those already there. Prints the bin directory.
+# cache as OUT, skipping those already there, with the build tags in $TAGS (if any).
+# Prints the bin directory.
+TAGS=""
 build() {
   local name="$1" version="$2" moddir="$3" ldflags="$4"; shift 4
-  local bin="$CACHE_ROOT/tools/$name-$version/bin" want=() pkgs=() p
-  # The link flags are part of the key too: binaries linked with other ones (an older
-  # recipe of this script) are rebuilt.
-  if [ -d "$bin" ] && [ "$(cat "$bin/.ldflags" 2>/dev/null)" != "$ldflags" ]; then
+  local bin="$CACHE_ROOT/tools/$name-$version/bin" want=() pkgs=() p key
+  key="$ldflags${TAGS:+ tags=$TAGS}"
+  # The link flags (and tags) are part of the key too: binaries linked with other ones (an
+  # older recipe of this script) are rebuilt.
+  if [ -d "$bin" ] && [ "$(cat "$bin/.ldflags" 2>/dev/null)" != "$key" ]; then
     log "$name $version in the cache was linked with other flags: rebuilding"
     rm -rf "$bin"
   fi
@@ -85,14 +90,14 @@ build() {
   if [ ${#want[@]} -eq 0 ]; then echo "$bin"; return 0; fi
   local tmp="$bin.tmp.$$" t0 t1 logf="$CACHE_ROOT/tools/build-$name-$version.log"
   rm -rf "$tmp"; mkdir -p "$tmp" "$bin"
-  printf '%s' "$ldflags" >"$bin/.ldflags"
+  printf '%s' "$key" >"$bin/.ldflags"
   for p in "${want[@]}"; do pkgs+=("${p%%=*}"); done
   log "building $name $version: ${want[*]##*=} from Go modules (cold: minutes on 2 cores; log $logf)"
   t0=$(date +%s)
   # CGO off as Kubernetes' own release builds do: static binaries that also run in the
   # kind node image. -trimpath keeps machine paths out of them.
   if ! (cd "$moddir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly "$GO_BIN" build -p "$JOBS" -trimpath \
-        -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}") >"$logf" 2>&1; then
+        ${TAGS:+-tags "$TAGS"} -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}") >"$logf" 2>&1; then
     tail -n 30 "$logf" >&2
     rm -rf "$tmp"
     die "building $name $version failed (log $logf)"
@@ -157,6 +162,17 @@ case "${1:-}" in
   kind)
     v="$(pinned "$TOOLS/kind" sigs.k8s.io/kind)"
     build kind "$v" "$TOOLS/kind" "" "sigs.k8s.io/kind=kind" ;;
+  prometheus)
+    # Module v0.X.Y is Prometheus v3.(X-300).Y. Only the Kubernetes service discovery is
+    # compiled in (with the static, file and HTTP ones every build has): upstream's build
+    # tags for a smaller binary; the web UI's assets are not embedded (the API serves).
+    v="$(pinned "$TOOLS/prometheus" github.com/prometheus/prometheus)"
+    IFS=. read -r _ minor patch <<<"${v#v}"
+    pv="3.$((minor - 300)).$patch"
+    TAGS="remove_all_sd,enable_kubernetes_sd"
+    ld="-X github.com/prometheus/common/version.Version=$pv -X github.com/prometheus/common/version.Branch=HEAD"
+    ld+=" -X github.com/prometheus/common/version.Revision=$v"
+    build prometheus "v$pv" "$TOOLS/prometheus" "$ld" "github.com/prometheus/prometheus/cmd/prometheus=prometheus" ;;
   version) k8s_version ;;
-  *) echo "usage: $0 kubernetes [all|COMPONENT...] | etcd | helm | kind | version" >&2; exit 2 ;;
+  *) echo "usage: $0 kubernetes [all|COMPONENT...] | etcd | helm | kind | prometheus | version" >&2; exit 2 ;;
 esac

@@ -18,7 +18,8 @@ PACKAGES=(
   rsync jq openssl curl procps iproute2 psmisc
   # libFuzzer targets and their ASan/UBSan runtime (make fuzz)
   clang libclang-rt-14-dev
-  # shipping: promtool checks the alert rules; the Prometheus test scrapes the operator;
+  # shipping: promtool checks the alert rules and the operator's /metrics (the end-to-end
+  # test's Prometheus is upstream's, scripts/build-tools.sh: Debian's has no Kubernetes SD);
   # PyYAML reads back the plugin's -o yaml and the krew manifest
   prometheus python3-yaml
   # make bench: the latency plot (docs/bench-latency.png)

@@ -57,3 +57,16 @@ hb() {
 }
 
 unique() { echo "$1-$(date +%s%N | tail -c 7)$RANDOM"; }
+
+# wait_for SECONDS WHAT CMD...: runs CMD every $WAIT_POLL seconds (0.5) until it succeeds;
+# past SECONDS fails naming WHAT, after the caller's diagnose (when the test defines one).
+wait_for() {
+  local seconds="$1" what="$2" deadline=$((SECONDS + $1)); shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      if declare -F diagnose >/dev/null; then diagnose; fi
+      fail "timed out after ${seconds}s waiting for: $what"
+    fi
+    sleep "${WAIT_POLL:-0.5}"
+  done
+}

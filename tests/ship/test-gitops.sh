@@ -21,13 +21,7 @@ k get node "$FO_NODE_NAME" >/dev/null || fail "node $FO_NODE_NAME missing: the h
 tmp="$(mktemp -d)"
 on_exit "rm -rf '$tmp'"
 source "$SRC/tests/ship/sample-pods.sh"
-wait_for() {  # wait_for SECONDS WHAT CMD...
-  local seconds="$1" what="$2" deadline=$((SECONDS + $1)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || { diagnose; fail "timed out after ${seconds}s waiting for: $what"; }
-    sleep 0.2
-  done
-}
+WAIT_POLL=0.2  # wait_for (lib.sh) polls every 0.2 s here
 
 diagnose() {  # what a failure needs to be understood, on stderr
   {

@@ -52,13 +52,6 @@ free_port() {  # sets PORT to a port nothing listens on and not handed out befor
     ss -ltn "( sport = :$p )" | grep -q ":$p" || { PORT="$p"; taken_ports+="$p "; return; }
   done
 }
-wait_for() {  # wait_for SECONDS WHAT CMD...
-  local deadline=$((SECONDS + $1)) what="$2"; shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${deadline}s waiting for: $what"
-    sleep 0.5
-  done
-}
 
 crd_existed=0
 k get crd failovergroups.failover.io >/dev/null 2>&1 && crd_existed=1

@@ -14,13 +14,6 @@ tmp="$(mktemp -d)"
 on_exit "rm -rf '$tmp'"
 source "$SRC/tests/ship/sample-pods.sh"
 plugin() { "$bin_dir/kubectl-failover" --kubeconfig "$KUBECONFIG" "$@"; }
-wait_for() {  # wait_for SECONDS WHAT CMD...
-  local seconds="$1" what="$2" deadline=$((SECONDS + $1)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || { diagnose; fail "timed out after ${seconds}s waiting for: $what"; }
-    sleep 0.5
-  done
-}
 diagnose() {  # what a failure needs to be understood, on stderr (cleanups print nothing)
   {
     echo "--- pods"; k get pods -n "$ns" -o wide --show-labels
